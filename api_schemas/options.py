@@ -1,0 +1,71 @@
+"""Audit options: what a client may set for one audit (job or CLI run).
+
+These are the settings echoed in the report's ``settings`` block (REPORT.md). Every field
+has the default of THEORY.md, so an empty ``{}`` is a valid request.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ColorMode = Literal["y", "y_full", "rgb"]
+
+
+class BootstrapOptions(BaseModel):
+    """Bootstrap over pairs (THEORY.md 3.4 item 3)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    resamples: Annotated[int, Field(ge=0, le=10_000)] = 200
+    level: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.95
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+
+
+class RiskThresholds(BaseModel):
+    """Thresholds of the risk verdict (THEORY.md 3.8); echoed in the report."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    high_min_uncertainty_multiplier: Annotated[float, Field(ge=1.0, le=2.0)] = 1.8
+    medium_min_uncertainty_multiplier: Annotated[float, Field(ge=1.0, le=2.0)] = 1.4
+    high_invented_detail_ratio: Annotated[float, Field(ge=0.0)] = 0.5
+    medium_invented_detail_ratio: Annotated[float, Field(ge=0.0)] = 0.25
+
+    @model_validator(mode="after")
+    def _medium_below_high(self) -> RiskThresholds:
+        if self.medium_min_uncertainty_multiplier > self.high_min_uncertainty_multiplier:
+            raise ValueError(
+                "medium_min_uncertainty_multiplier must not exceed high_min_uncertainty_multiplier"
+            )
+        if self.medium_invented_detail_ratio > self.high_invented_detail_ratio:
+            raise ValueError(
+                "medium_invented_detail_ratio must not exceed high_invented_detail_ratio"
+            )
+        return self
+
+
+class AuditOptions(BaseModel):
+    """Estimator settings of one audit. Defaults follow THEORY.md section 3."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    color: ColorMode = "y"
+    patch_size: Annotated[int, Field(ge=2, le=16)] = 8
+    patch_stride: Annotated[int, Field(ge=1, le=64)] = 1
+    crop_border: Annotated[int | None, Field(ge=0, le=256)] = None
+    """Pixels removed from every side; ``None`` means the super-resolution factor when a
+    downsampling degradation is known, else 0 (THEORY.md 3.1)."""
+    renyi_order: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
+    knn_k: Annotated[int, Field(ge=1, le=32)] = 3
+    knn_samples: Annotated[int, Field(ge=100, le=100_000)] = 4096
+    """Patches drawn (seeded) per group for the nearest-neighbour estimators."""
+    bootstrap: BootstrapOptions = Field(default_factory=BootstrapOptions)
+    thresholds: RiskThresholds = Field(default_factory=RiskThresholds)
+    detail_sigma: Annotated[float | None, Field(gt=0.0, le=64.0)] = None
+    """Scale of the high-pass detail operator (THEORY.md 3.7); ``None``: factor / 2 when a
+    downsampling factor is known, else 2 pixels."""
+    map_window_sigma: Annotated[float, Field(gt=0.0, le=128.0)] = 8.0
+    degradation: dict[str, Any] | None = None
+    """The degradation as submitted (THEORY.md 3.6); ``None`` when unknown."""

@@ -1,0 +1,1 @@
+"""Workers: the audit engine (estimators, engine, image I/O), the Celery app and the CLI."""

@@ -1,0 +1,1 @@
+"""Pure estimator library (torch and numpy only); every function cites THEORY.md."""
