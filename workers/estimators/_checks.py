@@ -12,10 +12,13 @@ from workers.estimators.errors import EstimatorInputError
 def check_images(images: torch.Tensor, name: str = "images") -> None:
     """Require a finite floating ``(B, C, H, W)`` tensor."""
     if not isinstance(images, torch.Tensor):
-        raise EstimatorInputError(f"expected {name} to be a torch.Tensor, got {type(images).__name__}")
+        raise EstimatorInputError(
+            f"expected {name} to be a torch.Tensor, got {type(images).__name__}"
+        )
     if images.ndim != 4:
         raise EstimatorInputError(
-            f"expected {name} of shape (B, C, H, W), got {images.ndim} dimensions {tuple(images.shape)}"
+            f"expected {name} of shape (B, C, H, W), "
+            f"got {images.ndim} dimensions {tuple(images.shape)}"
         )
     if not images.is_floating_point():
         raise EstimatorInputError(f"expected a floating dtype for {name}, got {images.dtype}")
@@ -29,7 +32,8 @@ def check_pair(preds: torch.Tensor, target: torch.Tensor) -> None:
     check_images(target, "target")
     if preds.shape != target.shape:
         raise EstimatorInputError(
-            f"expected preds and target of equal shape, got {tuple(preds.shape)} and {tuple(target.shape)}"
+            "expected preds and target of equal shape, "
+            f"got {tuple(preds.shape)} and {tuple(target.shape)}"
         )
     if preds.dtype != target.dtype:
         raise EstimatorInputError(
