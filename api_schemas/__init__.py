@@ -3,7 +3,21 @@
 No FastAPI, Celery or torch imports here: the API image and the workers both depend on it.
 """
 
+from api_schemas.jobs import (
+    FINISHED_STATES,
+    JOB_STATES,
+    JobCreateOptions,
+    JobLinks,
+    JobList,
+    JobManifest,
+    JobProgress,
+    JobRead,
+    JobState,
+    ManifestPair,
+    PairSpec,
+)
 from api_schemas.options import AuditOptions, BootstrapOptions, ColorMode, RiskThresholds
+from api_schemas.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemError
 from api_schemas.report import (
     SCHEMA_VERSION,
     AuditReport,
@@ -25,6 +39,9 @@ from api_schemas.report import (
 )
 
 __all__ = [
+    "FINISHED_STATES",
+    "JOB_STATES",
+    "PROBLEM_MEDIA_TYPE",
     "SCHEMA_VERSION",
     "AuditOptions",
     "AuditReport",
@@ -37,12 +54,23 @@ __all__ = [
     "GroupPerception",
     "GroupReport",
     "GroupUncertainty",
+    "JobCreateOptions",
+    "JobLinks",
+    "JobList",
+    "JobManifest",
+    "JobProgress",
+    "JobRead",
+    "JobState",
+    "ManifestPair",
     "PairConsistency",
     "PairDistortion",
     "PairHallucination",
     "PairPerception",
     "PairReport",
+    "PairSpec",
     "PairUncertainty",
+    "Problem",
+    "ProblemError",
     "ReportSettings",
     "RiskThresholds",
     "Verdict",

@@ -1,0 +1,144 @@
+"""Job wire models: the status monitor of a long-running audit (API.md) and its manifest.
+
+``JobRead`` is what ``GET /v1/jobs/{id}`` answers; ``JobCreateOptions`` is the JSON ``options``
+part of ``POST /v1/jobs``; ``JobManifest`` is written next to a job's inputs so a worker knows
+what to audit without anything but the job id travelling through the broker.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from api_schemas.options import AuditOptions
+from api_schemas.problems import Problem
+
+JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+JOB_STATES: tuple[JobState, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
+FINISHED_STATES: frozenset[JobState] = frozenset({"succeeded", "failed", "cancelled"})
+
+PAIR_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+GROUP_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$"
+DEFAULT_GROUP = "default"
+
+PairId = Annotated[str, Field(pattern=PAIR_ID_PATTERN, description="Safe in file names and URLs.")]
+GroupName = Annotated[str, Field(pattern=GROUP_NAME_PATTERN, description="Restorer name.")]
+
+
+class JobProgress(BaseModel):
+    """Pairs audited so far out of all pairs of the job."""
+
+    done: int = Field(ge=0)
+    total: int = Field(ge=0)
+
+
+class JobLinks(BaseModel):
+    """Where to poll, fetch the report and cancel (absolute or root-relative URLs)."""
+
+    model_config = ConfigDict(
+        validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+    )
+
+    self_: str = Field(alias="self")
+    report: str
+    cancel: str
+
+
+class JobRead(BaseModel):
+    """The status monitor of one job."""
+
+    id: str
+    state: JobState
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    progress: JobProgress
+    error: Problem | None = None
+    links: JobLinks
+
+
+class JobList(BaseModel):
+    """One page of a tenant's jobs, newest first."""
+
+    items: list[JobRead]
+    next_page_token: str | None = None
+
+
+class PairSpec(BaseModel):
+    """Name and restorer (group) of the pair at the same position in the upload."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: PairId | None = None
+    group: GroupName | None = None
+
+
+class JobCreateOptions(AuditOptions):
+    """The JSON ``options`` part of ``POST /v1/jobs``: audit options plus pair names by order.
+
+    ``pairs[i]`` names the i-th ``ground_truth``/``restored`` pair; unnamed pairs are called
+    ``pair-<i>`` and unassigned ones belong to group ``default``.
+    """
+
+    pairs: list[PairSpec] | None = None
+
+    @model_validator(mode="after")
+    def _unique_pair_ids(self) -> JobCreateOptions:
+        ids = [p.id for p in self.pairs or [] if p.id is not None]
+        seen: set[str] = set()
+        for pair_id in ids:
+            if pair_id in seen:
+                raise ValueError(f"duplicate pair id {pair_id!r}")
+            seen.add(pair_id)
+        return self
+
+    def audit_options(self) -> AuditOptions:
+        """The options without the pair names, as the manifest and report keep them."""
+        return AuditOptions.model_validate(self.model_dump(exclude={"pairs"}))
+
+
+def _relative_path(value: str) -> str:
+    normal = posixpath.normpath(value)
+    if (
+        not value
+        or value.startswith("/")
+        or "\\" in value
+        or normal != value
+        or normal == ".."
+        or normal.startswith("../")
+    ):
+        raise ValueError(
+            f"expected a normalised path relative to the input directory, got {value!r}"
+        )
+    return value
+
+
+RelativePath = Annotated[str, AfterValidator(_relative_path)]
+
+
+class ManifestPair(BaseModel):
+    """One pair of a job: file paths relative to the job's input directory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: PairId
+    group: GroupName = DEFAULT_GROUP
+    ground_truth: RelativePath
+    restored: RelativePath
+    observation: RelativePath | None = None
+
+
+class JobManifest(BaseModel):
+    """What a worker audits for a job; written by the service before the job is queued."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: Literal["1"] = "1"
+    job_id: str
+    tenant: str
+    created_at: datetime
+    options: AuditOptions
+    pairs: list[ManifestPair] = Field(min_length=1)
