@@ -1,0 +1,118 @@
+"""Separable Gaussian blur shared by the estimators (the detail operator of THEORY.md §3.7).
+
+Borders are extended by mirror reflection about the edge pixels, without repeating them
+(``d c b | a b c d | c b a``): torch's ``reflect`` padding, numpy's ``reflect`` and scipy's
+``mirror`` mode. When the kernel radius is as large as the image side, torch's padding refuses;
+this module instead keeps reflecting (the mirror extension is periodic with period
+``2 (n - 1)``), which is what numpy and scipy do. The kernel is therefore never clamped and the
+result agrees with ``scipy.ndimage.gaussian_filter(..., mode="mirror", radius=r)`` at any size.
+A side of one pixel is extended by replication (its mirror is itself).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch.nn import functional
+
+from workers.estimators._checks import check_images, check_positive
+from workers.estimators.errors import EstimatorInputError
+
+
+def gaussian_kernel1d(
+    sigma: float,
+    radius: int | None = None,
+    *,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """Normalised one-dimensional Gaussian kernel.
+
+    Implements the blur ``G_sigma`` of THEORY.md §3.7.
+
+    ``k[i] = exp(-i^2 / (2 sigma^2)) / sum_j exp(-j^2 / (2 sigma^2))`` for
+    ``i = -radius .. radius``, computed in float64 and then cast to ``dtype``.
+
+    Args:
+        sigma: Standard deviation in pixels, finite and > 0.
+        radius: Half-width in pixels (>= 0); ``None`` means ``ceil(4 sigma)``.
+        dtype: Floating dtype of the result.
+        device: Device of the result.
+
+    Returns:
+        Tensor of shape ``(2 radius + 1,)`` summing to one.
+
+    Raises:
+        EstimatorInputError: If ``sigma`` is not finite and positive, ``radius`` is not a
+            non-negative integer, or ``dtype`` is not floating.
+
+    Example:
+        >>> k = gaussian_kernel1d(1.0, radius=1)
+        >>> round(float(k[1] / k[0]), 6) == round(math.exp(0.5), 6)
+        True
+        >>> gaussian_kernel1d(0.5).shape
+        torch.Size([5])
+    """
+    check_positive(sigma, "sigma")
+    if radius is None:
+        radius = math.ceil(4.0 * sigma)
+    if isinstance(radius, bool) or not isinstance(radius, int) or radius < 0:
+        raise EstimatorInputError(f"expected radius to be an integer >= 0, got {radius!r}")
+    if not dtype.is_floating_point:
+        raise EstimatorInputError(f"expected a floating dtype, got {dtype}")
+    offsets = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    kernel = torch.exp(-(offsets**2) / (2.0 * float(sigma) ** 2))
+    return (kernel / kernel.sum()).to(dtype=dtype, device=device)
+
+
+def _mirror_indices(size: int, radius: int, device: torch.device) -> torch.Tensor:
+    """Indices of a mirror extension by ``radius`` of a side of ``size`` pixels."""
+    positions = torch.arange(-radius, size + radius, device=device)
+    if size == 1:
+        return torch.zeros_like(positions)
+    period = 2 * (size - 1)
+    folded = torch.remainder(positions, period)
+    return torch.where(folded >= size, period - folded, folded)
+
+
+def gaussian_blur(images: torch.Tensor, sigma: float, radius: int | None = None) -> torch.Tensor:
+    """Separable Gaussian blur of every channel, same size out, mirror-reflected borders.
+
+    Implements the blur ``G_sigma`` of THEORY.md §3.7.
+
+    ``(G * x)[r, c] = sum_{i, j} k[i] k[j] x~[r + i, c + j]`` with ``k`` from
+    :func:`gaussian_kernel1d` and ``x~`` the mirror extension of ``x`` (module docstring), so a
+    constant image is unchanged.
+
+    Args:
+        images: Floating tensor of shape ``(B, C, H, W)``, finite (any range).
+        sigma: Standard deviation in pixels, finite and > 0.
+        radius: Kernel half-width; ``None`` means ``ceil(4 sigma)``. May exceed the image size.
+
+    Returns:
+        Tensor of shape ``(B, C, H, W)``, same dtype and device as ``images``.
+
+    Raises:
+        EstimatorInputError: If ``images`` is not a finite floating ``(B, C, H, W)`` tensor, or
+            ``sigma`` / ``radius`` is invalid.
+
+    Example:
+        >>> x = torch.zeros(1, 1, 1, 3, dtype=torch.float64)
+        >>> x[..., 1] = 1.0
+        >>> y = gaussian_blur(x, 1.0, radius=1)
+        >>> w = math.exp(-0.5)
+        >>> expected = torch.tensor([2 * w, 1.0, 2 * w], dtype=torch.float64) / (1 + 2 * w)
+        >>> bool(torch.allclose(y[0, 0, 0], expected))
+        True
+    """
+    check_images(images)
+    kernel = gaussian_kernel1d(sigma, radius, dtype=images.dtype, device=images.device)
+    half = (kernel.numel() - 1) // 2
+    batch, channels, height, width = images.shape
+    flat = images.reshape(batch * channels, 1, height, width)
+    along_width = _mirror_indices(width, half, images.device)
+    flat = functional.conv2d(flat.index_select(3, along_width), kernel.view(1, 1, 1, -1))
+    along_height = _mirror_indices(height, half, images.device)
+    flat = functional.conv2d(flat.index_select(2, along_height), kernel.view(1, 1, -1, 1))
+    return flat.reshape(batch, channels, height, width)
