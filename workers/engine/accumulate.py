@@ -1,0 +1,171 @@
+"""Per-pair sufficient statistics, computed batch by batch on the device.
+
+The engine streams pairs through the device in batches and keeps only what the group-level
+estimates need: per-pair distortion numbers, per-pair patch moments (THEORY.md 3.3), a seeded
+subsample of patches for the nearest-neighbour estimators, and the invented-detail energies
+(THEORY.md 3.7). Everything kept is small next to the images, so memory is bounded by the batch
+size, not by the job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from workers.estimators.color import convert_color, crop_border
+from workers.estimators.distortion import distortion_metrics
+from workers.estimators.hallucination import invented_detail_map, invented_detail_statistics
+from workers.estimators.patches import PatchMoments, patch_moments, sample_patches
+
+
+@dataclass(frozen=True)
+class StatisticSettings:
+    """The estimator settings one batch needs (resolved from AuditOptions)."""
+
+    color: str
+    crop: int
+    patch_size: int
+    patch_stride: int
+    detail_sigma: float
+    map_window_sigma: float
+    knn_per_pair: int
+
+
+@dataclass
+class BatchStatistics:
+    """Statistics of one batch of B pairs, moved to the CPU."""
+
+    indices: list[int]
+    mse: torch.Tensor
+    psnr: torch.Tensor
+    ssim: torch.Tensor
+    error: PatchMoments
+    truth: PatchMoments
+    restored: PatchMoments
+    knn_error: torch.Tensor
+    knn_truth: torch.Tensor
+    knn_restored: torch.Tensor
+    residual_energy: torch.Tensor
+    detail_energy: torch.Tensor
+    maps: torch.Tensor | None = None
+
+
+def prepare(images: torch.Tensor, settings: StatisticSettings) -> torch.Tensor:
+    """Colour conversion then border crop (THEORY.md 3.1)."""
+    converted = convert_color(images, settings.color)  # type: ignore[arg-type]
+    return crop_border(converted, settings.crop) if settings.crop > 0 else converted
+
+
+def batch_statistics(
+    truth: torch.Tensor,
+    restored: torch.Tensor,
+    indices: list[int],
+    settings: StatisticSettings,
+    generator: torch.Generator,
+    *,
+    with_maps: bool,
+) -> BatchStatistics:
+    """Compute every per-pair statistic of one same-size batch ``(B, C, H, W)``."""
+    x = prepare(truth, settings)
+    x_hat = prepare(restored, settings)
+    error = x_hat - x
+    metrics = distortion_metrics(x_hat, x, data_range=1.0)
+    p, s = settings.patch_size, settings.patch_stride
+    moments = [patch_moments(img, p, s) for img in (error, x, x_hat)]
+    samples = [
+        sample_patches(img, p, settings.knn_per_pair, generator) for img in (error, x, x_hat)
+    ]
+    residual, detail_energy = invented_detail_statistics(x_hat, x, settings.detail_sigma)
+    maps = None
+    if with_maps:
+        maps = invented_detail_map(
+            x_hat, x, settings.detail_sigma, window_sigma=settings.map_window_sigma
+        ).cpu()
+    cpu = [_moments_to_cpu(m) for m in moments]
+    return BatchStatistics(
+        indices=indices,
+        mse=metrics.mse.double().cpu(),
+        psnr=metrics.psnr.double().cpu(),
+        ssim=metrics.ssim.double().cpu(),
+        error=cpu[0],
+        truth=cpu[1],
+        restored=cpu[2],
+        knn_error=samples[0].double().cpu(),
+        knn_truth=samples[1].double().cpu(),
+        knn_restored=samples[2].double().cpu(),
+        residual_energy=residual.double().cpu(),
+        detail_energy=detail_energy.double().cpu(),
+        maps=maps,
+    )
+
+
+def _moments_to_cpu(m: PatchMoments) -> PatchMoments:
+    return PatchMoments(m.count.cpu(), m.total.cpu(), m.outer.cpu())
+
+
+@dataclass
+class GroupStatistics:
+    """All per-pair statistics of one group, in pair order, concatenated over batches."""
+
+    batches: list[BatchStatistics] = field(default_factory=list)
+
+    def add(self, batch: BatchStatistics) -> None:
+        self.batches.append(batch)
+
+    def _cat(self, name: str) -> torch.Tensor:
+        return torch.cat([getattr(b, name) for b in self.batches])
+
+    def _cat_moments(self, name: str) -> PatchMoments:
+        parts: list[PatchMoments] = [getattr(b, name) for b in self.batches]
+        return PatchMoments(
+            torch.cat([m.count for m in parts]),
+            torch.cat([m.total for m in parts]),
+            torch.cat([m.outer for m in parts]),
+        )
+
+    def finish(self) -> FinishedGroup:
+        order = torch.tensor([i for b in self.batches for i in b.indices])
+        perm = torch.argsort(order)
+        error = self._cat_moments("error")
+        truth = self._cat_moments("truth")
+        restored = self._cat_moments("restored")
+
+        def take(t: torch.Tensor) -> torch.Tensor:
+            return t[perm]
+
+        def take_m(m: PatchMoments) -> PatchMoments:
+            return PatchMoments(m.count[perm], m.total[perm], m.outer[perm])
+
+        return FinishedGroup(
+            indices=take(order).tolist(),
+            mse=take(self._cat("mse")),
+            psnr=take(self._cat("psnr")),
+            ssim=take(self._cat("ssim")),
+            error=take_m(error),
+            truth=take_m(truth),
+            restored=take_m(restored),
+            knn_error=take(self._cat("knn_error")).flatten(0, 1),
+            knn_truth=take(self._cat("knn_truth")).flatten(0, 1),
+            knn_restored=take(self._cat("knn_restored")).flatten(0, 1),
+            residual_energy=take(self._cat("residual_energy")),
+            detail_energy=take(self._cat("detail_energy")),
+        )
+
+
+@dataclass(frozen=True)
+class FinishedGroup:
+    """One group's per-pair statistics in submission order (CPU, float64)."""
+
+    indices: list[int]
+    mse: torch.Tensor
+    psnr: torch.Tensor
+    ssim: torch.Tensor
+    error: PatchMoments
+    truth: PatchMoments
+    restored: PatchMoments
+    knn_error: torch.Tensor
+    knn_truth: torch.Tensor
+    knn_restored: torch.Tensor
+    residual_energy: torch.Tensor
+    detail_energy: torch.Tensor

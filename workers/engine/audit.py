@@ -1,0 +1,308 @@
+"""run_audit: stream pairs through the estimators and assemble the report of REPORT.md."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+
+import numpy as np
+import torch
+
+from api_schemas.options import AuditOptions
+from api_schemas.report import AuditReport, EngineInfo, PairReport, ReportSettings
+from workers.engine.accumulate import (
+    BatchStatistics,
+    GroupStatistics,
+    StatisticSettings,
+    batch_statistics,
+)
+from workers.engine.sources import ArtifactWriter, LoadedPair, PairSource, load_pair
+from workers.engine.summarize import PairMeta, summarize_group
+from workers.errors import AuditCancelledError, AuditInputError
+from workers.estimators.errors import EstimatorInputError
+
+DEFAULT_BATCH_SIZE = 16
+DEFAULT_MAX_PIXELS = 40_000_000
+_SSIM_WINDOW = 11
+
+
+def engine_version() -> str:
+    """The installed distribution's version (the source tree's when not installed)."""
+    try:
+        return version("restoration-audit")
+    except PackageNotFoundError:
+        return "0.0.0+source"
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` picks CUDA when present; ``cuda`` without a GPU is an input error."""
+    if device == "auto":
+        return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise AuditInputError(f"device {device!r} was asked for but no CUDA device is available")
+    return resolved
+
+
+def _super_resolution_factor(options: AuditOptions) -> int | None:
+    spec = options.degradation
+    if not spec:
+        return None
+    steps = spec.get("steps", [spec])
+    for step in steps if isinstance(steps, list) else []:
+        if isinstance(step, dict) and step.get("type") == "downsample":
+            factor = step.get("factor")
+            return int(factor) if isinstance(factor, int | float) else None
+    return None
+
+
+@dataclass(frozen=True)
+class ResolvedSettings:
+    """AuditOptions with every "auto" default made concrete."""
+
+    crop: int
+    detail_sigma: float
+
+
+def _resolve(options: AuditOptions) -> ResolvedSettings:
+    factor = _super_resolution_factor(options)
+    crop = options.crop_border if options.crop_border is not None else (factor or 0)
+    sigma = options.detail_sigma or (factor / 2 if factor else 2.0)
+    return ResolvedSettings(crop=crop, detail_sigma=float(sigma))
+
+
+def _validate_pairs(pairs: Sequence[PairSource]) -> None:
+    if not pairs:
+        raise AuditInputError("expected at least one pair, got none")
+    seen: set[str] = set()
+    for pair in pairs:
+        if pair.id in seen:
+            raise AuditInputError(f"duplicate pair id {pair.id!r}", part=f"pairs[{pair.id}]")
+        seen.add(pair.id)
+        if not pair.group:
+            raise AuditInputError("empty group name", part=f"pairs[{pair.id}]")
+
+
+def _chunks(items: Sequence[tuple[int, PairSource]], size: int) -> Iterator[list[tuple[int, PairSource]]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def _artifact_name(index: int, kind: str) -> str:
+    return f"pair-{index:05d}-{kind}.png"
+
+
+def _render_maps(
+    loaded: list[LoadedPair],
+    batch: BatchStatistics,
+    settings: ResolvedSettings,
+    options: AuditOptions,
+    artifacts: ArtifactWriter,
+) -> dict[int, dict[str, str]]:
+    from workers.render import render_heatmap_png  # noqa: PLC0415 - matplotlib only when needed
+
+    del options
+    links: dict[int, dict[str, str]] = {}
+    if batch.maps is None:
+        return links
+    by_index = {p.index: p for p in loaded}
+    for row, index in enumerate(batch.indices):
+        restored = by_index[index].restored
+        background = restored.mean(0).numpy()
+        crop = settings.crop
+        if crop > 0:
+            background = background[crop:-crop, crop:-crop]
+        heat = batch.maps[row, 0].double().numpy()
+        png = render_heatmap_png(
+            np.clip(background, 0.0, 1.0),
+            heat,
+            vmax=1.0,
+            title=f"{by_index[index].source.id}: invented detail",
+            colorbar_label="invented-detail ratio",
+        )
+        name = _artifact_name(index, "invented_detail")
+        artifacts.write(name, png)
+        links[index] = {"invented_detail": artifacts.url_for(name)}
+    return links
+
+
+def run_audit(
+    pairs: Sequence[PairSource],
+    options: AuditOptions,
+    *,
+    device: str = "auto",
+    progress: Callable[[int, int], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    artifacts: ArtifactWriter | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    decode_workers: int | None = None,
+) -> AuditReport:
+    """Audit pairs of ground-truth and restored images and return the report of REPORT.md.
+
+    Pairs are decoded in a thread pool while the previous batch runs on the device; pairs of
+    one size inside a batch form one tensor batch. Group statistics are pooled from per-pair
+    sufficient statistics (THEORY.md 3.3-3.8).
+
+    Args:
+        pairs: the pairs, in report order; ``group`` names the restorer.
+        options: estimator settings (THEORY.md 3 defaults).
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+        progress: called with ``(done, total)`` pairs after each batch.
+        should_cancel: polled between batches; True stops with AuditCancelledError.
+        artifacts: where invented-detail maps go; ``None`` renders no maps.
+        batch_size: pairs per device batch; bounds peak memory.
+        max_pixels: decompression-bomb limit per image.
+        decode_workers: decoding threads (default: the CPU count).
+
+    Returns:
+        The AuditReport.
+
+    Raises:
+        AuditInputError: bad input (undecodable file, size mismatch, image too small, ...).
+        AuditCancelledError: ``should_cancel`` returned True.
+    """
+    _validate_pairs(pairs)
+    if batch_size < 1:
+        raise AuditInputError(f"expected batch_size >= 1, got {batch_size}")
+    torch_device = resolve_device(device)
+    group_names = list(dict.fromkeys(p.group for p in pairs))
+    total = len(pairs)
+    done = 0
+    workers = decode_workers or max(1, os.cpu_count() or 1)
+    report_pairs: dict[int, PairReport] = {}
+    groups = []
+    warnings: list[str] = []
+    resolved: ResolvedSettings | None = None
+
+    with torch.inference_mode(), ThreadPoolExecutor(max_workers=workers) as pool:
+        for name in group_names:
+            members = [(i, p) for i, p in enumerate(pairs) if p.group == name]
+            knn_per_pair = max(1, math.ceil(options.knn_samples / len(members)))
+            generator = torch.Generator(device=torch_device).manual_seed(options.bootstrap.seed)
+            stats = GroupStatistics()
+            metas: dict[int, PairMeta] = {}
+            chunks = list(_chunks(members, batch_size))
+            # Decoding runs one chunk ahead of the device: the next chunk's files are decoded
+            # by the pool (Pillow releases the GIL) while this chunk is being computed.
+            pending = _submit_decode(pool, chunks[0], max_pixels)
+            for number in range(len(chunks)):
+                if should_cancel is not None and should_cancel():
+                    for future in pending:
+                        future.cancel()
+                    raise AuditCancelledError("the audit was cancelled")
+                loaded = [future.result() for future in pending]
+                if number + 1 < len(chunks):
+                    pending = _submit_decode(pool, chunks[number + 1], max_pixels)
+                for same_size in _same_size_batches(loaded):
+                    if resolved is None:
+                        resolved = _resolve(options)
+                    batch = _run_batch(
+                        same_size, options, resolved, knn_per_pair, generator, torch_device,
+                        with_maps=artifacts is not None,
+                    )
+                    stats.add(batch)
+                    links = (
+                        _render_maps(same_size, batch, resolved, options, artifacts)
+                        if artifacts is not None
+                        else {}
+                    )
+                    for item in same_size:
+                        _, height, width = item.ground_truth.shape
+                        metas[item.index] = PairMeta(
+                            id=item.source.id,
+                            group=name,
+                            width=int(width),
+                            height=int(height),
+                            warnings=item.warnings,
+                            maps=links.get(item.index, {}),
+                        )
+                done += len(loaded)
+                if progress is not None:
+                    progress(done, total)
+            finished = stats.finish()
+            dimension = int(finished.error.total.shape[-1])
+            group, pair_reports, group_warnings = summarize_group(
+                name, finished, [metas[i] for i in finished.indices], options, dimension
+            )
+            groups.append(group)
+            warnings.extend(group_warnings)
+            for index, pair_report in zip(finished.indices, pair_reports, strict=True):
+                report_pairs[index] = pair_report
+
+    assert resolved is not None  # noqa: S101 - at least one pair was validated above
+    settings = ReportSettings(
+        color=options.color,
+        patch_size=options.patch_size,
+        patch_stride=options.patch_stride,
+        crop_border=resolved.crop,
+        renyi_order=options.renyi_order,
+        knn_k=options.knn_k,
+        bootstrap=options.bootstrap,
+        degradation=options.degradation,
+        thresholds=options.thresholds,
+    )
+    return AuditReport(
+        engine=EngineInfo(
+            version=engine_version(), device=str(torch_device), torch=torch.__version__
+        ),
+        settings=settings,
+        groups=groups,
+        pairs=[report_pairs[i] for i in range(total)],
+        warnings=warnings,
+    )
+
+
+def _submit_decode(
+    pool: ThreadPoolExecutor, chunk: list[tuple[int, PairSource]], max_pixels: int
+) -> list[Future[LoadedPair]]:
+    return [pool.submit(load_pair, index, pair, max_pixels) for index, pair in chunk]
+
+
+def _same_size_batches(loaded: list[LoadedPair]) -> list[list[LoadedPair]]:
+    by_shape: dict[tuple[int, ...], list[LoadedPair]] = {}
+    for item in loaded:
+        by_shape.setdefault(tuple(item.ground_truth.shape), []).append(item)
+    return list(by_shape.values())
+
+
+def _run_batch(
+    items: list[LoadedPair],
+    options: AuditOptions,
+    resolved: ResolvedSettings,
+    knn_per_pair: int,
+    generator: torch.Generator,
+    device: torch.device,
+    *,
+    with_maps: bool,
+) -> BatchStatistics:
+    _, height, width = items[0].ground_truth.shape
+    minimum = max(options.patch_size, _SSIM_WINDOW) + 2 * resolved.crop
+    if height < minimum or width < minimum:
+        raise AuditInputError(
+            f"expected images of at least {minimum}x{minimum} pixels (patch size "
+            f"{options.patch_size}, SSIM window {_SSIM_WINDOW}, border {resolved.crop}), "
+            f"got {width}x{height}",
+            part=f"pairs[{items[0].source.id}]",
+        )
+    truth = torch.stack([i.ground_truth for i in items]).to(device, non_blocking=True)
+    restored = torch.stack([i.restored for i in items]).to(device, non_blocking=True)
+    settings = StatisticSettings(
+        color=options.color,
+        crop=resolved.crop,
+        patch_size=options.patch_size,
+        patch_stride=options.patch_stride,
+        detail_sigma=resolved.detail_sigma,
+        map_window_sigma=options.map_window_sigma,
+        knn_per_pair=knn_per_pair,
+    )
+    try:
+        return batch_statistics(
+            truth, restored, [i.index for i in items], settings, generator, with_maps=with_maps
+        )
+    except EstimatorInputError as error:
+        raise AuditInputError(str(error), part=f"pairs[{items[0].source.id}]") from error

@@ -1,0 +1,104 @@
+"""What the engine audits: pairs of images (files or tensors), and where maps go."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from workers.errors import AuditInputError
+from workers.io import DecodedImage, check_same_geometry, decode_image
+
+ImageSource = Path | torch.Tensor
+
+
+@dataclass(frozen=True)
+class PairSource:
+    """One ground-truth/restored pair, optionally with the degraded observation.
+
+    Tensors are ``(C, H, W)`` floats in [0, 1] with C in {1, 3}; paths are decoded once.
+    """
+
+    id: str
+    group: str
+    ground_truth: ImageSource
+    restored: ImageSource
+    observation: ImageSource | None = None
+
+
+@dataclass(frozen=True)
+class ArtifactWriter:
+    """Where the engine puts PNG artifacts, and how the report links to them."""
+
+    write: Callable[[str, bytes], None]
+    url_for: Callable[[str], str]
+
+
+@dataclass
+class LoadedPair:
+    """A pair decoded to float32 tensors ``(C, H, W)`` on the CPU."""
+
+    index: int
+    source: PairSource
+    ground_truth: torch.Tensor
+    restored: torch.Tensor
+    observation: torch.Tensor | None
+    warnings: list[str] = field(default_factory=list)
+
+
+def _load_one(source: ImageSource, part: str, max_pixels: int) -> DecodedImage:
+    if isinstance(source, torch.Tensor):
+        tensor = source.detach()
+        if tensor.ndim == 4 and tensor.shape[0] == 1:
+            tensor = tensor[0]
+        if tensor.ndim == 2:
+            tensor = tensor.unsqueeze(0)
+        if tensor.ndim != 3 or tensor.shape[0] not in (1, 3):
+            raise AuditInputError(
+                f"expected a (C, H, W) tensor with C in (1, 3), got shape {tuple(tensor.shape)}",
+                part=part,
+            )
+        if not tensor.is_floating_point():
+            raise AuditInputError(f"expected a floating tensor, got {tensor.dtype}", part=part)
+        if not bool(torch.isfinite(tensor).all()) or tensor.min() < 0 or tensor.max() > 1:
+            raise AuditInputError("expected finite values in [0, 1]", part=part)
+        return DecodedImage(
+            tensor=tensor.to(torch.float32).cpu(),
+            warnings=[],
+            mode="tensor",
+            bit_depth=32,
+        )
+    return decode_image(Path(source), name=part, max_pixels=max_pixels)
+
+
+def load_pair(index: int, pair: PairSource, max_pixels: int) -> LoadedPair:
+    """Decode one pair and check its geometry; errors name the offending part."""
+    gt = _load_one(pair.ground_truth, f"ground_truth[{pair.id}]", max_pixels)
+    restored = _load_one(pair.restored, f"restored[{pair.id}]", max_pixels)
+    check_same_geometry(gt, restored, name=pair.id)
+    observation = None
+    warnings = [*gt.warnings, *restored.warnings]
+    if pair.observation is not None:
+        obs = _load_one(pair.observation, f"observation[{pair.id}]", max_pixels)
+        if obs.tensor.shape[0] != gt.tensor.shape[0]:
+            raise AuditInputError(
+                f"expected {gt.tensor.shape[0]} channels like the ground truth, "
+                f"got {obs.tensor.shape[0]}",
+                part=f"observation[{pair.id}]",
+            )
+        observation = obs.tensor
+        warnings.extend(obs.warnings)
+    return LoadedPair(index, pair, gt.tensor, restored.tensor, observation, warnings)
+
+
+def load_pairs(
+    indexed: Sequence[tuple[int, PairSource]], executor: Executor | None, max_pixels: int
+) -> list[LoadedPair]:
+    """Decode several pairs, in parallel when an executor is given (Pillow frees the GIL)."""
+    if executor is None:
+        return [load_pair(i, p, max_pixels) for i, p in indexed]
+    futures = [executor.submit(load_pair, i, p, max_pixels) for i, p in indexed]
+    return [f.result() for f in futures]

@@ -1,0 +1,234 @@
+"""From per-pair statistics to the report's group and pair sections (REPORT.md).
+
+Group estimates pool the per-pair patch moments (THEORY.md 3.4, 3.5) and bootstrap over pairs
+by reweighting those moments, so one resample costs a weighted sum and a log-determinant, never
+a pass over the images.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from api_schemas.options import AuditOptions
+from api_schemas.report import (
+    Estimate,
+    GroupDistortion,
+    GroupHallucination,
+    GroupPerception,
+    GroupReport,
+    GroupUncertainty,
+    PairDistortion,
+    PairHallucination,
+    PairPerception,
+    PairReport,
+    PairUncertainty,
+    Verdict,
+)
+from workers.engine.accumulate import FinishedGroup
+from workers.estimators.bootstrap import bootstrap_weights, percentile_interval
+from workers.estimators.bounds import min_uncertainty_multiplier
+from workers.estimators.patches import PatchMoments
+from workers.estimators.perception import gaussian_renyi_divergence, knn_renyi_divergence
+from workers.estimators.risk import risk_verdict
+from workers.estimators.uncertainty import gaussian_entropy_power, knn_entropy_power
+
+ZERO_ERROR_REASON = "restored image equals the ground truth (MSE 0): no error, nothing invented"
+
+
+@dataclass(frozen=True)
+class PairMeta:
+    """What the report says of a pair besides its statistics."""
+
+    id: str
+    group: str
+    width: int
+    height: int
+    warnings: list[str]
+    maps: dict[str, str]
+
+
+def finite_or_none(value: float | torch.Tensor) -> float | None:
+    """Plain float for the report, or None where the value is undefined."""
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _uncertainty(moments: PatchMoments) -> torch.Tensor:
+    """Gaussian entropy power of the error (THEORY.md 3.4.1) for each row of ``moments``."""
+    _, cov = moments.mean_and_covariance()
+    values = gaussian_entropy_power(cov, moments.count)
+    # All-zero errors: the entropy power of a point mass is 0, not undefined.
+    zero = (cov.diagonal(dim1=-2, dim2=-1).sum(-1) == 0) & (moments.total.abs().sum(-1) == 0)
+    return torch.where(zero, torch.zeros_like(values), values)
+
+
+def _perception(truth: PatchMoments, restored: PatchMoments, order: float) -> torch.Tensor:
+    """Gaussian Rényi divergence between patch laws (THEORY.md 3.5.1), row by row."""
+    mu_x, cov_x = truth.mean_and_covariance()
+    mu_r, cov_r = restored.mean_and_covariance()
+    return gaussian_renyi_divergence(mu_x, cov_x, mu_r, cov_r, order)
+
+
+def _estimate(
+    value: float | None, resampled: torch.Tensor | None, level: float, estimator: str, n: int
+) -> Estimate:
+    low = high = None
+    if value is not None and resampled is not None and resampled.numel() > 0:
+        lo, hi = percentile_interval(resampled, level)
+        low, high = finite_or_none(lo), finite_or_none(hi)
+    return Estimate(value=value, ci_low=low, ci_high=high, estimator=estimator, n=n)
+
+
+def _mean_estimate(
+    values: torch.Tensor, weights: torch.Tensor | None, level: float, estimator: str
+) -> Estimate:
+    mean = finite_or_none(values.mean()) if values.numel() else None
+    resampled = None if weights is None else (weights @ values) / values.numel()
+    return _estimate(mean, resampled, level, estimator, values.numel())
+
+
+def _verdict(
+    mse: float, eta: float | None, invented: float | None, options: AuditOptions
+) -> Verdict:
+    if mse == 0.0:
+        return Verdict(level="low", reasons=[ZERO_ERROR_REASON])
+    t = options.thresholds
+    level, reasons = risk_verdict(
+        eta,
+        invented,
+        high_eta=t.high_min_uncertainty_multiplier,
+        medium_eta=t.medium_min_uncertainty_multiplier,
+        high_idr=t.high_invented_detail_ratio,
+        medium_idr=t.medium_invented_detail_ratio,
+    )
+    return Verdict(level=level, reasons=list(reasons))
+
+
+def summarize_group(
+    name: str,
+    stats: FinishedGroup,
+    metas: Sequence[PairMeta],
+    options: AuditOptions,
+    dimension: int,
+) -> tuple[GroupReport, list[PairReport], list[str]]:
+    """Build one group's report and its pairs' reports; returns them with group warnings."""
+    warnings: list[str] = []
+    n_pairs = len(stats.indices)
+    order = options.renyi_order
+    level = options.bootstrap.level
+    weights = None
+    if options.bootstrap.resamples > 0 and n_pairs > 1:
+        weights = bootstrap_weights(
+            n_pairs, options.bootstrap.resamples, options.bootstrap.seed, torch.device("cpu")
+        )
+
+    # Per pair (THEORY.md 3.4, 3.5 on one image's patches).
+    pair_u = _uncertainty(stats.error)
+    pair_p = _perception(stats.truth, stats.restored, order)
+    ratio = stats.residual_energy / stats.detail_energy
+    ratio = torch.where(stats.detail_energy > 0, ratio, torch.full_like(ratio, math.nan))
+
+    # Pooled over the group.
+    pooled_u = float(_uncertainty(stats.error.pooled())[0])
+    pooled_p = float(_perception(stats.truth.pooled(), stats.restored.pooled(), order)[0])
+    boot_u = boot_p = None
+    if weights is not None:
+        boot_u = _uncertainty(stats.error.weighted(weights))
+        boot_p = _perception(stats.truth.weighted(weights), stats.restored.weighted(weights), order)
+    n_patches = int(stats.error.count.sum())
+
+    knn_u = finite_or_none(knn_entropy_power(stats.knn_error, options.knn_k))
+    knn_p = finite_or_none(
+        knn_renyi_divergence(stats.knn_truth, stats.knn_restored, order, options.knn_k)
+    )
+    if finite_or_none(pooled_u) is None:
+        warnings.append(
+            f"group {name}: the error covariance is singular, so the Gaussian uncertainty is "
+            "undefined (too few patches, or a constant error)"
+        )
+    perception = finite_or_none(pooled_p)
+    eta = None if perception is None else float(min_uncertainty_multiplier(perception, dimension))
+
+    psnr = stats.psnr
+    if not bool(torch.isfinite(psnr).all()):
+        warnings.append(
+            f"group {name}: PSNR is undefined for pairs with MSE 0; the group PSNR is null"
+        )
+    finite_ratio = ratio[torch.isfinite(ratio)]
+    ratio_weights = None
+    if weights is not None and finite_ratio.numel() == ratio.numel():
+        ratio_weights = weights
+    elif finite_ratio.numel() < ratio.numel():
+        warnings.append(
+            f"group {name}: {ratio.numel() - finite_ratio.numel()} pairs have a flat ground "
+            "truth (no detail), so their invented-detail ratio is undefined and left out"
+        )
+    invented = _mean_estimate(finite_ratio, ratio_weights, level, "regressed high-pass residual")
+
+    mse_mean = float(stats.mse.mean())
+    group = GroupReport(
+        name=name,
+        n_pairs=n_pairs,
+        n_patches=n_patches,
+        dimension=dimension,
+        distortion=GroupDistortion(
+            mse=_mean_estimate(stats.mse, weights, level, "mean over pairs"),
+            psnr=_mean_estimate(psnr, weights, level, "mean over pairs"),
+            ssim=_mean_estimate(stats.ssim, weights, level, "mean over pairs (Gaussian window)"),
+        ),
+        uncertainty=GroupUncertainty(
+            gaussian=_estimate(
+                finite_or_none(pooled_u), boot_u, level, "gaussian_wishart_corrected", n_patches
+            ),
+            knn=_estimate(knn_u, None, level, f"kozachenko_leonenko_k{options.knn_k}",
+                          int(stats.knn_error.shape[0])),
+        ),
+        perception=GroupPerception(
+            gaussian_renyi=_estimate(
+                perception, boot_p, level, f"gaussian_renyi_order_{order:g}", n_patches
+            ),
+            knn_renyi=_estimate(knn_p, None, level, f"poczos_schneider_k{options.knn_k}",
+                                int(stats.knn_truth.shape[0])),
+            per_dimension=None if perception is None else perception / dimension,
+        ),
+        min_uncertainty_multiplier=eta,
+        hallucination=GroupHallucination(invented_detail_ratio=invented),
+        risk=_verdict(mse_mean, eta, invented.value, options),
+    )
+
+    pairs: list[PairReport] = []
+    for row, meta in enumerate(metas):
+        mse = float(stats.mse[row])
+        p_pair = finite_or_none(pair_p[row])
+        eta_pair = None if p_pair is None else float(min_uncertainty_multiplier(p_pair, dimension))
+        pair_warnings = list(meta.warnings)
+        psnr_pair = finite_or_none(stats.psnr[row])
+        if psnr_pair is None:
+            pair_warnings.append("psnr is null: MSE is 0 (restored equals ground truth)")
+        ratio_pair = finite_or_none(ratio[row])
+        if ratio_pair is None:
+            pair_warnings.append("invented_detail_ratio is null: the ground truth has no detail")
+        u_pair = finite_or_none(pair_u[row])
+        if u_pair is None:
+            pair_warnings.append("uncertainty is null: the error covariance is singular")
+        if p_pair is None:
+            pair_warnings.append("perception is null: a patch covariance is singular")
+        pairs.append(
+            PairReport(
+                id=meta.id,
+                group=meta.group,
+                width=meta.width,
+                height=meta.height,
+                distortion=PairDistortion(mse=mse, psnr=psnr_pair, ssim=float(stats.ssim[row])),
+                uncertainty=PairUncertainty(gaussian=u_pair),
+                perception=PairPerception(gaussian_renyi=p_pair),
+                hallucination=PairHallucination(invented_detail_ratio=ratio_pair, maps=meta.maps),
+                risk=_verdict(mse, eta_pair, ratio_pair, options),
+                warnings=pair_warnings,
+            )
+        )
+    return group, pairs, warnings
