@@ -1,0 +1,44 @@
+# One place for the commands the README and CI use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+TORCH_VERSION ?= 2.13.0
+
+.PHONY: install install-test serve test test-unit test-integration lint typecheck bench check
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# torch first and pinned: an open requirement with no torch installed pulls a multi-GB CUDA
+# build; users with a CUDA build already installed keep it (pyproject's range is open).
+install: $(BIN)/python
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q torch==$(TORCH_VERSION)
+	$(BIN)/pip install -q -e .
+
+install-test: install
+	$(BIN)/pip install -q -e ".[test]"
+
+serve: install
+	$(BIN)/restoration-audit serve
+
+test: install-test
+	$(BIN)/pytest
+
+test-unit: install-test
+	$(BIN)/pytest -m "not integration"
+
+test-integration: install-test
+	$(BIN)/pytest -m integration
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck:
+	$(BIN)/mypy api_schemas jobstore service workers
+
+bench: install-test
+	$(BIN)/python benchmarks/bench_audit.py
+
+check: lint typecheck test
