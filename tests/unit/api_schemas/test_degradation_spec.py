@@ -127,7 +127,7 @@ def test_super_resolution_factor() -> None:
 
 
 def test_noise_variance_named_or_quantisation_floor() -> None:
-    assert QUANTISATION_NOISE_VARIANCE == pytest.approx(1 / (12 * 255**2), rel=1e-15)
+    assert pytest.approx(1 / (12 * 255**2), rel=1e-15) == QUANTISATION_NOISE_VARIANCE
     assert noise_variance(parse_degradation_short("noise:0.05")) == pytest.approx(0.0025, rel=1e-12)
     spec = parse_degradation_short("blur:1+downsample:2+noise:0.02")
     assert noise_variance(spec) == pytest.approx(4e-4, rel=1e-12)
