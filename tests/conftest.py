@@ -17,3 +17,6 @@ def theory_vectors() -> list[dict[str, Any]]:
     """The verified reference values (a copy lives in tests/data so a clean clone has them)."""
     path = LOCAL_VECTORS if LOCAL_VECTORS.exists() else REFERENCE_VECTORS
     return json.loads(path.read_text())
+
+
+pytest_plugins = ["tests.fixtures.plugin"]

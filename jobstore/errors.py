@@ -1,0 +1,44 @@
+"""Errors of the job store: one small hierarchy, translated to HTTP by ``service.errors``."""
+
+from __future__ import annotations
+
+
+class JobStoreError(Exception):
+    """Base of every error the job store raises on purpose."""
+
+
+class InvalidJobIdError(JobStoreError, ValueError):
+    """A job id that the server could not have generated (``uuid4().hex`` expected)."""
+
+
+class JobNotFoundError(JobStoreError, LookupError):
+    """No record for this job id (never created, deleted or expired)."""
+
+
+class JobExistsError(JobStoreError):
+    """A record with this job id exists already."""
+
+
+class JobAlreadyFinishedError(JobStoreError):
+    """The job reached succeeded, failed or cancelled; it can no longer be cancelled."""
+
+
+class JobRunningError(JobStoreError):
+    """The job is running; it cannot be deleted until it stops."""
+
+
+class TooManyJobsError(JobStoreError):
+    """The tenant has as many unfinished jobs as it may have."""
+
+    def __init__(self, tenant: str, limit: int) -> None:
+        super().__init__(f"tenant {tenant!r} has {limit} unfinished jobs, the most it may have")
+        self.tenant = tenant
+        self.limit = limit
+
+
+class InvalidPageTokenError(JobStoreError, ValueError):
+    """A page token this store did not issue, or issued for another listing."""
+
+
+class InvalidArtifactNameError(JobStoreError, ValueError):
+    """An artifact or input file name outside ``[A-Za-z0-9._-]+`` or with a traversal."""

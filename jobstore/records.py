@@ -1,0 +1,434 @@
+"""Job records in Redis: the project's own job state (never Celery's result backend).
+
+Every transition is one Lua script (``jobstore._lua``), conditional on the current state and,
+for a running job, on the worker that holds its lease. Delivery through Celery is at least
+once, so a second delivery of the same job finds it running (or finished) and does nothing.
+
+Lifecycle::
+
+    queued --try_start--> running --finish--> succeeded | failed
+       |                    |  \\--mark_cancelled (after request_cancel)--> cancelled
+       \\--request_cancel--> cancelled
+    running with an expired lease --requeue--> queued (attempts + 1)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import builtins
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final, Literal, cast
+
+import redis
+
+from api_schemas.jobs import JOB_STATES, JobLinks, JobProgress, JobRead, JobState
+from api_schemas.problems import Problem
+from jobstore import _lua
+from jobstore.errors import (
+    InvalidPageTokenError,
+    JobAlreadyFinishedError,
+    JobExistsError,
+    JobNotFoundError,
+    JobRunningError,
+    TooManyJobsError,
+)
+from jobstore.idempotency import idempotency_key_name
+from jobstore.ids import is_valid_job_id, validate_job_id
+
+DEFAULT_RETENTION_SECONDS: Final = 7 * 86400
+_FIELDS: Final = (
+    "id",
+    "tenant",
+    "state",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "done",
+    "total",
+    "error",
+    "cancel_requested",
+    "worker_id",
+    "lease_until",
+    "attempts",
+    "version",
+    "idempotency_key",
+    "payload_digest",
+)
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _time(value: str) -> datetime | None:
+    return datetime.fromtimestamp(float(value), tz=UTC) if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """One job as stored. Times are UTC; ``lease_until`` is set while running."""
+
+    id: str
+    tenant: str
+    state: JobState
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    done: int
+    total: int
+    error: dict[str, Any] | None
+    cancel_requested: bool
+    worker_id: str | None
+    lease_until: datetime | None
+    attempts: int
+    version: int
+    idempotency_key: str | None
+    payload_digest: str | None
+
+    @property
+    def etag(self) -> str:
+        """A strong entity tag that changes with every visible change of the record."""
+        return f'"{self.id}.{self.version}"'
+
+    @property
+    def finished(self) -> bool:
+        """Whether the job reached a final state."""
+        return self.state in ("succeeded", "failed", "cancelled")
+
+    @classmethod
+    def from_hash(cls, raw: Mapping[Any, Any]) -> JobRecord:
+        """Build a record from ``HGETALL`` output (bytes or str keys and values)."""
+        h = {_text(k): _text(v) for k, v in raw.items()}
+        state = h["state"]
+        if state not in JOB_STATES:
+            raise ValueError(f"expected a job state, got {state!r}")
+        created = _time(h["created_at"])
+        if created is None:
+            raise ValueError("job record without created_at")
+        return cls(
+            id=h["id"],
+            tenant=h["tenant"],
+            state=state,
+            created_at=created,
+            started_at=_time(h.get("started_at", "")),
+            finished_at=_time(h.get("finished_at", "")),
+            done=int(h.get("done", "0")),
+            total=int(h.get("total", "0")),
+            error=json.loads(h["error"]) if h.get("error") else None,
+            cancel_requested=h.get("cancel_requested") == "1",
+            worker_id=h.get("worker_id") or None,
+            lease_until=_time(h.get("lease_until", "")),
+            attempts=int(h.get("attempts", "0")),
+            version=int(h.get("version", "1")),
+            idempotency_key=h.get("idempotency_key") or None,
+            payload_digest=h.get("payload_digest") or None,
+        )
+
+    def to_read(self, base_url_prefix: str) -> JobRead:
+        """The wire form; ``base_url_prefix`` is the jobs collection URL, e.g. ``/v1/jobs``."""
+        url = f"{base_url_prefix.rstrip('/')}/{self.id}"
+        return JobRead(
+            id=self.id,
+            state=self.state,
+            created_at=self.created_at,
+            started_at=self.started_at,
+            finished_at=self.finished_at,
+            progress=JobProgress(done=self.done, total=self.total),
+            error=Problem.model_validate(self.error) if self.error is not None else None,
+            links=JobLinks.model_validate(
+                {"self": url, "report": f"{url}/report", "cancel": f"{url}/cancel"}
+            ),
+        )
+
+
+class JobRecords:
+    """Create, read, list and transition job records.
+
+    Args:
+        redis: A client of the Redis server that holds the records (any ``decode_responses``).
+        prefix: Prefix of every key, so several deployments can share one server.
+        retention_seconds: Records expire this long after their last change.
+    """
+
+    def __init__(
+        self,
+        redis: redis.Redis,
+        *,
+        prefix: str = "ra",
+        retention_seconds: int = DEFAULT_RETENTION_SECONDS,
+    ) -> None:
+        if retention_seconds <= 0:
+            raise ValueError(f"expected a positive retention, got {retention_seconds}")
+        if not prefix or ":" in prefix:
+            raise ValueError(f"expected a prefix without ':', got {prefix!r}")
+        self.redis = redis
+        self.prefix = prefix
+        self.retention_seconds = retention_seconds
+        self._create = redis.register_script(_lua.CREATE)
+        self._try_start = redis.register_script(_lua.TRY_START)
+        self._renew = redis.register_script(_lua.RENEW_LEASE)
+        self._progress = redis.register_script(_lua.SET_PROGRESS)
+        self._finish = redis.register_script(_lua.FINISH)
+        self._cancel = redis.register_script(_lua.REQUEST_CANCEL)
+        self._requeue = redis.register_script(_lua.REQUEUE)
+        self._delete = redis.register_script(_lua.DELETE)
+
+    # -- keys -------------------------------------------------------------------------------
+
+    def _job_key(self, job_id: str) -> str:
+        return f"{self.prefix}:job:{validate_job_id(job_id)}"
+
+    def _tenant_index(self, tenant: str, state: JobState | None = None) -> str:
+        if state is None:
+            return f"{self.prefix}:t:{tenant}:jobs"
+        return f"{self.prefix}:t:{tenant}:state:{state}"
+
+    def _run(self, script: Any, job_id: str, *args: object) -> Any:
+        validate_job_id(job_id)
+        return script(args=[self.prefix, job_id, self.retention_seconds, *args])
+
+    # -- create and read --------------------------------------------------------------------
+
+    def create(
+        self,
+        job_id: str,
+        tenant: str,
+        total: int,
+        *,
+        idempotency_key: str | None = None,
+        payload_digest: str | None = None,
+        max_in_flight: int | None = None,
+    ) -> JobRecord:
+        """Create a queued record.
+
+        Raises:
+            JobExistsError: A record with this id exists.
+            TooManyJobsError: ``max_in_flight`` is set and the tenant has that many queued or
+                running jobs (checked atomically with the insert).
+        """
+        ref = (
+            idempotency_key_name(self.prefix, tenant, idempotency_key)
+            if idempotency_key is not None
+            else ""
+        )
+        limit = -1 if max_in_flight is None else max_in_flight
+        status = self._run(
+            self._create,
+            job_id,
+            tenant,
+            total,
+            idempotency_key or "",
+            payload_digest or "",
+            ref,
+            limit,
+        )
+        outcome = _text(status[0])
+        if outcome == "exists":
+            raise JobExistsError(f"job {job_id} exists")
+        if outcome == "busy":
+            raise TooManyJobsError(tenant, limit)
+        return self.require(job_id)
+
+    def get(self, job_id: str) -> JobRecord | None:
+        """The record, or ``None`` when there is none (malformed ids included)."""
+        if not is_valid_job_id(job_id):
+            return None
+        raw = cast(Mapping[Any, Any], self.redis.hgetall(self._job_key(job_id)))
+        return JobRecord.from_hash(raw) if raw else None
+
+    def require(self, job_id: str) -> JobRecord:
+        """The record; raises ``JobNotFoundError`` when there is none."""
+        record = self.get(job_id)
+        if record is None:
+            raise JobNotFoundError(f"no job {job_id[:80]!r}")
+        return record
+
+    def exists(self, job_id: str) -> bool:
+        """Whether a record exists for ``job_id``."""
+        return is_valid_job_id(job_id) and bool(self.redis.exists(self._job_key(job_id)))
+
+    def list(
+        self,
+        tenant: str,
+        *,
+        state: JobState | None = None,
+        page_size: int = 50,
+        page_token: str | None = None,
+    ) -> tuple[builtins.list[JobRecord], str | None]:
+        """One page of the tenant's jobs, newest first, and the token of the next page.
+
+        The token is an opaque cursor (the position after the last item), so pages stay
+        stable while new jobs arrive. A token is only valid with the same ``state`` filter.
+
+        Raises:
+            InvalidPageTokenError: The token was not issued for this listing.
+        """
+        if page_size < 1:
+            raise ValueError(f"expected a positive page size, got {page_size}")
+        index = self._tenant_index(tenant, state)
+        upper = "+inf" if page_token is None else f"({_decode_token(page_token, state)}"
+        found: builtins.list[tuple[JobRecord, float]] = []
+        while len(found) <= page_size:
+            want = page_size + 1 - len(found)
+            rows = cast(
+                builtins.list[tuple[Any, float]],
+                self.redis.zrevrangebyscore(
+                    index, upper, "-inf", start=0, num=want, withscores=True
+                ),
+            )
+            if not rows:
+                break
+            pipe = self.redis.pipeline(transaction=False)
+            for member, _ in rows:
+                pipe.hgetall(f"{self.prefix}:job:{_text(member)}")
+            for (member, score), raw in zip(rows, pipe.execute(), strict=True):
+                record = JobRecord.from_hash(raw) if raw else None
+                if record is None or (state is not None and record.state != state):
+                    self.redis.zrem(index, member)  # expired record or stale state entry
+                    continue
+                found.append((record, score))
+            upper = f"({int(rows[-1][1])}"
+            if len(rows) < want:
+                break
+        items = [record for record, _ in found[:page_size]]
+        token = None
+        if len(found) > page_size:
+            token = _encode_token(int(found[page_size - 1][1]), state)
+        return items, token
+
+    def count_in_flight(self, tenant: str) -> int:
+        """Queued plus running jobs of the tenant (expired entries are not counted)."""
+        return sum(
+            1
+            for st in ("queued", "running")
+            for member in cast(
+                builtins.list[Any], self.redis.zrange(self._tenant_index(tenant, st), 0, -1)
+            )
+            if self.redis.exists(f"{self.prefix}:job:{_text(member)}")
+        )
+
+    def counts_by_state(self) -> dict[JobState, int]:
+        """Jobs per state over all tenants (index sizes; expired records drop out lazily)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for st in JOB_STATES:
+            pipe.zcard(f"{self.prefix}:state:{st}")
+        return dict(zip(JOB_STATES, (int(n) for n in pipe.execute()), strict=True))
+
+    def prune_indexes(self, batch: int = 500) -> int:
+        """Remove index entries whose record expired; returns how many. For the sweeper."""
+        removed = 0
+        for st in JOB_STATES:
+            key = f"{self.prefix}:state:{st}"
+            for member in self.redis.zscan_iter(key, count=batch):
+                job_id = _text(member[0])
+                if not self.redis.exists(f"{self.prefix}:job:{job_id}"):
+                    removed += int(self.redis.zrem(key, job_id))
+        return removed
+
+    # -- worker side ------------------------------------------------------------------------
+
+    def try_start(self, job_id: str, worker_id: str, lease_seconds: float) -> bool:
+        """Take the job: queued, or running with an expired lease, becomes running by us.
+
+        False when the job is gone, finished, cancelled or held by a live lease. A job whose
+        cancel was requested is moved to cancelled instead (and False returned).
+        """
+        return bool(self._run(self._try_start, job_id, worker_id, lease_seconds))
+
+    def renew_lease(self, job_id: str, worker_id: str, lease_seconds: float) -> bool:
+        """Extend our lease; False if we no longer own the job or its cancel was requested."""
+        return bool(self._run(self._renew, job_id, worker_id, lease_seconds))
+
+    def set_progress(self, job_id: str, worker_id: str, done: int, total: int) -> bool:
+        """Record progress; False (and nothing written) if we no longer own the job."""
+        return bool(self._run(self._progress, job_id, worker_id, done, total))
+
+    def finish(
+        self,
+        job_id: str,
+        worker_id: str,
+        state: Literal["succeeded", "failed"],
+        error: dict[str, Any] | None = None,
+    ) -> bool:
+        """Running and owned by us -> ``state``; ``error`` is a problem document for failures."""
+        if state not in ("succeeded", "failed"):
+            raise ValueError(f"expected succeeded or failed, got {state!r}")
+        payload = json.dumps(error, allow_nan=False) if error is not None else ""
+        return bool(self._run(self._finish, job_id, worker_id, state, payload))
+
+    def mark_cancelled(self, job_id: str, worker_id: str) -> bool:
+        """Running and owned by us -> cancelled (the worker saw ``is_cancel_requested``)."""
+        return bool(self._run(self._finish, job_id, worker_id, "cancelled", ""))
+
+    def is_cancel_requested(self, job_id: str) -> bool:
+        """Whether a cancel was requested (true also once cancelled)."""
+        return _text(self.redis.hget(self._job_key(job_id), "cancel_requested") or "0") == "1"
+
+    # -- client side ------------------------------------------------------------------------
+
+    def request_cancel(self, job_id: str) -> JobRecord:
+        """Cancel: a queued job at once, a running one by flag (its worker stops it).
+
+        Idempotent on cancelled jobs.
+
+        Raises:
+            JobNotFoundError: No such job.
+            JobAlreadyFinishedError: The job succeeded or failed.
+        """
+        outcome = _text(self._run(self._cancel, job_id))
+        if outcome == "missing":
+            raise JobNotFoundError(f"no job {job_id}")
+        if outcome == "finished":
+            raise JobAlreadyFinishedError(f"job {job_id} has already finished")
+        return self.require(job_id)
+
+    def delete(self, job_id: str, *, force: bool = False) -> None:
+        """Delete the record, its index entries and its idempotency key.
+
+        Raises:
+            JobNotFoundError: No such job.
+            JobRunningError: The job is running and ``force`` is false.
+        """
+        outcome = _text(self._run(self._delete, job_id, "1" if force else "0"))
+        if outcome == "missing":
+            raise JobNotFoundError(f"no job {job_id}")
+        if outcome == "running":
+            raise JobRunningError(f"job {job_id} is running")
+
+    # -- sweeper ----------------------------------------------------------------------------
+
+    def expired_leases(self, now: float | None = None) -> builtins.list[str]:
+        """Ids of running jobs whose lease expired by ``now`` (epoch s; Redis clock if None)."""
+        if now is None:
+            seconds, micros = self.redis.time()
+            now = seconds + micros / 1e6
+        rows = cast(
+            builtins.list[Any], self.redis.zrangebyscore(f"{self.prefix}:leases", "-inf", now)
+        )
+        return [_text(member) for member in rows]
+
+    def requeue(self, job_id: str) -> bool:
+        """Running with an expired lease -> queued, attempts + 1; True if the caller must
+        send the task again. A job whose cancel was requested becomes cancelled instead."""
+        return bool(self._run(self._requeue, job_id))
+
+
+def _encode_token(score: int, state: JobState | None) -> str:
+    raw = json.dumps({"v": 1, "s": score, "f": state}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_token(token: str, state: JobState | None) -> int:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        score = data["s"]
+        if data.get("v") != 1 or data.get("f") != state or not isinstance(score, int):
+            raise ValueError("token of another listing")
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
+        raise InvalidPageTokenError("expected a page token issued for this listing") from exc
+    return score
