@@ -1,0 +1,1 @@
+"""Celery tasks: thin modules, one per job family; they take job ids, never payloads."""

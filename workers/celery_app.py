@@ -1,0 +1,104 @@
+"""The Celery application and every Celery setting of the project (STYLE.md section 5).
+
+Why each setting (PLATFORM.md records what was measured):
+
+* JSON only, and the message carries a job id, never images or tensors.
+* One explicit queue (``audit``) and ``task_create_missing_queues=False``: a typo in a route
+  fails loudly instead of filling a queue nobody consumes.
+* ``task_acks_late`` + ``task_reject_on_worker_lost`` + ``worker_prefetch_multiplier=1``: a pool
+  child that dies mid-task gets its message back at once, and an idle GPU worker never sits on
+  a second job. Delivery is at least once, so the task is idempotent (``records.try_start``).
+* Soft and hard time limits below the visibility timeout (checked by ``WorkerSettings``), so a
+  long audit is never redelivered to a second worker while it still runs.
+* A short ``unacked_restore_interval`` with throttle 1: kombu's sweep of unacknowledged
+  messages runs every few seconds. A whole worker killed is recovered faster by the lease
+  sweeper (``workers.sweeper``), which this setting only backs up.
+* prefork with ``worker_pool_start_method="spawn"``: time limits and revoke need prefork (solo
+  ignores them), and CUDA must never be initialised in a forked child.
+* No result backend: job state lives in the project's own records (``jobstore``).
+
+``create_celery_app(settings)`` builds a configured app; the module-level ``app`` (for
+``celery -A workers.celery_app``) reads ``WorkerSettings`` from the environment lazily, on first
+use of its configuration, so importing this module never reads the environment or the network.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from kombu import Exchange, Queue  # type: ignore[attr-defined]  # kombu ships no stubs
+
+from jobstore import AUDIT_QUEUE, AUDIT_TASK
+from workers.settings import WorkerSettings, get_settings
+
+APP_NAME = "restoration_audit"
+TASK_MODULES = ("workers.tasks.audit", "workers.sweeper")
+
+
+def _audit_queue() -> Queue:
+    exchange = Exchange(AUDIT_QUEUE, type="direct")  # type: ignore[no-untyped-call]
+    return Queue(AUDIT_QUEUE, exchange, routing_key=AUDIT_QUEUE)  # type: ignore[no-untyped-call]
+
+
+def celery_config(settings: WorkerSettings) -> dict[str, Any]:
+    """Every Celery setting, derived from the worker settings."""
+    return {
+        "broker_url": settings.redis_url,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {
+            "visibility_timeout": settings.visibility_timeout,
+            "unacked_restore_interval": settings.unacked_restore_interval,
+            "unacked_restore_throttle": 1,
+        },
+        # Serialisation: JSON in and out; pickle is never accepted.
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "event_serializer": "json",
+        # Routing: one explicit queue.
+        "task_queues": (_audit_queue(),),
+        "task_default_queue": AUDIT_QUEUE,
+        "task_default_exchange": AUDIT_QUEUE,
+        "task_default_routing_key": AUDIT_QUEUE,
+        "task_create_missing_queues": False,
+        "task_routes": {AUDIT_TASK: {"queue": AUDIT_QUEUE, "routing_key": AUDIT_QUEUE}},
+        # Delivery: at least once, one message at a time per pool process.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # Limits.
+        "task_soft_time_limit": settings.soft_time_limit,
+        "task_time_limit": settings.time_limit,
+        # State is ours (jobstore), not Celery's.
+        "result_backend": None,
+        "task_ignore_result": True,
+        "task_store_errors_even_if_ignored": False,
+        "task_track_started": False,
+        # Pool.
+        "worker_pool": "prefork",
+        "worker_concurrency": settings.concurrency,
+        "worker_pool_start_method": "spawn",
+        "worker_send_task_events": False,
+        "worker_hijack_root_logger": False,
+        "include": list(TASK_MODULES),
+    }
+
+
+def create_celery_app(settings: WorkerSettings | None = None) -> Celery:
+    """A Celery app configured from ``settings`` (from the environment when ``None``).
+
+    With explicit settings the configuration is applied at once; without, it is read on first
+    use, so building the app touches neither the environment nor the network.
+    """
+    celery = Celery(APP_NAME, set_as_current=False)
+    if settings is not None:
+        celery.conf.update(celery_config(settings))
+    else:
+        celery.add_defaults(lambda: celery_config(get_settings()))
+    return celery
+
+
+app = create_celery_app()
+"""The app named by ``celery -A workers.celery_app``; configured from ``RA_*`` on first use."""

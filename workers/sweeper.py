@@ -1,0 +1,140 @@
+"""The lease sweeper: recovery when a whole worker dies, and payload expiry.
+
+Why it exists: with ``task_acks_late`` a message whose worker died is only redelivered after
+Redis's visibility timeout (an hour by default, and it must exceed the longest audit), so a
+killed worker would leave its job "running" for that long (PLATFORM.md). Instead every running
+job holds a lease (``lease_seconds``) that its worker renews every third of it. The sweeper runs
+as a thread in every worker's main process, started by Celery's ``worker_ready`` signal and
+stopped by ``worker_shutdown``. Every ``sweep_interval`` seconds it:
+
+1. asks ``records.expired_leases()`` for running jobs whose lease expired;
+2. for each, ``records.requeue(job_id)`` (one conditional Lua transition, so when several
+   workers sweep at once only one wins) and, when it won, sends ``audit.run`` again by name;
+   a job requeued ``MAX_ATTEMPTS`` times is failed instead, so a job that kills its worker
+   every time does not loop forever;
+3. deletes payload directories whose record expired (``PayloadStore.sweep_expired``) and
+   prunes stale index entries, once a minute.
+
+A job is recovered ``lease_seconds`` plus at most ``sweep_interval`` after its worker died,
+provided some worker is alive (the launcher restarts its worker; compose restarts containers).
+The original message comes back after the visibility timeout and is then skipped by
+``try_start`` because the job has finished.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from celery import Celery
+from celery.signals import worker_ready, worker_shutdown
+
+from jobstore import AUDIT_QUEUE, AUDIT_TASK
+from workers.tasks.audit import Stores, new_worker_id, problem, stores
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+"""Recoveries (requeues or take-overs) after which a job whose worker keeps dying is failed."""
+PAYLOAD_SWEEP_EVERY_S = 60.0
+
+
+class Sweeper:
+    """Requeues jobs whose lease expired and deletes expired payloads, in a daemon thread.
+
+    Args:
+        stores: Records, payload store and settings.
+        send: Sends ``audit.run`` for a job id (``app.send_task`` by name).
+        interval: Seconds between two sweeps.
+    """
+
+    def __init__(self, stores: Stores, send: Callable[[str], Any], interval: float) -> None:
+        self.stores = stores
+        self.send = send
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="lease-sweeper", daemon=True)
+        self._last_payload_sweep = 0.0
+
+    def start(self) -> None:
+        """Start the sweeping thread."""
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the thread to stop and wait for it."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.sweep_once()
+            except redis.RedisError as exc:
+                logger.warning("sweeper: redis unavailable (%s); retrying", exc)
+            except Exception:
+                logger.exception("sweeper: sweep failed; retrying")
+
+    def sweep_once(self) -> list[str]:
+        """One sweep; returns the ids of jobs sent again."""
+        records = self.stores.records
+        resent = []
+        for job_id in records.expired_leases():
+            record = records.get(job_id)
+            if record is not None and record.attempts >= MAX_ATTEMPTS:
+                self._give_up(job_id, record.attempts + 1)
+                continue
+            if records.requeue(job_id):
+                logger.warning("sweeper: job %s lost its worker; requeued", job_id)
+                self.send(job_id)
+                resent.append(job_id)
+        now = time.monotonic()
+        if now - self._last_payload_sweep >= PAYLOAD_SWEEP_EVERY_S:
+            self._last_payload_sweep = now
+            self.stores.payloads.sweep_expired(records)
+            records.prune_indexes()
+        return resent
+
+    def _give_up(self, job_id: str, attempts: int) -> None:
+        records = self.stores.records
+        owner = new_worker_id()
+        if records.try_start(job_id, owner, self.stores.settings.lease_seconds):
+            detail = f"the job's worker was lost {attempts} times; giving up"
+            records.finish(
+                job_id, owner, "failed", problem("worker-lost", "Worker lost", 500, detail)
+            )
+            logger.error("sweeper: job %s failed after %d attempts", job_id, attempts)
+
+
+_sweeper: Sweeper | None = None
+
+
+def sender_for(app: Celery) -> Callable[[str], Any]:
+    """Sends ``audit.run`` by name on ``app``."""
+
+    def send(job_id: str) -> Any:
+        return app.send_task(AUDIT_TASK, args=[job_id], queue=AUDIT_QUEUE)
+
+    return send
+
+
+@worker_ready.connect  # type: ignore[untyped-decorator]  # celery ships no stubs
+def _start_sweeper(sender: Any = None, **_: Any) -> None:
+    global _sweeper
+    app: Celery = sender.app
+    s = stores()
+    _sweeper = Sweeper(s, sender_for(app), s.settings.sweep_interval)
+    _sweeper.start()
+    logger.info("sweeper: started (every %.1f s)", s.settings.sweep_interval)
+
+
+@worker_shutdown.connect  # type: ignore[untyped-decorator]
+def _stop_sweeper(**_: Any) -> None:
+    global _sweeper
+    if _sweeper is not None:
+        _sweeper.stop()
+        _sweeper = None

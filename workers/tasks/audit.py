@@ -1,0 +1,240 @@
+"""The audit task: ``audit.run(job_id)`` audits one job from the payload store.
+
+Thin by design (STYLE.md section 5): the message carries the job id only; inputs come from the
+payload store, the maths from ``workers.engine.run_audit``, the state goes to ``jobstore``.
+
+Delivery is at least once, so the task is idempotent: ``records.try_start`` takes the job only
+when it is queued or its previous holder's lease expired, and every later transition is
+conditional on holding the lease. A second delivery of a job that is running, finished or
+cancelled returns at once and leaves one result.
+
+Outcomes:
+
+* report written atomically, then ``finish(succeeded)``;
+* ``AuditInputError``: ``finish(failed)`` with a 422 problem naming the offending part;
+* ``AuditCancelledError`` after a cancel request: ``mark_cancelled``;
+* soft time limit: ``finish(failed)`` with a "time limit" problem;
+* any other exception inside the audit: ``finish(failed)`` with a 500 problem, no retry;
+* ``redis.ConnectionError`` (a named transient error): retried with exponential backoff.
+
+A crash of the pool child is handled by Celery (acks late + reject on worker lost); a whole
+worker lost is handled by the lease sweeper (``workers.sweeper``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import redis
+from celery import Task, shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+
+from api_schemas.jobs import JobManifest
+from api_schemas.problems import PROBLEM_TYPE_BASE, Problem, ProblemError
+from jobstore import AUDIT_TASK, JobNotFoundError, JobRecords, PayloadStore, is_valid_job_id
+from workers.engine import ArtifactWriter, PairSource, run_audit
+from workers.errors import AuditCancelledError, AuditInputError
+from workers.settings import WorkerSettings, get_settings
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRIES = 5
+"""Retries of a job after a transient Redis error before the message is dropped."""
+
+
+@dataclass(frozen=True)
+class Stores:
+    """The job records and payload store of this worker process."""
+
+    records: JobRecords
+    payloads: PayloadStore
+    settings: WorkerSettings
+
+
+def open_stores(settings: WorkerSettings) -> Stores:
+    """Connect to the records and the payload store named by ``settings``."""
+    client = redis.Redis.from_url(settings.redis_url, health_check_interval=30)
+    records = JobRecords(client, retention_seconds=settings.retention_seconds)
+    return Stores(records, PayloadStore(settings.data_dir), settings)
+
+
+@lru_cache(maxsize=1)
+def stores() -> Stores:
+    """This process's stores, opened on first use (never at import)."""
+    return open_stores(get_settings())
+
+
+def problem(slug: str, title: str, status: int, detail: str, **extra: Any) -> dict[str, Any]:
+    """A problem document (RFC 9457) as recorded in a failed job's ``error``."""
+    return Problem(
+        type=PROBLEM_TYPE_BASE + slug, title=title, status=status, detail=detail, **extra
+    ).model_dump(mode="json", exclude_none=True)
+
+
+def input_problem(err: AuditInputError) -> dict[str, Any]:
+    """The 422 problem of a job whose input cannot be audited."""
+    part = err.part or "input"
+    return problem(
+        "invalid-input",
+        "Invalid input",
+        422,
+        str(err),
+        errors=[ProblemError(part=part, message=err.reason)],
+    )
+
+
+class LeaseKeeper:
+    """Renews the job's lease every third of it in a background thread until stopped.
+
+    ``lost`` is set when the lease could not be renewed although no cancel was requested:
+    another worker took the job over (ours was presumed dead), so this run must stop quietly.
+    """
+
+    def __init__(self, records: JobRecords, job_id: str, worker_id: str, lease: float) -> None:
+        self.records = records
+        self.job_id = job_id
+        self.worker_id = worker_id
+        self.lease = lease
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{job_id}", daemon=True)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.lease / 3):
+            try:
+                renewed = self.records.renew_lease(self.job_id, self.worker_id, self.lease)
+                if not renewed and not self.records.is_cancel_requested(self.job_id):
+                    logger.warning("job %s: lease lost to another worker", self.job_id)
+                    self.lost.set()
+                    return
+            except redis.RedisError:
+                logger.warning("job %s: lease renewal failed; retrying", self.job_id)
+
+    def should_stop(self) -> Callable[[], bool]:
+        """The engine's ``should_cancel``: lease lost, or a cancel was requested."""
+
+        def check() -> bool:
+            return self.lost.is_set() or self.records.is_cancel_requested(self.job_id)
+
+        return check
+
+
+def new_worker_id() -> str:
+    """A worker id unique to this attempt (host, process and a random suffix)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
+    """Audit one job; returns the outcome (``skipped``, ``succeeded``, ``failed``, ...).
+
+    Raises:
+        redis.ConnectionError: Redis could not be reached (the task retries).
+    """
+    records, payloads, settings = stores.records, stores.payloads, stores.settings
+    worker_id = worker_id or new_worker_id()
+    lease = settings.lease_seconds
+    if not records.try_start(job_id, worker_id, lease):
+        logger.info("job %s: not startable (finished, cancelled or held); skipped", job_id)
+        return "skipped"
+    try:
+        manifest: JobManifest = payloads.read_manifest(job_id)
+    except JobNotFoundError:
+        records.finish(
+            job_id,
+            worker_id,
+            "failed",
+            problem("missing-input", "Missing input", 500, "the job's manifest is missing"),
+        )
+        return "failed"
+    input_dir = payloads.input_dir(job_id)
+    pairs = [
+        PairSource(
+            id=p.id,
+            group=p.group,
+            ground_truth=input_dir / p.ground_truth,
+            restored=input_dir / p.restored,
+            observation=None if p.observation is None else input_dir / p.observation,
+        )
+        for p in manifest.pairs
+    ]
+
+    def write_artifact(name: str, data: bytes) -> None:
+        payloads.write_artifact(job_id, name, data)
+
+    writer = ArtifactWriter(
+        write=write_artifact, url_for=lambda name: f"/v1/jobs/{job_id}/artifacts/{name}"
+    )
+
+    def progress(done: int, total: int) -> None:
+        records.set_progress(job_id, worker_id, done, total)
+
+    with LeaseKeeper(records, job_id, worker_id, lease) as keeper:
+        try:
+            report = run_audit(
+                pairs,
+                manifest.options,
+                device=settings.device,
+                progress=progress,
+                should_cancel=keeper.should_stop(),
+                artifacts=writer,
+            )
+        except AuditInputError as err:
+            records.finish(job_id, worker_id, "failed", input_problem(err))
+            return "failed"
+        except AuditCancelledError:
+            if keeper.lost.is_set():
+                return "lost"
+            records.mark_cancelled(job_id, worker_id)
+            return "cancelled"
+        except SoftTimeLimitExceeded:
+            detail = f"the audit ran past the time limit of {settings.soft_time_limit} s"
+            records.finish(
+                job_id, worker_id, "failed", problem("time-limit", "Time limit", 500, detail)
+            )
+            return "failed"
+        except redis.ConnectionError:
+            raise
+        except Exception as exc:
+            logger.exception("job %s: audit failed", job_id)
+            detail = f"the audit failed: {type(exc).__name__}"
+            records.finish(
+                job_id, worker_id, "failed", problem("internal", "Internal error", 500, detail)
+            )
+            return "failed"
+        if keeper.lost.is_set():
+            return "lost"
+        payloads.write_report(job_id, report.model_dump_json().encode())
+        finished = records.finish(job_id, worker_id, "succeeded")
+    return "succeeded" if finished else "lost"
+
+
+@shared_task(  # type: ignore[untyped-decorator]  # celery ships no stubs
+    name=AUDIT_TASK, bind=True, acks_late=True, ignore_result=True
+)
+def run(self: Task[Any, Any], job_id: str) -> str:
+    """Audit the job ``job_id`` (the message's only argument)."""
+    if not isinstance(job_id, str) or not is_valid_job_id(job_id):
+        logger.error("audit.run: rejecting a malformed job id %r", job_id)
+        return "rejected"
+    try:
+        return audit_job(job_id, stores())
+    except redis.ConnectionError as exc:
+        retries = int(self.request.retries or 0)
+        countdown = min(2**retries, 60) + get_settings().lease_seconds
+        raise self.retry(exc=exc, countdown=countdown, max_retries=MAX_RETRIES) from exc
