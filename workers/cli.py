@@ -23,24 +23,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_audit_parser(sub)
-    serve = sub.add_parser(
+    # serve and worker own their parsers (workers.launcher); listed here for the help text.
+    sub.add_parser(
         "serve",
         help="run the service on this machine: Redis, one worker and the API in one command",
     )
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--data-dir", default=None, help="where jobs, payloads and Redis live")
-    worker = sub.add_parser("worker", help="run one Celery worker against RA_REDIS_URL")
-    worker.add_argument("--concurrency", type=int, default=1)
+    sub.add_parser("worker", help="run one Celery worker against RA_REDIS_URL (scale-out)")
     sub.add_parser("openapi", help="print the service's OpenAPI document")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and arguments[0] in ("serve", "worker"):
+        from workers.launcher import serve_main, worker_main  # noqa: PLC0415
+
+        entry = serve_main if arguments[0] == "serve" else worker_main
+        try:
+            return entry(arguments[1:])
+        except SystemExit as exit_:
+            return int(exit_.code or 0) and EXIT_USAGE
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(arguments)
     except SystemExit as exit_:
         return int(exit_.code or 0) and EXIT_USAGE
     if args.command == "audit":
@@ -50,14 +56,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(json.dumps(create_app().openapi(), indent=2))
         return 0
-    if args.command == "serve":
-        from workers.launcher import serve_main  # noqa: PLC0415
-
-        return serve_main(args)
-    if args.command == "worker":
-        from workers.launcher import worker_main  # noqa: PLC0415
-
-        return worker_main(args)
     parser.error(f"unknown command {args.command}")  # pragma: no cover
     return EXIT_USAGE
 
