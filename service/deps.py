@@ -1,0 +1,133 @@
+"""Dependencies of the routes, as ``Annotated`` aliases: settings, stores, caller, job."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from jobstore import IdempotencyKeys, JobRecord, JobRecords, PayloadStore
+from service.dispatch import Dispatcher
+from service.errors import AuthenticationRequiredError, JobNotFoundError, UnsupportedMediaTypeError
+from service.jobs import Jobs
+from service.resources import Resources
+from service.settings import LOCAL_TENANT, ServiceSettings
+from service.submission import Submissions
+
+_bearer = HTTPBearer(auto_error=False, description="An API key issued to your tenant.")
+
+
+def get_resources(request: Request) -> Resources:
+    """The process's resources, built by ``create_app``."""
+    resources: Resources = request.app.state.resources
+    return resources
+
+
+ResourcesDep = Annotated[Resources, Depends(get_resources)]
+
+
+def get_app_settings(resources: ResourcesDep) -> ServiceSettings:
+    """The settings the app was created with."""
+    return resources.settings
+
+
+def get_records(resources: ResourcesDep) -> JobRecords:
+    """The job records."""
+    return resources.records
+
+
+def get_payloads(resources: ResourcesDep) -> PayloadStore:
+    """The payload store."""
+    return resources.payloads
+
+
+def get_idempotency(resources: ResourcesDep) -> IdempotencyKeys:
+    """The idempotency keys."""
+    return resources.idempotency
+
+
+def get_dispatcher(resources: ResourcesDep) -> Dispatcher:
+    """The task dispatcher."""
+    return resources.dispatcher
+
+
+def get_jobs(resources: ResourcesDep) -> Jobs:
+    """Operations on existing jobs."""
+    return Jobs(resources)
+
+
+def get_submissions(resources: ResourcesDep) -> Submissions:
+    """Accepting new batches."""
+    return Submissions(resources)
+
+
+def require_multipart(request: Request) -> None:
+    """Refuse request bodies that are not ``multipart/form-data`` (415)."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "multipart/form-data":
+        raise UnsupportedMediaTypeError(
+            f"expected multipart/form-data, got {media_type or 'no content type'}"
+        )
+
+
+SettingsDep = Annotated[ServiceSettings, Depends(get_app_settings)]
+RecordsDep = Annotated[JobRecords, Depends(get_records)]
+PayloadsDep = Annotated[PayloadStore, Depends(get_payloads)]
+IdempotencyDep = Annotated[IdempotencyKeys, Depends(get_idempotency)]
+DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
+JobsDep = Annotated[Jobs, Depends(get_jobs)]
+SubmissionsDep = Annotated[Submissions, Depends(get_submissions)]
+
+
+def tenant_for_key(settings: ServiceSettings, key: str) -> str | None:
+    """The tenant whose key digest matches ``key`` (every digest compared in constant time)."""
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    found = None
+    for tenant, expected in settings.api_keys.items():
+        if hmac.compare_digest(digest, expected):
+            found = tenant
+    return found
+
+
+def get_tenant(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """The caller's tenant: from its bearer key, or ``local`` in local mode without a key.
+
+    Raises:
+        AuthenticationRequiredError: No key (outside local mode) or an unknown key.
+    """
+    if credentials is None:
+        if settings.local_mode:
+            return LOCAL_TENANT
+        raise AuthenticationRequiredError("send 'Authorization: Bearer <API key>'")
+    tenant = tenant_for_key(settings, credentials.credentials)
+    if tenant is None:
+        raise AuthenticationRequiredError("the API key is not known")
+    return tenant
+
+
+TenantDep = Annotated[str, Depends(get_tenant)]
+
+
+def get_owned_job(
+    job_id: Annotated[str, Path(description="The job id (32 hex digits).")],
+    tenant: TenantDep,
+    records: RecordsDep,
+) -> JobRecord:
+    """The job named in the path, if it exists and belongs to the caller (else 404).
+
+    Raises:
+        JobNotFoundError: No such job, or it belongs to another tenant.
+    """
+    record = records.get(job_id)
+    if record is None or record.tenant != tenant:
+        raise JobNotFoundError(f"no job {job_id[:80]!r}")
+    return record
+
+
+OwnedJobDep = Annotated[JobRecord, Depends(get_owned_job)]

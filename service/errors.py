@@ -1,0 +1,257 @@
+"""Domain errors and the one place they become HTTP answers (RFC 9457 problem details).
+
+Application code raises a ``DomainError`` subclass; each declares its ``status``, a ``slug``
+(its ``type`` URI is ``PROBLEM_TYPE_BASE + slug``) and a fixed ``title``. ``install`` registers
+one handler on the base class (Starlette resolves handlers along the MRO), one for request
+validation errors and one for Starlette's own HTTP errors (404, 405, 413, malformed bodies),
+so every error answer is ``application/problem+json``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+import redis
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api_schemas.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE, Problem, ProblemError
+
+logger = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """Base of the errors the API answers on purpose."""
+
+    status: ClassVar[int] = 500
+    slug: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: Iterable[ProblemError] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.errors = list(errors) if errors is not None else None
+        self.headers = dict(headers or {})
+
+    @classmethod
+    def type_uri(cls) -> str:
+        """The problem ``type`` of this error."""
+        return PROBLEM_TYPE_BASE + cls.slug
+
+    def problem(self, instance: str | None = None) -> Problem:
+        """The problem document of this occurrence."""
+        return Problem(
+            type=self.type_uri(),
+            title=self.title,
+            status=self.status,
+            detail=self.detail,
+            instance=instance,
+            errors=self.errors,
+        )
+
+
+class _RetryLaterError(DomainError):
+    """An error that tells the client when to try again."""
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        retry_after: int,
+        errors: Iterable[ProblemError] | None = None,
+    ) -> None:
+        super().__init__(detail, errors=errors, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+
+class AuthenticationRequiredError(DomainError):
+    status = 401
+    slug = "unauthenticated"
+    title = "Missing or unknown API key"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="restoration-audit"'})
+
+
+class JobNotFoundError(DomainError):
+    status = 404
+    slug = "job-not-found"
+    title = "Job not found"
+
+
+class ArtifactNotFoundError(DomainError):
+    status = 404
+    slug = "artifact-not-found"
+    title = "Artifact not found"
+
+
+class ReportNotFoundError(DomainError):
+    status = 404
+    slug = "report-not-found"
+    title = "Report not found"
+
+
+class JobNotFinishedError(_RetryLaterError):
+    status = 409
+    slug = "job-not-finished"
+    title = "Job has not finished"
+
+
+class JobHasNoReportError(DomainError):
+    status = 409
+    slug = "job-has-no-report"
+    title = "Job ended without a report"
+
+
+class JobAlreadyFinishedError(DomainError):
+    status = 409
+    slug = "job-already-finished"
+    title = "Job has already finished"
+
+
+class JobRunningError(DomainError):
+    status = 409
+    slug = "job-running"
+    title = "Job is running"
+
+
+class IdempotencyKeyInProgressError(_RetryLaterError):
+    status = 409
+    slug = "idempotency-key-in-progress"
+    title = "A request with this idempotency key is in progress"
+
+
+class UnsupportedMediaTypeError(DomainError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
+class InvalidRequestError(DomainError):
+    status = 422
+    slug = "invalid-request"
+    title = "Invalid request"
+
+
+class InvalidSubmissionError(DomainError):
+    status = 422
+    slug = "invalid-submission"
+    title = "Invalid batch"
+
+
+class IdempotencyKeyReusedError(DomainError):
+    status = 422
+    slug = "idempotency-key-reused"
+    title = "Idempotency key reused with a different payload"
+
+
+class InvalidPageTokenError(DomainError):
+    status = 422
+    slug = "invalid-page-token"
+    title = "Invalid page token"
+
+
+class TooManyJobsError(_RetryLaterError):
+    status = 429
+    slug = "too-many-jobs"
+    title = "Too many unfinished jobs"
+
+
+class ServiceUnavailableError(_RetryLaterError):
+    status = 503
+    slug = "service-unavailable"
+    title = "Service unavailable"
+
+
+class NotReadyError(_RetryLaterError):
+    status = 503
+    slug = "not-ready"
+    title = "Service not ready"
+
+
+def problem_response(problem: Problem, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """Render a problem as ``application/problem+json``."""
+    return JSONResponse(
+        problem.model_dump(mode="json", exclude_none=True),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=dict(headers or {}),
+    )
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, DomainError):  # pragma: no cover - registered for DomainError only
+        raise exc
+    return problem_response(exc.problem(instance=request.url.path), exc.headers)
+
+
+def _part(loc: Iterable[int | str]) -> str:
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    text = ""
+    for item in parts:
+        text += f"[{item}]" if isinstance(item, int) else (f".{item}" if text else str(item))
+    return text or "request"
+
+
+def validation_errors(errors: Iterable[Mapping[str, Any]], prefix: str = "") -> list[ProblemError]:
+    """Problem entries for pydantic/FastAPI errors; ``prefix`` names the containing part."""
+    out = []
+    for error in errors:
+        part = _part(error.get("loc", ()))
+        if prefix:
+            part = prefix if part == "request" else f"{prefix}.{part}"
+        out.append(ProblemError(part=part, message=str(error.get("msg", "invalid"))))
+    return out
+
+
+async def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, RequestValidationError):  # pragma: no cover
+        raise exc
+    error = InvalidRequestError(
+        "the request does not match the API's schema", errors=validation_errors(exc.errors())
+    )
+    return problem_response(error.problem(instance=request.url.path))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, StarletteHTTPException):  # pragma: no cover
+        raise exc
+    title = HTTPStatus(exc.status_code).phrase
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+    problem = Problem(title=title, status=exc.status_code, detail=detail, instance=request.url.path)
+    return problem_response(problem, exc.headers)
+
+
+async def _redis_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("redis unavailable: %s", exc)
+    error = ServiceUnavailableError("the job store is unreachable", retry_after=5)
+    return problem_response(error.problem(instance=request.url.path), error.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    problem = DomainError("an unexpected error occurred").problem(instance=request.url.path)
+    return problem_response(problem)
+
+
+def install(app: FastAPI) -> None:
+    """Register the problem+json handlers on ``app``."""
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _request_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(redis.ConnectionError, _redis_unavailable)
+    app.add_exception_handler(redis.TimeoutError, _redis_unavailable)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,49 @@
+"""The FastAPI application: routers, limits, error handlers and the OpenAPI adjustments."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from service import errors, openapi
+from service.images import configure_pillow
+from service.resources import Resources
+from service.routes import health, jobs
+from service.settings import ServiceSettings, get_settings
+
+API_VERSION = "1.0.0"
+MAX_OPTIONS_BYTES = 1 << 20
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    """Build the app for ``settings`` (the environment's when ``None``); connects lazily."""
+    settings = settings or get_settings()
+    resources = Resources.from_settings(settings)
+    configure_pillow()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        resources.close()
+
+    app = FastAPI(
+        title="restoration-audit",
+        version=API_VERSION,
+        summary="Audit image-restoration models for hallucinations.",
+        lifespan=lifespan,
+        generate_unique_id_function=openapi.operation_id,
+        max_body_size=settings.max_body_bytes,
+        form_limits={
+            "max_files": 3 * settings.max_pairs_per_job,
+            "max_fields": 8,
+            "max_part_size": MAX_OPTIONS_BYTES,
+        },
+    )
+    app.state.resources = resources
+    app.include_router(jobs.router)
+    app.include_router(health.router)
+    errors.install(app)
+    openapi.install(app)
+    return app

@@ -1,0 +1,141 @@
+"""The jobs resource of API.md: submit, poll, list, report, artifacts, cancel, delete."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Header, Query, Response, UploadFile
+from fastapi.responses import FileResponse, JSONResponse
+
+from api_schemas.jobs import JobList, JobRead, JobState
+from api_schemas.report import AuditReport
+from jobstore import JobRecord
+from service.conditional import IMMUTABLE, NO_CACHE, etag_matches
+from service.deps import (
+    JobsDep,
+    OwnedJobDep,
+    SettingsDep,
+    SubmissionsDep,
+    TenantDep,
+    require_multipart,
+)
+from service.openapi import problem_responses
+from service.settings import ServiceSettings
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+IfNoneMatch = Annotated[str | None, Header(description="An ETag from an earlier answer.")]
+_OPTIONS_DOC = "JSON object: audit options plus `pairs` (ids and group names by position)."
+
+
+def _job_headers(job: JobRecord, settings: ServiceSettings) -> dict[str, str]:
+    headers = {"ETag": job.etag, "Cache-Control": NO_CACHE}
+    if not job.finished:
+        headers["Retry-After"] = str(settings.poll_after_seconds)
+    return headers
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=JobRead,
+    dependencies=[Depends(require_multipart)],
+    responses=problem_responses(400, 401, 409, 413, 415, 422, 429, 503),
+)
+def create_job(
+    ground_truth: Annotated[list[UploadFile], File(description="Ground truths, in pair order.")],
+    restored: Annotated[list[UploadFile], File(description="Restorations, in pair order.")],
+    tenant: TenantDep,
+    submissions: SubmissionsDep,
+    settings: SettingsDep,
+    response: Response,
+    observation: Annotated[list[UploadFile] | None, File(description="Observations.")] = None,
+    options: Annotated[str | None, Form(description=_OPTIONS_DOC)] = None,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=255)] = None,
+) -> JobRead:
+    """Submit a batch of ground-truth/restored pairs; answers 202 with the queued job."""
+    record = submissions.submit(
+        tenant,
+        [part.file for part in ground_truth],
+        [part.file for part in restored],
+        [part.file for part in observation or []],
+        options,
+        idempotency_key,
+    )
+    job = record.to_read(settings.jobs_url)
+    response.headers.update(_job_headers(record, settings) | {"Location": job.links.self_})
+    return job
+
+
+@router.get("", response_model=JobList, responses=problem_responses(401, 422))
+def list_jobs(
+    tenant: TenantDep,
+    jobs: JobsDep,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 50,
+    page_token: Annotated[str | None, Query(max_length=512)] = None,
+    state: JobState | None = None,
+) -> JobList:
+    """The caller's jobs, newest first, a page at a time."""
+    return jobs.list(tenant, state, page_size, page_token)
+
+
+@router.get(
+    "/{job_id}",
+    response_model=JobRead,
+    responses={304: {"description": "Not modified"}, **problem_responses(401, 404)},
+)
+def get_job(job: OwnedJobDep, settings: SettingsDep, if_none_match: IfNoneMatch = None) -> Response:
+    """The job's state and progress; poll it, honouring ``Retry-After`` and ``ETag``."""
+    headers = _job_headers(job, settings)
+    if etag_matches(if_none_match, job.etag):
+        return Response(status_code=304, headers=headers)
+    body = job.to_read(settings.jobs_url).model_dump(mode="json")
+    return JSONResponse(body, headers=headers)
+
+
+@router.get(
+    "/{job_id}/report",
+    response_model=AuditReport,
+    responses={304: {"description": "Not modified"}, **problem_responses(401, 404, 409)},
+)
+def get_report(job: OwnedJobDep, jobs: JobsDep, if_none_match: IfNoneMatch = None) -> Response:
+    """The audit report (REPORT.md) of a succeeded job; immutable once there."""
+    data = jobs.report(job)
+    headers = {"ETag": f'"{hashlib.sha256(data).hexdigest()[:32]}"', "Cache-Control": IMMUTABLE}
+    if etag_matches(if_none_match, headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type="application/json", headers=headers)
+
+
+@router.get(
+    "/{job_id}/artifacts/{name}",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}},
+        **problem_responses(401, 404),
+    },
+)
+def get_artifact(job: OwnedJobDep, jobs: JobsDep, name: str) -> FileResponse:
+    """A PNG map or plot named in the report."""
+    path = jobs.artifact(job, name)
+    media_type = "image/png" if path.suffix == ".png" else "application/octet-stream"
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": IMMUTABLE})
+
+
+@router.post(
+    "/{job_id}/cancel",
+    status_code=202,
+    response_model=JobRead,
+    responses=problem_responses(401, 404, 409),
+)
+def cancel_job(job: OwnedJobDep, jobs: JobsDep, settings: SettingsDep) -> JobRead:
+    """Cancel the job (idempotent); a running job stops at its worker's next check."""
+    return jobs.cancel(job).to_read(settings.jobs_url)
+
+
+@router.delete("/{job_id}", status_code=204, responses=problem_responses(401, 404, 409))
+def delete_job(job: OwnedJobDep, jobs: JobsDep) -> Response:
+    """Delete the job's record, inputs, report and artifacts (not while running)."""
+    jobs.delete(job)
+    return Response(status_code=204)

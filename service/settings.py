@@ -1,0 +1,111 @@
+"""Settings of the API process: one ``BaseSettings`` class, read from ``RA_*`` variables.
+
+API keys are configured as a JSON object mapping each tenant to the SHA-256 hex digest of its
+key, so keys are never stored in clear::
+
+    key=$(openssl rand -hex 32)
+    digest=$(printf %s "$key" | sha256sum | cut -d' ' -f1)
+    export RA_API_KEYS="{\\"acme\\": \\"$digest\\"}"
+
+Clients then send ``Authorization: Bearer $key``. Without keys the service refuses to start
+unless ``RA_LOCAL_MODE=true``, which serves everyone as tenant ``local`` and is refused unless
+the server binds a loopback address (``RA_HOST``, set by the launcher).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from typing import Annotated, Final
+
+from pydantic import AnyHttpUrl, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOCAL_TENANT: Final = "local"
+LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "::1", "localhost"})
+TENANT_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+_SHA256_HEX: Final = re.compile(r"[0-9a-f]{64}")
+MIB: Final = 1 << 20
+
+
+class UnsafeSettingsError(ValueError):
+    """The configuration would run the service insecurely or not at all."""
+
+
+class ServiceSettings(BaseSettings):
+    """Everything the API process can be told; fails fast on unsafe combinations."""
+
+    model_config = SettingsConfigDict(env_prefix="RA_", extra="ignore", frozen=True)
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    """Redis holding the job records and idempotency keys."""
+    broker_url: str | None = None
+    """Celery broker; the Redis of ``redis_url`` when unset."""
+    redis_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")] = "ra"
+    data_dir: Path = Path("data")
+    """Root of the payload store (shared with the workers)."""
+    retention_seconds: Annotated[int, Field(gt=0)] = 7 * 86400
+    max_body_bytes: Annotated[int, Field(gt=0)] = 512 * MIB
+    max_pixels_per_image: Annotated[int, Field(gt=0)] = 40_000_000
+    max_pairs_per_job: Annotated[int, Field(gt=0, le=100_000)] = 1024
+    max_jobs_in_flight_per_tenant: Annotated[int, Field(gt=0)] = 16
+    api_keys: dict[str, str] = Field(default_factory=dict)
+    """Tenant -> SHA-256 hex digest of its API key (JSON in ``RA_API_KEYS``)."""
+    local_mode: bool = False
+    host: str = "127.0.0.1"
+    """Address the HTTP server binds; checked against ``local_mode``."""
+    public_base_url: AnyHttpUrl | None = None
+    """Origin used in ``Location`` and job links; root-relative links when unset."""
+    poll_after_seconds: Annotated[int, Field(ge=1, le=3600)] = 2
+    """``Retry-After`` sent with unfinished jobs."""
+    readiness_cache_seconds: Annotated[float, Field(ge=0)] = 5.0
+    worker_ping_timeout_seconds: Annotated[float, Field(gt=0, le=10)] = 0.5
+    broker_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+
+    @field_validator("api_keys")
+    @classmethod
+    def _keys_are_digests(cls, keys: dict[str, str]) -> dict[str, str]:
+        normalised: dict[str, str] = {}
+        for tenant, digest in keys.items():
+            if re.fullmatch(TENANT_PATTERN, tenant) is None:
+                raise UnsafeSettingsError(f"tenant name {tenant!r} must match {TENANT_PATTERN}")
+            if tenant == LOCAL_TENANT:
+                raise UnsafeSettingsError(f"tenant name {LOCAL_TENANT!r} is reserved")
+            value = digest.strip().lower()
+            if _SHA256_HEX.fullmatch(value) is None:
+                raise UnsafeSettingsError(
+                    f"api_keys[{tenant!r}] must be the SHA-256 hex digest of the key, not the key"
+                )
+            normalised[tenant] = value
+        if len(set(normalised.values())) != len(normalised):
+            raise UnsafeSettingsError("two tenants share one API key")
+        return normalised
+
+    @model_validator(mode="after")
+    def _safe(self) -> ServiceSettings:
+        if self.local_mode and self.host not in LOOPBACK_HOSTS:
+            raise UnsafeSettingsError(
+                "local mode serves without API keys and binds loopback only, "
+                f"got host {self.host!r}"
+            )
+        if not self.local_mode and not self.api_keys:
+            raise UnsafeSettingsError("configure RA_API_KEYS, or RA_LOCAL_MODE=true on 127.0.0.1")
+        return self
+
+    @property
+    def effective_broker_url(self) -> str:
+        """The broker URL Celery uses."""
+        return self.broker_url or self.redis_url
+
+    @property
+    def jobs_url(self) -> str:
+        """URL of the jobs collection: absolute with ``public_base_url``, else root-relative."""
+        base = str(self.public_base_url).rstrip("/") if self.public_base_url else ""
+        return f"{base}/v1/jobs"
+
+
+@functools.cache
+def get_settings() -> ServiceSettings:
+    """The process's settings, read once from the environment on first use."""
+    return ServiceSettings()

@@ -1,0 +1,311 @@
+"""Accepting a batch: validate everything that can be validated, store it, queue the job.
+
+Order of work in ``Submissions.submit``:
+
+1. counts and the JSON ``options`` part (cheap, no I/O);
+2. the payload digest and the idempotency reservation (a replay skips everything below);
+3. image headers of every part and equal sizes per pair, all errors reported together;
+4. the inputs and manifest into the payload store, then the job record (with the per-tenant
+   limit checked atomically), then the task message. Whatever fails undoes what was done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import BinaryIO, Final
+
+import redis
+from pydantic import ValidationError
+
+from api_schemas.jobs import DEFAULT_GROUP, JobCreateOptions, JobManifest, ManifestPair
+from api_schemas.problems import ProblemError
+from jobstore import JobRecord, new_job_id
+from jobstore import TooManyJobsError as StoreTooManyJobsError
+from service.dispatch import DispatchError
+from service.errors import (
+    IdempotencyKeyInProgressError,
+    IdempotencyKeyReusedError,
+    InvalidSubmissionError,
+    JobNotFoundError,
+    ServiceUnavailableError,
+    TooManyJobsError,
+    validation_errors,
+)
+from service.images import ImageHeader, InvalidImageError, inspect_image
+from service.resources import Resources
+
+logger = logging.getLogger(__name__)
+
+ROLES: Final = ("ground_truth", "restored", "observation")
+TOO_MANY_JOBS_RETRY_AFTER: Final = 30
+BROKER_RETRY_AFTER: Final = 10
+_CHUNK: Final = 1 << 20
+
+
+class Submissions:
+    """Turns a validated upload into a queued job."""
+
+    def __init__(self, resources: Resources) -> None:
+        self.r = resources
+
+    def submit(
+        self,
+        tenant: str,
+        ground_truth: Sequence[BinaryIO],
+        restored: Sequence[BinaryIO],
+        observation: Sequence[BinaryIO],
+        options_text: str | None,
+        idempotency_key: str | None,
+    ) -> JobRecord:
+        """Validate, store and queue a batch; returns the (new or replayed) job record.
+
+        Raises:
+            InvalidSubmissionError: Counts, options or images are invalid (errors name parts).
+            IdempotencyKeyReusedError: The key was used with another payload.
+            IdempotencyKeyInProgressError: A request with the key is still being accepted.
+            TooManyJobsError: The tenant has too many unfinished jobs.
+            ServiceUnavailableError: The broker did not take the task.
+        """
+        parts = {"ground_truth": ground_truth, "restored": restored, "observation": observation}
+        options = self._check_counts_and_options(parts, options_text)
+        if self.r.records.count_in_flight(tenant) >= self.r.settings.max_jobs_in_flight_per_tenant:
+            raise self._too_many()
+        if idempotency_key is None:
+            return self._accept(tenant, parts, options, None, None)
+        digest = payload_digest(parts, options_text)
+        reservation = self.r.idempotency.reserve(tenant, idempotency_key, digest)
+        if reservation.state == "replay" and reservation.job_id is not None:
+            return self._replayed(tenant, reservation.job_id)
+        if reservation.state == "mismatch":
+            raise IdempotencyKeyReusedError(
+                "this Idempotency-Key was used with a different payload; use a new key"
+            )
+        if reservation.state == "in_progress":
+            raise IdempotencyKeyInProgressError(
+                "a request with this Idempotency-Key is still being accepted",
+                retry_after=reservation.retry_after,
+            )
+        try:
+            record = self._accept(tenant, parts, options, idempotency_key, digest)
+        except BaseException:
+            self._release(tenant, idempotency_key)
+            raise
+        self.r.idempotency.complete(tenant, idempotency_key, record.id)
+        return record
+
+    # -- steps --------------------------------------------------------------------------------
+
+    def _check_counts_and_options(
+        self, parts: dict[str, Sequence[BinaryIO]], options_text: str | None
+    ) -> JobCreateOptions:
+        n = len(parts["ground_truth"])
+        errors = []
+        if n == 0:
+            errors.append(ProblemError(part="ground_truth", message="expected at least one part"))
+        if len(parts["restored"]) != n:
+            errors.append(
+                ProblemError(
+                    part="restored",
+                    message=f"expected {n} parts, one per ground_truth part, got "
+                    f"{len(parts['restored'])}",
+                )
+            )
+        if parts["observation"] and len(parts["observation"]) != n:
+            errors.append(
+                ProblemError(
+                    part="observation",
+                    message=f"expected none or {n} parts, one per pair, got "
+                    f"{len(parts['observation'])}",
+                )
+            )
+        limit = self.r.settings.max_pairs_per_job
+        if n > limit:
+            errors.append(
+                ProblemError(part="ground_truth", message=f"at most {limit} pairs, got {n}")
+            )
+        options = JobCreateOptions()
+        if options_text is not None and options_text.strip():
+            try:
+                options = JobCreateOptions.model_validate_json(options_text)
+            except ValidationError as exc:
+                errors += validation_errors(exc.errors(), prefix="options")
+        if options.pairs is not None and len(options.pairs) != n:
+            errors.append(
+                ProblemError(
+                    part="options.pairs",
+                    message=f"expected {n} entries, one per pair, got {len(options.pairs)}",
+                )
+            )
+        if not errors:
+            errors += _duplicate_ids(_pair_names(options, n))
+        if errors:
+            raise InvalidSubmissionError("the batch was not accepted", errors=errors)
+        return options
+
+    def _inspect(self, parts: dict[str, Sequence[BinaryIO]]) -> dict[str, list[ImageHeader]]:
+        max_pixels = self.r.settings.max_pixels_per_image
+        headers: dict[str, list[ImageHeader]] = {}
+        errors = []
+        for role in ROLES:
+            for i, fp in enumerate(parts[role]):
+                try:
+                    headers.setdefault(role, []).append(inspect_image(fp, max_pixels=max_pixels))
+                except InvalidImageError as exc:
+                    errors.append(ProblemError(part=f"{role}[{i}]", message=str(exc)))
+        if not errors:
+            for i, (gt, rs) in enumerate(
+                zip(headers["ground_truth"], headers["restored"], strict=True)
+            ):
+                if (gt.width, gt.height) != (rs.width, rs.height):
+                    errors.append(
+                        ProblemError(
+                            part=f"restored[{i}]",
+                            message=f"size {rs.width}x{rs.height} differs from "
+                            f"ground_truth[{i}] ({gt.width}x{gt.height})",
+                        )
+                    )
+                elif gt.channels != rs.channels:
+                    errors.append(
+                        ProblemError(
+                            part=f"restored[{i}]",
+                            message=f"{rs.channels} channel(s) but ground_truth[{i}] has "
+                            f"{gt.channels}",
+                        )
+                    )
+        if errors:
+            raise InvalidSubmissionError("the batch was not accepted", errors=errors)
+        return headers
+
+    def _accept(
+        self,
+        tenant: str,
+        parts: dict[str, Sequence[BinaryIO]],
+        options: JobCreateOptions,
+        idempotency_key: str | None,
+        digest: str | None,
+    ) -> JobRecord:
+        headers = self._inspect(parts)
+        n = len(parts["ground_truth"])
+        job_id = new_job_id()
+        try:
+            self._store(job_id, tenant, parts, headers, options)
+            record = self.r.records.create(
+                job_id,
+                tenant,
+                n,
+                idempotency_key=idempotency_key,
+                payload_digest=digest,
+                max_in_flight=self.r.settings.max_jobs_in_flight_per_tenant,
+            )
+        except StoreTooManyJobsError as exc:
+            self.r.payloads.delete(job_id)
+            raise self._too_many() from exc
+        except BaseException:
+            self.r.payloads.delete(job_id)
+            raise
+        try:
+            self.r.dispatcher.enqueue_audit(job_id)
+        except DispatchError as exc:
+            self.r.records.delete(job_id, force=True)
+            self.r.payloads.delete(job_id)
+            raise ServiceUnavailableError(
+                "the task queue is unreachable; the job was not created",
+                retry_after=BROKER_RETRY_AFTER,
+            ) from exc
+        return record
+
+    def _store(
+        self,
+        job_id: str,
+        tenant: str,
+        parts: dict[str, Sequence[BinaryIO]],
+        headers: dict[str, list[ImageHeader]],
+        options: JobCreateOptions,
+    ) -> None:
+        names: dict[str, list[str]] = {}
+        for role in ROLES:
+            for i, (fp, header) in enumerate(zip(parts[role], headers.get(role, []), strict=True)):
+                name = f"{role}-{i:05d}.{header.extension}"
+                self.r.payloads.write_input(job_id, name, fp)
+                names.setdefault(role, []).append(name)
+        pair_names = _pair_names(options, len(parts["ground_truth"]))
+        pairs = [
+            ManifestPair(
+                id=pair_id,
+                group=group,
+                ground_truth=names["ground_truth"][i],
+                restored=names["restored"][i],
+                observation=names["observation"][i] if "observation" in names else None,
+            )
+            for i, (pair_id, group) in enumerate(pair_names)
+        ]
+        manifest = JobManifest(
+            job_id=job_id,
+            tenant=tenant,
+            created_at=datetime.now(UTC),
+            options=options.audit_options(),
+            pairs=pairs,
+        )
+        self.r.payloads.write_manifest(manifest)
+
+    def _replayed(self, tenant: str, job_id: str) -> JobRecord:
+        record = self.r.records.get(job_id)
+        if record is None or record.tenant != tenant:
+            raise JobNotFoundError("the job created with this Idempotency-Key no longer exists")
+        return record
+
+    def _release(self, tenant: str, key: str) -> None:
+        try:
+            self.r.idempotency.release(tenant, key)
+        except redis.RedisError:
+            logger.warning("could not release idempotency key of tenant %s", tenant)
+
+    def _too_many(self) -> TooManyJobsError:
+        limit = self.r.settings.max_jobs_in_flight_per_tenant
+        return TooManyJobsError(
+            f"at most {limit} queued or running jobs per tenant; wait for one to finish",
+            retry_after=TOO_MANY_JOBS_RETRY_AFTER,
+        )
+
+
+def _pair_names(options: JobCreateOptions, n: int) -> list[tuple[str, str]]:
+    specs = options.pairs or []
+    names = []
+    for i in range(n):
+        spec = specs[i] if i < len(specs) else None
+        pair_id = spec.id if spec is not None and spec.id is not None else f"pair-{i}"
+        group = spec.group if spec is not None and spec.group is not None else DEFAULT_GROUP
+        names.append((pair_id, group))
+    return names
+
+
+def _duplicate_ids(names: list[tuple[str, str]]) -> list[ProblemError]:
+    seen: set[str] = set()
+    errors = []
+    for i, (pair_id, _) in enumerate(names):
+        if pair_id in seen:
+            errors.append(
+                ProblemError(
+                    part=f"options.pairs[{i}].id", message=f"duplicate pair id {pair_id!r}"
+                )
+            )
+        seen.add(pair_id)
+    return errors
+
+
+def payload_digest(parts: dict[str, Sequence[BinaryIO]], options_text: str | None) -> str:
+    """SHA-256 over the options text and every part's role, position and bytes."""
+    outer = hashlib.sha256()
+    outer.update(b"options\0" + (options_text or "").encode() + b"\0")
+    for role in ROLES:
+        for i, fp in enumerate(parts[role]):
+            inner = hashlib.sha256()
+            fp.seek(0)
+            while chunk := fp.read(_CHUNK):
+                inner.update(chunk)
+            fp.seek(0)
+            outer.update(f"{role}[{i}]\0".encode() + inner.digest())
+    return outer.hexdigest()
