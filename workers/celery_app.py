@@ -44,7 +44,7 @@ def _audit_queue() -> Queue:
 def celery_config(settings: WorkerSettings) -> dict[str, Any]:
     """Every Celery setting, derived from the worker settings."""
     return {
-        "broker_url": settings.redis_url,
+        "broker_url": settings.effective_broker_url,
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {
             "visibility_timeout": settings.visibility_timeout,
@@ -81,7 +81,6 @@ def celery_config(settings: WorkerSettings) -> dict[str, Any]:
         "worker_concurrency": settings.concurrency,
         "worker_pool_start_method": "spawn",
         "worker_send_task_events": False,
-        "worker_hijack_root_logger": False,
         "include": list(TASK_MODULES),
     }
 

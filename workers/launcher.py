@@ -202,6 +202,7 @@ class Launcher:
             RA_DATA_DIR=str(self.data_dir.resolve()),
             PYTHONUNBUFFERED="1",
         )
+        env["RA_HOST"] = self.host
         if is_loopback(self.host):
             env.setdefault("RA_LOCAL_MODE", "true")
         redis = redis_child(self.data_dir, redis_port, env)

@@ -22,7 +22,9 @@ class WorkerSettings(BaseSettings):
     """Configuration of a Celery worker (and of the lease sweeper it runs).
 
     Attributes:
-        redis_url: Broker and job-record store, ``redis://host:port/db``.
+        redis_url: Job-record store (and broker unless ``broker_url``), ``redis://host:port/db``.
+        broker_url: Celery broker when it is another Redis than ``redis_url``.
+        redis_prefix: Key prefix of the job records; the API's ``RA_REDIS_PREFIX`` too.
         data_dir: Root of the payload store shared with the API (a volume in compose).
         device: ``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``.
         lease_seconds: Lease a running job holds; renewed every third of it. A job whose lease
@@ -35,11 +37,14 @@ class WorkerSettings(BaseSettings):
         sweep_interval: Seconds between two scans for expired leases.
         retention_seconds: How long records and payloads are kept (default 7 days).
         concurrency: Pool processes per worker; one per GPU.
+        batch_size: Pairs per device batch; progress and cancel checks happen between batches.
     """
 
     model_config = SettingsConfigDict(env_prefix="RA_", extra="ignore")
 
     redis_url: str = "redis://127.0.0.1:6379/0"
+    broker_url: str | None = None
+    redis_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")] = "ra"
     data_dir: Path = Path("data")
     device: str = "auto"
     lease_seconds: Annotated[float, Field(ge=1.0, le=3600.0)] = 30.0
@@ -50,6 +55,7 @@ class WorkerSettings(BaseSettings):
     sweep_interval: Annotated[float, Field(gt=0.0, le=600.0)] = 5.0
     retention_seconds: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
     concurrency: Annotated[int, Field(ge=1, le=64)] = 1
+    batch_size: Annotated[int, Field(ge=1, le=4096)] = 16
 
     @field_validator("device")
     @classmethod
@@ -58,10 +64,10 @@ class WorkerSettings(BaseSettings):
             raise ValueError(f"expected auto, cpu, cuda or cuda:N, got {value!r}")
         return value
 
-    @field_validator("redis_url")
+    @field_validator("redis_url", "broker_url")
     @classmethod
-    def _redis_scheme(cls, value: str) -> str:
-        if not value.startswith(("redis://", "rediss://")):
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://")):
             raise ValueError(f"expected a redis:// or rediss:// URL, got {value!r}")
         return value
 
@@ -73,6 +79,11 @@ class WorkerSettings(BaseSettings):
                 f"{self.soft_time_limit}, {self.time_limit}, {self.visibility_timeout}"
             )
         return self
+
+    @property
+    def effective_broker_url(self) -> str:
+        """The broker URL Celery uses."""
+        return self.broker_url or self.redis_url
 
 
 @lru_cache(maxsize=1)

@@ -62,7 +62,9 @@ class Stores:
 def open_stores(settings: WorkerSettings) -> Stores:
     """Connect to the records and the payload store named by ``settings``."""
     client = redis.Redis.from_url(settings.redis_url, health_check_interval=30)
-    records = JobRecords(client, retention_seconds=settings.retention_seconds)
+    records = JobRecords(
+        client, prefix=settings.redis_prefix, retention_seconds=settings.retention_seconds
+    )
     return Stores(records, PayloadStore(settings.data_dir), settings)
 
 
@@ -193,6 +195,7 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
                 progress=progress,
                 should_cancel=keeper.should_stop(),
                 artifacts=writer,
+                batch_size=settings.batch_size,
             )
         except AuditInputError as err:
             records.finish(job_id, worker_id, "failed", input_problem(err))
