@@ -71,9 +71,13 @@ class Dispatcher:
             if now - self._ping_at < self.settings.readiness_cache_seconds:
                 return self._ping_ok
             try:
-                replies = self.celery.control.ping(
-                    timeout=self.settings.worker_ping_timeout_seconds
-                )
+                with self.celery.connection_for_write() as conn:
+                    conn.ensure_connection(
+                        max_retries=1, timeout=self.settings.broker_timeout_seconds
+                    )
+                    replies = self.celery.control.ping(
+                        timeout=self.settings.worker_ping_timeout_seconds, connection=conn
+                    )
             except (OperationalError, OSError) as exc:
                 logger.warning("worker ping failed: %s", exc)
                 replies = []

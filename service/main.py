@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from service import errors, openapi
 from service.images import configure_pillow
+from service.limits import DeclaredBodyLimit
 from service.resources import Resources
 from service.routes import health, jobs
 from service.settings import ServiceSettings, get_settings
@@ -34,7 +35,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         summary="Audit image-restoration models for hallucinations.",
         lifespan=lifespan,
         generate_unique_id_function=openapi.operation_id,
-        max_body_size=settings.max_body_bytes,
         form_limits={
             "max_files": 3 * settings.max_pairs_per_job,
             "max_fields": 8,
@@ -42,8 +42,11 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         },
     )
     app.state.resources = resources
-    app.include_router(jobs.router)
-    app.include_router(health.router)
+    app.add_middleware(DeclaredBodyLimit, max_body_size=settings.max_body_bytes)
+    # Limits per router, not per app: an app-level limit answers plain text before the
+    # problem handlers see it. DeclaredBodyLimit answers declared oversizes up front.
+    app.include_router(jobs.router, max_body_size=settings.max_body_bytes)
+    app.include_router(health.router, max_body_size=0)
     errors.install(app)
     openapi.install(app)
     return app

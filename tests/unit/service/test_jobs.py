@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.unit.service.conftest import auth, batch, png
+from tests.unit.service.conftest import auth, batch
 
 PROBLEM = "application/problem+json"
 

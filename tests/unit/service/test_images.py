@@ -1,0 +1,61 @@
+"""Header checks of uploads with Pillow: formats, modes, orientation, limits."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from service.images import InvalidImageError, inspect_image
+
+
+def encode(im: Image.Image, fmt: str, **kwargs) -> io.BytesIO:
+    buf = io.BytesIO()
+    im.save(buf, fmt, **kwargs)
+    buf.seek(0)
+    return buf
+
+
+@pytest.mark.parametrize(
+    ("mode", "fmt", "channels"),
+    [
+        ("L", "PNG", 1),
+        ("I;16", "PNG", 1),
+        ("RGB", "JPEG", 3),
+        ("RGBA", "PNG", 3),
+        ("RGB", "WEBP", 3),
+        ("F", "TIFF", 1),
+        ("P", "PNG", 3),
+    ],
+)
+def test_accepted_images(mode, fmt, channels):
+    header = inspect_image(encode(Image.new(mode, (7, 5)), fmt), max_pixels=100)
+    assert (header.width, header.height, header.channels, header.format) == (7, 5, channels, fmt)
+
+
+def test_exif_orientation_swaps_size():
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    header = inspect_image(encode(Image.new("RGB", (8, 4)), "JPEG", exif=exif), max_pixels=100)
+    assert (header.width, header.height) == (4, 8)
+
+
+def test_stream_is_rewound():
+    buf = encode(Image.new("L", (3, 3)), "PNG")
+    inspect_image(buf, max_pixels=100)
+    assert buf.tell() == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        (b"", "not a decodable image"),
+        (encode(Image.new("RGB", (4, 4)), "BMP").getvalue(), "not a decodable image"),
+        (encode(Image.new("1", (4, 4)), "PNG").getvalue(), "mode '1'"),
+        (encode(Image.new("L", (11, 10)), "PNG").getvalue(), "over 100 pixels"),
+    ],
+)
+def test_refused_images(data, match):
+    with pytest.raises(InvalidImageError, match=match):
+        inspect_image(io.BytesIO(data), max_pixels=100)
