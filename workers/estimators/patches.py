@@ -1,0 +1,356 @@
+"""Patch sufficient statistics: counts, sums and sums of outer products of p x p patches.
+
+Implements THEORY.md §3.3. The patch vector of a ``(C, H, W)`` image at top-left corner
+``(i, j)`` is ``x[c, i + u, j + v]`` in (channel, row, col) order, the order of
+``torch.nn.functional.unfold``, so ``d = C * p * p``.
+
+Stride 1 never forms the ``n x d`` patch matrix. The entry of the sum of outer products for
+offsets ``a = (c, u, v)`` and ``b = (c', u + du, v + dv)`` is the sum of the lag-``(du, dv)``
+product image ``P(r, s) = x_c(r, s) x_c'(r + du, s + dv)`` over the rectangle
+``[u, u + H - p] x [v, v + W - p]`` (THEORY.md §3.3, cost note). That rectangle is the whole
+image minus border strips narrower than ``p``, so each entry is
+
+    G(du, dv) - Top(u) - Bottom(u) - Left(v) - Right(v) + four corner blocks,
+
+where ``G`` is the lag's sum over the whole image (one cross-correlation per channel pair,
+by FFT, for all ``(2p - 1)^2`` lags at once), the strips are prefix/suffix sums of the
+product image's row and column totals near the border, and the corners are summed-area
+tables of the product image on the ``(p - 1) x (p - 1)`` corner blocks. The product image
+is therefore formed only within ``p - 1`` pixels of the border. Everything is float64; the
+FFT sums agree with direct summation to float64 rounding (tests: 1e-9 relative against
+unfold). Strides above 1 use unfold, in chunks of images.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch.nn import functional
+
+from workers.estimators._checks import check_images, check_min_size
+from workers.estimators.errors import EstimatorInputError
+
+__all__ = ["PatchMoments", "mean_and_covariance", "patch_moments", "sample_patches"]
+
+_CHUNK_ELEMENTS = 1 << 24
+
+
+@dataclass(frozen=True)
+class PatchMoments:
+    """Float64 sufficient statistics of the patches of each image (THEORY.md §3.3).
+
+    Attributes:
+        count: ``(B,)`` number of patches per image (float64).
+        total: ``(B, d)`` sum of the patch vectors.
+        outer: ``(B, d, d)`` sum of the patch outer products ``x x'``.
+    """
+
+    count: torch.Tensor
+    total: torch.Tensor
+    outer: torch.Tensor
+
+    def pooled(self) -> PatchMoments:
+        """Sum the statistics over images, keeping a leading axis of length 1.
+
+        Returns:
+            PatchMoments with shapes ``(1,)``, ``(1, d)``, ``(1, d, d)``.
+        """
+        return PatchMoments(
+            self.count.sum(0, keepdim=True),
+            self.total.sum(0, keepdim=True),
+            self.outer.sum(0, keepdim=True),
+        )
+
+    def weighted(self, weights: torch.Tensor) -> PatchMoments:
+        """Pool the images ``R`` times with the given weights (bootstrap over pairs, §3.4.3).
+
+        The ``r``-th pooling is ``sum_b weights[r, b] * stats[b]``.
+
+        Args:
+            weights: ``(R, B)`` finite non-negative weights (for example resampling counts).
+
+        Returns:
+            PatchMoments with shapes ``(R,)``, ``(R, d)``, ``(R, d, d)``, float64.
+
+        Raises:
+            EstimatorInputError: if weights is not ``(R, B)`` or has negative or non-finite
+                entries.
+        """
+        batch = self.count.shape[0]
+        if not isinstance(weights, torch.Tensor) or weights.ndim != 2:
+            raise EstimatorInputError(
+                f"expected weights of shape (R, {batch}), got {getattr(weights, 'shape', None)}"
+            )
+        if weights.shape[1] != batch:
+            raise EstimatorInputError(
+                f"expected weights of shape (R, {batch}), got {tuple(weights.shape)}"
+            )
+        w = weights.to(device=self.count.device, dtype=torch.float64)
+        if not bool(torch.isfinite(w).all()) or bool((w < 0).any()):
+            raise EstimatorInputError("expected finite non-negative weights, got other values")
+        outer = (w @ self.outer.reshape(batch, -1)).reshape(-1, *self.outer.shape[1:])
+        return PatchMoments(w @ self.count, w @ self.total, outer)
+
+    def mean_and_covariance(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and population covariance; see :func:`mean_and_covariance`."""
+        return mean_and_covariance(self.count, self.total, self.outer)
+
+
+def mean_and_covariance(
+    count: torch.Tensor, total: torch.Tensor, outer: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and population covariance of patches from their sufficient statistics.
+
+    Implements THEORY.md §3.3: ``mu = total / n`` and ``S = outer / n - mu mu'`` (divisor n,
+    not n - 1), symmetrised as ``(S + S') / 2``. ``gaussian_entropy_power`` converts it to
+    the sample covariance that the Wishart bias assumes.
+
+    Args:
+        count: ``(...,)`` positive patch counts.
+        total: ``(..., d)`` sums of patch vectors.
+        outer: ``(..., d, d)`` sums of outer products.
+
+    Returns:
+        ``(mean (..., d), covariance (..., d, d))`` in float64.
+
+    Raises:
+        EstimatorInputError: on mismatched shapes or a count that is not positive.
+
+    Example:
+        >>> x = torch.tensor([[1.0], [3.0]], dtype=torch.float64)
+        >>> mean, cov = mean_and_covariance(torch.tensor(2.0), x.sum(0), x.T @ x)
+        >>> mean.item(), cov.item()
+        (2.0, 1.0)
+    """
+    if total.ndim < 1 or outer.shape != (*total.shape, total.shape[-1]):
+        raise EstimatorInputError(
+            "expected total (..., d) and outer (..., d, d), "
+            f"got {tuple(total.shape)} and {tuple(outer.shape)}"
+        )
+    if count.shape != total.shape[:-1]:
+        raise EstimatorInputError(
+            f"expected count of shape {tuple(total.shape[:-1])}, got {tuple(count.shape)}"
+        )
+    n = count.to(torch.float64)
+    if not bool((n > 0).all()):
+        raise EstimatorInputError("expected positive patch counts, got a count <= 0")
+    mean = total.to(torch.float64) / n[..., None]
+    cov = outer.to(torch.float64) / n[..., None, None] - mean[..., :, None] * mean[..., None, :]
+    return mean, (cov + cov.transpose(-1, -2)) / 2
+
+
+def _check_patch_args(images: torch.Tensor, patch_size: int, stride: int = 1) -> None:
+    check_images(images)
+    for value, name in ((patch_size, "patch_size"), (stride, "stride")):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise EstimatorInputError(f"expected {name} a positive int, got {value!r}")
+    check_min_size(images, patch_size, f"{patch_size}x{patch_size} patches")
+
+
+def _fast_size(n: int) -> int:
+    """Smallest 2^a 3^b 5^c >= n (a size pocketfft handles quickly)."""
+    size = n
+    while True:
+        m = size
+        for f in (2, 3, 5):
+            while m % f == 0:
+                m //= f
+        if m == 1:
+            return size
+        size += 1
+
+
+def _prefix(a: torch.Tensor, dim: int) -> torch.Tensor:
+    """Cumulative sum with a leading zero: ``out[k] = sum_{t < k} a[t]`` (length + 1)."""
+    shape = list(a.shape)
+    shape[dim] = 1
+    return torch.cat([a.new_zeros(shape), a.cumsum(dim)], dim)
+
+
+def _suffix(a: torch.Tensor, dim: int) -> torch.Tensor:
+    """``out[k] = sum_{t >= k} a[t]`` for k = 0..length (length + 1 entries)."""
+    pre = _prefix(a, dim)
+    return pre.narrow(dim, pre.shape[dim] - 1, 1) - pre
+
+
+def _band_row_totals(x: torch.Tensor, q: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Row totals of every lag's product image on the top and bottom q rows.
+
+    Returns ``(top, bottom)``, each ``(B, C, C', q, L, L)`` with L = 2q + 1 and
+    ``top[b, c, c', k, du + q, dv + q] = sum_s x_c(k, s) x_c'(k + du, s + dv)`` (zero
+    outside the image); ``bottom`` is the same for rows ``H - q + k``. The sums over s are
+    1-D cross-correlations, computed by FFT for all lags at once.
+    """
+    height, width = x.shape[-2:]
+    size = _fast_size(width + q)
+    spec = functional.pad(torch.fft.rfft(x, n=size, dim=-1), (0, 0, q, q))  # rows padded by q
+    lag = torch.arange(-q, q + 1, device=x.device) % size
+    out = []
+    for start in (0, height - q):  # the top and the bottom strip
+        left = spec[:, :, start + q : start + 2 * q]  # (B, C, q, F)
+        partner = spec[:, :, start : start + 3 * q].unfold(2, 2 * q + 1, 1)  # (B, C, q, F, L)
+        cross = left.conj()[:, :, None, :, :, None] * partner[:, None]
+        corr = torch.fft.irfft(cross.transpose(-1, -2), n=size, dim=-1)
+        out.append(corr[..., lag])
+    return out[0], out[1]
+
+
+def _stride1_outer(x: torch.Tensor, p: int) -> torch.Tensor:
+    """Sum of patch outer products at stride 1, as ``(B, C, p, p, C, p, p)``; x is float64."""
+    batch, chans, height, width = x.shape
+    q = p - 1
+    hc, wc = height - q, width - q
+    # Whole-image sum of every lag's product image: cross-correlations by FFT.
+    hf, wf = _fast_size(height + q), _fast_size(width + q)
+    # Only channel pairs c <= c' are transformed: G_{c'c}(du, dv) = G_{cc'}(-du, -dv).
+    first, second = torch.triu_indices(chans, chans, device=x.device)
+    spec = torch.fft.rfft2(x, s=(hf, wf))
+    corr = torch.fft.irfft2(spec[:, first].conj() * spec[:, second], s=(hf, wf))
+    lag = torch.arange(-q, q + 1, device=x.device)
+    pairs = corr[:, :, lag % hf][:, :, :, lag % wf]  # (B, pairs, L, L)
+    g = x.new_empty(batch, chans, chans, 2 * q + 1, 2 * q + 1)
+    g[:, first, second] = pairs
+    g[:, second, first] = pairs.flip(-1, -2)
+    # Row totals on the top/bottom strips, column totals on the left/right strips.
+    rt_top, rt_bottom = _band_row_totals(x, q)  # (B, C, C', q, L, L)
+    ct_left, ct_right = (t.transpose(-1, -2) for t in _band_row_totals(x.transpose(-1, -2), q))
+    top_sum = _prefix(rt_top, 3)  # rows r < u
+    bottom_sum = _suffix(rt_bottom, 3)  # rows r >= u + hc
+    left_sum = _prefix(ct_left, 3)
+    right_sum = _suffix(ct_right, 3)
+    xp = functional.pad(x, (q, q, q, q))
+    top = torch.arange(q, device=x.device)
+    rows = torch.cat([top, top + hc])
+    cols = torch.cat([top, top + wc])
+    # Corner blocks of every lag's product image, as summed-area tables.
+    windows = xp.unfold(2, 2 * q + 1, 1)[:, :, rows].unfold(3, 2 * q + 1, 1)[:, :, :, cols]
+    corner = x[:, :, rows][:, :, :, cols][:, :, None, :, :, None, None] * windows[:, None]
+    tl = _prefix(_prefix(corner[:, :, :, :q, :q], 3), 4)
+    tr = _suffix(_prefix(corner[:, :, :, :q, q:], 3), 4)
+    bl = _prefix(_suffix(corner[:, :, :, q:, :q], 3), 4)
+    br = _suffix(_suffix(corner[:, :, :, q:, q:], 3), 4)
+    # rect[b, c, c', du, dv, u, v]
+    rect = (
+        g[..., None, None]
+        - (top_sum + bottom_sum).permute(0, 1, 2, 4, 5, 3)[..., :, None]
+        - (left_sum + right_sum).permute(0, 1, 2, 4, 5, 3)[..., None, :]
+        + (tl + tr + bl + br).permute(0, 1, 2, 5, 6, 3, 4)
+    )
+    idx = torch.arange(p, device=x.device)
+    u, v = idx.view(p, 1, 1, 1), idx.view(1, p, 1, 1)
+    u2, v2 = idx.view(1, 1, p, 1), idx.view(1, 1, 1, p)
+    out = rect[:, :, :, u2 - u + q, v2 - v + q, u, v]  # (B, C, C', u, v, u', v')
+    return out.permute(0, 1, 3, 4, 2, 5, 6).reshape(batch, chans, p, p, chans, p, p)
+
+
+def _stride1_moments(x: torch.Tensor, p: int) -> PatchMoments:
+    batch, chans, height, width = x.shape
+    d = chans * p * p
+    hc, wc = height - p + 1, width - p + 1
+    q = p - 1
+    # Row sums over columns [v, v + wc): row total minus the first v and the last q - v.
+    window = x.sum(-1, keepdim=True) - _prefix(x[..., :q], -1) - _suffix(x[..., wc:], -1)
+    rows = _prefix(window, 2)  # (B, C, H + 1, p): prefix over rows
+    total = rows[:, :, hc:] - rows[:, :, : q + 1]  # (B, C, u, v)
+    per_image = chans * chans * _fast_size(height + p) * _fast_size(width + p)
+    step = max(1, _CHUNK_ELEMENTS // per_image)
+    outer = torch.cat([_stride1_outer(x[i : i + step], p) for i in range(0, batch, step)])
+    count = torch.full((batch,), float(hc * wc), dtype=torch.float64, device=x.device)
+    return PatchMoments(count, total.reshape(batch, d), outer.reshape(batch, d, d))
+
+
+def _unfold_moments(x: torch.Tensor, p: int, stride: int) -> PatchMoments:
+    batch = x.shape[0]
+    d = x.shape[1] * p * p
+    positions = ((x.shape[2] - p) // stride + 1) * ((x.shape[3] - p) // stride + 1)
+    step = max(1, _CHUNK_ELEMENTS // (d * positions))
+    totals, outers = [], []
+    for i in range(0, batch, step):  # chunks of images, to bound memory
+        cols = functional.unfold(x[i : i + step], p, stride=stride)  # (b, d, L)
+        totals.append(cols.sum(-1))
+        outers.append(cols @ cols.transpose(1, 2))
+    count = torch.full((batch,), float(positions), dtype=torch.float64, device=x.device)
+    return PatchMoments(count, torch.cat(totals), torch.cat(outers))
+
+
+def patch_moments(images: torch.Tensor, patch_size: int = 8, stride: int = 1) -> PatchMoments:
+    """Per-image float64 sums over all p x p patches: count, sum and sum of outer products.
+
+    Implements THEORY.md §3.3: for patch vectors ``x_k`` (d = C p^2, (channel, row, col)
+    order as ``unfold``) at every ``stride``-spaced position,
+    ``count = n``, ``total = sum_k x_k``, ``outer = sum_k x_k x_k'``. Stride 1 uses the
+    lag decomposition of the cost note (see the module docstring) and never builds all
+    patches.
+
+    Args:
+        images: ``(B, C, H, W)`` finite floating tensor (any range; [0, 1] for images).
+        patch_size: p >= 1, at most min(H, W).
+        stride: step between patch positions, >= 1.
+
+    Returns:
+        PatchMoments with ``count (B,)``, ``total (B, d)``, ``outer (B, d, d)``, float64 on
+        the images' device.
+
+    Raises:
+        EstimatorInputError: on a bad image tensor, a non-positive patch size or stride, or
+            images smaller than the patch.
+
+    Example:
+        >>> m = patch_moments(torch.tensor([[[[1.0, 2.0, 3.0]]]]), patch_size=1)
+        >>> m.count.item(), m.total.tolist(), m.outer.tolist()
+        (3.0, [[6.0]], [[[14.0]]])
+    """
+    _check_patch_args(images, patch_size, stride)
+    x = images.to(torch.float64)
+    if stride == 1 and patch_size > 1:
+        return _stride1_moments(x, patch_size)
+    return _unfold_moments(x, patch_size, stride)
+
+
+def sample_patches(
+    images: torch.Tensor, patch_size: int, per_image: int, generator: torch.Generator
+) -> torch.Tensor:
+    """Patches at random distinct stride-1 positions, gathered without forming all patches.
+
+    Implements THEORY.md §3.3 (the nearest-neighbour estimators' seeded random subset).
+    Positions are drawn without replacement per image (duplicates would give zero
+    nearest-neighbour distances), from ``generator`` on its own device.
+
+    Args:
+        images: ``(B, C, H, W)`` finite floating tensor.
+        patch_size: p >= 1, at most min(H, W).
+        per_image: number of patches per image, 1 <= per_image <= (H - p + 1)(W - p + 1).
+        generator: a seeded ``torch.Generator``.
+
+    Returns:
+        ``(B, per_image, C p^2)`` patches, dtype and device of ``images``, in unfold order.
+
+    Raises:
+        EstimatorInputError: on bad images, patch size, or per_image.
+
+    Example:
+        >>> img = torch.arange(4.0).reshape(1, 1, 2, 2)
+        >>> sample_patches(img, 2, 1, torch.Generator().manual_seed(0)).tolist()
+        [[[0.0, 1.0, 2.0, 3.0]]]
+    """
+    _check_patch_args(images, patch_size)
+    batch, chans, height, width = images.shape
+    wc = width - patch_size + 1
+    positions = (height - patch_size + 1) * wc
+    if isinstance(per_image, bool) or not isinstance(per_image, int):
+        raise EstimatorInputError(f"expected per_image an int, got {per_image!r}")
+    if not 1 <= per_image <= positions:
+        raise EstimatorInputError(
+            f"expected 1 <= per_image <= {positions} patch positions, got {per_image}"
+        )
+    keys = torch.rand(batch, positions, generator=generator, device=generator.device)
+    picked = keys.topk(per_image, dim=1).indices.to(images.device)
+    start = (picked // wc) * width + picked % wc  # (B, per_image) flat top-left index
+    c = torch.arange(chans, device=images.device).view(chans, 1, 1) * (height * width)
+    u = torch.arange(patch_size, device=images.device).view(1, patch_size, 1) * width
+    v = torch.arange(patch_size, device=images.device).view(1, 1, patch_size)
+    offsets = (c + u + v).reshape(-1)
+    index = (start[..., None] + offsets).reshape(batch, -1)
+    flat = images.reshape(batch, -1)
+    return flat.gather(1, index).reshape(batch, per_image, -1)
