@@ -1,0 +1,102 @@
+"""Fixtures of the integration tests: one real Redis, one real worker, one uvicorn per session.
+
+Everything under tests/integration is marked ``integration``. The lease is short (3 s) and the
+sweeper fast (0.5 s) so that a worker killed mid-job is recovered within seconds; batches hold
+two pairs so that progress and cancellation are visible on small jobs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from jobstore import JobRecords, PayloadStore
+from tests.fixtures.redis_server import RedisServer
+from tests.integration.stack import ApiServer, WorkerProcess
+
+LEASE_SECONDS = 3
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Data directory (payload store) and logs of the session's processes."""
+    path = tmp_path_factory.mktemp("stack")
+    (path / "data").mkdir()
+    (path / "logs").mkdir()
+    return path
+
+
+@pytest.fixture(scope="session")
+def stack_env(redis_server: RedisServer, stack_dir: Path) -> dict[str, str]:
+    """Environment of the worker and API processes."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RA_")}
+    env.update(
+        RA_REDIS_URL=redis_server.url,
+        RA_DATA_DIR=str(stack_dir / "data"),
+        RA_LOCAL_MODE="true",
+        RA_HOST="127.0.0.1",
+        RA_DEVICE="cpu",
+        RA_LEASE_SECONDS=str(LEASE_SECONDS),
+        RA_SWEEP_INTERVAL="0.5",
+        RA_UNACKED_RESTORE_INTERVAL="1",
+        RA_BATCH_SIZE="2",
+        RA_POLL_AFTER_SECONDS="1",
+        RA_READINESS_CACHE_SECONDS="0",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def worker(stack_env: dict[str, str], stack_dir: Path) -> Iterator[WorkerProcess]:
+    """The session's Celery worker; a test that kills it starts it again before returning."""
+    process = WorkerProcess(stack_env, stack_dir / "logs").start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+def api(stack_env: dict[str, str], stack_dir: Path) -> Iterator[ApiServer]:
+    """uvicorn serving the API on 127.0.0.1."""
+    server = ApiServer(stack_env, stack_dir / "logs" / "api.log").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def client(api: ApiServer, worker: WorkerProcess) -> Iterator[httpx.Client]:
+    """An HTTP client of the API with a worker running behind it."""
+    with httpx.Client(base_url=api.base_url, timeout=30.0) as http:
+        yield http
+
+
+@pytest.fixture
+def records(redis_server: RedisServer) -> Iterator[JobRecords]:
+    """The job records, read directly (never flushed: the worker shares the server)."""
+    connection: redis.Redis = redis_server.client()
+    try:
+        yield JobRecords(connection)
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def payloads(stack_dir: Path) -> PayloadStore:
+    """The payload store the API and worker share."""
+    return PayloadStore(stack_dir / "data")

@@ -1,0 +1,276 @@
+"""Real processes for the integration tests: a Celery worker and uvicorn, each in its own group.
+
+Nothing is mocked: the worker is ``python -m celery -A workers.celery_app worker`` (prefork,
+one spawned pool process) against a real Redis server, and the API is uvicorn on a free
+127.0.0.1 port. Both are stopped by PID / process group.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from PIL import Image
+
+from jobstore import AUDIT_QUEUE
+from tests.fixtures.redis_server import free_port
+from tests.support.sample_pairs import crops, degrade
+from workers.celery_app import create_celery_app
+from workers.settings import WorkerSettings
+
+REPO = Path(__file__).resolve().parents[2]
+PROBLEM_JSON = "application/problem+json"
+_names = itertools.count()
+
+
+def _kill_group(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+def group_pids(pgid: int) -> list[int]:
+    """PIDs of live (non-zombie) processes in process group ``pgid``."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            pids.append(int(entry.name))
+    return pids
+
+
+class WorkerProcess:
+    """One Celery worker process (and its pool child) started against the test Redis."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self.env = env
+        self.log_dir = log_dir
+        self.popen: subprocess.Popen[bytes] | None = None
+        self.nodename = ""
+        self.log_path = log_dir / "worker-0.log"
+        settings = WorkerSettings(redis_url=env["RA_REDIS_URL"], data_dir=Path(env["RA_DATA_DIR"]))
+        self.app = create_celery_app(settings)
+
+    def start(self, timeout: float = 90.0) -> WorkerProcess:
+        """Start a worker with a fresh node name and wait until it answers ``ping``."""
+        n = next(_names)
+        self.nodename = f"ra-test-{n}@localhost"
+        self.log_path = self.log_dir / f"worker-{n}.log"
+        argv = [
+            sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
+            "-Q", AUDIT_QUEUE, "-c", "1", "-P", "prefork", "-n", self.nodename,
+            "--loglevel", "INFO", "--without-mingle", "--without-gossip",
+        ]  # fmt: skip
+        with self.log_path.open("wb") as log:
+            self.popen = subprocess.Popen(
+                argv,
+                env=self.env,
+                cwd=REPO,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"worker exited at start:\n{self.log()[-3000:]}")
+            replies = self.app.control.ping(destination=[self.nodename], timeout=0.5)
+            if replies:
+                return self
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"worker did not answer ping:\n{self.log()[-3000:]}")
+
+    @property
+    def pid(self) -> int:
+        """PID of the worker's main process."""
+        if self.popen is None:
+            raise RuntimeError("worker not started")
+        return self.popen.pid
+
+    def log(self) -> str:
+        """The current worker's log so far."""
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool child at once (a machine dying)."""
+        if self.popen is not None:
+            _kill_group(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(10)
+
+    def stop(self, grace: float = 20.0) -> None:
+        """Warm shutdown (SIGTERM), SIGKILL of the group after ``grace``; no process left."""
+        if self.popen is None:
+            return
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(grace)
+            except subprocess.TimeoutExpired:
+                _kill_group(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(10)
+        _kill_group(self.popen.pid, signal.SIGKILL)
+        self.popen = None
+
+
+class ApiServer:
+    """uvicorn serving ``service.main:create_app`` on a free 127.0.0.1 port."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.popen: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60.0) -> ApiServer:
+        """Start uvicorn and wait until ``/healthz`` answers."""
+        argv = [
+            sys.executable, "-m", "uvicorn", "service.main:create_app", "--factory",
+            "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log",
+        ]  # fmt: skip
+        with self.log_path.open("wb") as log:
+            self.popen = subprocess.Popen(
+                argv,
+                env=self.env,
+                cwd=REPO,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"uvicorn exited:\n{self.log_path.read_text()[-3000:]}")
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{self.base_url}/healthz", timeout=1.0).status_code == 200:
+                    return self
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"uvicorn did not answer:\n{self.log_path.read_text()}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL of the group."""
+        if self.popen is None:
+            return
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.popen.wait(10)
+        _kill_group(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(10)
+        self.popen = None
+
+
+# -- requests ---------------------------------------------------------------------------------
+
+
+def png(image: np.ndarray) -> bytes:
+    """PNG bytes of an RGB uint8 array."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def sample_pairs(count: int, size: int, seed: int = 0) -> list[tuple[bytes, bytes]]:
+    """``count`` (ground truth, restored) PNG pairs of real photo crops; restored is noisy or
+    blurred."""
+    kinds = ("noise", "blur")
+    return [
+        (png(gt), png(degrade(gt, kinds[i % 2], seed=seed + i)))
+        for i, gt in enumerate(crops(count, size, seed=seed))
+    ]
+
+
+def multipart(pairs: Sequence[tuple[bytes, bytes]]) -> list[tuple[str, tuple[str, bytes, str]]]:
+    """The ``files=`` argument of a ``POST /v1/jobs``: repeated image parts."""
+    files: list[tuple[str, tuple[str, bytes, str]]] = []
+    for i, (gt, restored) in enumerate(pairs):
+        files.append(("ground_truth", (f"gt{i}.png", gt, "image/png")))
+        files.append(("restored", (f"restored{i}.png", restored, "image/png")))
+    return files
+
+
+def submit(
+    client: httpx.Client,
+    pairs: Sequence[tuple[bytes, bytes]],
+    options: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    """POST a batch; returns the raw response."""
+    data = {"options": json.dumps(options or {})}
+    return client.post("/v1/jobs", files=multipart(pairs), data=data, headers=headers)
+
+
+def wait_for(
+    client: httpx.Client,
+    job_id: str,
+    states: Sequence[str] = ("succeeded", "failed", "cancelled"),
+    timeout: float = 60.0,
+    *,
+    min_done: int = 0,
+) -> dict[str, Any]:
+    """Poll ``GET /v1/jobs/{id}`` until its state is one of ``states`` (and done >= min_done)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = client.get(f"/v1/jobs/{job_id}")
+        assert response.status_code == 200, response.text
+        job: dict[str, Any] = response.json()
+        if job["state"] in states and job["progress"]["done"] >= min_done:
+            return job
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} still {job} after {timeout} s")
+        time.sleep(0.1)
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """The response is an RFC 9457 problem with ``status``; returns its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_JSON), response.headers
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["title"]
+    assert "type" in body
+    return body
+
+
+def assert_close(actual: Any, expected: Any, path: str = "$", tol: float = 1e-6) -> None:
+    """Recursive equality of JSON documents, numbers to ``tol`` (relative or absolute)."""
+    if isinstance(expected, float) or isinstance(actual, float):
+        assert isinstance(actual, int | float), path
+        assert isinstance(expected, int | float), path
+        assert abs(actual - expected) <= tol * max(1.0, abs(expected)), (
+            f"{path}: {actual} != {expected}"
+        )
+    elif isinstance(expected, dict):
+        assert isinstance(actual, dict), path
+        assert actual.keys() == expected.keys(), path
+        for key in expected:
+            assert_close(actual[key], expected[key], f"{path}.{key}", tol)
+    elif isinstance(expected, list):
+        assert isinstance(actual, list), path
+        assert len(actual) == len(expected), path
+        for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
+            assert_close(a, e, f"{path}[{i}]", tol)
+    else:
+        assert actual == expected, f"{path}: {actual!r} != {expected!r}"

@@ -1,0 +1,111 @@
+"""`restoration-audit serve`: one command starts Redis, a worker and the API; stops them all."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.fixtures.redis_server import free_port
+from tests.integration.stack import REPO, group_pids, sample_pairs, submit, wait_for
+from workers.launcher import serve_main
+
+SERVE = "import sys; from workers.launcher import serve_main; sys.exit(serve_main(sys.argv[1:]))"
+
+
+def _state(data_dir: Path) -> dict[str, Any] | None:
+    try:
+        state: dict[str, Any] = json.loads((data_dir / "launcher.json").read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    return state
+
+
+def _wait(predicate: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def _ready(base_url: str) -> bool:
+    try:
+        return httpx.get(f"{base_url}/readyz", timeout=2.0).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def test_serve_runs_a_job_restarts_a_dead_worker_and_leaves_no_orphans(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RA_")}
+    env.update(RA_DEVICE="cpu", PYTHONUNBUFFERED="1")
+    log = (tmp_path / "serve.log").open("wb")
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", SERVE, "--port", str(port), "--data-dir", str(data_dir)],
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    groups: set[int] = set()
+    try:
+        _wait(lambda: _ready(base_url), 120, "the API to be ready (Redis, storage, a worker)")
+        state = _state(data_dir)
+        assert state is not None
+        children = state["children"]
+        assert set(children) == {"redis", "worker", "api"}
+        groups.update(children.values())
+        assert len(group_pids(children["worker"])) >= 2, "expected the worker and a pool child"
+
+        with httpx.Client(base_url=base_url, timeout=30) as client:
+            job = submit(client, sample_pairs(1, 64, seed=51), {"knn_samples": 200}).json()
+            assert wait_for(client, job["id"], timeout=90)["state"] == "succeeded"
+
+            os.killpg(children["worker"], signal.SIGKILL)
+            restarted = _wait(
+                lambda: (s := _state(data_dir)) and s["worker_starts"] == 2 and s,
+                30,
+                "the launcher to restart the worker",
+            )
+            groups.add(restarted["children"]["worker"])
+            assert client.get("/healthz").status_code == 200
+
+        launcher.send_signal(signal.SIGTERM)
+        assert launcher.wait(60) == 0
+        for pgid in groups:
+            assert group_pids(pgid) == [], f"process group {pgid} outlived the launcher"
+        assert (data_dir / "redis").is_dir()
+        assert any(p.name.startswith("appendonly") for p in (data_dir / "redis").iterdir())
+    finally:
+        if launcher.poll() is None:
+            os.killpg(launcher.pid, signal.SIGKILL)
+            launcher.wait()
+        for pgid in groups:
+            for pid in group_pids(pgid):
+                os.kill(pid, signal.SIGKILL)
+        log.close()
+
+
+def test_serve_refuses_a_public_host_without_api_keys(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("RA_API_KEYS", raising=False)
+    with pytest.raises(SystemExit, match=r"refusing to bind 0\.0\.0\.0 without API keys"):
+        serve_main(["--host", "0.0.0.0", "--data-dir", str(tmp_path)])
+    assert not (tmp_path / "launcher.json").exists()
