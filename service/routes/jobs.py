@@ -44,8 +44,12 @@ def _job_headers(job: JobRecord, settings: ServiceSettings) -> dict[str, str]:
     responses=problem_responses(400, 401, 409, 413, 415, 422, 429, 503),
 )
 def create_job(
-    ground_truth: Annotated[list[UploadFile], File(description="Ground truths, in pair order.")],
-    restored: Annotated[list[UploadFile], File(description="Restorations, in pair order.")],
+    ground_truth: Annotated[
+        list[UploadFile], File(min_length=1, description="Ground truths, in pair order.")
+    ],
+    restored: Annotated[
+        list[UploadFile], File(min_length=1, description="Restorations, in pair order.")
+    ],
     tenant: TenantDep,
     submissions: SubmissionsDep,
     settings: SettingsDep,
