@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Literal, cast
 
 import redis
+from pydantic import ValidationError
 
 from api_schemas.jobs import JOB_STATES, JobLinks, JobProgress, JobRead, JobState
 from api_schemas.problems import Problem
@@ -138,7 +139,7 @@ class JobRecord:
             started_at=self.started_at,
             finished_at=self.finished_at,
             progress=JobProgress(done=self.done, total=self.total),
-            error=Problem.model_validate(self.error) if self.error is not None else None,
+            error=_problem(self.error),
             links=JobLinks.model_validate(
                 {"self": url, "report": f"{url}/report", "cancel": f"{url}/cancel"}
             ),
@@ -415,6 +416,16 @@ class JobRecords:
         """Running with an expired lease -> queued, attempts + 1; True if the caller must
         send the task again. A job whose cancel was requested becomes cancelled instead."""
         return bool(self._run(self._requeue, job_id))
+
+
+def _problem(error: dict[str, Any] | None) -> Problem | None:
+    """The stored error as a problem; a malformed one is wrapped rather than failing reads."""
+    if error is None:
+        return None
+    try:
+        return Problem.model_validate(error)
+    except ValidationError:
+        return Problem(title="Job failed", status=500, detail=json.dumps(error)[:2000])
 
 
 def _encode_token(score: int, state: JobState | None) -> str:

@@ -71,11 +71,9 @@ class Submissions:
         """
         parts = {"ground_truth": ground_truth, "restored": restored, "observation": observation}
         options = self._check_counts_and_options(parts, options_text)
-        if self.r.records.count_in_flight(tenant) >= self.r.settings.max_jobs_in_flight_per_tenant:
-            raise self._too_many()
         if idempotency_key is None:
             return self._accept(tenant, parts, options, None, None)
-        digest = payload_digest(parts, options_text)
+        digest = payload_digest(parts, options)
         reservation = self.r.idempotency.reserve(tenant, idempotency_key, digest)
         if reservation.state == "replay" and reservation.job_id is not None:
             return self._replayed(tenant, reservation.job_id)
@@ -187,6 +185,8 @@ class Submissions:
         idempotency_key: str | None,
         digest: str | None,
     ) -> JobRecord:
+        if self.r.records.count_in_flight(tenant) >= self.r.settings.max_jobs_in_flight_per_tenant:
+            raise self._too_many()  # early and cheap; create() checks again atomically
         headers = self._inspect(parts)
         n = len(parts["ground_truth"])
         job_id = new_job_id()
@@ -296,10 +296,11 @@ def _duplicate_ids(names: list[tuple[str, str]]) -> list[ProblemError]:
     return errors
 
 
-def payload_digest(parts: dict[str, Sequence[BinaryIO]], options_text: str | None) -> str:
-    """SHA-256 over the options text and every part's role, position and bytes."""
+def payload_digest(parts: dict[str, Sequence[BinaryIO]], options: JobCreateOptions) -> str:
+    """SHA-256 over the options (as validated, so spacing and defaults do not matter) and
+    every part's role, position and bytes."""
     outer = hashlib.sha256()
-    outer.update(b"options\0" + (options_text or "").encode() + b"\0")
+    outer.update(b"options\0" + options.model_dump_json().encode() + b"\0")
     for role in ROLES:
         for i, fp in enumerate(parts[role]):
             inner = hashlib.sha256()

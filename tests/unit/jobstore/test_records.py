@@ -253,3 +253,14 @@ def test_bytes_client_reads_the_same(redis_server):
     assert records.require(job_id).state == "queued"
     assert records.list("acme")[0][0].id == job_id
     client.close()
+
+
+def test_malformed_stored_error_is_wrapped(records):
+    job_id = new_job_id()
+    records.create(job_id, "acme", 1)
+    records.try_start(job_id, "w1", 30)
+    records.finish(job_id, "w1", "failed", {"oops": True})
+    error = records.require(job_id).to_read("/v1/jobs").error
+    assert error is not None
+    assert (error.title, error.status) == ("Job failed", 500)
+    assert "oops" in (error.detail or "")

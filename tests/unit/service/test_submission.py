@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from api_schemas.jobs import JobCreateOptions
 from jobstore import IdempotencyKeys
 from service.main import create_app
 from tests.fixtures.redis_server import free_port
@@ -151,6 +152,24 @@ def test_idempotent_replay_returns_the_same_job(client, redis_client):
     assert other.json()["id"] != first.json()["id"], "keys are scoped to the tenant"
 
 
+def test_replay_ignores_options_spelling(client):
+    headers = {"Idempotency-Key": "batch-7"}
+    first = client.post("/v1/jobs", **batch(1, knn_k=3), headers=headers)
+    kwargs = batch(1)
+    kwargs["data"] = {"options": '{ "knn_k" : 3 }'}
+    again = client.post("/v1/jobs", **kwargs, headers=headers)
+    assert again.json()["id"] == first.json()["id"]
+
+
+def test_replay_is_served_even_at_the_in_flight_limit(client):
+    headers = {"Idempotency-Key": "batch-8"}
+    first = client.post("/v1/jobs", **batch(1), headers=headers)
+    client.post("/v1/jobs", **batch(1))
+    client.post("/v1/jobs", **batch(1))
+    assert client.post("/v1/jobs", **batch(1)).status_code == 429
+    assert client.post("/v1/jobs", **batch(1), headers=headers).json()["id"] == first.json()["id"]
+
+
 def test_idempotency_key_with_other_payload_is_422(client):
     headers = {"Idempotency-Key": "batch-42"}
     client.post("/v1/jobs", **batch(2), headers=headers)
@@ -166,7 +185,8 @@ def test_idempotency_key_in_flight_is_409_with_retry_after(client, redis_client,
     kwargs = batch(1)
     parts = {"ground_truth": [io.BytesIO(kwargs["files"][0][1][1])]}
     parts |= {"restored": [io.BytesIO(kwargs["files"][1][1][1])], "observation": []}
-    assert keys.reserve("acme", "k-1", payload_digest(parts, None)).state == "new"
+    digest = payload_digest(parts, JobCreateOptions())
+    assert keys.reserve("acme", "k-1", digest).state == "new"
     response = client.post("/v1/jobs", **kwargs, headers={"Idempotency-Key": "k-1"})
     assert response.status_code == 409
     assert int(response.headers["retry-after"]) >= 1
