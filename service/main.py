@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -50,3 +51,11 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     errors.install(app)
     openapi.install(app)
     return app
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document, without needing any ``RA_*`` configuration or a Redis server.
+
+    Serving refuses to start without API keys or local mode; documenting does not need them.
+    """
+    return create_app(ServiceSettings(local_mode=True, host="127.0.0.1")).openapi()
