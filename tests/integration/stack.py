@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,9 @@ import httpx
 import numpy as np
 from PIL import Image
 
-from jobstore import AUDIT_QUEUE
+from api_schemas.jobs import JobManifest, ManifestPair
+from api_schemas.options import AuditOptions
+from jobstore import AUDIT_QUEUE, JobRecord, JobRecords, PayloadStore, new_job_id
 from tests.fixtures.redis_server import free_port
 from tests.support.sample_pairs import crops, degrade
 from workers.celery_app import create_celery_app
@@ -180,6 +183,53 @@ class ApiServer:
         _kill_group(self.popen.pid, signal.SIGKILL)
         self.popen.wait(10)
         self.popen = None
+
+
+# -- jobs made the way the API makes them ------------------------------------------------------
+
+
+def stored_job(
+    records: JobRecords,
+    payloads: PayloadStore,
+    pairs: Sequence[tuple[bytes, bytes]],
+    options: dict[str, Any] | None = None,
+) -> str:
+    """Write inputs and manifest, then create the queued record; returns the job id.
+
+    For tests that bypass the API's validation (a file corrupted in storage) or send the task
+    themselves.
+    """
+    job_id = new_job_id()
+    manifest_pairs = []
+    for i, (gt, restored) in enumerate(pairs):
+        payloads.write_input(job_id, f"gt{i}.png", io.BytesIO(gt))
+        payloads.write_input(job_id, f"restored{i}.png", io.BytesIO(restored))
+        manifest_pairs.append(
+            ManifestPair(id=f"p{i}", ground_truth=f"gt{i}.png", restored=f"restored{i}.png")
+        )
+    payloads.write_manifest(
+        JobManifest(
+            job_id=job_id,
+            tenant="local",
+            created_at=datetime.now(UTC),
+            options=AuditOptions.model_validate(options or {}),
+            pairs=manifest_pairs,
+        )
+    )
+    records.create(job_id, "local", len(manifest_pairs))
+    return job_id
+
+
+def wait_for_record(records: JobRecords, job_id: str, timeout: float = 60.0) -> JobRecord:
+    """Poll the record until the job finished."""
+    deadline = time.monotonic() + timeout
+    while True:
+        record = records.require(job_id)
+        if record.finished:
+            return record
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} still {record.state} after {timeout} s")
+        time.sleep(0.1)
 
 
 # -- requests ---------------------------------------------------------------------------------

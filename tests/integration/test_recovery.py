@@ -1,19 +1,31 @@
-"""At-least-once delivery made exactly-once in effect: worker deaths and duplicate messages."""
+"""At-least-once delivery made exactly-once in effect: worker deaths, duplicates, failures."""
 
 from __future__ import annotations
 
-import io
+import os
+import signal
 import time
-from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 
-from api_schemas.jobs import JobManifest, ManifestPair
-from api_schemas.options import AuditOptions
-from jobstore import AUDIT_QUEUE, AUDIT_TASK, JobRecords, PayloadStore, new_job_id
+from jobstore import AUDIT_QUEUE, AUDIT_TASK, JobRecords, PayloadStore
 from tests.integration.conftest import LEASE_SECONDS
-from tests.integration.stack import WorkerProcess, assert_close, sample_pairs, submit, wait_for
+from tests.integration.stack import (
+    WorkerProcess,
+    assert_close,
+    group_pids,
+    sample_pairs,
+    stored_job,
+    submit,
+    wait_for,
+    wait_for_record,
+)
 from tests.integration.test_jobs_http import FAST, in_process_report
+
+
+def _send(worker: WorkerProcess, job_id: str) -> None:
+    worker.app.send_task(AUDIT_TASK, args=[job_id], queue=AUDIT_QUEUE)
 
 
 def test_worker_killed_mid_job_is_recovered_once(
@@ -36,48 +48,92 @@ def test_worker_killed_mid_job_is_recovered_once(
     assert_close(report, in_process_report(payloads, job["id"]))
 
 
+def test_pool_child_killed_mid_job_is_rerun(
+    client: httpx.Client, worker: WorkerProcess, records: JobRecords
+) -> None:
+    job = submit(client, sample_pairs(10, 96, seed=45)).json()
+    wait_for(client, job["id"], states=("running",), min_done=2, timeout=60)
+    children = [pid for pid in group_pids(worker.pid) if pid != worker.pid and _is_pool(pid)]
+    assert children, "no pool child found"
+    for pid in children:  # the pool child only, not the group: Celery notices and rejects
+        os.kill(pid, signal.SIGKILL)
+    done = wait_for(client, job["id"], timeout=90)
+    assert done["state"] == "succeeded", done
+    assert records.require(job["id"]).attempts >= 1
+    assert worker.popen is not None
+    assert worker.popen.poll() is None, "the worker's main process must survive its child"
+
+
+def _is_pool(pid: int) -> bool:
+    try:
+        return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def test_task_sent_twice_leaves_one_result(
     worker: WorkerProcess, records: JobRecords, payloads: PayloadStore
 ) -> None:
-    # A job made the way the API makes one, then its message sent twice (as a redelivery does).
-    job_id = new_job_id()
-    pairs = []
-    for i, (gt, restored) in enumerate(sample_pairs(2, 64, seed=43)):
-        payloads.write_input(job_id, f"gt{i}.png", io.BytesIO(gt))
-        payloads.write_input(job_id, f"restored{i}.png", io.BytesIO(restored))
-        pairs.append(
-            ManifestPair(id=f"p{i}", ground_truth=f"gt{i}.png", restored=f"restored{i}.png")
-        )
-    payloads.write_manifest(
-        JobManifest(
-            job_id=job_id,
-            tenant="local",
-            created_at=datetime.now(UTC),
-            options=AuditOptions.model_validate(FAST),
-            pairs=pairs,
-        )
-    )
-    records.create(job_id, "local", len(pairs))
-    for _ in range(2):
-        worker.app.send_task(AUDIT_TASK, args=[job_id], queue=AUDIT_QUEUE)
+    job_id = stored_job(records, payloads, sample_pairs(2, 64, seed=43), FAST)
+    _send(worker, job_id)
+    _send(worker, job_id)  # as a redelivery would
 
+    skipped = f"job {job_id}: not startable"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        record = records.require(job_id)
-        log = worker.log()
-        if record.finished and f"job {job_id}: not startable" in log:
-            break
+    while skipped not in worker.log():
+        assert time.monotonic() < deadline, worker.log()[-3000:]
         time.sleep(0.1)
+    record = wait_for_record(records, job_id)
     assert record.state == "succeeded", record
     assert record.attempts == 0
-    assert log.count(f"job {job_id}: not startable") == 1
-    finished_at = record.finished_at
+    assert worker.log().count(skipped) == 1
     assert payloads.read_report(job_id) is not None
-    assert records.require(job_id).finished_at == finished_at
+
+
+def test_input_error_fails_the_job_with_a_problem_naming_the_part(
+    worker: WorkerProcess, records: JobRecords, payloads: PayloadStore
+) -> None:
+    # A restored file corrupted in storage after the API validated it.
+    pairs = sample_pairs(2, 64, seed=47)
+    pairs[1] = (pairs[1][0], b"\x89PNG\r\n\x1a\n truncated")
+    job_id = stored_job(records, payloads, pairs, FAST)
+    _send(worker, job_id)
+    record = wait_for_record(records, job_id)
+    assert record.state == "failed"
+    assert record.error is not None
+    assert record.error["status"] == 422
+    assert record.error["type"].endswith("/invalid-input")
+    assert any("restored" in e["part"] and "p1" in e["part"] for e in record.error["errors"])
+    assert payloads.read_report(job_id) is None
+
+
+def test_soft_time_limit_fails_the_job_with_a_problem(
+    worker: WorkerProcess,
+    records: JobRecords,
+    payloads: PayloadStore,
+    stack_env: dict[str, str],
+    stack_dir: Path,
+) -> None:
+    worker.stop()
+    limited = WorkerProcess(
+        stack_env | {"RA_SOFT_TIME_LIMIT": "1", "RA_TIME_LIMIT": "60"}, stack_dir / "logs"
+    )
+    try:
+        limited.start()
+        job_id = stored_job(records, payloads, sample_pairs(24, 96, seed=53))
+        _send(limited, job_id)
+        record = wait_for_record(records, job_id, timeout=60)
+    finally:
+        limited.stop()
+        worker.start()
+    assert record.state == "failed", record
+    assert record.error is not None
+    assert record.error["title"] == "Time limit"
+    assert "time limit of 1 s" in record.error["detail"]
 
 
 def test_malformed_job_id_is_rejected_without_side_effects(worker: WorkerProcess) -> None:
-    worker.app.send_task(AUDIT_TASK, args=["../../etc"], queue=AUDIT_QUEUE)
+    _send(worker, "../../etc")
     deadline = time.monotonic() + 30
     while "rejecting a malformed job id" not in worker.log():
         assert time.monotonic() < deadline, worker.log()[-2000:]
