@@ -56,6 +56,8 @@ class JobRead(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     progress: JobProgress
+    cancel_requested: bool = False
+    """A cancel was asked for; a running job stops at its worker's next check."""
     error: Problem | None = None
     links: JobLinks
 

@@ -34,9 +34,16 @@ local function move(tenant, seq, from, to)
   redis.call('ZADD', p .. ':t:' .. tenant .. ':state:' .. to, seq, id)
   redis.call('ZADD', p .. ':state:' .. to, seq, id)
 end
+local function expire_indexes(tenant)
+  redis.call('EXPIRE', p .. ':t:' .. tenant .. ':jobs', retention)
+  for _, st in ipairs({'queued', 'running', 'succeeded', 'failed', 'cancelled'}) do
+    redis.call('EXPIRE', p .. ':t:' .. tenant .. ':state:' .. st, retention)
+  end
+end
 local function touch()
   redis.call('HINCRBY', jk, 'version', 1)
   redis.call('EXPIRE', jk, retention)
+  expire_indexes(redis.call('HGET', jk, 'tenant'))
 end
 local function field(name)
   return redis.call('HGET', jk, name)
@@ -74,14 +81,10 @@ redis.call('HSET', jk, 'id', id, 'tenant', tenant, 'state', 'queued', 'created_a
   'cancel_requested', 0, 'worker_id', '', 'lease_until', '', 'attempts', 0, 'version', 1,
   'seq', seq, 'idempotency_key', ARGV[6], 'payload_digest', ARGV[7], 'idem_ref', ARGV[8])
 redis.call('EXPIRE', jk, retention)
-local tk = p .. ':t:' .. tenant .. ':jobs'
-redis.call('ZADD', tk, seq, id)
-redis.call('EXPIRE', tk, retention)
+redis.call('ZADD', p .. ':t:' .. tenant .. ':jobs', seq, id)
 redis.call('ZADD', p .. ':t:' .. tenant .. ':state:queued', seq, id)
 redis.call('ZADD', p .. ':state:queued', seq, id)
-for _, st in ipairs({'queued', 'running', 'succeeded', 'failed', 'cancelled'}) do
-  redis.call('EXPIRE', p .. ':t:' .. tenant .. ':state:' .. st, retention)
-end
+expire_indexes(tenant)
 return {'ok'}
 """
 )

@@ -139,6 +139,7 @@ class JobRecord:
             started_at=self.started_at,
             finished_at=self.finished_at,
             progress=JobProgress(done=self.done, total=self.total),
+            cancel_requested=self.cancel_requested,
             error=_problem(self.error),
             links=JobLinks.model_validate(
                 {"self": url, "report": f"{url}/report", "cancel": f"{url}/cancel"}

@@ -264,3 +264,25 @@ def test_malformed_stored_error_is_wrapped(records):
     assert error is not None
     assert (error.title, error.status) == ("Job failed", 500)
     assert "oops" in (error.detail or "")
+
+
+def test_change_refreshes_tenant_index_expiry(redis_client):
+    records = JobRecords(redis_client, prefix="t", retention_seconds=100)
+    job_id = new_job_id()
+    records.create(job_id, "acme", 1)
+    redis_client.expire("t:t:acme:jobs", 5)
+    records.request_cancel(job_id)
+    assert redis_client.ttl("t:t:acme:jobs") > 5
+    assert redis_client.ttl("t:t:acme:state:cancelled") > 5
+
+
+def test_only_one_of_many_racing_workers_starts_the_job(redis_client):
+    from concurrent.futures import ThreadPoolExecutor
+
+    records = JobRecords(redis_client, prefix="t")
+    job_id = new_job_id()
+    records.create(job_id, "acme", 1)
+    with ThreadPoolExecutor(8) as pool:
+        won = list(pool.map(lambda w: records.try_start(job_id, f"w{w}", 30), range(16)))
+    assert sum(won) == 1
+    assert records.require(job_id).worker_id == f"w{won.index(True)}"

@@ -67,6 +67,7 @@ def test_running_job_cancel_is_flagged_and_delete_refused(client, worker):
     response = client.post(f"/v1/jobs/{job_id}/cancel")
     assert response.status_code == 202
     assert response.json()["state"] == "running"
+    assert response.json()["cancel_requested"] is True
     assert records.is_cancel_requested(job_id)
     deleted = client.delete(f"/v1/jobs/{job_id}")
     assert deleted.status_code == 409
