@@ -36,6 +36,9 @@ from jobstore import AUDIT_QUEUE
 
 DEFAULT_DATA_DIR = Path("restoration-audit-data")
 STOP_GRACE_S = 10.0
+WORKER_STABLE_S = 30.0
+"""A worker that ran this long before exiting is restarted at once; sooner, with backoff."""
+MAX_RESTART_DELAY_S = 30.0
 _PR_SET_PDEATHSIG = 1
 
 
@@ -82,6 +85,7 @@ class Child:
     env: dict[str, str]
     popen: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    started_at: float = 0.0
 
     def start(self) -> None:
         """Start the process (a new session, so a new process group)."""
@@ -92,11 +96,17 @@ class Child:
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         self.starts += 1
+        self.started_at = time.monotonic()
 
     @property
     def pid(self) -> int | None:
         """The child's PID, or ``None`` before it was started."""
         return None if self.popen is None else self.popen.pid
+
+    @property
+    def returncode(self) -> int | None:
+        """Exit status once the process ended (negative: killed by that signal)."""
+        return None if self.popen is None else self.popen.poll()
 
     def alive(self) -> bool:
         """Whether the process is still running."""
@@ -235,6 +245,8 @@ class Launcher:
     def supervise(self) -> int:
         """Restart a dead worker; stop when asked or when Redis or the API exits."""
         redis_url = self.children["worker"].env["RA_REDIS_URL"]
+        delay = 0.5
+        restart_at: float | None = None
         while not self._stopping:
             time.sleep(self.poll_interval)
             for name in ("redis", "api"):
@@ -242,10 +254,23 @@ class Launcher:
                     print(f"restoration-audit: {name} exited; stopping", file=sys.stderr)
                     return 1
             worker = self.children["worker"]
-            if not worker.alive():
-                print("restoration-audit: worker exited; restarting it", file=sys.stderr)
+            if worker.alive():
+                continue
+            now = time.monotonic()
+            if restart_at is None:
+                # A worker that dies soon after starting is crash-looping: back off.
+                quick = now - worker.started_at < WORKER_STABLE_S
+                delay = min(delay * 2, MAX_RESTART_DELAY_S) if quick else 0.0
+                restart_at = now + delay
+                print(
+                    f"restoration-audit: worker exited ({worker.returncode}); "
+                    f"restarting in {delay:.0f} s",
+                    file=sys.stderr,
+                )
+            if now >= restart_at:
                 worker.stop(grace=0)
                 worker.start()
+                restart_at = None
                 self._write_state(redis_url)
         return 0
 

@@ -14,9 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fixtures.redis_server import free_port
+from tests.fixtures.redis_server import RedisServer, free_port
 from tests.integration.stack import REPO, group_pids, sample_pairs, submit, wait_for
+from workers.celery_app import create_celery_app
 from workers.launcher import serve_main
+from workers.settings import WorkerSettings
 
 SERVE = "import sys; from workers.launcher import serve_main; sys.exit(serve_main(sys.argv[1:]))"
 
@@ -109,3 +111,36 @@ def test_serve_refuses_a_public_host_without_api_keys(
     with pytest.raises(SystemExit, match=r"refusing to bind 0\.0\.0\.0 without API keys"):
         serve_main(["--host", "0.0.0.0", "--data-dir", str(tmp_path)])
     assert not (tmp_path / "launcher.json").exists()
+
+
+def test_worker_main_serves_the_audit_queue_until_sigterm(tmp_path: Path) -> None:
+    code = "import sys; from workers.launcher import worker_main; sys.exit(worker_main([]))"
+    with RedisServer() as server:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RA_")}
+        env.update(RA_REDIS_URL=server.url, RA_DATA_DIR=str(tmp_path), RA_DEVICE="cpu")
+        log = (tmp_path / "worker.log").open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "-c", code],
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        app = create_celery_app(WorkerSettings(redis_url=server.url, data_dir=tmp_path))
+        try:
+            replies = _wait(lambda: app.control.ping(timeout=0.5), 90, "the worker to answer")
+            assert len(replies) == 1
+            stats = app.control.inspect(timeout=2).active_queues()
+            assert [q["name"] for q in next(iter(stats.values()))] == ["audit"]
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(30) == 0
+            # billiard's semaphore tracker leaves once its pipe closes, a moment later
+            _wait(lambda: group_pids(process.pid) == [], 10, "the worker's group to exit")
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            log.close()
+            app.close()
