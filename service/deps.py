@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from jobstore import IdempotencyKeys, JobRecord, JobRecords, PayloadStore
+from service.auth import authenticate
 from service.dispatch import Dispatcher
-from service.errors import AuthenticationRequiredError, JobNotFoundError, UnsupportedMediaTypeError
+from service.errors import JobNotFoundError, UnsupportedMediaTypeError
 from service.jobs import Jobs
 from service.resources import Resources
-from service.settings import LOCAL_TENANT, ServiceSettings
+from service.settings import ServiceSettings
 from service.submission import Submissions
 
 _bearer = HTTPBearer(auto_error=False, description="An API key issued to your tenant.")
@@ -82,33 +81,12 @@ JobsDep = Annotated[Jobs, Depends(get_jobs)]
 SubmissionsDep = Annotated[Submissions, Depends(get_submissions)]
 
 
-def tenant_for_key(settings: ServiceSettings, key: str) -> str | None:
-    """The tenant whose key digest matches ``key`` (every digest compared in constant time)."""
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    found = None
-    for tenant, expected in settings.api_keys.items():
-        if hmac.compare_digest(digest, expected):
-            found = tenant
-    return found
-
-
 def get_tenant(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
-    """The caller's tenant: from its bearer key, or ``local`` in local mode without a key.
-
-    Raises:
-        AuthenticationRequiredError: No key (outside local mode) or an unknown key.
-    """
-    if credentials is None:
-        if settings.local_mode:
-            return LOCAL_TENANT
-        raise AuthenticationRequiredError("send 'Authorization: Bearer <API key>'")
-    tenant = tenant_for_key(settings, credentials.credentials)
-    if tenant is None:
-        raise AuthenticationRequiredError("the API key is not known")
-    return tenant
+    """The caller's tenant (see ``service.auth.authenticate``)."""
+    return authenticate(settings, credentials.credentials if credentials else None)
 
 
 TenantDep = Annotated[str, Depends(get_tenant)]

@@ -1,9 +1,13 @@
-"""Answer oversized requests with a problem document before reading their body.
+"""Refuse requests before their body is read: declared oversizes and unknown callers.
 
 FastAPI's ``max_body_size`` enforces the limit while the body streams (the 413 then goes
 through the problem handlers); but when ``Content-Length`` already says the body is too big,
-Starlette answers a plain-text 413 itself. This middleware answers those first, as
+Starlette answers a plain-text 413 itself. ``DeclaredBodyLimit`` answers those first, as
 ``application/problem+json``, without reading a byte of the body.
+
+FastAPI reads (and spools) a request body before it runs dependencies, so without
+``AuthenticateBeforeBody`` an unauthenticated caller could make the API spool a whole upload
+before hearing 401.
 """
 
 from __future__ import annotations
@@ -11,7 +15,11 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api_schemas.problems import Problem
-from service.errors import problem_response
+from service.auth import authenticate, bearer_token
+from service.errors import AuthenticationRequiredError, problem_response
+from service.settings import ServiceSettings
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 class DeclaredBodyLimit:
@@ -35,6 +43,36 @@ class DeclaredBodyLimit:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+class AuthenticateBeforeBody:
+    """Answer 401 to body-carrying requests under ``/v1/`` before reading the body."""
+
+    def __init__(self, app: ASGIApp, settings: ServiceSettings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] in _BODY_METHODS
+            and str(scope["path"]).startswith("/v1/")
+        ):
+            header = _header(scope, b"authorization")
+            try:
+                authenticate(self.settings, bearer_token(header))
+            except AuthenticationRequiredError as exc:
+                response = problem_response(exc.problem(instance=scope["path"]), exc.headers)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from service import errors, openapi
 from service.images import configure_pillow
-from service.limits import DeclaredBodyLimit
+from service.limits import AuthenticateBeforeBody, DeclaredBodyLimit
 from service.resources import Resources
 from service.routes import health, jobs
 from service.settings import ServiceSettings, get_settings
@@ -43,6 +43,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         },
     )
     app.state.resources = resources
+    app.add_middleware(AuthenticateBeforeBody, settings=settings)
     app.add_middleware(DeclaredBodyLimit, max_body_size=settings.max_body_bytes)
     # Limits per router, not per app: an app-level limit answers plain text before the
     # problem handlers see it. DeclaredBodyLimit answers declared oversizes up front.

@@ -136,7 +136,26 @@ def test_public_base_url_makes_absolute_links(settings):
 
 
 def test_key_lookup_is_by_digest(settings):
-    from service.deps import tenant_for_key
+    from service.auth import tenant_for_key
 
     assert tenant_for_key(settings, "key-of-globex") == "globex"
     assert tenant_for_key(settings, hashlib.sha256(b"key-of-globex").hexdigest()) is None
+
+
+def test_upload_without_valid_key_is_refused_before_the_body_is_read(settings):
+    received = []
+
+    def body():
+        received.append(1)
+        yield b"--b--\r\n"
+
+    with TestClient(create_app(settings)) as client:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic x"}):
+            response = client.post(
+                "/v1/jobs",
+                content=body(),
+                headers={"Content-Type": "multipart/form-data; boundary=b", **headers},
+            )
+            assert response.status_code == 401
+            assert response.headers["content-type"] == PROBLEM
+    assert received == []
