@@ -67,7 +67,10 @@ def celery_config(settings: WorkerSettings) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
-        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # A broker blip must not throw away a GPU audit: the task runs on (its records have their
+        # own connection), its ack is lost, and the redelivery an hour later is skipped by
+        # try_start because the job has finished.
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
         # Limits.
         "task_soft_time_limit": settings.soft_time_limit,
         "task_time_limit": settings.time_limit,
