@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 import torch
@@ -12,6 +14,15 @@ from skimage import data
 from api_schemas.degradation import parse_degradation_short
 from workers.estimators.degradation import Blur, DegradationOperator, Downsample
 from workers.estimators.errors import EstimatorInputError
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread() -> Iterator[None]:
+    # Many small products: one thread avoids oversubscription on the shared CPU.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
 
 ASYMMETRIC = ((0.0, 0.1, 0.05), (0.2, 0.3, 0.1), (0.05, 0.15, 0.05))
 

@@ -1,0 +1,276 @@
+"""Inherent uncertainty N(X|Y) (THEORY.md §3.6) against closed forms and dense posteriors."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from api_schemas.degradation import QUANTISATION_NOISE_VARIANCE
+from workers.estimators.degradation import DegradationOperator, Downsample
+from workers.estimators.errors import EstimatorInputError
+from workers.estimators.inherent import (
+    inherent_uncertainty,
+    inherent_uncertainty_from_prior,
+    posterior_patch_covariance,
+)
+from workers.estimators.patches import patch_moments
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread() -> Iterator[None]:
+    # Many small float64 products: one thread avoids oversubscription on the shared CPU.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _vectors(theory_vectors: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    found = [v for v in theory_vectors if v["name"] == name]
+    assert found
+    return found
+
+
+def test_scalar_gaussian_vectors_from_prior(theory_vectors: list[dict[str, Any]]) -> None:
+    for vector in _vectors(theory_vectors, "scalar_gauss_inherent_uncertainty"):
+        prior = torch.tensor([[vector["inputs"]["sigma_x2"]]], dtype=torch.float64)
+        noise = vector["inputs"]["sigma_w2"]
+        ours = inherent_uncertainty_from_prior(prior, DegradationOperator([]), noise, 1, 0)
+        assert ours == pytest.approx(vector["expected"], rel=1e-12)
+        block = posterior_patch_covariance(
+            prior, torch.ones(1, 1, dtype=torch.float64), noise, torch.tensor([0])
+        )
+        assert block.item() == pytest.approx(vector["expected"], rel=1e-12)
+
+
+def test_scalar_gaussian_vectors_from_data(theory_vectors: list[dict[str, Any]]) -> None:
+    # Pixels of sample variance exactly sigma_x2 (divisor n - 1), identity operator, p = 1.
+    base = torch.tensor([-1.0, 1.0] * 50, dtype=torch.float64)
+    base = base / base.std()
+    for vector in _vectors(theory_vectors, "scalar_gauss_inherent_uncertainty"):
+        sx2, sw2 = vector["inputs"]["sigma_x2"], vector["inputs"]["sigma_w2"]
+        images = (0.5 + math.sqrt(sx2) * base).reshape(100, 1, 1, 1)
+        result = inherent_uncertainty(images, DegradationOperator([]), sw2, patch_size=1, margin=0)
+        assert result.value == pytest.approx(vector["expected"], rel=1e-12)
+        assert (result.n_windows, result.margin, result.shrinkage) == (100, 0, 0.0)
+
+
+def _exponential_prior(size: int, length: float, variance: float) -> np.ndarray:
+    """Covariance of a size x size stationary field with k(r) = v exp(-|r| / length)."""
+    rows, cols = np.divmod(np.arange(size * size), size)
+    dist = np.hypot(rows[:, None] - rows[None, :], cols[:, None] - cols[None, :])
+    return variance * np.exp(-dist / length)
+
+
+def _dense_central_entropy_power(
+    op: DegradationOperator, size: int, patch: int, noise: float, prior: np.ndarray
+) -> float:
+    """Whole-image posterior; central patch pooled over the factor**2 phases."""
+    basis = torch.eye(size * size, dtype=torch.float64).reshape(-1, 1, size, size)
+    a = op.apply(basis).reshape(size * size, -1).T.numpy()
+    gain = a @ prior
+    post = prior - gain.T @ np.linalg.solve(a @ prior @ a.T + noise * np.eye(a.shape[0]), gain)
+    f = op.factor
+    pooled = np.zeros((patch * patch, patch * patch))
+    for dy in range(f):
+        for dx in range(f):
+            top, left = size // 2 - patch // 2 + dy, size // 2 - patch // 2 + dx
+            r = np.arange(top, top + patch)[:, None] * size + np.arange(left, left + patch)
+            idx = r.ravel()
+            pooled += post[np.ix_(idx, idx)]
+    pooled /= f * f
+    return float(np.exp(np.linalg.slogdet(pooled)[1] / (patch * patch)))
+
+
+@pytest.mark.parametrize("kernel", ["bicubic", "area"])
+def test_windowed_posterior_converges_to_whole_image_posterior(kernel: str) -> None:
+    # A 32 x 32 stationary exponential-covariance source, 2x downsampling, 8-bit noise floor.
+    # The window posterior uses a subset of the whole image's observations with the exact
+    # prior, so N(m) >= N(whole image), non-increasing in m, and close once m covers the
+    # correlation of the observations.
+    op = DegradationOperator([Downsample(2, kernel)])
+    size, patch, noise = 32, 4, QUANTISATION_NOISE_VARIANCE
+    full_prior = _exponential_prior(size, 3.0, 0.01)
+    dense = _dense_central_entropy_power(op, size, patch, noise, full_prior)
+    values = []
+    for margin in (0, 2, 4, 6, 8):
+        window_prior = torch.from_numpy(_exponential_prior(patch + 2 * margin, 3.0, 0.01))
+        values.append(inherent_uncertainty_from_prior(window_prior, op, noise, patch, margin))
+    assert all(v >= dense * (1 - 1e-9) for v in values)
+    assert all(b <= a * (1 + 1e-9) for a, b in itertools.pairwise(values))
+    assert values[0] > 1.2 * dense  # the patch-local posterior overstates N(X|Y)
+    assert values[-1] == pytest.approx(dense, rel=0.02)
+
+
+def test_no_observation_in_window_gives_the_prior_block() -> None:
+    # 4x bicubic observations span 16 pixels: none fits in a 4 x 4 window.
+    op = DegradationOperator([Downsample(4, "bicubic")])
+    prior = torch.from_numpy(_exponential_prior(4, 2.0, 1.0))
+    expected = math.exp(torch.linalg.slogdet(prior)[1].item() / 16)
+    assert inherent_uncertainty_from_prior(prior, op, 1e-6, 4, 0) == pytest.approx(expected)
+
+
+def test_rgb_channels_share_the_operator_and_decouple() -> None:
+    # Independent identical channels: the 3-channel N equals the 1-channel N.
+    op = DegradationOperator([Downsample(2, "area")])
+    single = torch.from_numpy(_exponential_prior(6, 2.0, 0.02))
+    triple = torch.block_diag(single, single, single)
+    one = inherent_uncertainty_from_prior(single, op, 1e-4, 2, 2)
+    three = inherent_uncertainty_from_prior(triple, op, 1e-4, 2, 2, channels=3)
+    assert three == pytest.approx(one, rel=1e-10)
+
+
+# ----------------------------------------------------------------------------- Gaussian source
+SIZE, CANVAS, N_IMAGES = 128, 192, 8
+
+
+def _spectrum() -> torch.Tensor:
+    """Power spectrum (k0^2 + |k|^2)^-1.5 on the canvas torus, pixel variance 0.1^2."""
+    freq = torch.fft.fftfreq(CANVAS, dtype=torch.float64)
+    power = (freq[:, None] ** 2 + freq[None, :] ** 2 + 0.1**2) ** -1.5
+    return power / power.mean() * 0.1**2
+
+
+def _sample(n: int, spectrum: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    white = torch.randn(n, 1, CANVAS, CANVAS, generator=gen, dtype=torch.float64)
+    field = torch.fft.ifft2(torch.fft.fft2(white) * spectrum.sqrt()).real
+    return 0.5 + field[..., :SIZE, :SIZE]
+
+
+def _prior_apply(v: torch.Tensor, spectrum: torch.Tensor) -> torch.Tensor:
+    """Exact prior covariance of the SIZE x SIZE crop applied to v (circulant on the canvas)."""
+    big = v.new_zeros(v.shape[0], 1, CANVAS, CANVAS)
+    big[..., :SIZE, :SIZE] = v
+    return torch.fft.ifft2(torch.fft.fft2(big) * spectrum).real[..., :SIZE, :SIZE]
+
+
+def _posterior_mean(
+    y: torch.Tensor, op: DegradationOperator, spectrum: torch.Tensor, noise: float
+) -> torch.Tensor:
+    """E[x | y] = mu + S A' (A S A' + s^2 I)^-1 (y - A mu), by CG on the whole image."""
+    size = (SIZE, SIZE)
+    mean = torch.full((y.shape[0], 1, SIZE, SIZE), 0.5, dtype=torch.float64)
+    rhs = y - op.apply(mean)
+
+    def system(z: torch.Tensor) -> torch.Tensor:
+        return op.apply(_prior_apply(op.adjoint(z, size), spectrum)) + noise * z
+
+    z, residual = torch.zeros_like(rhs), rhs.clone()
+    direction, rr = residual.clone(), (residual * residual).sum((1, 2, 3), keepdim=True)
+    target = 1e-16 * rr
+    for _ in range(500):
+        q = system(direction)
+        alpha = rr / (direction * q).sum((1, 2, 3), keepdim=True)
+        z, residual = z + alpha * direction, residual - alpha * q
+        rr_new = (residual * residual).sum((1, 2, 3), keepdim=True)
+        if bool((rr_new <= target).all()):
+            break
+        direction, rr = residual + rr_new / rr * direction, rr_new
+    else:
+        pytest.fail("CG did not converge")
+    return mean + _prior_apply(op.adjoint(z, size), spectrum)
+
+
+def _error_entropy_power(errors: torch.Tensor, patch: int = 8, crop: int = 16) -> float:
+    """Gaussian entropy power of stride-1 error patches away from the image border."""
+    moments = patch_moments(errors[..., crop:-crop, crop:-crop], patch, 1).pooled()
+    _, cov = moments.mean_and_covariance()
+    n = float(moments.count)
+    return math.exp(torch.linalg.slogdet(cov[0] * n / (n - 1))[1].item() / patch**2)
+
+
+@pytest.fixture(scope="module")
+def gaussian_source() -> dict[str, Any]:
+    gen = torch.Generator().manual_seed(0)
+    spectrum = _spectrum()
+    op = DegradationOperator([Downsample(4, "bicubic")])
+    noise = QUANTISATION_NOISE_VARIANCE
+
+    def observe(x: torch.Tensor) -> torch.Tensor:
+        y = op.apply(x)
+        return y + math.sqrt(noise) * torch.randn(y.shape, generator=gen, dtype=torch.float64)
+
+    truth = _sample(N_IMAGES, spectrum, gen)
+    estimate = _posterior_mean(observe(truth), op, spectrum, noise)
+    # Perturbation trick: x' - E[x' | y'] has the posterior law and is independent of y.
+    prior_draw = _sample(N_IMAGES, spectrum, gen)
+    sample = estimate + prior_draw - _posterior_mean(observe(prior_draw), op, spectrum, noise)
+    return {"truth": truth, "estimate": estimate, "sample": sample, "op": op, "noise": noise}
+
+
+def test_gaussian_source_posterior_mean_and_sampler_ratios(gaussian_source: dict[str, Any]) -> None:
+    # THEORY.md §3.6: for a Gaussian source the posterior-mean restorer's uncertainty ratio
+    # tends to 1 and a posterior sampler's to 2 as the margin grows. Measured at m = 10
+    # (seed 0): 0.979 and 1.948; at m = 16: 0.998 and 2.008.
+    src = gaussian_source
+    inherent = inherent_uncertainty(src["truth"], src["op"], src["noise"], 8, margin=10)
+    assert inherent.shrinkage == 0.0  # 20808 windows >= 10 * 784
+    mean_ratio = _error_entropy_power(src["estimate"] - src["truth"]) / inherent.value
+    sample_ratio = _error_entropy_power(src["sample"] - src["truth"]) / inherent.value
+    assert mean_ratio == pytest.approx(1.0, rel=0.10)
+    assert sample_ratio == pytest.approx(2.0, rel=0.10)
+
+
+def test_fitted_prior_margin_monotone_and_converging(gaussian_source: dict[str, Any]) -> None:
+    # One prior fitted (torch.cov) to 28 x 28 windows; nested central sub-windows give the
+    # priors of smaller margins. Measured: 0.004015, 0.003599, 0.003462 for m = 6, 8, 10.
+    window = 28
+    windows = torch.nn.functional.unfold(gaussian_source["truth"], window, stride=2)
+    prior = torch.cov(windows.transpose(1, 2).reshape(-1, window * window).T)
+    values = []
+    for margin in (6, 8, 10):
+        side = 8 + 2 * margin
+        start = (window - side) // 2
+        rows = torch.arange(start, start + side)
+        index = (rows[:, None] * window + rows[None, :]).flatten()
+        values.append(
+            inherent_uncertainty_from_prior(
+                prior[index][:, index], gaussian_source["op"], gaussian_source["noise"], 8, margin
+            )
+        )
+    assert values[0] > values[1] > values[2]
+    # the step from 8 to 10 is a fraction of the step from 6 to 8 (converging)
+    assert values[1] - values[2] < 0.5 * (values[0] - values[1])
+
+
+def test_shrinkage_applies_with_few_windows() -> None:
+    gen = torch.Generator().manual_seed(3)
+    images = torch.rand(2, 1, 12, 12, generator=gen, dtype=torch.float64)
+    op = DegradationOperator([Downsample(2, "area")])
+    # windows of 6 at stride 2 on 12 x 12: 4 x 4 per image, 32 < 10 * 36
+    few = inherent_uncertainty(images, op, 1e-3, patch_size=2, margin=2)
+    assert few.n_windows == 32
+    assert few.shrinkage == 1.0  # independent pixels: all off-diagonal entries are noise
+    smooth = images.cumsum(-1).cumsum(-2) / 12  # strongly correlated pixels
+    shrunk = inherent_uncertainty(smooth, op, 1e-3, patch_size=2, margin=2)
+    assert 0.0 < shrunk.shrinkage < 0.5
+    many = inherent_uncertainty(smooth, op, 1e-3, patch_size=2, margin=2, window_stride=1)
+    assert many.n_windows == 98
+    assert many.shrinkage > 0.0
+
+
+def test_invalid_inputs_raise() -> None:
+    op = DegradationOperator([Downsample(2)])
+    images = torch.rand(1, 1, 16, 16)
+    with pytest.raises(EstimatorInputError, match="noise_variance > 0"):
+        inherent_uncertainty(images, op, 0.0)
+    with pytest.raises(EstimatorInputError, match="patch_size >= 1"):
+        inherent_uncertainty(images, op, 1e-4, patch_size=0)
+    with pytest.raises(EstimatorInputError, match="margin >= 0"):
+        inherent_uncertainty(images, op, 1e-4, margin=-1)
+    with pytest.raises(EstimatorInputError, match="window_stride >= 1"):
+        inherent_uncertainty(images, op, 1e-4, window_stride=0)
+    with pytest.raises(EstimatorInputError, match="at least 24x24"):
+        inherent_uncertainty(images, op, 1e-4, patch_size=8, margin=8)
+    with pytest.raises(EstimatorInputError, match="at least 2 windows"):
+        inherent_uncertainty(images, op, 1e-4, patch_size=8, margin=4)
+    with pytest.raises(EstimatorInputError, match=r"shape \(B, C, H, W\)"):
+        inherent_uncertainty(images[0], op, 1e-4)
+    with pytest.raises(EstimatorInputError, match="prior_cov of shape"):
+        inherent_uncertainty_from_prior(torch.eye(3), op, 1e-4, 1, 0)

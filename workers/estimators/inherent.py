@@ -1,0 +1,247 @@
+"""Inherent uncertainty N(X|Y) of a p x p patch when the degradation is known (THEORY.md §3.6).
+
+The recipe of §3.6, with the choices this module makes:
+
+1. **Windows.** Windows of ``w = p + 2m`` pixels are cut from the ground truth at a
+   ``window_stride`` (default 2; windows are ``w**2``-dimensional, so their
+   outer products are the cost, and neighbouring windows are nearly redundant). ``A_w`` keeps
+   the observations that depend only on pixels inside the window
+   (:meth:`DegradationOperator.matrix_for_window`).
+2. **Prior.** The Gaussian prior (mean, covariance ``S_w``) is the sample moment of the windows
+   over the whole batch. With fewer than ``10 d_w`` windows it is shrunk towards its diagonal,
+   ``S = (1 - lam) S_w + lam diag(S_w)``, with the Schäfer-Strimmer (2005, "target D")
+   estimate of the optimal intensity ``lam = sum_{i != j} Var(s_ij) / sum_{i != j} s_ij^2``,
+   clipped to [0, 1]; ``lam`` is reported.
+3. **Posterior.** ``S_post = S - S A' (A S A' + s^2 I)^-1 A S`` by a Cholesky solve in float64,
+   and ``B`` its central ``p x p`` block (per channel; channels share ``A``).
+
+**Phases.** A downsampling by ``f`` commutes only with shifts by ``f``, so a patch's posterior
+covariance ``B_phi`` depends on its position modulo ``f`` (``f**2`` phases). §3.4 pools error
+patches at every position (stride 1), i.e. it measures the covariance of the pooled errors,
+``mean_phi B_phi``. This module therefore returns ``N(X|Y) = det(mean_phi B_phi)^(1/d)``, the
+entropy power of the Gaussian matched to the pooled posterior error of a patch at a uniformly
+random position: the value that a posterior-mean restorer's ``U_gauss`` converges to (ratio 1)
+and a posterior sampler's to twice that (ratio 2). Without downsampling there is one phase.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch.nn import functional
+
+from workers.estimators._checks import check_images, check_min_size, check_positive
+from workers.estimators.degradation import DegradationOperator
+from workers.estimators.errors import EstimatorInputError
+
+
+class InherentUncertainty(NamedTuple):
+    """Result of :func:`inherent_uncertainty`.
+
+    Attributes:
+        value: ``N(X|Y)``, the entropy power of a patch's posterior (float).
+        margin: the margin ``m`` used, in pixels.
+        n_windows: number of ground-truth windows the prior was fitted to.
+        shrinkage: the intensity ``lam`` of the shrinkage towards the diagonal (0 when none).
+    """
+
+    value: float
+    margin: int
+    n_windows: int
+    shrinkage: float
+
+
+def _window_moments(windows: torch.Tensor, shrink: bool) -> tuple[torch.Tensor, float]:
+    """Covariance of ``(n, d)`` windows and its Schäfer-Strimmer shrinkage to the diagonal."""
+    n = windows.shape[0]
+    centred = windows - windows.mean(dim=0, keepdim=True)
+    cov = centred.T @ centred / (n - 1)
+    if not shrink:
+        return cov, 0.0
+    products = centred.square()
+    # sum_k w_kij^2 with w_kij = c_ki c_kj; Var(s_ij) = n / (n-1)^3 * sum_k (w_kij - mean_ij)^2
+    second = products.T @ products
+    mean = cov * (n - 1) / n
+    variance = (second - n * mean.square()) * n / (n - 1) ** 3
+    off = ~torch.eye(cov.shape[0], dtype=torch.bool, device=cov.device)
+    denominator = cov[off].square().sum()
+    lam = 1.0 if float(denominator) == 0 else float(variance[off].sum() / denominator)
+    lam = min(max(lam, 0.0), 1.0)
+    shrunk = (1.0 - lam) * cov + lam * torch.diag(torch.diagonal(cov))
+    return shrunk, lam
+
+
+def _central_indices(patch_size: int, margin: int, channels: int) -> torch.Tensor:
+    window = patch_size + 2 * margin
+    rows = torch.arange(margin, margin + patch_size)
+    single = (rows[:, None] * window + rows[None, :]).flatten()
+    return torch.cat([c * window * window + single for c in range(channels)])
+
+
+def posterior_patch_covariance(
+    prior_cov: torch.Tensor,
+    window_matrix: torch.Tensor,
+    noise_variance: float,
+    central: torch.Tensor,
+) -> torch.Tensor:
+    """Central block of ``S - S A' (A S A' + s^2 I)^-1 A S`` (THEORY.md §3.6 step 3).
+
+    Args:
+        prior_cov: ``(d_w, d_w)`` float64 prior covariance of the window.
+        window_matrix: ``(d'_w, d_w)`` float64 observation matrix ``A``.
+        noise_variance: ``s^2 > 0``.
+        central: ``(d,)`` indices of the patch inside the window.
+
+    Returns:
+        ``(d, d)`` posterior covariance of the patch.
+
+    Example:
+        One pixel, prior variance 1, observed directly with noise 0.25: 1 * 0.25 / 1.25.
+
+        >>> one = torch.ones(1, 1, dtype=torch.float64)
+        >>> round(posterior_patch_covariance(one, one, 0.25, torch.tensor([0])).item(), 12)
+        0.2
+    """
+    if window_matrix.shape[0] == 0:
+        return prior_cov[central][:, central]
+    gain = window_matrix @ prior_cov[:, central]  # A S_{:, c}
+    system = window_matrix @ prior_cov @ window_matrix.T
+    system = system + noise_variance * torch.eye(system.shape[0], dtype=system.dtype)
+    factor = torch.linalg.cholesky(system)
+    solved = torch.cholesky_solve(gain, factor)
+    return prior_cov[central][:, central] - gain.T @ solved
+
+
+def inherent_uncertainty(
+    ground_truth: torch.Tensor,
+    operator: DegradationOperator,
+    noise_variance: float,
+    patch_size: int = 8,
+    margin: int = 8,
+    window_stride: int | None = None,
+) -> InherentUncertainty:
+    """Entropy power N(X|Y) of the posterior of one patch given all the observations.
+
+    Implements THEORY.md §3.6 (steps 1-3; see the module docstring for the window stride, the
+    shrinkage rule and the pooling over sampling phases):
+
+    ``N(X|Y) = det(mean_phi B_phi)^(1/d)``, ``B_phi`` the central ``p x p`` block of
+    ``S_w - S_w A' (A S_w A' + s^2 I)^-1 A S_w`` for the window matrix ``A`` of phase ``phi``,
+    ``d = C p^2``.
+
+    Args:
+        ground_truth: ``(B, C, H, W)`` floating images in [0, 1], at least ``p + 2m`` pixels
+            on each side; the prior is fitted to all of their windows.
+        operator: the linear part ``H`` of the degradation.
+        noise_variance: ``s^2 > 0`` (``api_schemas.degradation.noise_variance``).
+        patch_size: ``p >= 1``.
+        margin: ``m >= 0``, pixels around the patch; should cover the support of one
+            observation (for example 8 for 4x bicubic).
+        window_stride: stride of the windows the prior is fitted to; default
+            2.
+
+    Returns:
+        :class:`InherentUncertainty` ``(value, margin, n_windows, shrinkage)``.
+
+    Raises:
+        EstimatorInputError: on invalid images, a non-positive ``noise_variance``, a
+            ``patch_size`` below 1, a negative ``margin``, a ``window_stride`` below 1, images
+            smaller than one window, or fewer than 2 windows.
+
+    Example:
+        Identity operator, ground truth with 2 x 2 patches of independent pixels of variance
+        ``v``: each pixel's posterior variance is ``v s^2 / (v + s^2)``.
+
+        >>> g = torch.Generator().manual_seed(0)
+        >>> x = torch.randn(64, 1, 2, 2, generator=g, dtype=torch.float64)
+        >>> v = x.var().item()
+        >>> result = inherent_uncertainty(x, DegradationOperator([]), 1.0, patch_size=2, margin=0)
+        >>> abs(result.value - v / (v + 1.0)) < 0.05
+        True
+    """
+    check_images(ground_truth, "ground_truth")
+    check_positive(noise_variance, "noise_variance")
+    if not (isinstance(patch_size, int) and patch_size >= 1):
+        raise EstimatorInputError(f"expected patch_size >= 1, got {patch_size!r}")
+    if not (isinstance(margin, int) and margin >= 0):
+        raise EstimatorInputError(f"expected margin >= 0, got {margin!r}")
+    stride = 2 if window_stride is None else window_stride
+    if not (isinstance(stride, int) and stride >= 1):
+        raise EstimatorInputError(f"expected window_stride >= 1, got {window_stride!r}")
+    window = patch_size + 2 * margin
+    check_min_size(ground_truth, window, "the inherent-uncertainty windows")
+
+    channels = ground_truth.shape[1]
+    images = ground_truth.detach().to(device="cpu", dtype=torch.float64)
+    windows = functional.unfold(images, window, stride=stride)  # (B, C w^2, L)
+    windows = windows.transpose(1, 2).reshape(-1, channels * window * window)
+    n_windows, d_w = windows.shape
+    if n_windows < 2:
+        raise EstimatorInputError(f"expected at least 2 windows, got {n_windows}")
+    prior_cov, lam = _window_moments(windows, shrink=n_windows < 10 * d_w)
+    value = inherent_uncertainty_from_prior(
+        prior_cov, operator, noise_variance, patch_size, margin, channels
+    )
+    return InherentUncertainty(value, margin, n_windows, lam)
+
+
+def inherent_uncertainty_from_prior(
+    prior_cov: torch.Tensor,
+    operator: DegradationOperator,
+    noise_variance: float,
+    patch_size: int,
+    margin: int,
+    channels: int = 1,
+) -> float:
+    """N(X|Y) for a given Gaussian window prior (THEORY.md §3.6 step 3, pooled over phases).
+
+    ``N = det(mean_phi B_phi)^(1/d)``, ``B_phi`` the central block of
+    ``S - S A_phi' (A_phi S A_phi' + s^2 I)^-1 A_phi S``, ``phi`` over the ``factor**2``
+    sampling phases of the window, ``d = channels * p^2``.
+
+    Args:
+        prior_cov: ``(d_w, d_w)`` prior covariance of a window, ``d_w = channels (p + 2m)^2``,
+            in (channel, row, column) order.
+        operator: the linear part of the degradation.
+        noise_variance: ``s^2 > 0``.
+        patch_size: ``p >= 1``.
+        margin: ``m >= 0``.
+        channels: number of channels ``C >= 1``; the operator acts on each alike.
+
+    Returns:
+        ``N(X|Y)`` as a float (0.0 if the pooled block is singular).
+
+    Raises:
+        EstimatorInputError: if ``prior_cov`` is not a square ``(d_w, d_w)`` matrix of the
+            size implied by ``patch_size``, ``margin`` and ``channels``, or ``noise_variance``
+            is not positive.
+
+    Example:
+        Scalar prior of variance 1, observed directly with noise variance 0.25:
+        ``N = 1 * 0.25 / (1 + 0.25)``.
+
+        >>> one = torch.ones(1, 1, dtype=torch.float64)
+        >>> round(inherent_uncertainty_from_prior(one, DegradationOperator([]), 0.25, 1, 0), 12)
+        0.2
+    """
+    check_positive(noise_variance, "noise_variance")
+    window = patch_size + 2 * margin
+    d_w = channels * window * window
+    if prior_cov.shape != (d_w, d_w):
+        raise EstimatorInputError(
+            f"expected prior_cov of shape {(d_w, d_w)}, got {tuple(prior_cov.shape)}"
+        )
+    prior = prior_cov.detach().to(device="cpu", dtype=torch.float64)
+    central = _central_indices(patch_size, margin, channels)
+    factor = operator.factor
+    eye = torch.eye(channels, dtype=torch.float64)
+    pooled = torch.zeros(central.numel(), central.numel(), dtype=torch.float64)
+    for row_phase in range(factor):
+        for col_phase in range(factor):
+            single = operator.matrix_for_window(window, (row_phase, col_phase))
+            matrix = torch.kron(eye, single)
+            pooled += posterior_patch_covariance(prior, matrix, noise_variance, central)
+    pooled /= factor * factor
+    sign, logdet = torch.linalg.slogdet(pooled)
+    return float(torch.exp(logdet / central.numel())) if float(sign) > 0 else 0.0
