@@ -14,8 +14,6 @@ Lifecycle::
 
 from __future__ import annotations
 
-import base64
-import binascii
 import builtins
 import json
 from collections.abc import Mapping
@@ -29,8 +27,8 @@ from pydantic import ValidationError
 from api_schemas.jobs import JOB_STATES, JobLinks, JobProgress, JobRead, JobState
 from api_schemas.problems import Problem
 from jobstore import _lua
+from jobstore._cursor import decode_token, encode_token
 from jobstore.errors import (
-    InvalidPageTokenError,
     JobAlreadyFinishedError,
     JobExistsError,
     JobNotFoundError,
@@ -272,7 +270,7 @@ class JobRecords:
         if page_size < 1:
             raise ValueError(f"expected a positive page size, got {page_size}")
         index = self._tenant_index(tenant, state)
-        upper = "+inf" if page_token is None else f"({_decode_token(page_token, state)}"
+        upper = "+inf" if page_token is None else f"({decode_token(page_token, state)}"
         found: builtins.list[tuple[JobRecord, float]] = []
         while len(found) <= page_size:
             want = page_size + 1 - len(found)
@@ -299,7 +297,7 @@ class JobRecords:
         items = [record for record, _ in found[:page_size]]
         token = None
         if len(found) > page_size:
-            token = _encode_token(int(found[page_size - 1][1]), state)
+            token = encode_token(int(found[page_size - 1][1]), state)
         return items, token
 
     def count_in_flight(self, tenant: str) -> int:
@@ -427,20 +425,3 @@ def _problem(error: dict[str, Any] | None) -> Problem | None:
         return Problem.model_validate(error)
     except ValidationError:
         return Problem(title="Job failed", status=500, detail=json.dumps(error)[:2000])
-
-
-def _encode_token(score: int, state: JobState | None) -> str:
-    raw = json.dumps({"v": 1, "s": score, "f": state}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_token(token: str, state: JobState | None) -> int:
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        score = data["s"]
-        if data.get("v") != 1 or data.get("f") != state or not isinstance(score, int):
-            raise ValueError("token of another listing")
-    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
-        raise InvalidPageTokenError("expected a page token issued for this listing") from exc
-    return score
