@@ -15,6 +15,7 @@ from api_schemas.degradation import parse_degradation_short
 from workers.estimators.degradation import Blur, DegradationOperator, Downsample
 from workers.estimators.errors import EstimatorInputError
 
+
 @pytest.fixture(autouse=True, scope="module")
 def _one_thread() -> Iterator[None]:
     # Many small products: one thread avoids oversubscription on the shared CPU.
