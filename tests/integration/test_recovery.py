@@ -107,6 +107,19 @@ def test_input_error_fails_the_job_with_a_problem_naming_the_part(
     assert payloads.read_report(job_id) is None
 
 
+def test_unreadable_manifest_fails_the_job_instead_of_looping(
+    worker: WorkerProcess, records: JobRecords, payloads: PayloadStore
+) -> None:
+    job_id = stored_job(records, payloads, sample_pairs(1, 64, seed=49), FAST)
+    payloads.manifest_path(job_id).write_text("{not json")
+    _send(worker, job_id)
+    record = wait_for_record(records, job_id)
+    assert record.state == "failed"
+    assert record.error is not None
+    assert record.error["title"] == "Missing input"
+    assert record.attempts == 0
+
+
 def test_soft_time_limit_fails_the_job_with_a_problem(
     worker: WorkerProcess,
     records: JobRecords,

@@ -156,12 +156,11 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
         return "skipped"
     try:
         manifest: JobManifest = payloads.read_manifest(job_id)
-    except JobNotFoundError:
+    except (JobNotFoundError, ValueError, OSError) as exc:  # missing, corrupt or unreadable
+        logger.error("job %s: manifest unusable: %s", job_id, exc)
+        detail = f"the job's manifest is missing or unreadable ({type(exc).__name__})"
         records.finish(
-            job_id,
-            worker_id,
-            "failed",
-            problem("missing-input", "Missing input", 500, "the job's manifest is missing"),
+            job_id, worker_id, "failed", problem("missing-input", "Missing input", 500, detail)
         )
         return "failed"
     input_dir = payloads.input_dir(job_id)
