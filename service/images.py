@@ -91,7 +91,11 @@ def _read_header(fp: BinaryIO, max_pixels: int) -> ImageHeader:
             has_alpha = "A" in mode or "transparency" in im.info
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise InvalidImageError(f"image too large: {exc}") from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+    except UnidentifiedImageError as exc:
+        raise InvalidImageError("not a decodable image (PNG, JPEG, TIFF or WebP)") from exc
+    except Exception as exc:  # Pillow parsing untrusted bytes raises anything
+        # (OSError, SyntaxError, struct.error, TypeError "Missing dimensions", ... found by
+        # fuzzing); every one of them means the upload is not an image we can read.
         raise InvalidImageError("not a decodable image (PNG, JPEG, TIFF or WebP)") from exc
     if fmt not in ACCEPTED_FORMATS:  # pragma: no cover - Image.open(formats=...) enforces it
         raise InvalidImageError(f"format {fmt!r} is not accepted")
@@ -118,5 +122,5 @@ def _verify_png(fp: BinaryIO) -> None:
     try:
         with Image.open(fp, formats=("PNG",)) as im:
             im.verify()
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except Exception as exc:  # as in _read_header
         raise InvalidImageError(f"truncated or corrupt PNG: {exc}") from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 
 import pytest
@@ -59,3 +60,23 @@ def test_stream_is_rewound():
 def test_refused_images(data, match):
     with pytest.raises(InvalidImageError, match=match):
         inspect_image(io.BytesIO(data), max_pixels=100)
+
+
+def test_mutated_images_only_ever_raise_invalid_image_error():
+    """Fuzzing found TypeError('Missing dimensions') and struct errors escaping Pillow."""
+    import random
+
+    seeds = [
+        encode(Image.new(m, (20, 10)), f).getvalue()
+        for m, f in [("RGB", "PNG"), ("RGB", "JPEG"), ("L", "TIFF"), ("RGB", "WEBP"), ("F", "TIFF")]
+    ]
+    rng = random.Random(0)
+    for _ in range(600):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 6)):
+            if rng.random() < 0.7:
+                data[rng.randrange(len(data))] = rng.randrange(256)
+            elif len(data) > 2:
+                del data[rng.randrange(1, len(data)) :]
+        with contextlib.suppress(InvalidImageError):
+            inspect_image(io.BytesIO(bytes(data)), max_pixels=10**7)
