@@ -1,0 +1,128 @@
+"""The lease sweeper on a real Redis: requeue once, give up after MAX_ATTEMPTS, expire payloads.
+
+No worker here: the tests play the dead worker themselves by taking a job with a short lease.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from jobstore import JobRecords, PayloadStore
+from tests.fixtures.redis_server import RedisServer
+from tests.integration.stack import sample_pairs, stored_job
+from workers.settings import WorkerSettings
+from workers.sweeper import MAX_ATTEMPTS, Sweeper
+from workers.tasks.audit import Stores
+
+SHORT_LEASE = 0.2
+
+
+@pytest.fixture
+def stores(tmp_path: Path) -> Iterator[Stores]:
+    with RedisServer() as server:
+        client: redis.Redis = server.client()
+        settings = WorkerSettings(redis_url=server.url, data_dir=tmp_path, lease_seconds=1)
+        try:
+            yield Stores(JobRecords(client), PayloadStore(tmp_path), settings)
+        finally:
+            client.close()
+
+
+def _abandon(stores: Stores, job_id: str) -> None:
+    """Take the job as a worker that then dies: its lease runs out."""
+    assert stores.records.try_start(job_id, "dead-worker", SHORT_LEASE)
+    time.sleep(SHORT_LEASE + 0.1)
+
+
+def test_expired_lease_is_requeued_and_sent_once(stores: Stores) -> None:
+    job_id = stored_job(stores.records, stores.payloads, sample_pairs(1, 64))
+    sent: list[str] = []
+    sweeper = Sweeper(stores, sent.append, interval=60)
+    assert sweeper.sweep_once() == []  # queued, nothing to do
+
+    _abandon(stores, job_id)
+    assert sweeper.sweep_once() == [job_id]
+    assert sweeper.sweep_once() == []  # already requeued
+    record = stores.records.require(job_id)
+    assert record.state == "queued"
+    assert record.attempts == 1
+    assert sent == [job_id]
+
+
+def test_two_sweepers_requeue_a_job_once(stores: Stores) -> None:
+    job_id = stored_job(stores.records, stores.payloads, sample_pairs(1, 64))
+    sent: list[str] = []
+    first, second = Sweeper(stores, sent.append, 60), Sweeper(stores, sent.append, 60)
+    _abandon(stores, job_id)
+    first.sweep_once()
+    second.sweep_once()
+    assert sent == [job_id]
+
+
+def test_live_lease_is_left_alone(stores: Stores) -> None:
+    job_id = stored_job(stores.records, stores.payloads, sample_pairs(1, 64))
+    assert stores.records.try_start(job_id, "live-worker", 30)
+    sent: list[str] = []
+    assert Sweeper(stores, sent.append, 60).sweep_once() == []
+    assert stores.records.require(job_id).state == "running"
+
+
+def test_job_that_keeps_losing_its_worker_is_failed(stores: Stores) -> None:
+    job_id = stored_job(stores.records, stores.payloads, sample_pairs(1, 64))
+    sent: list[str] = []
+    sweeper = Sweeper(stores, sent.append, interval=60)
+    for _ in range(MAX_ATTEMPTS):
+        _abandon(stores, job_id)
+        sweeper.sweep_once()
+    assert len(sent) == MAX_ATTEMPTS
+    _abandon(stores, job_id)
+    sweeper.sweep_once()
+    record = stores.records.require(job_id)
+    assert record.state == "failed"
+    assert record.error is not None
+    assert record.error["title"] == "Worker lost"
+    assert len(sent) == MAX_ATTEMPTS
+
+
+def test_cancel_requested_while_abandoned_ends_cancelled(stores: Stores) -> None:
+    job_id = stored_job(stores.records, stores.payloads, sample_pairs(1, 64))
+    _abandon(stores, job_id)
+    stores.records.request_cancel(job_id)
+    sent: list[str] = []
+    Sweeper(stores, sent.append, interval=60).sweep_once()
+    assert stores.records.require(job_id).state == "cancelled"
+    assert sent == []
+
+
+def test_payloads_of_expired_records_are_deleted(stores: Stores) -> None:
+    kept = stored_job(stores.records, stores.payloads, sample_pairs(1, 64))
+    orphan = stored_job(stores.records, stores.payloads, sample_pairs(1, 64))
+    stores.records.delete(orphan)
+    old = time.time() - 2 * 3600
+    for job_id in (kept, orphan):
+        os.utime(stores.payloads.job_dir(job_id), (old, old))
+    Sweeper(stores, lambda job_id: None, interval=60).sweep_once()
+    assert stores.payloads.job_dir(kept).exists()
+    assert not stores.payloads.job_dir(orphan).exists()
+
+
+def test_thread_sweeps_until_stopped(stores: Stores) -> None:
+    job_id = stored_job(stores.records, stores.payloads, sample_pairs(1, 64))
+    sent: list[str] = []
+    sweeper = Sweeper(stores, sent.append, interval=0.05)
+    sweeper.start()
+    try:
+        _abandon(stores, job_id)
+        deadline = time.monotonic() + 5
+        while not sent:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        sweeper.stop()
+    assert sent == [job_id]
