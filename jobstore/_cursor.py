@@ -26,8 +26,10 @@ def decode_token(token: str, state: JobState | None) -> int:
         padded = token + "=" * (-len(token) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
         score = data["s"]
-        if data.get("v") != 1 or data.get("f") != state or not isinstance(score, int):
+        if data.get("v") != 1 or data.get("f") != state:
             raise ValueError("token of another listing")
+        if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score < 2**53:
+            raise ValueError("not a position this store issues")
     except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
         raise InvalidPageTokenError("expected a page token issued for this listing") from exc
     return score

@@ -286,3 +286,14 @@ def test_only_one_of_many_racing_workers_starts_the_job(redis_client):
         won = list(pool.map(lambda w: records.try_start(job_id, f"w{w}", 30), range(16)))
     assert sum(won) == 1
     assert records.require(job_id).worker_id == f"w{won.index(True)}"
+
+
+@pytest.mark.parametrize("score", [10**400, -1, True, 1.5, "1"])
+def test_forged_page_tokens_are_refused(records, score):
+    import base64
+    import json
+
+    raw = json.dumps({"v": 1, "s": score, "f": None}).encode()
+    token = base64.urlsafe_b64encode(raw).decode()
+    with pytest.raises(InvalidPageTokenError):
+        records.list("acme", page_token=token)
