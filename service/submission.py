@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 ROLES: Final = ("ground_truth", "restored", "observation")
 TOO_MANY_JOBS_RETRY_AFTER: Final = 30
 BROKER_RETRY_AFTER: Final = 10
+STORAGE_RETRY_AFTER: Final = 30
 _CHUNK: Final = 1 << 20
 
 
@@ -203,6 +204,12 @@ class Submissions:
         except StoreTooManyJobsError as exc:
             self.r.payloads.delete(job_id)
             raise self._too_many() from exc
+        except OSError as exc:  # disk full, volume gone: the payload store cannot take it
+            logger.error("payload store write failed for job %s: %s", job_id, exc)
+            self.r.payloads.delete(job_id)
+            raise ServiceUnavailableError(
+                "the payload store cannot take the batch now", retry_after=STORAGE_RETRY_AFTER
+            ) from exc
         except BaseException:
             self.r.payloads.delete(job_id)
             raise

@@ -231,3 +231,14 @@ def test_streamed_body_over_limit_is_413(settings):
         )
     assert response.status_code == 413
     assert response.headers["content-type"] == PROBLEM
+
+
+def test_unwritable_payload_store_is_503(settings):
+    blocked = settings.data_dir.parent / "not-a-dir"
+    blocked.write_text("a file where the data directory should be")
+    broken = settings.model_copy(update={"data_dir": blocked})
+    with TestClient(create_app(broken), headers=auth("acme")) as client:
+        response = client.post("/v1/jobs", **batch(1))
+        assert response.status_code == 503
+        assert int(response.headers["retry-after"]) > 0
+        assert client.get("/v1/jobs").json()["items"] == []
