@@ -90,22 +90,22 @@ def gaussian_entropy_power(
     ``PatchMoments.mean_and_covariance``; it is converted with
     ``log det S_e = log det S_pop + d log(n / (n - 1))``.
 
-    A covariance that is not positive definite (singular, e.g. fewer distinct vectors
-    than d, or indefinite) has no finite log-determinant: the result is NaN there, which
-    the engine reports as null with a warning.
+    A covariance that is not positive definite (singular, e.g. from n <= d vectors, or
+    indefinite) has no finite log-determinant: the result is NaN there (also wherever
+    n <= d, where the bias is undefined), which the engine reports as null with a warning.
 
     Args:
         cov: ``(..., d, d)`` finite symmetric covariance (floating).
-        n: number of vectors behind each covariance, n > d; float or tensor broadcastable
-            to ``cov.shape[:-2]``.
+        n: number of vectors behind each covariance (finite); float or tensor
+            broadcastable to ``cov.shape[:-2]``. Entries with n <= d give NaN.
         covariance: ``"population"`` (divisor n, default) or ``"sample"`` (divisor n - 1).
 
     Returns:
         ``(...)`` entropy power, in cov's dtype and device; NaN where cov is not PD.
 
     Raises:
-        EstimatorInputError: on a bad covariance tensor, n <= d, or an unknown covariance
-            kind.
+        EstimatorInputError: on a bad covariance tensor, a non-finite n, or an unknown
+            covariance kind.
 
     Example:
         >>> cov = torch.eye(2, dtype=torch.float64) * 0.5  # sample covariance
@@ -120,12 +120,17 @@ def gaussian_entropy_power(
             f"expected covariance 'population' or 'sample', got {covariance!r}"
         )
     d = cov.shape[-1]
-    bias = wishart_logdet_bias(d, n).to(cov.device)
     count = torch.as_tensor(n, dtype=torch.float64, device=cov.device)
+    if not bool(torch.isfinite(count).all()):
+        raise EstimatorInputError(f"expected finite n, got {n!r}")
+    enough = count > d  # n <= d vectors: the sample covariance is singular
+    count = torch.where(enough, count, torch.full_like(count, d + 1.0))
+    bias = wishart_logdet_bias(d, count)
     logdet = _logdet_or_nan(cov)
     if covariance == "population":
         logdet = logdet + d * torch.log(count / (count - 1))
-    return torch.exp((logdet - bias) / d).to(cov.dtype)
+    value = torch.exp((logdet - bias) / d)
+    return torch.where(enough, value, torch.full_like(value, math.nan)).to(cov.dtype)
 
 
 def entropy_power_of_gaussian(cov: torch.Tensor) -> torch.Tensor:

@@ -151,8 +151,17 @@ def test_gaussian_entropy_power_rejects_bad_input() -> None:
         gaussian_entropy_power(torch.full((2, 2), math.nan), 10)
     with pytest.raises(EstimatorInputError, match="'population' or 'sample'"):
         gaussian_entropy_power(torch.eye(2), 10, covariance="pooled")  # type: ignore[arg-type]
-    with pytest.raises(EstimatorInputError, match="n > d"):
-        gaussian_entropy_power(torch.eye(3), 3)
+    with pytest.raises(EstimatorInputError, match="finite n"):
+        gaussian_entropy_power(torch.eye(3), math.inf)
+
+
+def test_too_few_vectors_give_nan() -> None:
+    covs = torch.eye(3, dtype=torch.float64).expand(3, 3, 3)
+    out = gaussian_entropy_power(covs, torch.tensor([2.0, 3.0, 4.0]))
+    assert math.isnan(out[0].item())
+    assert math.isnan(out[1].item())
+    expected = math.exp(-wishart_logdet_bias(3, 4).item() / 3) * 4 / 3
+    assert out[2].item() == pytest.approx(expected, rel=1e-12)
 
 
 # ---------------------------------------------------------------- closed-form restorers
