@@ -242,3 +242,19 @@ def test_unwritable_payload_store_is_503(settings):
         assert response.status_code == 503
         assert int(response.headers["retry-after"]) > 0
         assert client.get("/v1/jobs").json()["items"] == []
+
+
+def test_malformed_multipart_is_400_problem(client):
+    response = client.post(
+        "/v1/jobs", content=b"garbage", headers={"Content-Type": "multipart/form-data"}
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == PROBLEM
+
+
+def test_more_file_parts_than_any_batch_needs_is_400(client):
+    kwargs = batch(4)
+    kwargs["files"] += [("observation", (f"o{i}.png", b"x", "image/png")) for i in range(5)]
+    response = client.post("/v1/jobs", **kwargs)
+    assert response.status_code == 400
+    assert "Too many files" in response.json()["detail"]
