@@ -1,0 +1,212 @@
+"""PNG plots of the uncertainty-perception (UP) and distortion-perception (DP) planes.
+
+Implements the pictures of THEORY.md §2: each restorer is a point; on the UP plane the bound
+``eta(P; d) N(X|Y)`` (Thm 3) is drawn when the inherent uncertainty is known (§3.6), with the
+impossible region below it shaded; on the DP plane the same curve bounds the MSE (Thm 4,
+``D(P) >= eta(P; d) N(X|Y)``) when given.
+
+Matplotlib is imported lazily (the API image and most workers never plot) and only through its
+object-oriented ``Figure`` + Agg canvas, so no global ``pyplot`` state or backend switch is
+involved and the functions are safe in worker threads.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from workers.estimators.bounds import min_perception_index, min_uncertainty_multiplier
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+PERCEPTION_LABEL = "perception index D_1/2 (nats)"
+UNCERTAINTY_LABEL = "uncertainty N(X̂−X)"
+DISTORTION_LABEL = "distortion MSE"
+BOUND_LABEL = "bound η(P; d)·N(X|Y)"
+IMPOSSIBLE_LABEL = "impossible"
+IMPOSSIBLE_COLOR = "#d9d9d9"
+FIGURE_SIZE = (6.4, 4.8)
+DPI = 100
+
+
+@dataclass(frozen=True)
+class UpPoint:
+    """One restorer on the UP plane: its perception index, uncertainty and the interval."""
+
+    name: str
+    perception: float
+    uncertainty: float
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+
+@dataclass(frozen=True)
+class DpPoint:
+    """One restorer on the distortion-perception plane."""
+
+    name: str
+    perception: float
+    mse: float
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def _perception_range(perceptions: list[float], dimension: int) -> float:
+    """Upper end of the P axis: past every point, and far enough for eta to fall to 1.5."""
+    reach = min_perception_index(1.5, dimension)
+    largest = max((p for p in perceptions if _finite(p)), default=0.0)
+    return max(1.25 * largest, reach)
+
+
+def _bound_curve(p_max: float, dimension: int, inherent: float) -> tuple[Any, Any]:
+    perception = torch.linspace(0.0, p_max, 256, dtype=torch.float64)
+    bound = min_uncertainty_multiplier(perception, dimension) * inherent
+    return perception.numpy(), bound.numpy()
+
+
+def _draw_bound(axes: Any, p_max: float, dimension: int, inherent: float) -> None:
+    perception, bound = _bound_curve(p_max, dimension, inherent)
+    axes.fill_between(
+        perception, 0.0, bound, color=IMPOSSIBLE_COLOR, label=IMPOSSIBLE_LABEL, zorder=0
+    )
+    axes.plot(perception, bound, color="black", linewidth=1.5, label=BOUND_LABEL, zorder=2)
+    axes.axhline(inherent, color="black", linestyle=":", linewidth=1.0, label="N(X|Y)", zorder=1)
+
+
+def _new_figure() -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=FIGURE_SIZE, dpi=DPI, layout="constrained")
+
+
+def _png(figure: Figure) -> bytes:
+    # A bare Figure renders PNG through Agg without touching pyplot's global backend.
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def _up_plane_figure(
+    points: list[UpPoint], inherent_uncertainty: float | None, dimension: int
+) -> Figure:
+    figure = _new_figure()
+    axes = figure.add_subplot()
+    p_max = _perception_range([p.perception for p in points], dimension)
+    if _finite(inherent_uncertainty) and inherent_uncertainty is not None:
+        _draw_bound(axes, p_max, dimension, inherent_uncertainty)
+        axes.set_title(f"uncertainty-perception plane (d = {dimension})")
+    else:
+        axes.set_title(f"uncertainty-perception plane (d = {dimension}; N(X|Y) unknown)")
+    for point in points:
+        if not (_finite(point.perception) and _finite(point.uncertainty)):
+            continue
+        low = point.ci_low if _finite(point.ci_low) else point.uncertainty
+        high = point.ci_high if _finite(point.ci_high) else point.uncertainty
+        error = [
+            [max(point.uncertainty - float(low or 0.0), 0.0)],
+            [max(float(high or 0.0) - point.uncertainty, 0.0)],
+        ]
+        axes.errorbar(
+            [point.perception],
+            [point.uncertainty],
+            yerr=error,
+            fmt="o",
+            capsize=4,
+            label=point.name,
+            zorder=3,
+        )
+    axes.set_xlim(0.0, p_max)
+    axes.set_ylim(bottom=0.0)
+    axes.set_xlabel(PERCEPTION_LABEL)
+    axes.set_ylabel(UNCERTAINTY_LABEL)
+    axes.legend(loc="best", fontsize="small")
+    return figure
+
+
+def up_plane_png(
+    points: list[UpPoint], inherent_uncertainty: float | None, dimension: int
+) -> bytes:
+    """Render the uncertainty-perception plane as PNG bytes.
+
+    Implements THEORY.md §2 (regions of the UP plane): each restorer at
+    ``(P, U_gauss)`` with its interval as a vertical error bar; when ``inherent_uncertainty``
+    is known, the bound ``eta(P; d) N(X|Y)`` from P = 0 (where it is ``2 N(X|Y)``) to
+    ``max(1.25 max P, P_min(1.5; d))``, the impossible region below it shaded, and the
+    asymptote ``N(X|Y)`` dotted. Non-finite points are skipped.
+
+    Args:
+        points: restorers to place.
+        inherent_uncertainty: ``N(X|Y)`` (§3.6), or ``None`` when the degradation is unknown
+            (then no bound is drawn).
+        dimension: the patch dimension ``d >= 1`` that ``eta`` depends on.
+
+    Returns:
+        PNG bytes of a 640 x 480 image.
+
+    Raises:
+        workers.estimators.errors.EstimatorInputError: if ``dimension`` is not a positive int.
+
+    Example:
+        >>> png = up_plane_png([UpPoint("sr", 2.0, 0.004, 0.0035, 0.0045)], 0.002, 64)
+        >>> png[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+        True
+    """
+    return _png(_up_plane_figure(points, inherent_uncertainty, dimension))
+
+
+def _dp_plane_figure(
+    points: list[DpPoint], inherent_uncertainty: float | None, dimension: int | None
+) -> Figure:
+    figure = _new_figure()
+    axes = figure.add_subplot()
+    d = dimension or 1
+    p_max = _perception_range([p.perception for p in points], d)
+    if _finite(inherent_uncertainty) and inherent_uncertainty is not None and dimension:
+        _draw_bound(axes, p_max, dimension, inherent_uncertainty)
+    for point in points:
+        if _finite(point.perception) and _finite(point.mse):
+            axes.plot([point.perception], [point.mse], "o", label=point.name, zorder=3)
+    axes.set_xlim(0.0, p_max)
+    axes.set_ylim(bottom=0.0)
+    axes.set_xlabel(PERCEPTION_LABEL)
+    axes.set_ylabel(DISTORTION_LABEL)
+    axes.set_title("distortion-perception plane")
+    axes.legend(loc="best", fontsize="small")
+    return figure
+
+
+def dp_plane_png(
+    points: list[DpPoint],
+    inherent_uncertainty: float | None = None,
+    dimension: int | None = None,
+) -> bytes:
+    """Render the distortion-perception plane as PNG bytes.
+
+    Implements THEORY.md §2 (Thm 4): each restorer at ``(P, MSE)``; with ``N(X|Y)`` and ``d``
+    given, the bound ``D(P) >= eta(P; d) N(X|Y)`` and its impossible region as on the UP plane
+    (MSE per pixel is the ``(1/d) E|X̂ - X|^2`` of Thm 4).
+
+    Args:
+        points: restorers to place.
+        inherent_uncertainty: ``N(X|Y)`` or ``None`` (no bound drawn).
+        dimension: the patch dimension ``d``; required for the bound.
+
+    Returns:
+        PNG bytes of a 640 x 480 image.
+
+    Raises:
+        workers.estimators.errors.EstimatorInputError: if ``dimension`` is given and is not a
+            positive int.
+
+    Example:
+        >>> dp_plane_png([DpPoint("sr", 2.0, 0.004)])[:4] == b"\\x89PNG"
+        True
+    """
+    return _png(_dp_plane_figure(points, inherent_uncertainty, dimension))
