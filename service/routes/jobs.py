@@ -25,6 +25,10 @@ from service.settings import ServiceSettings
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
+_ETAG = {"description": "Version of the representation.", "schema": {"type": "string"}}
+_RETRY = {"description": "Seconds to wait before polling again.", "schema": {"type": "integer"}}
+_JOB_HEADERS = {"ETag": _ETAG, "Retry-After": _RETRY}
+
 IfNoneMatch = Annotated[str | None, Header(description="An ETag from an earlier answer.")]
 _OPTIONS_DOC = "JSON object: audit options plus `pairs` (ids and group names by position)."
 
@@ -41,7 +45,16 @@ def _job_headers(job: JobRecord, settings: ServiceSettings) -> dict[str, str]:
     status_code=202,
     response_model=JobRead,
     dependencies=[Depends(require_multipart)],
-    responses=problem_responses(400, 401, 409, 413, 415, 422, 429, 503),
+    responses={
+        202: {
+            "description": "Accepted: the job is queued.",
+            "headers": {
+                "Location": {"description": "URL of the job.", "schema": {"type": "string"}},
+                **_JOB_HEADERS,
+            },
+        },
+        **problem_responses(400, 401, 409, 413, 415, 422, 429, 503),
+    },
 )
 def create_job(
     ground_truth: Annotated[
@@ -87,7 +100,11 @@ def list_jobs(
 @router.get(
     "/{job_id}",
     response_model=JobRead,
-    responses={304: {"description": "Not modified"}, **problem_responses(401, 404)},
+    responses={
+        200: {"description": "The job.", "headers": _JOB_HEADERS},
+        304: {"description": "Not modified"},
+        **problem_responses(401, 404),
+    },
 )
 def get_job(job: OwnedJobDep, settings: SettingsDep, if_none_match: IfNoneMatch = None) -> Response:
     """The job's state and progress; poll it, honouring ``Retry-After`` and ``ETag``."""
@@ -101,7 +118,11 @@ def get_job(job: OwnedJobDep, settings: SettingsDep, if_none_match: IfNoneMatch 
 @router.get(
     "/{job_id}/report",
     response_model=AuditReport,
-    responses={304: {"description": "Not modified"}, **problem_responses(401, 404, 409)},
+    responses={
+        200: {"description": "The report (REPORT.md).", "headers": {"ETag": _ETAG}},
+        304: {"description": "Not modified"},
+        **problem_responses(401, 404, 409),
+    },
 )
 def get_report(job: OwnedJobDep, jobs: JobsDep, if_none_match: IfNoneMatch = None) -> Response:
     """The audit report (REPORT.md) of a succeeded job; immutable once there."""
