@@ -229,7 +229,10 @@ async def _request_validation_error(request: Request, exc: Exception) -> JSONRes
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, StarletteHTTPException):  # pragma: no cover
         raise exc
-    title = HTTPStatus(exc.status_code).phrase
+    try:
+        title = HTTPStatus(exc.status_code).phrase
+    except ValueError:  # a status http.HTTPStatus does not know
+        title = "Error"
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
     problem = Problem(title=title, status=exc.status_code, detail=detail, instance=request.url.path)
     return problem_response(problem, exc.headers)
