@@ -3,8 +3,12 @@
 The recipe of §3.6, with the choices this module makes:
 
 1. **Windows.** Windows of ``w = p + 2m`` pixels are cut from the ground truth at a
-   ``window_stride`` (default 2; windows are ``w**2``-dimensional, so their
-   outer products are the cost, and neighbouring windows are nearly redundant). ``A_w`` keeps
+   ``window_stride``. Windows are ``d_w = C w^2``-dimensional and their outer products are the
+   cost (``n d_w^2``), while neighbouring windows are nearly redundant, so by default the
+   stride is the smallest one >= 2 that keeps at most ``max_windows`` (50 000) windows over
+   the batch. The prior does not depend on the sampling phase of a window (the ground truth
+   is not phase-locked to the observation grid), so a stride that is a multiple of the
+   factor is harmless here, unlike for the patch statistics of §3.3. ``A_w`` keeps
    the observations that depend only on pixels inside the window
    (:meth:`DegradationOperator.matrix_for_window`).
 2. **Prior.** The Gaussian prior (mean, covariance ``S_w``) is the sample moment of the windows
@@ -34,6 +38,13 @@ from torch.nn import functional
 from workers.estimators._checks import check_images, check_min_size, check_positive
 from workers.estimators.degradation import DegradationOperator
 from workers.estimators.errors import EstimatorInputError
+
+__all__ = [
+    "InherentUncertainty",
+    "inherent_uncertainty",
+    "inherent_uncertainty_from_prior",
+    "posterior_patch_covariance",
+]
 
 
 class InherentUncertainty(NamedTuple):
@@ -113,6 +124,51 @@ def posterior_patch_covariance(
     return prior_cov[central][:, central] - gain.T @ solved
 
 
+def _stride_for(
+    shape: tuple[int, ...], window: int, window_stride: int | None, max_windows: int
+) -> int:
+    height, width = shape[-2:]
+    if window_stride is not None:
+        return window_stride
+    stride = 2
+    while (
+        stride < window
+        and shape[0] * (((height - window) // stride + 1) * ((width - window) // stride + 1))
+        > max_windows
+    ):
+        stride += 1
+    return stride
+
+
+def _fit_prior(images: torch.Tensor, window: int, stride: int) -> tuple[torch.Tensor, int, float]:
+    """Window prior covariance, accumulated image by image; shrunk if windows are few."""
+    batch, channels, height, width = images.shape
+    per_image = ((height - window) // stride + 1) * ((width - window) // stride + 1)
+    n, d_w = batch * per_image, channels * window * window
+    if n < 2:
+        raise EstimatorInputError(f"expected at least 2 windows, got {n}")
+
+    def windows_of(chunk: torch.Tensor) -> torch.Tensor:
+        unfolded = functional.unfold(chunk, window, stride=stride)  # (b, C w^2, L)
+        return unfolded.transpose(1, 2).reshape(-1, d_w)
+
+    if n < 10 * d_w:  # few windows (n d_w < 10 d_w^2 values): all at once, with shrinkage
+        cov, lam = _window_moments(windows_of(images), shrink=True)
+        return cov, n, lam
+    # Many windows: sums of outer products image by image, around a per-channel shift that
+    # keeps the float64 sums well conditioned.
+    shift = images.mean(dim=(0, 2, 3)).repeat_interleave(window * window)
+    total = torch.zeros(d_w, dtype=torch.float64)
+    outer = torch.zeros(d_w, d_w, dtype=torch.float64)
+    for index in range(batch):
+        block = windows_of(images[index : index + 1]) - shift
+        total += block.sum(dim=0)
+        outer += block.T @ block
+    mean = total / n
+    cov = (outer - n * torch.outer(mean, mean)) / (n - 1)
+    return (cov + cov.T) / 2, n, 0.0
+
+
 def inherent_uncertainty(
     ground_truth: torch.Tensor,
     operator: DegradationOperator,
@@ -120,6 +176,7 @@ def inherent_uncertainty(
     patch_size: int = 8,
     margin: int = 8,
     window_stride: int | None = None,
+    max_windows: int = 50_000,
 ) -> InherentUncertainty:
     """Entropy power N(X|Y) of the posterior of one patch given all the observations.
 
@@ -128,26 +185,29 @@ def inherent_uncertainty(
 
     ``N(X|Y) = det(mean_phi B_phi)^(1/d)``, ``B_phi`` the central ``p x p`` block of
     ``S_w - S_w A' (A S_w A' + s^2 I)^-1 A S_w`` for the window matrix ``A`` of phase ``phi``,
-    ``d = C p^2``.
+    ``d = C p^2``. Computed on the CPU in float64 (the matrices are at most a few thousand
+    wide); the result is a Python float.
 
     Args:
         ground_truth: ``(B, C, H, W)`` floating images in [0, 1], at least ``p + 2m`` pixels
-            on each side; the prior is fitted to all of their windows.
+            on each side; the prior is fitted to their windows.
         operator: the linear part ``H`` of the degradation.
         noise_variance: ``s^2 > 0`` (``api_schemas.degradation.noise_variance``).
         patch_size: ``p >= 1``.
         margin: ``m >= 0``, pixels around the patch; should cover the support of one
-            observation (for example 8 for 4x bicubic).
-        window_stride: stride of the windows the prior is fitted to; default
-            2.
+            observation (for example 8 for 4x bicubic; the ratio of a posterior-mean restorer
+            on a Gaussian source came out 0.91, 0.98 and 0.99 at m = 8, 10 and 12).
+        window_stride: stride of the windows the prior is fitted to; default: the smallest
+            stride >= 2 giving at most ``max_windows`` windows.
+        max_windows: cap on the number of windows when the stride is chosen automatically.
 
     Returns:
         :class:`InherentUncertainty` ``(value, margin, n_windows, shrinkage)``.
 
     Raises:
         EstimatorInputError: on invalid images, a non-positive ``noise_variance``, a
-            ``patch_size`` below 1, a negative ``margin``, a ``window_stride`` below 1, images
-            smaller than one window, or fewer than 2 windows.
+            ``patch_size`` below 1, a negative ``margin``, a ``window_stride`` or
+            ``max_windows`` below 1, images smaller than one window, or fewer than 2 windows.
 
     Example:
         Identity operator, ground truth with 2 x 2 patches of independent pixels of variance
@@ -166,22 +226,17 @@ def inherent_uncertainty(
         raise EstimatorInputError(f"expected patch_size >= 1, got {patch_size!r}")
     if not (isinstance(margin, int) and margin >= 0):
         raise EstimatorInputError(f"expected margin >= 0, got {margin!r}")
-    stride = 2 if window_stride is None else window_stride
-    if not (isinstance(stride, int) and stride >= 1):
+    if window_stride is not None and not (isinstance(window_stride, int) and window_stride >= 1):
         raise EstimatorInputError(f"expected window_stride >= 1, got {window_stride!r}")
+    if not (isinstance(max_windows, int) and max_windows >= 1):
+        raise EstimatorInputError(f"expected max_windows >= 1, got {max_windows!r}")
     window = patch_size + 2 * margin
     check_min_size(ground_truth, window, "the inherent-uncertainty windows")
-
-    channels = ground_truth.shape[1]
     images = ground_truth.detach().to(device="cpu", dtype=torch.float64)
-    windows = functional.unfold(images, window, stride=stride)  # (B, C w^2, L)
-    windows = windows.transpose(1, 2).reshape(-1, channels * window * window)
-    n_windows, d_w = windows.shape
-    if n_windows < 2:
-        raise EstimatorInputError(f"expected at least 2 windows, got {n_windows}")
-    prior_cov, lam = _window_moments(windows, shrink=n_windows < 10 * d_w)
+    stride = _stride_for(tuple(images.shape), window, window_stride, max_windows)
+    prior_cov, n_windows, lam = _fit_prior(images, window, stride)
     value = inherent_uncertainty_from_prior(
-        prior_cov, operator, noise_variance, patch_size, margin, channels
+        prior_cov, operator, noise_variance, patch_size, margin, images.shape[1]
     )
     return InherentUncertainty(value, margin, n_windows, lam)
 

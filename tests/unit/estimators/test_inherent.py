@@ -20,6 +20,7 @@ from workers.estimators.inherent import (
     posterior_patch_covariance,
 )
 from workers.estimators.patches import patch_moments
+from workers.estimators.uncertainty import gaussian_entropy_power
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -178,11 +179,10 @@ def _posterior_mean(
 
 
 def _error_entropy_power(errors: torch.Tensor, patch: int = 8, crop: int = 16) -> float:
-    """Gaussian entropy power of stride-1 error patches away from the image border."""
+    """U_gauss (§3.4.1) of stride-1 error patches away from the image border (§3.1 crop)."""
     moments = patch_moments(errors[..., crop:-crop, crop:-crop], patch, 1).pooled()
     _, cov = moments.mean_and_covariance()
-    n = float(moments.count)
-    return math.exp(torch.linalg.slogdet(cov[0] * n / (n - 1))[1].item() / patch**2)
+    return float(gaussian_entropy_power(cov, moments.count))
 
 
 @pytest.fixture(scope="module")
@@ -239,6 +239,26 @@ def test_fitted_prior_margin_monotone_and_converging(gaussian_source: dict[str, 
     assert values[1] - values[2] < 0.5 * (values[0] - values[1])
 
 
+def test_prior_accumulated_per_image_matches_torch_cov(gaussian_source: dict[str, Any]) -> None:
+    # Many windows (no shrinkage): the image-by-image sums equal torch.cov of all windows.
+    truth = gaussian_source["truth"][:4, :, :64, :64]
+    op, noise = gaussian_source["op"], gaussian_source["noise"]
+    result = inherent_uncertainty(truth, op, noise, 4, margin=4, window_stride=1)
+    windows = torch.nn.functional.unfold(truth, 12).transpose(1, 2).reshape(-1, 144)
+    assert result.n_windows == windows.shape[0] == 4 * 53 * 53
+    assert result.shrinkage == 0.0
+    expected = inherent_uncertainty_from_prior(torch.cov(windows.T), op, noise, 4, 4)
+    assert result.value == pytest.approx(expected, rel=1e-9)
+
+
+def test_automatic_stride_caps_the_window_count(gaussian_source: dict[str, Any]) -> None:
+    truth = gaussian_source["truth"]
+    op, noise = gaussian_source["op"], gaussian_source["noise"]
+    capped = inherent_uncertainty(truth, op, noise, 4, margin=4, max_windows=3000)
+    # stride 2 would give 8 * 59^2 = 27848 windows; stride 6 gives 3200, stride 7 gives 2312
+    assert capped.n_windows == 8 * 17 * 17
+
+
 def test_shrinkage_applies_with_few_windows() -> None:
     gen = torch.Generator().manual_seed(3)
     images = torch.rand(2, 1, 12, 12, generator=gen, dtype=torch.float64)
@@ -266,6 +286,8 @@ def test_invalid_inputs_raise() -> None:
         inherent_uncertainty(images, op, 1e-4, margin=-1)
     with pytest.raises(EstimatorInputError, match="window_stride >= 1"):
         inherent_uncertainty(images, op, 1e-4, window_stride=0)
+    with pytest.raises(EstimatorInputError, match="max_windows >= 1"):
+        inherent_uncertainty(images, op, 1e-4, max_windows=0)
     with pytest.raises(EstimatorInputError, match="at least 24x24"):
         inherent_uncertainty(images, op, 1e-4, patch_size=8, margin=8)
     with pytest.raises(EstimatorInputError, match="at least 2 windows"):
