@@ -74,25 +74,33 @@ def _gaussian_taps(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     return taps / taps.sum()
 
 
-def _ssim_statistics(preds: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def _ssim_statistics(
+    preds: torch.Tensor, target: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Gaussian-blurred x, y, x², y², xy over the valid interior, in one separable pass.
 
+    Both images are first shifted by the target's mean per image and channel, ``s``: the
+    variances and covariance are shift-invariant and ``mu`` gets ``s`` back exactly, but the
+    cancellation in ``E[x²] - mu_x²`` loses far less in float32 (worst SSIM error against
+    float64 on small images drops from 7e-5 to 2e-7).
+
     The five maps of every channel are written into one channels-last buffer (``(B, H, W, 5,
-    C)`` in memory, so each map is written with unit stride within a pixel) and blurred by a
-    depthwise convolution with the 1-D kernel along H and then along W, with no padding.
-    In float32, channels-last depthwise convolution is about three times faster on CPU than
-    the same convolution on a contiguous NCHW stack; float64 has no channels-last kernel on
-    CPU and is about five times faster on the NCHW copy, so it takes that.
+    C)`` in memory) and blurred by a depthwise convolution with the 1-D kernel along H and
+    then along W, with no padding. In float32, channels-last depthwise convolution is about
+    three times faster on CPU than the same convolution on a contiguous NCHW stack; float64
+    has no channels-last kernel on CPU and is about five times faster on the NCHW copy, so it
+    takes that.
 
     Returns:
-        ``(B, H - 10, W - 10, 5, C)`` tensor (a view of the channels-last result).
+        ``(moments, shift)``: moments of the shifted images, ``(B, H - 10, W - 10, 5, C)`` (a
+        view of the channels-last result), and ``shift``, ``(B, 1, 1, C)``.
     """
     batch, channels, height, width = preds.shape
-    x = preds.permute(0, 2, 3, 1)
-    y = target.permute(0, 2, 3, 1)
+    shift = target.mean(dim=(2, 3)).view(batch, 1, 1, channels)
     stack = preds.new_empty((batch, height, width, _MAPS, channels))
-    stack[..., 0, :] = x
-    stack[..., 1, :] = y
+    x, y = stack[..., 0, :], stack[..., 1, :]
+    torch.sub(preds.permute(0, 2, 3, 1), shift, out=x)
+    torch.sub(target.permute(0, 2, 3, 1), shift, out=y)
     torch.mul(x, x, out=stack[..., 2, :])
     torch.mul(y, y, out=stack[..., 3, :])
     torch.mul(x, y, out=stack[..., 4, :])
@@ -107,27 +115,30 @@ def _ssim_statistics(preds: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         functional.conv2d(planes, along_h, groups=groups), along_w, groups=groups
     )
     out_h, out_w = height - 2 * _RADIUS, width - 2 * _RADIUS
-    return blurred.permute(0, 2, 3, 1).reshape(batch, out_h, out_w, _MAPS, channels)
+    moments = blurred.permute(0, 2, 3, 1).reshape(batch, out_h, out_w, _MAPS, channels)
+    return moments, shift
 
 
-def _ssim_from_statistics(moments: torch.Tensor, data_range: float) -> torch.Tensor:
-    """Mean SSIM map per image from the blurred moments of :func:`_ssim_statistics`.
+def _ssim_from_statistics(
+    moments: torch.Tensor, shift: torch.Tensor, data_range: float
+) -> torch.Tensor:
+    """Mean SSIM map per image from the shifted moments of :func:`_ssim_statistics`.
 
-    Temporaries are updated in place to keep the number of passes over the maps small.
-    Variances are not clamped (scikit-image does not clamp either): the rounding noise of
-    ``E[x²] - mu_x²`` is far below ``C2``, and without a clamp an image compared with itself
-    gives exactly 1. Returns ``(B,)``.
+    Works in place on ``moments`` to keep the number of passes over the maps small.
+    Variances are not clamped (scikit-image does not clamp either): their rounding noise is
+    far below ``C2``, and an image compared with itself gives exactly 1. Returns ``(B,)``.
     """
     c1 = (SSIM_K1 * data_range) ** 2
     c2 = (SSIM_K2 * data_range) ** 2
     mu_x, mu_y, e_xx, e_yy, e_xy = moments.unbind(dim=-2)
-    mu_xy = mu_x * mu_y
-    mu_sq = torch.addcmul(mu_x * mu_x, mu_y, mu_y)  # mu_x² + mu_y²
-    var_sum = (e_xx + e_yy).sub_(mu_sq)  # sigma_x² + sigma_y²
-    structure = (e_xy - mu_xy).mul_(2).add_(c2)  # 2 sigma_xy + C2
-    numerator = mu_xy.mul_(2).add_(c1).mul_(structure)
-    denominator = mu_sq.add_(c1).mul_(var_sum.add_(c2))
-    return numerator.div_(denominator).mean(dim=(1, 2, 3))
+    structure = e_xy.sub_(mu_x * mu_y).mul_(2).add_(c2)  # 2 sigma_xy + C2
+    contrast = e_xx.add_(e_yy).sub_(torch.addcmul(mu_x * mu_x, mu_y, mu_y)).add_(c2)
+    mu_x.add_(shift)
+    mu_y.add_(shift)
+    luminance = (mu_x * mu_y).mul_(2).add_(c1)  # 2 mu_x mu_y + C1
+    luminance_norm = torch.addcmul(mu_x * mu_x, mu_y, mu_y).add_(c1)  # mu_x² + mu_y² + C1
+    ratio = luminance.mul_(structure).div_(luminance_norm.mul_(contrast))
+    return ratio.mean(dim=(1, 2, 3))
 
 
 def mean_squared_error(preds: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -233,7 +244,7 @@ def structural_similarity(
         0.800064
     """
     preds, target = _prepare(preds, target, data_range, ssim=True)
-    return _ssim_from_statistics(_ssim_statistics(preds, target), data_range)
+    return _ssim_from_statistics(*_ssim_statistics(preds, target), data_range)
 
 
 def distortion_metrics(
@@ -274,5 +285,5 @@ def distortion_metrics(
     """
     preds, target = _prepare(preds, target, data_range, ssim=True)
     mse = _mse(preds, target)
-    ssim = _ssim_from_statistics(_ssim_statistics(preds, target), data_range)
+    ssim = _ssim_from_statistics(*_ssim_statistics(preds, target), data_range)
     return DistortionMetrics(mse=mse, psnr=_psnr_from_mse(mse, data_range), ssim=ssim)
