@@ -222,6 +222,7 @@ class Submissions:
                 "the task queue is unreachable; the job was not created",
                 retry_after=BROKER_RETRY_AFTER,
             ) from exc
+        logger.info("queued job %s of tenant %s: %d pairs", job_id, tenant, n)
         return record
 
     def _store(
