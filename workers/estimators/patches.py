@@ -23,6 +23,7 @@ unfold). Strides above 1 use unfold, in chunks of images.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -174,26 +175,66 @@ def _suffix(a: torch.Tensor, dim: int) -> torch.Tensor:
     return pre.narrow(dim, pre.shape[dim] - 1, 1) - pre
 
 
+def _twiddles(n: int, lags: torch.Tensor, half: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inverse-DFT factors evaluated only at the wanted lags: ``(cos, sin)``, ``(F, L)``.
+
+    Full (``half=False``): ``exp(2 pi i f k / n) / n`` for f < n. Half (``half=True``, for
+    the last axis of an rfft): f <= n/2 weighted by 2 except f = 0 and f = n/2, so that
+    ``sum_f Re(X[f] (cos + i sin))`` is irfft's output at those lags.
+    """
+    freqs = torch.arange(n // 2 + 1 if half else n, device=lags.device)
+    angle = (2 * math.pi / n) * ((freqs[:, None] * lags[None, :]) % n).to(torch.float64)
+    weight = torch.full((freqs.shape[0], 1), 1.0 / n, dtype=torch.float64, device=lags.device)
+    if half:
+        weight[1:] *= 2
+        if n % 2 == 0:
+            weight[-1] /= 2
+    return weight * torch.cos(angle), weight * torch.sin(angle)
+
+
+def _cross_spectrum(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Real and imaginary parts of ``conj(a) * b``, in real arithmetic."""
+    ar, ai, br, bi = a.real, a.imag, b.real, b.imag
+    return ar * br + ai * bi, ar * bi - ai * br
+
+
+def _slab(x: torch.Tensor, start: int, q: int, dim: int) -> torch.Tensor:
+    """Indices ``[start - q, start + 2q)`` of x along dim (-2 or -1), zero outside the image."""
+    size = x.shape[dim]
+    lo, hi = start - q, start + 2 * q
+    part = x.narrow(dim, max(lo, 0), min(hi, size) - max(lo, 0))
+    before, after = max(0, -lo), max(0, hi - size)
+    pad = (before, after) if dim == -1 else (0, 0, before, after)
+    return functional.pad(part, pad)
+
+
 def _band_row_totals(x: torch.Tensor, q: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Row totals of every lag's product image on the top and bottom q rows.
 
     Returns ``(top, bottom)``, each ``(B, C, C', q, L, L)`` with L = 2q + 1 and
     ``top[b, c, c', k, du + q, dv + q] = sum_s x_c(k, s) x_c'(k + du, s + dv)`` (zero
     outside the image); ``bottom`` is the same for rows ``H - q + k``. The sums over s are
-    1-D cross-correlations, computed by FFT for all lags at once.
+    1-D cross-correlations, computed by FFT for all lags at once, on 3q-row slabs only.
     """
     height, width = x.shape[-2:]
     size = _fast_size(width + q)
-    spec = functional.pad(torch.fft.rfft(x, n=size, dim=-1), (0, 0, q, q))  # rows padded by q
-    lag = torch.arange(-q, q + 1, device=x.device) % size
+    cos, sin = _twiddles(size, torch.arange(-q, q + 1, device=x.device), half=True)
     out = []
     for start in (0, height - q):  # the top and the bottom strip
-        left = spec[:, :, start + q : start + 2 * q]  # (B, C, q, F)
-        partner = spec[:, :, start : start + 3 * q].unfold(2, 2 * q + 1, 1)  # (B, C, q, F, L)
-        cross = left.conj()[:, :, None, :, :, None] * partner[:, None]
-        corr = torch.fft.irfft(cross.transpose(-1, -2), n=size, dim=-1)
-        out.append(corr[..., lag])
+        spec = torch.fft.rfft(_slab(x, start, q, -2), n=size, dim=-1)  # (B, C, 3q, F)
+        left = spec[:, :, q : 2 * q, None, :]  # (B, C, q, 1, F): the strip's own rows
+        partner = spec.unfold(2, 2 * q + 1, 1).transpose(-1, -2)  # (B, C, q, L, F): k + du
+        re, im = _cross_spectrum(left[:, :, None], partner[:, None])  # (B, C, C', q, L, F)
+        out.append(re @ cos - im @ sin)
     return out[0], out[1]
+
+
+def _corner_products(x: torch.Tensor, q: int, row: int, col: int) -> torch.Tensor:
+    """Every lag's product image on the q x q block at (row, col): (B, C, C', q, q, L, L)."""
+    block = _slab(_slab(x, row, q, -2), col, q, -1)  # (B, C, 3q, 3q), zero outside
+    windows = block.unfold(2, 2 * q + 1, 1).unfold(3, 2 * q + 1, 1)  # (B, C, q, q, L, L)
+    own = block[:, :, q : 2 * q, q : 2 * q]
+    return own[:, :, None, :, :, None, None] * windows[:, None]
 
 
 def _stride1_outer(x: torch.Tensor, p: int) -> torch.Tensor:
@@ -205,31 +246,38 @@ def _stride1_outer(x: torch.Tensor, p: int) -> torch.Tensor:
     hf, wf = _fast_size(height + q), _fast_size(width + q)
     # Only channel pairs c <= c' are transformed: G_{c'c}(du, dv) = G_{cc'}(-du, -dv).
     first, second = torch.triu_indices(chans, chans, device=x.device)
+    # The inverse transform is evaluated at the (2q + 1)^2 wanted lags only, as matmuls.
     spec = torch.fft.rfft2(x, s=(hf, wf))
-    corr = torch.fft.irfft2(spec[:, first].conj() * spec[:, second], s=(hf, wf))
+    re, im = _cross_spectrum(spec[:, first], spec[:, second])  # (B, pairs, hf, wf // 2 + 1)
     lag = torch.arange(-q, q + 1, device=x.device)
-    pairs = corr[:, :, lag % hf][:, :, :, lag % wf]  # (B, pairs, L, L)
+    cos_r, sin_r = _twiddles(hf, lag, half=False)
+    cos_c, sin_c = _twiddles(wf, lag, half=True)
+    rows_re = cos_r.T @ re - sin_r.T @ im  # (B, pairs, L, wf // 2 + 1)
+    rows_im = cos_r.T @ im + sin_r.T @ re
+    pairs = rows_re @ cos_c - rows_im @ sin_c  # (B, pairs, L, L)
     g = x.new_empty(batch, chans, chans, 2 * q + 1, 2 * q + 1)
     g[:, first, second] = pairs
     g[:, second, first] = pairs.flip(-1, -2)
     # Row totals on the top/bottom strips, column totals on the left/right strips.
     rt_top, rt_bottom = _band_row_totals(x, q)  # (B, C, C', q, L, L)
-    ct_left, ct_right = (t.transpose(-1, -2) for t in _band_row_totals(x.transpose(-1, -2), q))
+    ct_left, ct_right = (
+        t.transpose(-1, -2)
+        for t in _band_row_totals(
+            torch.cat([x[..., : 2 * q], x[..., width - 2 * q :]], -1).transpose(-1, -2)
+            if width > 4 * q
+            else x.transpose(-1, -2),
+            q,
+        )
+    )
     top_sum = _prefix(rt_top, 3)  # rows r < u
     bottom_sum = _suffix(rt_bottom, 3)  # rows r >= u + hc
     left_sum = _prefix(ct_left, 3)
     right_sum = _suffix(ct_right, 3)
-    xp = functional.pad(x, (q, q, q, q))
-    top = torch.arange(q, device=x.device)
-    rows = torch.cat([top, top + hc])
-    cols = torch.cat([top, top + wc])
     # Corner blocks of every lag's product image, as summed-area tables.
-    windows = xp.unfold(2, 2 * q + 1, 1)[:, :, rows].unfold(3, 2 * q + 1, 1)[:, :, :, cols]
-    corner = x[:, :, rows][:, :, :, cols][:, :, None, :, :, None, None] * windows[:, None]
-    tl = _prefix(_prefix(corner[:, :, :, :q, :q], 3), 4)
-    tr = _suffix(_prefix(corner[:, :, :, :q, q:], 3), 4)
-    bl = _prefix(_suffix(corner[:, :, :, q:, :q], 3), 4)
-    br = _suffix(_suffix(corner[:, :, :, q:, q:], 3), 4)
+    tl = _prefix(_prefix(_corner_products(x, q, 0, 0), 3), 4)
+    tr = _suffix(_prefix(_corner_products(x, q, 0, wc), 3), 4)
+    bl = _prefix(_suffix(_corner_products(x, q, hc, 0), 3), 4)
+    br = _suffix(_suffix(_corner_products(x, q, hc, wc), 3), 4)
     # rect[b, c, c', du, dv, u, v]
     rect = (
         g[..., None, None]
