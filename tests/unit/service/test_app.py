@@ -159,3 +159,12 @@ def test_upload_without_valid_key_is_refused_before_the_body_is_read(settings):
             assert response.status_code == 401
             assert response.headers["content-type"] == PROBLEM
     assert received == []
+
+
+def test_readme_lists_every_problem_type():
+    from pathlib import Path
+
+    readme = (Path(errors.__file__).parent / "README.md").read_text()
+    for cls in [errors.DomainError, *_subclasses(errors.DomainError)]:
+        if not cls.__name__.startswith("_"):
+            assert f"| {cls.status} | `{cls.slug}` |" in readme, cls.__name__
