@@ -31,6 +31,23 @@ from pydantic import (
     model_validator,
 )
 
+__all__ = [
+    "BlurSpec",
+    "CompositeSpec",
+    "DegradationSpec",
+    "DownsampleKernel",
+    "DownsampleSpec",
+    "KERNEL_SUM_TOLERANCE",
+    "MAX_KERNEL_SIZE",
+    "NoiseSpec",
+    "QUANTISATION_NOISE_VARIANCE",
+    "StepSpec",
+    "noise_variance",
+    "parse_degradation",
+    "parse_degradation_short",
+    "super_resolution_factor",
+]
+
 DownsampleKernel = Literal["bicubic", "area", "gaussian"]
 
 MAX_KERNEL_SIZE = 31

@@ -24,6 +24,13 @@ from workers.estimators.bounds import min_perception_index, min_uncertainty_mult
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+__all__ = [
+    "DpPoint",
+    "UpPoint",
+    "dp_plane_png",
+    "up_plane_png",
+]
+
 PERCEPTION_LABEL = "perception index D_1/2 (nats)"
 UNCERTAINTY_LABEL = "uncertainty N(X̂−X)"
 DISTORTION_LABEL = "distortion MSE"

@@ -24,6 +24,12 @@ from workers.estimators._checks import check_images, check_pair
 from workers.estimators.degradation import DegradationOperator
 from workers.estimators.errors import EstimatorInputError
 
+__all__ = [
+    "measurement_map",
+    "measurement_residual",
+    "null_space_map",
+]
+
 
 def _check_observation(
     restored: torch.Tensor, observation: torch.Tensor, operator: DegradationOperator

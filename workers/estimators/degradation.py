@@ -12,7 +12,9 @@ every channel alike and is one of:
     a = -0.5, support 2 scaled by the factor (antialiasing), output pixel ``i`` centred at input
     coordinate ``(i + 0.5) * scale`` with ``scale = in / out``, weights clipped at the image
     border and renormalised to sum 1). So the float operator equals Pillow's float (``"F"``)
-    resize to rounding, and Pillow's 8-bit resize up to its two 8-bit roundings.
+    resize to float32 rounding (measured: < 2e-5 grey levels), and Pillow's 8-bit resize up
+    to its two 8-bit roundings and clippings (measured RMS 0.32-0.34 grey levels at factors
+    2-4 on scikit-image's photographs, after clipping ours to [0, 255]).
   - ``downsample`` ``area``: the same with Pillow's ``BOX`` filter: for integer factors the
     plain box average over ``f x f`` blocks.
   - ``downsample`` ``gaussian``: a Gaussian of standard deviation ``f / 2`` input pixels,
@@ -45,6 +47,14 @@ from torch.nn import functional
 
 from workers.estimators._checks import check_images, check_positive
 from workers.estimators.errors import EstimatorInputError
+
+__all__ = [
+    "Blur",
+    "DegradationOperator",
+    "Downsample",
+    "DownsampleKernel",
+    "Step",
+]
 
 DownsampleKernel = Literal["bicubic", "area", "gaussian"]
 _KERNELS: tuple[str, ...] = ("bicubic", "area", "gaussian")
