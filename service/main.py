@@ -14,9 +14,9 @@ from service.limits import AuthenticateBeforeBody, DeclaredBodyLimit
 from service.resources import Resources
 from service.routes import health, jobs
 from service.settings import ServiceSettings, get_settings
+from service.submission import MAX_OPTIONS_BYTES
 
 API_VERSION = "1.0.0"
-MAX_OPTIONS_BYTES = 1 << 20
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:

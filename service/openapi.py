@@ -61,6 +61,10 @@ def _problem_content(schema: dict[str, Any]) -> None:
                     "options": {"contentType": "application/json"}
                 }
     components = schema.get("components", {}).get("schemas", {})
+    body = components.get("Body_create_job", {}).get("properties", {})
+    if "options" in body:
+        # The server also takes the JSON as a file part; clients should send text.
+        body["options"]["anyOf"] = [{"type": "string"}, {"type": "null"}]
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
 

@@ -15,7 +15,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, Protocol
 
 import redis
 from pydantic import ValidationError
@@ -44,6 +44,14 @@ TOO_MANY_JOBS_RETRY_AFTER: Final = 30
 BROKER_RETRY_AFTER: Final = 10
 STORAGE_RETRY_AFTER: Final = 30
 _CHUNK: Final = 1 << 20
+MAX_OPTIONS_BYTES: Final = 1 << 20
+
+
+class SupportsFile(Protocol):
+    """An uploaded part (``fastapi.UploadFile``): a binary file object."""
+
+    @property
+    def file(self) -> BinaryIO: ...
 
 
 class Submissions:
@@ -277,6 +285,26 @@ class Submissions:
             f"at most {limit} queued or running jobs per tenant; wait for one to finish",
             retry_after=TOO_MANY_JOBS_RETRY_AFTER,
         )
+
+
+def options_text(value: str | SupportsFile | None) -> str | None:
+    """The ``options`` part as text, whether sent as a field or as a JSON file part.
+
+    Raises:
+        InvalidSubmissionError: The part is over 1 MiB or not UTF-8.
+    """
+    if value is None or isinstance(value, str):
+        return value
+    data = value.file.read(MAX_OPTIONS_BYTES + 1)
+    value.file.seek(0)
+    if len(data) > MAX_OPTIONS_BYTES:
+        error = ProblemError(part="options", message=f"over {MAX_OPTIONS_BYTES} bytes")
+        raise InvalidSubmissionError("the batch was not accepted", errors=[error])
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        error = ProblemError(part="options", message="expected UTF-8 JSON text")
+        raise InvalidSubmissionError("the batch was not accepted", errors=[error]) from exc
 
 
 def _pair_names(options: JobCreateOptions, n: int) -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ from service.deps import (
 )
 from service.openapi import problem_responses
 from service.settings import ServiceSettings
+from service.submission import options_text
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -68,7 +69,7 @@ def create_job(
     settings: SettingsDep,
     response: Response,
     observation: Annotated[list[UploadFile] | None, File(description="Observations.")] = None,
-    options: Annotated[str | None, Form(description=_OPTIONS_DOC)] = None,
+    options: Annotated[str | UploadFile | None, Form(description=_OPTIONS_DOC)] = None,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=255)] = None,
 ) -> JobRead:
     """Submit a batch of ground-truth/restored pairs; answers 202 with the queued job."""
@@ -77,7 +78,7 @@ def create_job(
         [part.file for part in ground_truth],
         [part.file for part in restored],
         [part.file for part in observation or []],
-        options,
+        options_text(options),
         idempotency_key,
     )
     job = record.to_read(settings.jobs_url)

@@ -258,3 +258,17 @@ def test_more_file_parts_than_any_batch_needs_is_400(client):
     response = client.post("/v1/jobs", **kwargs)
     assert response.status_code == 400
     assert "Too many files" in response.json()["detail"]
+
+
+def test_options_may_come_as_a_json_file_part(client, settings):
+    kwargs = batch(1)
+    options = json.dumps({"color": "rgb"}).encode()
+    kwargs["files"].append(("options", ("options.json", options, "application/json")))
+    job = client.post("/v1/jobs", **kwargs)
+    assert job.status_code == 202, job.text
+    from jobstore import PayloadStore
+
+    assert PayloadStore(settings.data_dir).read_manifest(job.json()["id"]).options.color == "rgb"
+    kwargs["files"][-1] = ("options", ("options.json", b"\xff\xfe", "application/json"))
+    bad = client.post("/v1/jobs", **kwargs)
+    assert errors_of(bad) == {"options": "expected UTF-8 JSON text"}
