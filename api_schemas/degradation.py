@@ -32,15 +32,15 @@ from pydantic import (
 )
 
 __all__ = [
+    "KERNEL_SUM_TOLERANCE",
+    "MAX_KERNEL_SIZE",
+    "QUANTISATION_NOISE_VARIANCE",
     "BlurSpec",
     "CompositeSpec",
     "DegradationSpec",
     "DownsampleKernel",
     "DownsampleSpec",
-    "KERNEL_SUM_TOLERANCE",
-    "MAX_KERNEL_SIZE",
     "NoiseSpec",
-    "QUANTISATION_NOISE_VARIANCE",
     "StepSpec",
     "noise_variance",
     "parse_degradation",
