@@ -37,7 +37,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         generate_unique_id_function=openapi.operation_id,
         form_limits={
-            "max_files": 3 * settings.max_pairs_per_job,
+            "max_files": 3 * settings.max_pairs_per_job + 1,  # + options sent as a file
             "max_fields": 8,
             "max_part_size": MAX_OPTIONS_BYTES,
         },
