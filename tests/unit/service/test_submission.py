@@ -254,7 +254,7 @@ def test_malformed_multipart_is_400_problem(client):
 
 def test_more_file_parts_than_any_batch_needs_is_400(client):
     kwargs = batch(4)
-    kwargs["files"] += [("observation", (f"o{i}.png", b"x", "image/png")) for i in range(5)]
+    kwargs["files"] += [("observation", (f"o{i}.png", b"x", "image/png")) for i in range(6)]
     response = client.post("/v1/jobs", **kwargs)
     assert response.status_code == 400
     assert "Too many files" in response.json()["detail"]
