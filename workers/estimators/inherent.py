@@ -114,11 +114,14 @@ def posterior_patch_covariance(
         >>> round(posterior_patch_covariance(one, one, 0.25, torch.tensor([0])).item(), 12)
         0.2
     """
+    central = central.to(prior_cov.device)
     if window_matrix.shape[0] == 0:
         return prior_cov[central][:, central]
     gain = window_matrix @ prior_cov[:, central]  # A S_{:, c}
     system = window_matrix @ prior_cov @ window_matrix.T
-    system = system + noise_variance * torch.eye(system.shape[0], dtype=system.dtype)
+    system = system + noise_variance * torch.eye(
+        system.shape[0], dtype=system.dtype, device=system.device
+    )
     factor = torch.linalg.cholesky(system)
     solved = torch.cholesky_solve(gain, factor)
     return prior_cov[central][:, central] - gain.T @ solved
@@ -158,8 +161,8 @@ def _fit_prior(images: torch.Tensor, window: int, stride: int) -> tuple[torch.Te
     # Many windows: sums of outer products image by image, around a per-channel shift that
     # keeps the float64 sums well conditioned.
     shift = images.mean(dim=(0, 2, 3)).repeat_interleave(window * window)
-    total = torch.zeros(d_w, dtype=torch.float64)
-    outer = torch.zeros(d_w, d_w, dtype=torch.float64)
+    total = images.new_zeros(d_w)
+    outer = images.new_zeros(d_w, d_w)
     for index in range(batch):
         block = windows_of(images[index : index + 1]) - shift
         total += block.sum(dim=0)
@@ -185,8 +188,8 @@ def inherent_uncertainty(
 
     ``N(X|Y) = det(mean_phi B_phi)^(1/d)``, ``B_phi`` the central ``p x p`` block of
     ``S_w - S_w A' (A S_w A' + s^2 I)^-1 A S_w`` for the window matrix ``A`` of phase ``phi``,
-    ``d = C p^2``. Computed on the CPU in float64 (the matrices are at most a few thousand
-    wide); the result is a Python float.
+    ``d = C p^2``. Computed in float64 on the device of ``ground_truth``; the result is a
+    Python float.
 
     Args:
         ground_truth: ``(B, C, H, W)`` floating images in [0, 1], at least ``p + 2m`` pixels
@@ -232,7 +235,7 @@ def inherent_uncertainty(
         raise EstimatorInputError(f"expected max_windows >= 1, got {max_windows!r}")
     window = patch_size + 2 * margin
     check_min_size(ground_truth, window, "the inherent-uncertainty windows")
-    images = ground_truth.detach().to(device="cpu", dtype=torch.float64)
+    images = ground_truth.detach().to(torch.float64)
     stride = _stride_for(tuple(images.shape), window, window_stride, max_windows)
     prior_cov, n_windows, lam = _fit_prior(images, window, stride)
     value = inherent_uncertainty_from_prior(
@@ -287,15 +290,15 @@ def inherent_uncertainty_from_prior(
         raise EstimatorInputError(
             f"expected prior_cov of shape {(d_w, d_w)}, got {tuple(prior_cov.shape)}"
         )
-    prior = prior_cov.detach().to(device="cpu", dtype=torch.float64)
+    prior = prior_cov.detach().to(torch.float64)
     central = _central_indices(patch_size, margin, channels)
     factor = operator.factor
     eye = torch.eye(channels, dtype=torch.float64)
-    pooled = torch.zeros(central.numel(), central.numel(), dtype=torch.float64)
+    pooled = prior.new_zeros(central.numel(), central.numel())
     for row_phase in range(factor):
         for col_phase in range(factor):
             single = operator.matrix_for_window(window, (row_phase, col_phase))
-            matrix = torch.kron(eye, single)
+            matrix = torch.kron(eye, single).to(prior.device)
             pooled += posterior_patch_covariance(prior, matrix, noise_variance, central)
     pooled /= factor * factor
     sign, logdet = torch.linalg.slogdet(pooled)
