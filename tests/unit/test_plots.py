@@ -110,3 +110,5 @@ def test_dp_plane_png_and_optional_bound() -> None:
 def test_invalid_dimension_raises() -> None:
     with pytest.raises(EstimatorInputError, match="dimension a positive int"):
         up_plane_png(POINTS, 0.002, 0)
+    with pytest.raises(EstimatorInputError, match="dimension a positive int"):
+        dp_plane_png([DpPoint("a", 1.0, 0.1)], 0.002, -3)

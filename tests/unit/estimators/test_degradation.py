@@ -268,6 +268,8 @@ def test_invalid_inputs_raise() -> None:
         op.pseudo_inverse(torch.zeros(1, 1, 2, 2), tol=0.0)
     with pytest.raises(EstimatorInputError, match="max_iter >= 1"):
         op.pseudo_inverse(torch.zeros(1, 1, 2, 2), max_iter=0)
+    with pytest.raises(EstimatorInputError, match="finite values in x"):
+        op.null_space_project(torch.full((1, 1, 8, 8), float("inf")))
     with pytest.raises(EstimatorInputError, match="window_size >= 1"):
         op.matrix_for_window(0)
     with pytest.raises(EstimatorInputError, match="phase entries"):

@@ -296,6 +296,8 @@ def test_invalid_inputs_raise() -> None:
         inherent_uncertainty(images, op, 1e-4, patch_size=8, margin=4)
     with pytest.raises(EstimatorInputError, match=r"shape \(B, C, H, W\)"):
         inherent_uncertainty(images[0], op, 1e-4)
+    with pytest.raises(EstimatorInputError, match="noise_variance > 0"):
+        inherent_uncertainty_from_prior(torch.eye(1), op, -1.0, 1, 0)
     with pytest.raises(EstimatorInputError, match="prior_cov of shape"):
         inherent_uncertainty_from_prior(torch.eye(3), op, 1e-4, 1, 0)
 
