@@ -51,6 +51,11 @@ class PatchMoments:
         count: ``(B,)`` number of patches per image (float64).
         total: ``(B, d)`` sum of the patch vectors.
         outer: ``(B, d, d)`` sum of the patch outer products ``x x'``.
+
+    Example:
+        >>> m = patch_moments(torch.tensor([[[[1.0, 2.0]]], [[[3.0, 5.0]]]]), patch_size=1)
+        >>> m.pooled().total.tolist(), m.weighted(torch.tensor([[0.0, 2.0]])).outer.tolist()
+        ([[11.0]], [[[68.0]]])
     """
 
     count: torch.Tensor
