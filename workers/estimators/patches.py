@@ -321,7 +321,9 @@ def _stride1_moments(x: torch.Tensor, p: int) -> PatchMoments:
     window = x.sum(-1, keepdim=True) - _prefix(x[..., :q], -1) - _suffix(x[..., wc:], -1)
     rows = _prefix(window, 2)  # (B, C, H + 1, p): prefix over rows
     total = rows[:, :, hc:] - rows[:, :, : q + 1]  # (B, C, u, v)
-    per_image = chans * chans * _fast_size(height + p) * _fast_size(width + p)
+    # Largest per-image intermediates: the cross spectra and the (2p - 1)^2 p^2 look-up table.
+    spectra = _fast_size(height + q) * _fast_size(width + q)
+    per_image = chans * chans * max(spectra, (2 * q + 1) ** 2 * p * p)
     step = max(1, _CHUNK_ELEMENTS // per_image)
     outer = torch.cat([_stride1_outer(x[i : i + step], p) for i in range(0, batch, step)])
     count = torch.full((batch,), float(hc * wc), dtype=torch.float64, device=x.device)
