@@ -58,6 +58,7 @@ __all__ = [
 
 DownsampleKernel = Literal["bicubic", "area", "gaussian"]
 _KERNELS: tuple[str, ...] = ("bicubic", "area", "gaussian")
+_CACHED_SIZES = 8
 
 
 @dataclass(frozen=True)
@@ -350,6 +351,8 @@ class DegradationOperator:
                     rows = _pillow_coefficients(height, h, step.kernel)
                     cols = _pillow_coefficients(width, w, step.kernel)
                 stages.append(_Separable(_Axis(*rows, height), _Axis(*cols, width)))
+        if len(self._stages) >= _CACHED_SIZES:  # bounded: an audit may see many image sizes
+            self._stages.pop(next(iter(self._stages)))
         self._stages[(height, width)] = stages
         return stages
 

@@ -289,3 +289,13 @@ def test_pseudo_inverse_of_a_strong_blur_stops_early_with_a_smaller_norm() -> No
     assert bool(torch.isfinite(x_plus).all())
     assert float(x_plus.norm()) <= float(x.norm())
     assert float((op.apply(x_plus) - y).norm() / y.norm()) < 1e-2  # measured 2.8e-3
+
+
+def test_matrix_cache_is_bounded_and_results_unchanged() -> None:
+    op = DegradationOperator([Downsample(2, "bicubic")])
+    x = torch.rand(1, 1, 8, 8, dtype=torch.float64)
+    first = op.apply(x)
+    for size in range(10, 40, 2):
+        op.apply(torch.rand(1, 1, size, size, dtype=torch.float64))
+    assert len(op._stages) <= 8
+    torch.testing.assert_close(op.apply(x), first, rtol=0, atol=0)
