@@ -56,7 +56,8 @@ class DecodedImage:
         tensor: ``(C, H, W)`` float32 tensor in [0, 1], ``C`` in {1, 3}, contiguous, on CPU.
         mode: the file's Pillow mode before conversion (``"RGBA"``, ``"I;16"``, ``"P"``...).
         bit_depth: bits per sample in the file (1, 8, 16 or 32 for float).
-        format: Pillow's format name (``"PNG"``, ``"JPEG"``, ``"TIFF"`` or ``"WEBP"``).
+        format: ``"PNG"``, ``"JPEG"``, ``"TIFF"`` or ``"WEBP"`` (a multi-picture JPEG, MPO,
+            counts as JPEG: its primary image is decoded, with a warning).
         warnings: human-readable notes about lossy conversions, each naming the file.
     """
 
@@ -67,19 +68,20 @@ class DecodedImage:
     warnings: list[str] = field(default_factory=list)
 
 
-def _open(source: Path | bytes, name: str) -> Image.Image:
+def _open(source: Path | str | bytes, name: str) -> Image.Image:
     """Open the header only, as one of the accepted formats; bombs become errors."""
     if isinstance(source, bytes | bytearray | memoryview):
         if len(source) == 0:
             raise ImageDecodeError("empty file", part=name)
         stream: Path | io.BytesIO = io.BytesIO(bytes(source))
     else:
+        stream = Path(source)
         try:
-            if source.stat().st_size == 0:
-                raise ImageDecodeError("empty file", part=name)
+            size = stream.stat().st_size
         except OSError as error:
             raise ImageDecodeError(f"cannot read file ({error.strerror})", part=name) from None
-        stream = source
+        if size == 0:
+            raise ImageDecodeError("empty file", part=name)
     with _HEADER_LOCK, warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -105,7 +107,7 @@ def _check_header(image: Image.Image, name: str, max_pixels: int) -> None:
             part=name,
         )
     frames = getattr(image, "n_frames", 1)
-    if frames > 1:
+    if frames > 1 and image.format != "MPO":
         raise ImageDecodeError(
             f"animated or multi-frame images are not supported, got {frames} frames", part=name
         )
@@ -150,7 +152,7 @@ def _to_tensor(pixels: np.ndarray, divisor: float) -> torch.Tensor:
 
 
 def decode_image(
-    source: Path | bytes, *, name: str, max_pixels: int = DEFAULT_MAX_PIXELS
+    source: Path | str | bytes, *, name: str, max_pixels: int = DEFAULT_MAX_PIXELS
 ) -> DecodedImage:
     """Decode one PNG, JPEG, TIFF or WebP file to a float32 ``(C, H, W)`` tensor in [0, 1].
 
@@ -181,6 +183,10 @@ def decode_image(
         file_format, mode = str(image.format), image.mode
         bit_depth, divisor = _SCALES[mode]
         notes: list[str] = []
+        if file_format == "MPO":
+            # Camera JPEGs with extra pictures (previews, depth maps); the first is the photo.
+            file_format = "JPEG"
+            notes.append(f"{name}: multi-picture JPEG (MPO), only the primary image is used")
         tile = getattr(image, "tile", None)  # the decoder's raw mode, gone after load()
         if mode == "RGB" and tile and ";16" in str(tile[0].args):
             # Pillow has no 48-bit mode: it keeps the high byte of each sample.
@@ -234,7 +240,7 @@ def check_same_geometry(gt: DecodedImage, restored: DecodedImage, *, name: str) 
 
 
 def decode_many(
-    sources: Sequence[Path | bytes],
+    sources: Sequence[Path | str | bytes],
     names: Sequence[str],
     workers: int | None = None,
     *,

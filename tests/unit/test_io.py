@@ -388,3 +388,16 @@ def test_bytes_and_path_agree(tmp_path: Path) -> None:
     path = _save(Image.fromarray(RGB), tmp_path / "a.png")
     from_bytes = decode_image(path.read_bytes(), name="a")
     assert torch.equal(from_bytes.tensor, decode_image(path, name="a").tensor)
+
+
+def test_multi_picture_jpeg_uses_the_primary_image(tmp_path: Path) -> None:
+    # Cameras write MPO (a JPEG plus previews or depth maps): not an animation.
+    path = tmp_path / "camera.jpg"
+    Image.fromarray(RGB).save(
+        path, format="MPO", save_all=True, append_images=[Image.fromarray(GREY)]
+    )
+    decoded = decode_image(str(path), name="mpo")
+    with Image.open(path) as reference:
+        _assert_exact(decoded, np.asarray(reference), 255)
+    assert (decoded.format, decoded.tensor.shape) == ("JPEG", (3, 64, 80))
+    assert decoded.warnings == ["mpo: multi-picture JPEG (MPO), only the primary image is used"]
