@@ -23,6 +23,7 @@ from skimage.metrics import peak_signal_noise_ratio as sk_psnr
 from skimage.metrics import structural_similarity as sk_ssim
 from torchmetrics.functional.image import structural_similarity_index_measure as tm_ssim
 
+from workers.estimators.color import crop_border
 from workers.estimators.distortion import (
     DistortionMetrics,
     distortion_metrics,
@@ -290,3 +291,13 @@ def test_psnr_on_small_images_is_fine() -> None:
 def test_bad_data_range_raises(metric: object, data_range: object) -> None:
     with pytest.raises(EstimatorInputError, match="expected data_range > 0"):
         metric(GOOD, GOOD, data_range)  # type: ignore[operator]
+
+
+def test_strided_views_from_crop_border_match_skimage() -> None:
+    # The engine passes crop_border views (non-contiguous) straight in.
+    preds, targets, _ = _case(RGB_PHOTOS, "noise")
+    p, t = _to_batch(preds, torch.float32), _to_batch(targets, torch.float32)
+    cropped = distortion_metrics(crop_border(p, 4), crop_border(t, 4), 1.0)
+    expected = _sk_reference([x[4:-4, 4:-4] for x in preds], [x[4:-4, 4:-4] for x in targets])
+    torch.testing.assert_close(cropped.ssim.double(), expected.ssim, rtol=0, atol=1e-4)
+    torch.testing.assert_close(cropped.psnr.double(), expected.psnr, rtol=0, atol=1e-4)
