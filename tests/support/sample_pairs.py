@@ -16,7 +16,7 @@ PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "h
 
 def photo(name: str) -> np.ndarray:
     """An RGB uint8 photograph from ``skimage.data``."""
-    import skimage.data  # noqa: PLC0415 - test dependency only
+    import skimage.data
 
     image = getattr(skimage.data, name)()
     if image.ndim == 2:
@@ -57,4 +57,4 @@ def degrade(image: np.ndarray, kind: str, seed: int = 0) -> np.ndarray:
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:
     """uint8 ``(H, W, 3)`` to float32 ``(3, H, W)`` in [0, 1]."""
-    return torch.from_numpy(image).permute(2, 0, 1).float().div(255.0)
+    return torch.from_numpy(np.array(image, copy=True)).permute(2, 0, 1).float().div(255.0)

@@ -116,6 +116,10 @@ class GroupStatistics:
     def _cat(self, name: str) -> torch.Tensor:
         return torch.cat([getattr(b, name) for b in self.batches])
 
+    def _cat_samples(self, name: str) -> torch.Tensor:
+        # A set of patches: pairs of other sizes may contribute other counts, order is moot.
+        return torch.cat([getattr(b, name).flatten(0, 1) for b in self.batches])
+
     def _cat_moments(self, name: str) -> PatchMoments:
         parts: list[PatchMoments] = [getattr(b, name) for b in self.batches]
         return PatchMoments(
@@ -145,9 +149,9 @@ class GroupStatistics:
             error=take_m(error),
             truth=take_m(truth),
             restored=take_m(restored),
-            knn_error=take(self._cat("knn_error")).flatten(0, 1),
-            knn_truth=take(self._cat("knn_truth")).flatten(0, 1),
-            knn_restored=take(self._cat("knn_restored")).flatten(0, 1),
+            knn_error=self._cat_samples("knn_error"),
+            knn_truth=self._cat_samples("knn_truth"),
+            knn_restored=self._cat_samples("knn_restored"),
             residual_energy=take(self._cat("residual_energy")),
             detail_energy=take(self._cat("detail_energy")),
         )

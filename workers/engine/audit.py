@@ -87,7 +87,9 @@ def _validate_pairs(pairs: Sequence[PairSource]) -> None:
             raise AuditInputError("empty group name", part=f"pairs[{pair.id}]")
 
 
-def _chunks(items: Sequence[tuple[int, PairSource]], size: int) -> Iterator[list[tuple[int, PairSource]]]:
+def _chunks(
+    items: Sequence[tuple[int, PairSource]], size: int
+) -> Iterator[list[tuple[int, PairSource]]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
 
@@ -103,7 +105,7 @@ def _render_maps(
     options: AuditOptions,
     artifacts: ArtifactWriter,
 ) -> dict[int, dict[str, str]]:
-    from workers.render import render_heatmap_png  # noqa: PLC0415 - matplotlib only when needed
+    from workers.render import render_heatmap_png
 
     del options
     links: dict[int, dict[str, str]] = {}
@@ -202,7 +204,12 @@ def run_audit(
                     if resolved is None:
                         resolved = _resolve(options)
                     batch = _run_batch(
-                        same_size, options, resolved, knn_per_pair, generator, torch_device,
+                        same_size,
+                        options,
+                        resolved,
+                        knn_per_pair,
+                        generator,
+                        torch_device,
                         with_maps=artifacts is not None,
                     )
                     stats.add(batch)
@@ -234,7 +241,7 @@ def run_audit(
             for index, pair_report in zip(finished.indices, pair_reports, strict=True):
                 report_pairs[index] = pair_report
 
-    assert resolved is not None  # noqa: S101 - at least one pair was validated above
+    assert resolved is not None
     settings = ReportSettings(
         color=options.color,
         patch_size=options.patch_size,
@@ -298,7 +305,12 @@ def _run_batch(
         patch_stride=options.patch_stride,
         detail_sigma=resolved.detail_sigma,
         map_window_sigma=options.map_window_sigma,
-        knn_per_pair=knn_per_pair,
+        # A small image has fewer distinct patch positions than the share asked for.
+        knn_per_pair=min(
+            knn_per_pair,
+            (height - 2 * resolved.crop - options.patch_size + 1)
+            * (width - 2 * resolved.crop - options.patch_size + 1),
+        ),
     )
     try:
         return batch_statistics(

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import torch
 
+from workers import io as image_io
 from workers.errors import AuditInputError
-from workers.io import DecodedImage, check_same_geometry, decode_image
 
 ImageSource = Path | torch.Tensor
 
@@ -49,7 +49,7 @@ class LoadedPair:
     warnings: list[str] = field(default_factory=list)
 
 
-def _load_one(source: ImageSource, part: str, max_pixels: int) -> DecodedImage:
+def _load_one(source: ImageSource, part: str, max_pixels: int) -> image_io.DecodedImage:
     if isinstance(source, torch.Tensor):
         tensor = source.detach()
         if tensor.ndim == 4 and tensor.shape[0] == 1:
@@ -65,20 +65,21 @@ def _load_one(source: ImageSource, part: str, max_pixels: int) -> DecodedImage:
             raise AuditInputError(f"expected a floating tensor, got {tensor.dtype}", part=part)
         if not bool(torch.isfinite(tensor).all()) or tensor.min() < 0 or tensor.max() > 1:
             raise AuditInputError("expected finite values in [0, 1]", part=part)
-        return DecodedImage(
+        return image_io.DecodedImage(
             tensor=tensor.to(torch.float32).cpu(),
             warnings=[],
             mode="tensor",
             bit_depth=32,
+            format="tensor",
         )
-    return decode_image(Path(source), name=part, max_pixels=max_pixels)
+    return image_io.decode_image(Path(source), name=part, max_pixels=max_pixels)
 
 
 def load_pair(index: int, pair: PairSource, max_pixels: int) -> LoadedPair:
     """Decode one pair and check its geometry; errors name the offending part."""
     gt = _load_one(pair.ground_truth, f"ground_truth[{pair.id}]", max_pixels)
     restored = _load_one(pair.restored, f"restored[{pair.id}]", max_pixels)
-    check_same_geometry(gt, restored, name=pair.id)
+    image_io.check_same_geometry(gt, restored, name=f"restored[{pair.id}]")
     observation = None
     warnings = [*gt.warnings, *restored.warnings]
     if pair.observation is not None:

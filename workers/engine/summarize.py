@@ -97,7 +97,7 @@ def _verdict(
     if mse == 0.0:
         return Verdict(level="low", reasons=[ZERO_ERROR_REASON])
     t = options.thresholds
-    level, reasons = risk_verdict(
+    verdict = risk_verdict(
         eta,
         invented,
         high_eta=t.high_min_uncertainty_multiplier,
@@ -105,7 +105,7 @@ def _verdict(
         high_idr=t.high_invented_detail_ratio,
         medium_idr=t.medium_invented_detail_ratio,
     )
-    return Verdict(level=level, reasons=list(reasons))
+    return Verdict(level=verdict.level, reasons=list(verdict.reasons))
 
 
 def summarize_group(
@@ -184,15 +184,25 @@ def summarize_group(
             gaussian=_estimate(
                 finite_or_none(pooled_u), boot_u, level, "gaussian_wishart_corrected", n_patches
             ),
-            knn=_estimate(knn_u, None, level, f"kozachenko_leonenko_k{options.knn_k}",
-                          int(stats.knn_error.shape[0])),
+            knn=_estimate(
+                knn_u,
+                None,
+                level,
+                f"kozachenko_leonenko_k{options.knn_k}",
+                int(stats.knn_error.shape[0]),
+            ),
         ),
         perception=GroupPerception(
             gaussian_renyi=_estimate(
                 perception, boot_p, level, f"gaussian_renyi_order_{order:g}", n_patches
             ),
-            knn_renyi=_estimate(knn_p, None, level, f"poczos_schneider_k{options.knn_k}",
-                                int(stats.knn_truth.shape[0])),
+            knn_renyi=_estimate(
+                knn_p,
+                None,
+                level,
+                f"poczos_schneider_k{options.knn_k}",
+                int(stats.knn_truth.shape[0]),
+            ),
             per_dimension=None if perception is None else perception / dimension,
         ),
         min_uncertainty_multiplier=eta,
