@@ -48,7 +48,8 @@ def test_more_noise_on_the_restored_image_raises_uncertainty(seed: int, sigma: f
     pairs_high = [PairSource(str(i), "g", images[i], high[i]) for i in range(3)]
     u_low = run_audit(pairs_low, OPTIONS, device="cpu").groups[0].uncertainty.gaussian.value
     u_high = run_audit(pairs_high, OPTIONS, device="cpu").groups[0].uncertainty.gaussian.value
-    assert u_low is not None and u_high is not None
+    assert u_low is not None
+    assert u_high is not None
     assert u_high > u_low
 
 
@@ -67,7 +68,8 @@ def test_batched_results_equal_one_by_one(seed: int, count: int, batch: int) -> 
             or abs(row.distortion.mse - alone.distortion.mse) <= 1e-9 * alone.distortion.mse
         )
         assert abs(row.distortion.ssim - alone.distortion.ssim) <= 1e-6
-        assert row.uncertainty.gaussian is not None and alone.uncertainty.gaussian is not None
+        assert row.uncertainty.gaussian is not None
+        assert alone.uncertainty.gaussian is not None
         assert abs(row.uncertainty.gaussian - alone.uncertainty.gaussian) <= (
             1e-6 * alone.uncertainty.gaussian
         )

@@ -49,7 +49,7 @@ def _brute_force_entropy_power(errors: list[np.ndarray], p: int) -> float:
     over patch positions in numpy (independent of the engine's summed-area tables)."""
     patches = []
     for e in errors:
-        h, w = e.shape
+        _h, _w = e.shape
         windows = np.lib.stride_tricks.sliding_window_view(e, (p, p))
         patches.append(windows.reshape(-1, p * p))
     x = np.concatenate(patches)
@@ -110,7 +110,8 @@ def test_uncertainty_below_trace_below_mse_on_real_images(photos: list[np.ndarra
         trace_over_d = float(np.trace(np.cov(errors, rowvar=False)) / d)
         u = report.groups[0].uncertainty.gaussian.value
         mse = report.groups[0].distortion.mse.value
-        assert u is not None and mse is not None
+        assert u is not None
+        assert mse is not None
         # U_gauss carries the Wishart correction exp(-bias/d) > 1 (about 0.2 % here); without
         # it, det(S)^(1/d) <= trace(S)/d is AM-GM on the eigenvalues and holds exactly. For
         # white-noise errors the two sides are within that correction, hence "for large n".
@@ -149,7 +150,9 @@ def test_groups_are_reported_separately_and_bootstrap_brackets_the_value(
     for group in report.groups:
         assert group.n_pairs == len(photos)
         for est in (group.uncertainty.gaussian, group.distortion.psnr, group.distortion.ssim):
-            assert est.ci_low is not None and est.ci_high is not None and est.value is not None
+            assert est.ci_low is not None
+            assert est.ci_high is not None
+            assert est.value is not None
             assert est.ci_low <= est.value <= est.ci_high
     # Blur removes detail (nothing invented); noise adds detail that is not in the truth.
     blurry, noisy = report.groups
