@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 
 from jobstore import AUDIT_QUEUE, AUDIT_TASK, JobRecords, PayloadStore
+from tests.fixtures.redis_server import RedisServer
 from tests.integration.conftest import LEASE_SECONDS
 from tests.integration.stack import (
     WorkerProcess,
@@ -31,7 +32,7 @@ def _send(worker: WorkerProcess, job_id: str) -> None:
 def test_worker_killed_mid_job_is_recovered_once(
     client: httpx.Client, worker: WorkerProcess, records: JobRecords, payloads: PayloadStore
 ) -> None:
-    job = submit(client, sample_pairs(10, 96, seed=41)).json()
+    job = submit(client, sample_pairs(8, 96, seed=41), FAST).json()
     wait_for(client, job["id"], states=("running",), min_done=2, timeout=60)
     worker.kill()  # main process and pool child, SIGKILL: nothing gets to clean up
     killed_at = time.monotonic()
@@ -43,7 +44,7 @@ def test_worker_killed_mid_job_is_recovered_once(
     assert time.monotonic() - killed_at >= LEASE_SECONDS - 1, "recovered before the lease expired"
     record = records.require(job["id"])
     assert record.attempts == 1, "expected one requeue after the worker died"
-    assert done["progress"] == {"done": 10, "total": 10}
+    assert done["progress"] == {"done": 8, "total": 8}
     report = client.get(f"/v1/jobs/{job['id']}/report").json()
     assert_close(report, in_process_report(payloads, job["id"]))
 
@@ -51,13 +52,16 @@ def test_worker_killed_mid_job_is_recovered_once(
 def test_pool_child_killed_mid_job_is_rerun(
     client: httpx.Client, worker: WorkerProcess, records: JobRecords
 ) -> None:
-    job = submit(client, sample_pairs(10, 96, seed=45)).json()
+    job = submit(client, sample_pairs(8, 96, seed=45), FAST).json()
     wait_for(client, job["id"], states=("running",), min_done=2, timeout=60)
     children = [pid for pid in group_pids(worker.pid) if pid != worker.pid and _is_pool(pid)]
     assert children, "no pool child found"
     for pid in children:  # the pool child only, not the group: Celery notices and rejects
         os.kill(pid, signal.SIGKILL)
-    done = wait_for(client, job["id"], timeout=90)
+    try:
+        done = wait_for(client, job["id"], timeout=120)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n--- worker log ---\n{worker.log()[-4000:]}") from exc
     assert done["state"] == "succeeded", done
     assert records.require(job["id"]).attempts >= 1
     assert worker.popen is not None
@@ -121,24 +125,27 @@ def test_unreadable_manifest_fails_the_job_instead_of_looping(
 
 
 def test_soft_time_limit_fails_the_job_with_a_problem(
-    worker: WorkerProcess,
-    records: JobRecords,
-    payloads: PayloadStore,
-    stack_env: dict[str, str],
-    stack_dir: Path,
+    stack_env: dict[str, str], stack_dir: Path, tmp_path: Path
 ) -> None:
-    worker.stop()
-    limited = WorkerProcess(
-        stack_env | {"RA_SOFT_TIME_LIMIT": "1", "RA_TIME_LIMIT": "60"}, stack_dir / "logs"
-    )
-    try:
-        limited.start()
-        job_id = stored_job(records, payloads, sample_pairs(24, 96, seed=53))
-        _send(limited, job_id)
-        record = wait_for_record(records, job_id, timeout=60)
-    finally:
-        limited.stop()
-        worker.start()
+    # A worker of its own (own Redis and data) with a 1 s soft limit; the session's is untouched.
+    with RedisServer() as server:
+        env = stack_env | {
+            "RA_REDIS_URL": server.url,
+            "RA_DATA_DIR": str(tmp_path),
+            "RA_SOFT_TIME_LIMIT": "1",
+            "RA_TIME_LIMIT": "60",
+        }
+        limited = WorkerProcess(env, stack_dir / "logs")
+        client = server.client()
+        try:
+            limited.start()
+            records, payloads = JobRecords(client), PayloadStore(tmp_path)
+            job_id = stored_job(records, payloads, sample_pairs(24, 96, seed=53))
+            _send(limited, job_id)
+            record = wait_for_record(records, job_id, timeout=60)
+        finally:
+            limited.stop()
+            client.close()
     assert record.state == "failed", record
     assert record.error is not None
     assert record.error["title"] == "Time limit"
