@@ -87,6 +87,13 @@ def test_grey_16bit_divides_by_65535(tmp_path: Path, suffix: str) -> None:
     assert float(decoded.tensor.max()) <= 1.0
 
 
+def test_big_endian_16bit_tiff(tmp_path: Path) -> None:
+    path = _save(Image.fromarray(GREY16.astype(">u2")), tmp_path / "be.tif")
+    decoded = decode_image(path, name="be")
+    assert decoded.mode == "I;16B"
+    _assert_exact(decoded, GREY16, 65535)
+
+
 def test_rgb_16bit_png_is_kept_at_8_bits_with_a_warning() -> None:
     # Pillow has no 48-bit mode; it keeps each sample's high byte. Crafted by hand.
     samples = (np.arange(4 * 5 * 3).reshape(4, 5, 3) * 3001).astype(">u2")
