@@ -179,6 +179,9 @@ def kth_neighbour_distance(
 ) -> torch.Tensor:
     """Distance from each query to its k-th nearest point, by chunked ``torch.cdist``.
 
+    Shared by the nearest-neighbour estimators of THEORY.md §3.4.2 and §3.5.2; rows are
+    processed in chunks so the distance matrix stays under ~32 MiB.
+
     Args:
         queries: ``(n, d)`` float64.
         points: ``(m, d)`` float64.
@@ -187,6 +190,11 @@ def kth_neighbour_distance(
 
     Returns:
         ``(n,)`` float64 distances.
+
+    Example:
+        >>> x = torch.tensor([[0.0], [1.0], [3.0]], dtype=torch.float64)
+        >>> kth_neighbour_distance(x, x, 1, exclude_self=True).tolist()
+        [1.0, 1.0, 2.0]
     """
     n = queries.shape[0]
     step = max(1, _CDIST_ELEMENTS // max(1, points.shape[0]))
