@@ -44,8 +44,8 @@ def test_independent_noise_raises_it_on_samples(seed: int, d: int) -> None:
     e = torch.randn(n, d, generator=gen, dtype=torch.float64) @ _spd(seed, d)
     w = torch.randn(n, d, generator=gen, dtype=torch.float64)  # unit variance: not tiny
     cov = lambda x: torch.cov(x.T).reshape(d, d)  # noqa: E731
-    assert gaussian_entropy_power(cov(e + w), n, "sample") > gaussian_entropy_power(
-        cov(e), n, "sample"
+    assert gaussian_entropy_power(cov(e + w), n, covariance="sample") > gaussian_entropy_power(
+        cov(e), n, covariance="sample"
     )
 
 
@@ -56,13 +56,13 @@ def test_gaussian_entropy_power_below_trace_over_d(seed: int, d: int, n_extra: i
     s = _spd(seed, d, jitter=1e-3)
     n = d + n_extra
     bias = wishart_logdet_bias(d, n).item()
-    u = gaussian_entropy_power(s, n, "sample").item()
+    u = gaussian_entropy_power(s, n, covariance="sample").item()
     assert u * math.exp(bias / d) <= torch.trace(s).item() / d * (1 + 1e-12)
     assert bias < 0
     # at large n the correction vanishes and the bound holds as stated in §3.4.1
-    assert gaussian_entropy_power(s, 10**9, "sample").item() <= torch.trace(s).item() / d * (
-        1 + 1e-6
-    )
+    assert gaussian_entropy_power(s, 10**9, covariance="sample").item() <= torch.trace(
+        s
+    ).item() / d * (1 + 1e-6)
 
 
 @CI

@@ -80,6 +80,7 @@ def wishart_logdet_bias(dimension: int, n: float | torch.Tensor) -> torch.Tensor
 def gaussian_entropy_power(
     cov: torch.Tensor,
     n: float | torch.Tensor,
+    *,
     covariance: Literal["population", "sample"] = "population",
 ) -> torch.Tensor:
     """Wishart-corrected Gaussian entropy power U_gauss of n vectors' covariance.
