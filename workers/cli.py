@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments and arguments[0] in ("serve", "worker"):
-        from workers.launcher import serve_main, worker_main  # noqa: PLC0415
+        from workers.launcher import serve_main, worker_main
 
         entry = serve_main if arguments[0] == "serve" else worker_main
         try:
@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "audit":
         return main_audit(args)
     if args.command == "openapi":
-        from service.main import create_app  # noqa: PLC0415
+        from service.main import create_app
 
         print(json.dumps(create_app().openapi(), indent=2))
         return 0

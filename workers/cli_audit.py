@@ -52,14 +52,14 @@ def _images_by_stem(folder: Path, role: str) -> dict[str, Path]:
             continue
         if path.stem in found:
             raise AuditInputError(
-                f"two images share the name {path.stem!r}: {found[path.stem].name} and "
-                f"{path.name}",
+                f"two images share the name {path.stem!r}: {found[path.stem].name} and {path.name}",
                 part=role,
             )
         found[path.stem] = path
     if not found:
-        raise AuditInputError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {folder}",
-                              part=role)
+        raise AuditInputError(
+            f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {folder}", part=role
+        )
     return found
 
 
@@ -67,7 +67,7 @@ def match_pairs(
     ground_truth: Path, restored: Sequence[RestoredFolder], observations: Path | None
 ) -> list[object]:
     """Pair files by name (without extension); a file on one side only is an error naming it."""
-    from workers.engine import PairSource  # noqa: PLC0415 - torch only when auditing
+    from workers.engine import PairSource
 
     truth = _images_by_stem(ground_truth, "--ground-truth")
     obs = _images_by_stem(observations, "--observations") if observations else None
@@ -161,34 +161,79 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
             "name, run every estimator, print a summary and write the full JSON report."
         ),
     )
-    p.add_argument("--ground-truth", required=True, type=Path, metavar="DIR",
-                   help="folder of ground-truth images")
-    p.add_argument("--restored", required=True, action="append", type=parse_restored,
-                   metavar="NAME=DIR", help="a restorer's outputs (repeat for several restorers)")
-    p.add_argument("--observations", type=Path, metavar="DIR",
-                   help="folder of degraded observations, matched by name")
-    p.add_argument("--degradation", metavar="SPEC",
-                   help="known degradation, e.g. downsample:4:bicubic or a JSON object")
-    p.add_argument("--color", choices=["y", "y_full", "rgb"], default="y",
-                   help="statistics on luma (y: MATLAB rgb2ycbcr, y_full: BT.601) or RGB")
+    p.add_argument(
+        "--ground-truth",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="folder of ground-truth images",
+    )
+    p.add_argument(
+        "--restored",
+        required=True,
+        action="append",
+        type=parse_restored,
+        metavar="NAME=DIR",
+        help="a restorer's outputs (repeat for several restorers)",
+    )
+    p.add_argument(
+        "--observations",
+        type=Path,
+        metavar="DIR",
+        help="folder of degraded observations, matched by name",
+    )
+    p.add_argument(
+        "--degradation",
+        metavar="SPEC",
+        help="known degradation, e.g. downsample:4:bicubic or a JSON object",
+    )
+    p.add_argument(
+        "--color",
+        choices=["y", "y_full", "rgb"],
+        default="y",
+        help="statistics on luma (y: MATLAB rgb2ycbcr, y_full: BT.601) or RGB",
+    )
     p.add_argument("--patch-size", type=int, default=8, metavar="N")
     p.add_argument("--patch-stride", type=int, default=1, metavar="N")
-    p.add_argument("--crop-border", type=int, default=None, metavar="N",
-                   help="pixels cropped from every side (default: the SR factor, else 0)")
-    p.add_argument("--bootstrap", type=int, default=200, metavar="R",
-                   help="bootstrap resamples over pairs (0 disables intervals)")
+    p.add_argument(
+        "--crop-border",
+        type=int,
+        default=None,
+        metavar="N",
+        help="pixels cropped from every side (default: the SR factor, else 0)",
+    )
+    p.add_argument(
+        "--bootstrap",
+        type=int,
+        default=200,
+        metavar="R",
+        help="bootstrap resamples over pairs (0 disables intervals)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--batch-size", type=int, default=16, metavar="N",
-                   help="pairs per device batch (bounds memory)")
-    p.add_argument("--options", type=Path, metavar="FILE",
-                   help="JSON file of audit options (command-line flags override it)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=16,
+        metavar="N",
+        help="pairs per device batch (bounds memory)",
+    )
+    p.add_argument(
+        "--options",
+        type=Path,
+        metavar="FILE",
+        help="JSON file of audit options (command-line flags override it)",
+    )
     p.add_argument("--maps", type=Path, metavar="DIR", help="write hallucination-map PNGs here")
     p.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the JSON report")
     p.add_argument("--json", action="store_true", help="print the JSON report on stdout")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no summary")
-    p.add_argument("--fail-on", choices=["high", "medium"], default=None,
-                   help="exit 1 when any restorer's risk reaches this level")
+    p.add_argument(
+        "--fail-on",
+        choices=["high", "medium"],
+        default=None,
+        help="exit 1 when any restorer's risk reaches this level",
+    )
 
 
 def _options(args: argparse.Namespace) -> AuditOptions:
@@ -203,12 +248,11 @@ def _options(args: argparse.Namespace) -> AuditOptions:
         patch_size=args.patch_size,
         patch_stride=args.patch_stride,
         crop_border=args.crop_border,
-        bootstrap={"resamples": args.bootstrap, "seed": args.seed,
-                   **(base.get("bootstrap") or {})},  # type: ignore[dict-item]
+        bootstrap={"resamples": args.bootstrap, "seed": args.seed, **(base.get("bootstrap") or {})},  # type: ignore[dict-item]
     )
     if args.degradation:
         base["degradation"] = _parse_degradation(args.degradation)
-    from pydantic import ValidationError  # noqa: PLC0415
+    from pydantic import ValidationError
 
     try:
         return AuditOptions.model_validate(base)
@@ -228,7 +272,7 @@ def _parse_degradation(text: str) -> dict[str, object]:
             raise UsageError("--degradation: expected a JSON object")
         return value
     try:
-        from api_schemas.degradation import parse_degradation_short  # noqa: PLC0415
+        from api_schemas.degradation import parse_degradation_short
     except ImportError as error:  # pragma: no cover - the module ships with the package
         raise UsageError("--degradation: short forms are not supported by this build") from error
     try:
@@ -241,7 +285,7 @@ def _parse_degradation(text: str) -> dict[str, object]:
 
 def run_audit_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """Execute ``audit``; returns the exit code."""
-    from workers.engine import ArtifactWriter, run_audit  # noqa: PLC0415 - torch on demand
+    from workers.engine import ArtifactWriter, run_audit
 
     options = _options(args)
     pairs = match_pairs(args.ground_truth, args.restored, args.observations)

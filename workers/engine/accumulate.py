@@ -74,7 +74,8 @@ def batch_statistics(
     p, s = settings.patch_size, settings.patch_stride
     moments = [patch_moments(img, p, s) for img in (error, x, x_hat)]
     samples = [
-        sample_patches(img, p, settings.knn_per_pair, generator) for img in (error, x, x_hat)
+        _dequantize(sample_patches(img, p, settings.knn_per_pair, generator), generator)
+        for img in (error, x, x_hat)
     ]
     residual, detail_energy = invented_detail_statistics(x_hat, x, settings.detail_sigma)
     maps = None
@@ -98,6 +99,24 @@ def batch_statistics(
         detail_energy=detail_energy.double().cpu(),
         maps=maps,
     )
+
+
+QUANTUM = 1.0 / 255.0
+
+
+def _dequantize(samples: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Break the exact ties of 8-bit data before nearest-neighbour estimates.
+
+    Quantised images repeat patches exactly (flat or saturated regions), and a zero
+    neighbour distance sends the Kozachenko-Leonenko and Póczos-Schneider sums to infinity.
+    Seeded uniform noise of one grey level's width (variance 1/(12 * 255^2), the quantisation
+    floor of THEORY.md 3.6) undoes the quantisation; it matters only for errors of about a
+    grey level, where it adds at most that floor to the estimate.
+    """
+    noise = torch.rand(
+        samples.shape, generator=generator, device=samples.device, dtype=samples.dtype
+    )
+    return samples + (noise - 0.5) * QUANTUM
 
 
 def _moments_to_cpu(m: PatchMoments) -> PatchMoments:

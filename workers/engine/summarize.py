@@ -145,6 +145,11 @@ def summarize_group(
     knn_p = finite_or_none(
         knn_renyi_divergence(stats.knn_truth, stats.knn_restored, order, options.knn_k)
     )
+    if knn_p is not None and knn_p < 0:
+        warnings.append(
+            f"group {name}: the nearest-neighbour Rényi estimate is negative ({knn_p:.3g}); "
+            f"at d = {dimension} its bias dominates, so read the Gaussian estimate instead"
+        )
     if finite_or_none(pooled_u) is None:
         warnings.append(
             f"group {name}: the error covariance is singular, so the Gaussian uncertainty is "
