@@ -118,7 +118,9 @@ def gaussian_renyi_divergence(
     t = 1.0 - order
     quad = (z * z / (1 + t * lam)).sum(-1)
     logdet = (torch.log1p(t * lam) / t - torch.log1p(lam)).sum(-1) / 2
-    out = order / 2 * quad + logdet
+    # Both terms are >= 0 (log1p(t l) >= t log1p(l) for t in (0, 1)); the clamp only guards
+    # eta(P), which refuses P < 0, against a rounding residue. NaN passes through.
+    out = (order / 2 * quad + logdet).clamp(min=0.0)
     out = torch.where(bad, torch.full_like(out, math.nan), out)
     return out.to(dtype)
 
