@@ -59,8 +59,10 @@ class AuditOptions(BaseModel):
     downsampling degradation is known, else 0 (THEORY.md 3.1)."""
     renyi_order: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
     knn_k: Annotated[int, Field(ge=1, le=32)] = 3
-    knn_samples: Annotated[int, Field(ge=100, le=100_000)] = 4096
-    """Patches drawn (seeded) per group for the nearest-neighbour estimators."""
+    knn_samples: Annotated[int, Field(ge=100, le=100_000)] = 2048
+    """Patches drawn (seeded) per group for the nearest-neighbour estimators. Their cost is
+    quadratic in this number and their bias at d = 64 dominates their variance well before
+    it, so a few thousand is enough (THEORY.md 4)."""
     bootstrap: BootstrapOptions = Field(default_factory=BootstrapOptions)
     thresholds: RiskThresholds = Field(default_factory=RiskThresholds)
     detail_sigma: Annotated[float | None, Field(gt=0.0, le=64.0)] = None
