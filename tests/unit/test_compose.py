@@ -7,10 +7,12 @@ on purpose, naming the fix, rather than skipping silently.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -138,3 +140,41 @@ def _instructions(dockerfile: str, keyword: str) -> list[str]:
         for line in joined.splitlines()
         if line.split() and line.split()[0] == keyword
     ]
+
+
+# Import name -> the distribution Dockerfile.api installs for it.
+_DISTRIBUTIONS = {
+    "PIL": "pillow",
+    "celery": "celery",
+    "fastapi": "fastapi",
+    "kombu": "celery",
+    "pydantic": "pydantic",
+    "pydantic_settings": "pydantic-settings",
+    "redis": "redis",
+    "starlette": "starlette",
+    "uvicorn": "uvicorn",
+}
+_API_PACKAGES = ("service", "jobstore", "api_schemas")
+
+
+def _third_party_imports() -> set[str]:
+    found: set[str] = set()
+    for package in _API_PACKAGES:
+        for path in (REPO / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.Import):
+                    found.update(alias.name.split(".")[0] for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    found.add(node.module.split(".")[0])
+    return {m for m in found if m not in sys.stdlib_module_names and m not in _API_PACKAGES}
+
+
+def test_api_image_installs_every_import_of_the_api_code() -> None:
+    installs = " ".join(_instructions(API_DOCKERFILE.read_text(), "RUN"))
+    imports = _third_party_imports()
+    unknown = imports - _DISTRIBUTIONS.keys()
+    assert not unknown, f"add these imports of the API code to Dockerfile.api: {sorted(unknown)}"
+    for module in sorted(imports):
+        assert f'"{_DISTRIBUTIONS[module]}' in installs, f"{module}: Dockerfile.api misses it"
+    assert "torch" not in imports
+    assert "workers" not in imports
