@@ -39,11 +39,18 @@ def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def stack_env(redis_server: RedisServer, stack_dir: Path) -> dict[str, str]:
+def stack_redis() -> Iterator[RedisServer]:
+    """The stack's own Redis server: tests elsewhere flush the shared ``redis_server``."""
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def stack_env(stack_redis: RedisServer, stack_dir: Path) -> dict[str, str]:
     """Environment of the worker and API processes."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RA_")}
     env.update(
-        RA_REDIS_URL=redis_server.url,
+        RA_REDIS_URL=stack_redis.url,
         RA_DATA_DIR=str(stack_dir / "data"),
         RA_LOCAL_MODE="true",
         RA_HOST="127.0.0.1",
@@ -87,9 +94,9 @@ def client(api: ApiServer, worker: WorkerProcess) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def records(redis_server: RedisServer) -> Iterator[JobRecords]:
+def records(stack_redis: RedisServer) -> Iterator[JobRecords]:
     """The job records, read directly (never flushed: the worker shares the server)."""
-    connection: redis.Redis = redis_server.client()
+    connection: redis.Redis = stack_redis.client()
     try:
         yield JobRecords(connection)
     finally:
