@@ -36,6 +36,7 @@ from jobstore import AUDIT_QUEUE
 
 DEFAULT_DATA_DIR = Path("restoration-audit-data")
 STOP_GRACE_S = 10.0
+EXIT_USAGE = 2
 WORKER_STABLE_S = 30.0
 """A worker that ran this long before exiting is restarted at once; sooner, with backoff."""
 MAX_RESTART_DELAY_S = 30.0
@@ -74,6 +75,10 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class UnsafeBindError(RuntimeError):
+    """Serving a non-loopback address without API keys was asked for."""
 
 
 @dataclass
@@ -194,9 +199,13 @@ class Launcher:
     _stopping: bool = False
 
     def check_safe(self) -> None:
-        """Refuse to serve beyond loopback without API keys (API.md, Security)."""
+        """Refuse to serve beyond loopback without API keys (API.md, Security).
+
+        Raises:
+            UnsafeBindError: ``host`` is not a loopback address and ``RA_API_KEYS`` is unset.
+        """
         if not is_loopback(self.host) and not os.environ.get("RA_API_KEYS"):
-            raise SystemExit(
+            raise UnsafeBindError(
                 f"refusing to bind {self.host} without API keys: local mode serves 127.0.0.1 "
                 "only; set RA_API_KEYS to serve other hosts"
             )
@@ -324,7 +333,11 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--concurrency", type=int, default=1)
     args = parser.parse_args(argv)
-    return serve(args.host, args.port, args.data_dir, concurrency=args.concurrency)
+    try:
+        return serve(args.host, args.port, args.data_dir, concurrency=args.concurrency)
+    except UnsafeBindError as exc:
+        print(f"restoration-audit serve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def worker_main(argv: Sequence[str] | None = None) -> int:
