@@ -11,7 +11,9 @@ stopped by ``worker_shutdown``. Every ``sweep_interval`` seconds it:
 2. for each, ``records.requeue(job_id)`` (one conditional Lua transition, so when several
    workers sweep at once only one wins) and, when it won, sends ``audit.run`` again by name;
    a job requeued ``MAX_ATTEMPTS`` times is failed instead, so a job that kills its worker
-   every time does not loop forever;
+   every time does not loop forever, and a job whose audit was killed at the hard time limit
+   (marked by a ``task_failure`` handler in the worker's main process) is failed with a
+   time-limit problem instead of being run again;
 3. deletes payload directories whose record expired (``PayloadStore.sweep_expired``) and
    prunes stale index entries, once a minute.
 
@@ -31,9 +33,10 @@ from typing import Any
 
 import redis
 from celery import Celery
-from celery.signals import worker_ready, worker_shutdown
+from celery.exceptions import TimeLimitExceeded
+from celery.signals import task_failure, worker_ready, worker_shutdown
 
-from jobstore import AUDIT_QUEUE, AUDIT_TASK
+from jobstore import AUDIT_QUEUE, AUDIT_TASK, is_valid_job_id
 from workers.tasks.audit import Stores, new_worker_id, problem, stores
 
 logger = logging.getLogger(__name__)
@@ -85,8 +88,14 @@ class Sweeper:
         resent = []
         for job_id in records.expired_leases():
             record = records.get(job_id)
+            if records.redis.exists(hard_limit_key(self.stores, job_id)):
+                limit = self.stores.settings.time_limit
+                detail = f"the audit was killed at the hard time limit of {limit} s"
+                self._give_up(job_id, problem("time-limit", "Time limit", 500, detail))
+                continue
             if record is not None and record.attempts >= MAX_ATTEMPTS:
-                self._give_up(job_id, record.attempts + 1)
+                detail = f"the job's worker was lost {record.attempts + 1} times; giving up"
+                self._give_up(job_id, problem("worker-lost", "Worker lost", 500, detail))
                 continue
             if records.requeue(job_id):
                 logger.warning("sweeper: job %s lost its worker; requeued", job_id)
@@ -99,15 +108,39 @@ class Sweeper:
             records.prune_indexes()
         return resent
 
-    def _give_up(self, job_id: str, attempts: int) -> None:
+    def _give_up(self, job_id: str, error: dict[str, Any]) -> None:
+        """Fail the job (taking its expired lease first, so only one sweeper does it)."""
         records = self.stores.records
         owner = new_worker_id()
         if records.try_start(job_id, owner, self.stores.settings.lease_seconds):
-            detail = f"the job's worker was lost {attempts} times; giving up"
-            records.finish(
-                job_id, owner, "failed", problem("worker-lost", "Worker lost", 500, detail)
-            )
-            logger.error("sweeper: job %s failed after %d attempts", job_id, attempts)
+            records.finish(job_id, owner, "failed", error)
+            logger.error("sweeper: job %s failed: %s", job_id, error.get("detail"))
+
+
+def hard_limit_key(stores: Stores, job_id: str) -> str:
+    """Redis key marking a job whose audit was killed at the hard time limit."""
+    return f"{stores.records.prefix}:hard-limit:{job_id}"
+
+
+def note_hard_time_limit(stores: Stores, job_id: str) -> None:
+    """Mark the job so the sweeper fails it when its lease expires instead of rerunning it."""
+    stores.records.redis.set(
+        hard_limit_key(stores, job_id), "1", ex=stores.settings.retention_seconds
+    )
+
+
+@task_failure.connect  # type: ignore[untyped-decorator]  # celery ships no stubs
+def _on_task_failure(
+    sender: Any = None, exception: BaseException | None = None, args: Any = None, **_: Any
+) -> None:
+    # Sent in the worker's main process when the pool child is killed at the hard limit; the
+    # child could not record anything, and rerunning would only hit the limit again.
+    if getattr(sender, "name", None) != AUDIT_TASK or not isinstance(exception, TimeLimitExceeded):
+        return
+    job_id = args[0] if isinstance(args, list | tuple) and args else None
+    if isinstance(job_id, str) and is_valid_job_id(job_id):
+        logger.error("job %s: killed at the hard time limit", job_id)
+        note_hard_time_limit(stores(), job_id)
 
 
 _sweeper: Sweeper | None = None

@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import os
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
+from celery.exceptions import TimeLimitExceeded
 
-from jobstore import JobRecords, PayloadStore
+from jobstore import AUDIT_TASK, JobRecords, PayloadStore
 from tests.fixtures.redis_server import RedisServer
 from tests.integration.stack import sample_pairs, stored_job
+from workers import sweeper as sweeper_module
 from workers.settings import WorkerSettings
-from workers.sweeper import MAX_ATTEMPTS, Sweeper
+from workers.sweeper import MAX_ATTEMPTS, Sweeper, hard_limit_key, note_hard_time_limit
 from workers.tasks.audit import Stores
 
 SHORT_LEASE = 0.2
@@ -126,3 +129,39 @@ def test_thread_sweeps_until_stopped(stores: Stores) -> None:
     finally:
         sweeper.stop()
     assert sent == [job_id]
+
+
+def test_job_killed_at_the_hard_time_limit_is_failed_not_rerun(stores: Stores) -> None:
+    job_id = stored_job(stores.records, stores.payloads, sample_pairs(1, 64))
+    _abandon(stores, job_id)
+    note_hard_time_limit(stores, job_id)
+    sent: list[str] = []
+    Sweeper(stores, sent.append, interval=60).sweep_once()
+    record = stores.records.require(job_id)
+    assert record.state == "failed"
+    assert record.error is not None
+    assert record.error["title"] == "Time limit"
+    assert "hard time limit" in record.error["detail"]
+    assert sent == []
+
+
+def test_hard_time_limit_signal_marks_only_audit_jobs(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The handler Celery calls in the worker's main process, called as Celery calls it.
+    monkeypatch.setattr(sweeper_module, "stores", lambda: stores)
+    job_id = stored_job(stores.records, stores.payloads, sample_pairs(1, 64))
+    audit_task = types.SimpleNamespace(name=AUDIT_TASK)
+    other_task = types.SimpleNamespace(name="other.task")
+    sweeper_module._on_task_failure(
+        sender=other_task, exception=TimeLimitExceeded(5), args=[job_id]
+    )
+    sweeper_module._on_task_failure(sender=audit_task, exception=ValueError("x"), args=[job_id])
+    sweeper_module._on_task_failure(
+        sender=audit_task, exception=TimeLimitExceeded(5), args=["../x"]
+    )
+    assert not stores.records.redis.exists(hard_limit_key(stores, job_id))
+    sweeper_module._on_task_failure(
+        sender=audit_task, exception=TimeLimitExceeded(5), args=[job_id]
+    )
+    assert stores.records.redis.exists(hard_limit_key(stores, job_id))
