@@ -1,6 +1,6 @@
 """Fixtures of the integration tests: one real Redis, one real worker, one uvicorn per session.
 
-Everything under tests/integration is marked ``integration``. The lease is short (3 s) and the
+Everything under tests/integration is marked ``integration``. The lease is short (5 s) and the
 sweeper fast (0.5 s) so that a worker killed mid-job is recovered within seconds; batches hold
 two pairs so that progress and cancellation are visible on small jobs.
 """
@@ -19,7 +19,7 @@ from jobstore import JobRecords, PayloadStore
 from tests.fixtures.redis_server import RedisServer
 from tests.integration.stack import ApiServer, WorkerProcess
 
-LEASE_SECONDS = 3
+LEASE_SECONDS = 5
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
