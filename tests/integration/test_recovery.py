@@ -158,3 +158,38 @@ def test_malformed_job_id_is_rejected_without_side_effects(worker: WorkerProcess
     while "rejecting a malformed job id" not in worker.log():
         assert time.monotonic() < deadline, worker.log()[-2000:]
         time.sleep(0.1)
+
+
+def test_redis_restart_mid_job_is_survived(
+    stack_env: dict[str, str], stack_dir: Path, tmp_path: Path
+) -> None:
+    # Redis with append-only persistence restarted under a running audit (a broker blip).
+    server = RedisServer(tmp_path / "redis", appendonly=True).start()
+    env = stack_env | {"RA_REDIS_URL": server.url, "RA_DATA_DIR": str(tmp_path / "data")}
+    own = WorkerProcess(env, stack_dir / "logs")
+    client = server.client()
+    try:
+        own.start()
+        records, payloads = JobRecords(client), PayloadStore(tmp_path / "data")
+        job_id = stored_job(records, payloads, sample_pairs(8, 96, seed=59), FAST)
+        _send(own, job_id)
+        deadline = time.monotonic() + 60
+        while records.require(job_id).done < 2:
+            assert time.monotonic() < deadline, own.log()[-3000:]
+            time.sleep(0.05)
+        server.stop()
+        time.sleep(1.0)
+        server.start()
+        try:
+            record = wait_for_record(records, job_id, timeout=90)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n--- worker log ---\n{own.log()[-4000:]}") from exc
+        assert record.state == "succeeded", record
+        assert record.attempts == 0, "a one-second blip must not cost a rerun"
+        assert payloads.read_report(job_id) is not None
+        assert own.popen is not None
+        assert own.popen.poll() is None
+    finally:
+        own.stop()
+        client.close()
+        server.stop()

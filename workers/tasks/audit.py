@@ -15,7 +15,10 @@ Outcomes:
 * ``AuditCancelledError`` after a cancel request: ``mark_cancelled``;
 * soft time limit: ``finish(failed)`` with a "time limit" problem;
 * any other exception inside the audit: ``finish(failed)`` with a 500 problem, no retry;
-* ``redis.ConnectionError`` (a named transient error): retried with exponential backoff.
+* Redis unreachable: progress and cancel checks are best effort during the audit, so a short
+  blip costs nothing; at start or finish ``redis.ConnectionError`` (a named transient error) is
+  retried with exponential backoff, and when even the retry cannot be published (Redis is the
+  broker too) the job's lease runs out and the sweeper requeues it.
 
 A crash of the pool child is handled by Celery (acks late + reject on worker lost); a whole
 worker lost is handled by the lease sweeper (``workers.sweeper``).
@@ -132,7 +135,13 @@ class LeaseKeeper:
         """The engine's ``should_cancel``: lease lost, or a cancel was requested."""
 
         def check() -> bool:
-            return self.lost.is_set() or self.records.is_cancel_requested(self.job_id)
+            if self.lost.is_set():
+                return True
+            try:
+                return self.records.is_cancel_requested(self.job_id)
+            except redis.RedisError as exc:  # a blip: look again after the next batch
+                logger.warning("job %s: cancel flag unreadable (%s)", self.job_id, exc)
+                return False
 
         return check
 
@@ -183,7 +192,11 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
     )
 
     def progress(done: int, total: int) -> None:
-        records.set_progress(job_id, worker_id, done, total)
+        # Best effort: a Redis blip must not throw away the audit (the lease covers real loss).
+        try:
+            records.set_progress(job_id, worker_id, done, total)
+        except redis.RedisError as exc:
+            logger.warning("job %s: progress not recorded (%s)", job_id, exc)
 
     with LeaseKeeper(records, job_id, worker_id, lease) as keeper:
         try:
