@@ -199,13 +199,24 @@ def kth_neighbour_distance(
     """
     n = queries.shape[0]
     step = max(1, _CDIST_ELEMENTS // max(1, points.shape[0]))
+    # Neighbours are selected on float32 distances (the matrix product is the whole cost, and
+    # float32 halves it) and their distances recomputed exactly in float64: rounding can only
+    # swap near-tied neighbours, whose distances agree to float32 precision anyway.
+    queries32, points32 = queries.to(torch.float32), points.to(torch.float32)
     out = []
     for start in range(0, n, step):  # chunks of rows bound the (chunk, m) distance matrix
-        dist = torch.cdist(queries[start : start + step], points)
+        stop = min(start + step, n)
+        dist = torch.cdist(queries32[start:stop], points32)
         if exclude_self:
             rows = torch.arange(dist.shape[0], device=dist.device)
             dist[rows, rows + start] = math.inf
-        out.append(dist.topk(k, dim=1, largest=False).values[:, k - 1])
+        candidates = min(points.shape[0], k + 2)
+        index = dist.topk(candidates, dim=1, largest=False).indices
+        exact = (points[index] - queries[start:stop, None, :]).norm(dim=-1)
+        if exclude_self:
+            own = index == torch.arange(start, stop, device=index.device)[:, None]
+            exact = exact.masked_fill(own, math.inf)
+        out.append(exact.sort(dim=1).values[:, k - 1])
     return torch.cat(out)
 
 
