@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from api_schemas.degradation import parse_degradation
 
 ColorMode = Literal["y", "y_full", "rgb"]
 
@@ -70,4 +72,16 @@ class AuditOptions(BaseModel):
     downsampling factor is known, else 2 pixels."""
     map_window_sigma: Annotated[float, Field(gt=0.0, le=128.0)] = 8.0
     degradation: dict[str, Any] | None = None
-    """The degradation as submitted (THEORY.md 3.6); ``None`` when unknown."""
+    """The degradation as submitted (THEORY.md 3.6); ``None`` when unknown. Validated against
+    ``api_schemas.degradation`` and kept in its normalised JSON form."""
+    inherent_margin: Annotated[int | None, Field(ge=0, le=32)] = None
+    """Margin m of THEORY.md 3.6 in pixels; ``None``: the degradation's support plus the
+    factor less one, at least 8 (12 for 4x bicubic)."""
+
+    @field_validator("degradation", mode="before")
+    @classmethod
+    def _valid_degradation(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        dumped: dict[str, Any] = parse_degradation(value).model_dump(mode="json")
+        return dumped

@@ -6,13 +6,13 @@ Numbers are finite JSON numbers; an undefined value is ``None`` with a warning s
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api_schemas.options import BootstrapOptions, ColorMode, RiskThresholds
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION: Final = "1"
 
 RiskLevel = Literal["low", "medium", "high"]
 UpRegion = Literal["below_bound", "on_bound", "above_bound"]
@@ -88,9 +88,12 @@ class GroupReport(_Model):
     perception: GroupPerception
     min_uncertainty_multiplier: float | None
     inherent_uncertainty: float | None = None
+    inherent_uncertainty_margin: int | None = None
     uncertainty_ratio: float | None = None
     min_perception_index: float | None = None
     up_region: UpRegion | None = None
+    uncertainty_floor: float | None = None
+    """eta(P; d) N(X|Y): the least uncertainty any restorer at this perception can have."""
     hallucination: GroupHallucination
     risk: Verdict
 
@@ -140,4 +143,6 @@ class AuditReport(_Model):
     settings: ReportSettings
     groups: list[GroupReport]
     pairs: list[PairReport]
+    plots: dict[str, str] = Field(default_factory=dict)
+    """Links to job-level PNG plots: ``up_plane`` and ``dp_plane`` (THEORY.md 2)."""
     warnings: list[str] = Field(default_factory=list)

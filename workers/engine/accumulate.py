@@ -9,11 +9,14 @@ size, not by the job.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
 
 from workers.estimators.color import convert_color, crop_border
+from workers.estimators.consistency import measurement_map, measurement_residual, null_space_map
+from workers.estimators.degradation import DegradationOperator
 from workers.estimators.distortion import distortion_metrics
 from workers.estimators.hallucination import invented_detail_map, invented_detail_statistics
 from workers.estimators.patches import PatchMoments, patch_moments, sample_patches
@@ -48,13 +51,27 @@ class BatchStatistics:
     knn_restored: torch.Tensor
     residual_energy: torch.Tensor
     detail_energy: torch.Tensor
-    maps: torch.Tensor | None = None
+    measurement_residual: torch.Tensor
+    """(B,) mean |H x_hat - y|^2 (THEORY.md 3.7); NaN where no observation was given."""
+    maps: dict[str, torch.Tensor] = field(default_factory=dict)
+    """Per-pixel maps ``(B, 1, H', W')`` on the cropped grid, by artifact kind."""
+
+
+def _crop(images: torch.Tensor, settings: StatisticSettings) -> torch.Tensor:
+    return crop_border(images, settings.crop) if settings.crop > 0 else images
 
 
 def prepare(images: torch.Tensor, settings: StatisticSettings) -> torch.Tensor:
     """Colour conversion then border crop (THEORY.md 3.1)."""
-    converted = convert_color(images, settings.color)  # type: ignore[arg-type]
-    return crop_border(converted, settings.crop) if settings.crop > 0 else converted
+    return _crop(convert_color(images, settings.color), settings)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class DegradationInputs:
+    """The known degradation's operator and, per pair, the observation (or None)."""
+
+    operator: DegradationOperator
+    observations: list[torch.Tensor | None]
 
 
 def batch_statistics(
@@ -65,10 +82,12 @@ def batch_statistics(
     generator: torch.Generator,
     *,
     with_maps: bool,
+    degradation: DegradationInputs | None = None,
 ) -> BatchStatistics:
     """Compute every per-pair statistic of one same-size batch ``(B, C, H, W)``."""
-    x = prepare(truth, settings)
-    x_hat = prepare(restored, settings)
+    x_full = convert_color(truth, settings.color)  # type: ignore[arg-type]
+    x_hat_full = convert_color(restored, settings.color)  # type: ignore[arg-type]
+    x, x_hat = _crop(x_full, settings), _crop(x_hat_full, settings)
     error = x_hat - x
     metrics = distortion_metrics(x_hat, x, data_range=1.0)
     p, s = settings.patch_size, settings.patch_stride
@@ -78,11 +97,17 @@ def batch_statistics(
         for img in (error, x, x_hat)
     ]
     residual, detail_energy = invented_detail_statistics(x_hat, x, settings.detail_sigma)
-    maps = None
+    maps: dict[str, torch.Tensor] = {}
     if with_maps:
-        maps = invented_detail_map(
+        maps["invented_detail"] = invented_detail_map(
             x_hat, x, settings.detail_sigma, window_sigma=settings.map_window_sigma
         ).cpu()
+    residual_measure = torch.full((truth.shape[0],), math.nan, dtype=torch.float64)
+    if degradation is not None:
+        residual_measure, extra = _degradation_statistics(
+            x_hat_full, x_full, degradation, settings, with_maps=with_maps
+        )
+        maps.update(extra)
     cpu = [_moments_to_cpu(m) for m in moments]
     return BatchStatistics(
         indices=indices,
@@ -97,8 +122,40 @@ def batch_statistics(
         knn_restored=samples[2].double().cpu(),
         residual_energy=residual.double().cpu(),
         detail_energy=detail_energy.double().cpu(),
+        measurement_residual=residual_measure,
         maps=maps,
     )
+
+
+def _degradation_statistics(
+    x_hat_full: torch.Tensor,
+    x_full: torch.Tensor,
+    degradation: DegradationInputs,
+    settings: StatisticSettings,
+    *,
+    with_maps: bool,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Measurement residual per pair and, for the maps, the 3.7 error decompositions."""
+    operator = degradation.operator
+    rows = [i for i, obs in enumerate(degradation.observations) if obs is not None]
+    residual = torch.full((x_full.shape[0],), math.nan, dtype=torch.float64)
+    maps: dict[str, torch.Tensor] = {}
+    observed = None
+    if rows:
+        observed = torch.stack(
+            [degradation.observations[i] for i in rows]  # type: ignore[misc]
+        ).to(x_full.device)
+        observed = convert_color(observed, settings.color)  # type: ignore[arg-type]
+        values = measurement_residual(x_hat_full[rows], observed, operator)
+        residual[rows] = values.double().cpu()
+    if with_maps:
+        maps["error"] = _crop((x_hat_full - x_full).abs().sum(1, keepdim=True), settings).cpu()
+        maps["null_space"] = _crop(null_space_map(x_hat_full, x_full, operator), settings).cpu()
+        if observed is not None and len(rows) == x_full.shape[0]:
+            maps["measurement"] = _crop(
+                measurement_map(x_hat_full, observed, operator), settings
+            ).cpu()
+    return residual, maps
 
 
 QUANTUM = 1.0 / 255.0
@@ -173,6 +230,7 @@ class GroupStatistics:
             knn_restored=self._cat_samples("knn_restored"),
             residual_energy=take(self._cat("residual_energy")),
             detail_energy=take(self._cat("detail_energy")),
+            measurement_residual=take(self._cat("measurement_residual")),
         )
 
 
@@ -192,3 +250,4 @@ class FinishedGroup:
     knn_restored: torch.Tensor
     residual_energy: torch.Tensor
     detail_energy: torch.Tensor
+    measurement_residual: torch.Tensor

@@ -13,13 +13,16 @@ import numpy as np
 import torch
 
 from api_schemas.options import AuditOptions
-from api_schemas.report import AuditReport, EngineInfo, PairReport, ReportSettings
+from api_schemas.report import AuditReport, EngineInfo, GroupReport, PairReport, ReportSettings
 from workers.engine.accumulate import (
     BatchStatistics,
+    DegradationInputs,
     GroupStatistics,
     StatisticSettings,
     batch_statistics,
+    prepare,
 )
+from workers.engine.degradation import GAUSSIAN_MODEL_NOTE, KnownDegradation, PriorImages
 from workers.engine.sources import ArtifactWriter, LoadedPair, PairSource, load_pair
 from workers.engine.summarize import PairMeta, summarize_group
 from workers.errors import AuditCancelledError, AuditInputError
@@ -48,18 +51,6 @@ def resolve_device(device: str) -> torch.device:
     return resolved
 
 
-def _super_resolution_factor(options: AuditOptions) -> int | None:
-    spec = options.degradation
-    if not spec:
-        return None
-    steps = spec.get("steps", [spec])
-    for step in steps if isinstance(steps, list) else []:
-        if isinstance(step, dict) and step.get("type") == "downsample":
-            factor = step.get("factor")
-            return int(factor) if isinstance(factor, int | float) else None
-    return None
-
-
 @dataclass(frozen=True)
 class ResolvedSettings:
     """AuditOptions with every "auto" default made concrete."""
@@ -68,8 +59,8 @@ class ResolvedSettings:
     detail_sigma: float
 
 
-def _resolve(options: AuditOptions) -> ResolvedSettings:
-    factor = _super_resolution_factor(options)
+def _resolve(options: AuditOptions, known: KnownDegradation | None) -> ResolvedSettings:
+    factor = known.factor if known is not None else None
     crop = options.crop_border if options.crop_border is not None else (factor or 0)
     sigma = options.detail_sigma or (factor / 2 if factor else 2.0)
     return ResolvedSettings(crop=crop, detail_sigma=float(sigma))
@@ -98,37 +89,86 @@ def _artifact_name(index: int, kind: str) -> str:
     return f"pair-{index:05d}-{kind}.png"
 
 
+_MAP_LABELS = {
+    "invented_detail": ("invented detail", "invented-detail ratio", 1.0),
+    "error": ("error", "|restored - truth| (sum over channels)", None),
+    "null_space": ("null-space error", "|(I - H+H)(restored - truth)|", None),
+    "measurement": ("data inconsistency", "|H+(H restored - observation)|", None),
+}
+"""Title, colour-bar label and fixed scale (None: the map's own maximum) of each map kind.
+The invented-detail ratio has a meaningful scale (1: detail fully invented), so it is fixed
+to make maps comparable across pairs."""
+
+
 def _render_maps(
     loaded: list[LoadedPair],
     batch: BatchStatistics,
     settings: ResolvedSettings,
-    options: AuditOptions,
     artifacts: ArtifactWriter,
 ) -> dict[int, dict[str, str]]:
     from workers.render import render_heatmap_png
 
-    del options
     links: dict[int, dict[str, str]] = {}
-    if batch.maps is None:
-        return links
     by_index = {p.index: p for p in loaded}
     for row, index in enumerate(batch.indices):
-        restored = by_index[index].restored
-        background = restored.mean(0).numpy()
-        crop = settings.crop
-        if crop > 0:
-            background = background[crop:-crop, crop:-crop]
-        heat = batch.maps[row, 0].double().numpy()
-        png = render_heatmap_png(
-            np.clip(background, 0.0, 1.0),
-            heat,
-            vmax=1.0,
-            title=f"{by_index[index].source.id}: invented detail",
-            colorbar_label="invented-detail ratio",
+        background = by_index[index].restored.mean(0).numpy()
+        if settings.crop > 0:
+            c = settings.crop
+            background = background[c:-c, c:-c]
+        links[index] = {}
+        for kind, maps in batch.maps.items():
+            heat = maps[row, 0].double().numpy()
+            if not np.isfinite(heat).all():
+                continue  # e.g. a flat ground truth: the ratio is undefined everywhere
+            title, label, vmax = _MAP_LABELS[kind]
+            png = render_heatmap_png(
+                np.clip(background, 0.0, 1.0),
+                heat,
+                vmax=vmax,
+                title=f"{by_index[index].source.id}: {title}",
+                colorbar_label=label,
+            )
+            name = _artifact_name(index, kind)
+            artifacts.write(name, png)
+            links[index][kind] = artifacts.url_for(name)
+    return links
+
+
+def _render_plots(groups: list[GroupReport], artifacts: ArtifactWriter) -> dict[str, str]:
+    """The job's uncertainty-perception and distortion-perception planes (THEORY.md 2)."""
+    from workers.plots import DpPoint, UpPoint, dp_plane_png, up_plane_png
+
+    if not groups:
+        return {}
+    dimension = groups[0].dimension
+    inherent = [g.inherent_uncertainty for g in groups if g.inherent_uncertainty is not None]
+    # One bound per plot: the groups share the ground truth, so their N(X|Y) agree; the mean
+    # stands for them when pairs differ.
+    n_xy = float(np.mean(inherent)) if inherent else None
+    up_points = [
+        UpPoint(
+            g.name,
+            g.perception.gaussian_renyi.value,  # type: ignore[arg-type]
+            g.uncertainty.gaussian.value,  # type: ignore[arg-type]
+            g.uncertainty.gaussian.ci_low,
+            g.uncertainty.gaussian.ci_high,
         )
-        name = _artifact_name(index, "invented_detail")
-        artifacts.write(name, png)
-        links[index] = {"invented_detail": artifacts.url_for(name)}
+        for g in groups
+        if g.perception.gaussian_renyi.value is not None
+        and g.uncertainty.gaussian.value is not None
+    ]
+    dp_points = [
+        DpPoint(g.name, g.perception.gaussian_renyi.value, g.distortion.mse.value)  # type: ignore[arg-type]
+        for g in groups
+        if g.perception.gaussian_renyi.value is not None and g.distortion.mse.value is not None
+    ]
+    links = {}
+    for name, png in (
+        ("up_plane", up_plane_png(up_points, n_xy, dimension)),
+        ("dp_plane", dp_plane_png(dp_points, n_xy, dimension if n_xy else None)),
+    ):
+        artifacts.write(f"{name}.png", png)
+        links[name] = artifacts.url_for(f"{name}.png")
     return links
 
 
@@ -180,6 +220,8 @@ def run_audit(
     groups = []
     warnings: list[str] = []
     resolved: ResolvedSettings | None = None
+    known = KnownDegradation.from_options(options)
+    plots: dict[str, str] = {}
 
     with torch.inference_mode(), ThreadPoolExecutor(max_workers=workers) as pool:
         for name in group_names:
@@ -187,6 +229,7 @@ def run_audit(
             knn_per_pair = max(1, math.ceil(options.knn_samples / len(members)))
             generator = torch.Generator(device=torch_device).manual_seed(options.bootstrap.seed)
             stats = GroupStatistics()
+            prior = PriorImages() if known is not None else None
             metas: dict[int, PairMeta] = {}
             chunks = list(_chunks(members, batch_size))
             # Decoding runs one chunk ahead of the device: the next chunk's files are decoded
@@ -202,7 +245,7 @@ def run_audit(
                     pending = _submit_decode(pool, chunks[number + 1], max_pixels)
                 for same_size in _same_size_batches(loaded):
                     if resolved is None:
-                        resolved = _resolve(options)
+                        resolved = _resolve(options, known)
                     batch = _run_batch(
                         same_size,
                         options,
@@ -211,10 +254,12 @@ def run_audit(
                         generator,
                         torch_device,
                         with_maps=artifacts is not None,
+                        known=known,
+                        prior=prior,
                     )
                     stats.add(batch)
                     links = (
-                        _render_maps(same_size, batch, resolved, options, artifacts)
+                        _render_maps(same_size, batch, resolved, artifacts)
                         if artifacts is not None
                         else {}
                     )
@@ -234,7 +279,13 @@ def run_audit(
             finished = stats.finish()
             dimension = int(finished.error.total.shape[-1])
             group, pair_reports, group_warnings = summarize_group(
-                name, finished, [metas[i] for i in finished.indices], options, dimension
+                name,
+                finished,
+                [metas[i] for i in finished.indices],
+                options,
+                dimension,
+                known=known,
+                prior=prior,
             )
             groups.append(group)
             warnings.extend(group_warnings)
@@ -242,6 +293,10 @@ def run_audit(
                 report_pairs[index] = pair_report
 
     assert resolved is not None
+    if known is not None:
+        warnings.append(GAUSSIAN_MODEL_NOTE)
+    if artifacts is not None:
+        plots = _render_plots(groups, artifacts)
     settings = ReportSettings(
         color=options.color,
         patch_size=options.patch_size,
@@ -260,6 +315,7 @@ def run_audit(
         settings=settings,
         groups=groups,
         pairs=[report_pairs[i] for i in range(total)],
+        plots=plots,
         warnings=warnings,
     )
 
@@ -268,6 +324,22 @@ def _submit_decode(
     pool: ThreadPoolExecutor, chunk: list[tuple[int, PairSource]], max_pixels: int
 ) -> list[Future[LoadedPair]]:
     return [pool.submit(load_pair, index, pair, max_pixels) for index, pair in chunk]
+
+
+def _observation(item: LoadedPair, known: KnownDegradation) -> torch.Tensor | None:
+    """The pair's observation, checked against the size the degradation produces."""
+    if item.observation is None:
+        return None
+    _, height, width = item.ground_truth.shape
+    expected = known.operator.output_size(int(height), int(width))
+    got = tuple(item.observation.shape[-2:])
+    if got != expected:
+        raise AuditInputError(
+            f"expected an observation of {expected[1]}x{expected[0]} pixels for a "
+            f"{width}x{height} ground truth under the degradation, got {got[1]}x{got[0]}",
+            part=f"observation[{item.source.id}]",
+        )
+    return item.observation
 
 
 def _same_size_batches(loaded: list[LoadedPair]) -> list[list[LoadedPair]]:
@@ -286,8 +358,10 @@ def _run_batch(
     device: torch.device,
     *,
     with_maps: bool,
+    known: KnownDegradation | None,
+    prior: PriorImages | None,
 ) -> BatchStatistics:
-    _, height, width = items[0].ground_truth.shape
+    channels, height, width = items[0].ground_truth.shape
     minimum = max(options.patch_size, _SSIM_WINDOW) + 2 * resolved.crop
     if height < minimum or width < minimum:
         raise AuditInputError(
@@ -312,9 +386,20 @@ def _run_batch(
             * (width - 2 * resolved.crop - options.patch_size + 1),
         ),
     )
+    degradation = None
+    if known is not None:
+        degradation = DegradationInputs(known.operator, [_observation(i, known) for i in items])
+        if prior is not None and prior.wants():
+            prior.offer(prepare(truth, settings), int(channels))
     try:
         return batch_statistics(
-            truth, restored, [i.index for i in items], settings, generator, with_maps=with_maps
+            truth,
+            restored,
+            [i.index for i in items],
+            settings,
+            generator,
+            with_maps=with_maps,
+            degradation=degradation,
         )
     except EstimatorInputError as error:
         raise AuditInputError(str(error), part=f"pairs[{items[0].source.id}]") from error

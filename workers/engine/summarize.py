@@ -21,6 +21,7 @@ from api_schemas.report import (
     GroupPerception,
     GroupReport,
     GroupUncertainty,
+    PairConsistency,
     PairDistortion,
     PairHallucination,
     PairPerception,
@@ -29,6 +30,7 @@ from api_schemas.report import (
     Verdict,
 )
 from workers.engine.accumulate import FinishedGroup
+from workers.engine.degradation import KnownDegradation, PriorImages, place_on_bound
 from workers.estimators.bootstrap import bootstrap_weights, percentile_interval
 from workers.estimators.bounds import min_uncertainty_multiplier
 from workers.estimators.patches import PatchMoments
@@ -108,12 +110,20 @@ def _verdict(
     return Verdict(level=verdict.level, reasons=list(verdict.reasons))
 
 
+def _consistency(residual: torch.Tensor) -> PairConsistency | None:
+    value = finite_or_none(residual)
+    return None if value is None else PairConsistency(measurement_residual=value)
+
+
 def summarize_group(
     name: str,
     stats: FinishedGroup,
     metas: Sequence[PairMeta],
     options: AuditOptions,
     dimension: int,
+    *,
+    known: KnownDegradation | None = None,
+    prior: PriorImages | None = None,
 ) -> tuple[GroupReport, list[PairReport], list[str]]:
     """Build one group's report and its pairs' reports; returns them with group warnings."""
     warnings: list[str] = []
@@ -175,6 +185,24 @@ def summarize_group(
     invented = _mean_estimate(finite_ratio, ratio_weights, level, "regressed high-pass residual")
 
     mse_mean = float(stats.mse.mean())
+    uncertainty = _estimate(
+        finite_or_none(pooled_u), boot_u, level, "gaussian_wishart_corrected", n_patches
+    )
+    placement = None
+    if known is not None and prior is not None:
+        placement = place_on_bound(prior, known, options, uncertainty, perception, dimension)
+        if placement.inherent is None:
+            warnings.append(
+                f"group {name}: the inherent uncertainty could not be computed (images smaller "
+                f"than the {options.patch_size + 2 * placement.margin}-pixel window of "
+                "THEORY.md 3.6, or no uncertainty estimate)"
+            )
+        elif placement.region == "below_bound":
+            warnings.append(
+                f"group {name}: below the theoretical bound, which is impossible under the "
+                "Gaussian model: an estimation problem (too few patches) or a degradation "
+                "that does not match the one named"
+            )
     group = GroupReport(
         name=name,
         n_pairs=n_pairs,
@@ -186,9 +214,7 @@ def summarize_group(
             ssim=_mean_estimate(stats.ssim, weights, level, "mean over pairs (Gaussian window)"),
         ),
         uncertainty=GroupUncertainty(
-            gaussian=_estimate(
-                finite_or_none(pooled_u), boot_u, level, "gaussian_wishart_corrected", n_patches
-            ),
+            gaussian=uncertainty,
             knn=_estimate(
                 knn_u,
                 None,
@@ -211,6 +237,12 @@ def summarize_group(
             per_dimension=None if perception is None else perception / dimension,
         ),
         min_uncertainty_multiplier=eta,
+        inherent_uncertainty=placement.inherent if placement else None,
+        inherent_uncertainty_margin=placement.margin if placement else None,
+        uncertainty_ratio=placement.ratio if placement else None,
+        min_perception_index=placement.min_perception_index if placement else None,
+        up_region=placement.region if placement else None,
+        uncertainty_floor=placement.floor if placement else None,
         hallucination=GroupHallucination(invented_detail_ratio=invented),
         risk=_verdict(mse_mean, eta, invented.value, options),
     )
@@ -241,6 +273,7 @@ def summarize_group(
                 distortion=PairDistortion(mse=mse, psnr=psnr_pair, ssim=float(stats.ssim[row])),
                 uncertainty=PairUncertainty(gaussian=u_pair),
                 perception=PairPerception(gaussian_renyi=p_pair),
+                consistency=_consistency(stats.measurement_residual[row]),
                 hallucination=PairHallucination(invented_detail_ratio=ratio_pair, maps=meta.maps),
                 risk=_verdict(mse, eta_pair, ratio_pair, options),
                 warnings=pair_warnings,
