@@ -55,6 +55,7 @@ class ReportSettings(_Model):
     bootstrap: BootstrapOptions
     degradation: dict[str, object] | None
     thresholds: RiskThresholds
+    bound_tolerance: float | None = None
 
 
 class GroupDistortion(_Model):

@@ -20,12 +20,12 @@ from workers.engine.accumulate import (
     GroupStatistics,
     StatisticSettings,
     batch_statistics,
-    prepare,
 )
 from workers.engine.degradation import GAUSSIAN_MODEL_NOTE, KnownDegradation, PriorImages
 from workers.engine.sources import ArtifactWriter, LoadedPair, PairSource, load_pair
 from workers.engine.summarize import PairMeta, summarize_group
 from workers.errors import AuditCancelledError, AuditInputError
+from workers.estimators.color import convert_color
 from workers.estimators.errors import EstimatorInputError
 
 DEFAULT_BATCH_SIZE = 16
@@ -307,6 +307,7 @@ def run_audit(
         bootstrap=options.bootstrap,
         degradation=options.degradation,
         thresholds=options.thresholds,
+        bound_tolerance=options.bound_tolerance if known is not None else None,
     )
     return AuditReport(
         engine=EngineInfo(
@@ -390,7 +391,7 @@ def _run_batch(
     if known is not None:
         degradation = DegradationInputs(known.operator, [_observation(i, known) for i in items])
         if prior is not None and prior.wants():
-            prior.offer(prepare(truth, settings), int(channels))
+            prior.offer(convert_color(truth, options.color), int(channels))
     try:
         return batch_statistics(
             truth,

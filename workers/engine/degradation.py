@@ -73,7 +73,10 @@ class KnownDegradation:
 
 
 class PriorImages:
-    """A bounded sample of one group's prepared ground truths, for the prior of 3.6.
+    """A bounded sample of one group's colour-converted ground truths, for the prior of 3.6.
+
+    Uncropped: the prior models image content, and the border crop of 3.1 concerns the
+    error statistics; the whole image gives the window fit more windows.
 
     Keeps images of the first size seen until the pixel budget is spent, so memory does not
     grow with the job; the prior is a model of image content, which a few dozen images fit.
@@ -144,10 +147,11 @@ def place_on_bound(
     eta = float(min_uncertainty_multiplier(perception, dimension))
     low = uncertainty.ci_low if uncertainty.ci_low is not None else uncertainty.value
     high = uncertainty.ci_high if uncertainty.ci_high is not None else uncertainty.value
+    slack = options.bound_tolerance
     region: UpRegion
-    if high / inherent < eta:
+    if high / inherent * (1 + slack) < eta:
         region = "below_bound"
-    elif low / inherent <= eta:
+    elif low / inherent * (1 - slack) <= eta:
         region = "on_bound"
     else:
         region = "above_bound"

@@ -14,6 +14,7 @@ from PIL import Image
 from skimage import data
 
 from api_schemas.degradation import QUANTISATION_NOISE_VARIANCE
+from tests.support.gaussian_source import gaussian_super_resolution
 from workers.estimators.degradation import DegradationOperator, Downsample
 from workers.estimators.errors import EstimatorInputError
 from workers.estimators.inherent import (
@@ -23,6 +24,8 @@ from workers.estimators.inherent import (
 )
 from workers.estimators.patches import patch_moments
 from workers.estimators.uncertainty import gaussian_entropy_power
+
+N_IMAGES = 8
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -130,54 +133,6 @@ def test_rgb_channels_share_the_operator_and_decouple() -> None:
 
 
 # ----------------------------------------------------------------------------- Gaussian source
-SIZE, CANVAS, N_IMAGES = 128, 192, 8
-
-
-def _spectrum() -> torch.Tensor:
-    """Power spectrum (k0^2 + |k|^2)^-1.5 on the canvas torus, pixel variance 0.1^2."""
-    freq = torch.fft.fftfreq(CANVAS, dtype=torch.float64)
-    power = (freq[:, None] ** 2 + freq[None, :] ** 2 + 0.1**2) ** -1.5
-    return power / power.mean() * 0.1**2
-
-
-def _sample(n: int, spectrum: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    white = torch.randn(n, 1, CANVAS, CANVAS, generator=gen, dtype=torch.float64)
-    field = torch.fft.ifft2(torch.fft.fft2(white) * spectrum.sqrt()).real
-    return 0.5 + field[..., :SIZE, :SIZE]
-
-
-def _prior_apply(v: torch.Tensor, spectrum: torch.Tensor) -> torch.Tensor:
-    """Exact prior covariance of the SIZE x SIZE crop applied to v (circulant on the canvas)."""
-    big = v.new_zeros(v.shape[0], 1, CANVAS, CANVAS)
-    big[..., :SIZE, :SIZE] = v
-    return torch.fft.ifft2(torch.fft.fft2(big) * spectrum).real[..., :SIZE, :SIZE]
-
-
-def _posterior_mean(
-    y: torch.Tensor, op: DegradationOperator, spectrum: torch.Tensor, noise: float
-) -> torch.Tensor:
-    """E[x | y] = mu + S A' (A S A' + s^2 I)^-1 (y - A mu), by CG on the whole image."""
-    size = (SIZE, SIZE)
-    mean = torch.full((y.shape[0], 1, SIZE, SIZE), 0.5, dtype=torch.float64)
-    rhs = y - op.apply(mean)
-
-    def system(z: torch.Tensor) -> torch.Tensor:
-        return op.apply(_prior_apply(op.adjoint(z, size), spectrum)) + noise * z
-
-    z, residual = torch.zeros_like(rhs), rhs.clone()
-    direction, rr = residual.clone(), (residual * residual).sum((1, 2, 3), keepdim=True)
-    target = 1e-16 * rr
-    for _ in range(500):
-        q = system(direction)
-        alpha = rr / (direction * q).sum((1, 2, 3), keepdim=True)
-        z, residual = z + alpha * direction, residual - alpha * q
-        rr_new = (residual * residual).sum((1, 2, 3), keepdim=True)
-        if bool((rr_new <= target).all()):
-            break
-        direction, rr = residual + rr_new / rr * direction, rr_new
-    else:
-        pytest.fail("CG did not converge")
-    return mean + _prior_apply(op.adjoint(z, size), spectrum)
 
 
 def _error_entropy_power(errors: torch.Tensor, patch: int = 8, crop: int = 16) -> float:
@@ -189,21 +144,14 @@ def _error_entropy_power(errors: torch.Tensor, patch: int = 8, crop: int = 16) -
 
 @pytest.fixture(scope="module")
 def gaussian_source() -> dict[str, Any]:
-    gen = torch.Generator().manual_seed(0)
-    spectrum = _spectrum()
-    op = DegradationOperator([Downsample(4, "bicubic")])
-    noise = QUANTISATION_NOISE_VARIANCE
-
-    def observe(x: torch.Tensor) -> torch.Tensor:
-        y = op.apply(x)
-        return y + math.sqrt(noise) * torch.randn(y.shape, generator=gen, dtype=torch.float64)
-
-    truth = _sample(N_IMAGES, spectrum, gen)
-    estimate = _posterior_mean(observe(truth), op, spectrum, noise)
-    # Perturbation trick: x' - E[x' | y'] has the posterior law and is independent of y.
-    prior_draw = _sample(N_IMAGES, spectrum, gen)
-    sample = estimate + prior_draw - _posterior_mean(observe(prior_draw), op, spectrum, noise)
-    return {"truth": truth, "estimate": estimate, "sample": sample, "op": op, "noise": noise}
+    src = gaussian_super_resolution(N_IMAGES, seed=0)
+    return {
+        "truth": src.truth,
+        "estimate": src.estimate,
+        "sample": src.sample,
+        "op": src.op,
+        "noise": src.noise,
+    }
 
 
 def test_gaussian_source_posterior_mean_and_sampler_ratios(gaussian_source: dict[str, Any]) -> None:
