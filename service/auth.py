@@ -5,8 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from api_schemas.problems import ProblemError
 from service.errors import AuthenticationRequiredError
 from service.settings import LOCAL_TENANT, ServiceSettings
+
+_AUTHORIZATION_MISSING = ProblemError(part="authorization", message="no bearer token")
+_KEY_UNKNOWN = ProblemError(part="authorization", message="unknown API key")
 
 
 def tenant_for_key(settings: ServiceSettings, key: str) -> str | None:
@@ -35,8 +39,10 @@ def authenticate(settings: ServiceSettings, key: str | None) -> str:
     if key is None:
         if settings.local_mode:
             return LOCAL_TENANT
-        raise AuthenticationRequiredError("send 'Authorization: Bearer <API key>'")
+        raise AuthenticationRequiredError(
+            "send 'Authorization: Bearer <API key>'", errors=[_AUTHORIZATION_MISSING]
+        )
     tenant = tenant_for_key(settings, key)
     if tenant is None:
-        raise AuthenticationRequiredError("the API key is not known")
+        raise AuthenticationRequiredError("the API key is not known", errors=[_KEY_UNKNOWN])
     return tenant

@@ -7,14 +7,15 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api_schemas.problems import ProblemError
 from jobstore import IdempotencyKeys, JobRecord, JobRecords, PayloadStore
 from service.auth import authenticate
 from service.dispatch import Dispatcher
-from service.errors import JobNotFoundError, UnsupportedMediaTypeError
+from service.errors import InvalidSubmissionError, JobNotFoundError, UnsupportedMediaTypeError
 from service.jobs import Jobs
 from service.resources import Resources
 from service.settings import ServiceSettings
-from service.submission import Submissions
+from service.submission import FORM_PARTS, Submissions
 
 _bearer = HTTPBearer(auto_error=False, description="An API key issued to your tenant.")
 
@@ -67,9 +68,31 @@ def require_multipart(request: Request) -> None:
     """Refuse request bodies that are not ``multipart/form-data`` (415)."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "multipart/form-data":
+        message = f"expected multipart/form-data, got {media_type or 'no content type'}"
         raise UnsupportedMediaTypeError(
-            f"expected multipart/form-data, got {media_type or 'no content type'}"
+            message, errors=[ProblemError(part="content-type", message=message)]
         )
+
+
+async def reject_unknown_parts(request: Request) -> None:
+    """Refuse form parts the API does not know (a misspelt ``observations`` would otherwise
+    drop the observations silently). The form is already parsed and cached by FastAPI.
+
+    Raises:
+        InvalidSubmissionError: A part name other than ground_truth, restored, observation
+            and options.
+    """
+    form = await request.form()
+    unknown = sorted({name for name in form if name not in FORM_PARTS})
+    if unknown:
+        errors = [
+            ProblemError(
+                part=name[:80],
+                message="unknown part; expected ground_truth, restored, observation or options",
+            )
+            for name in unknown[:10]
+        ]
+        raise InvalidSubmissionError("the batch was not accepted", errors=errors)
 
 
 SettingsDep = Annotated[ServiceSettings, Depends(get_app_settings)]
@@ -104,7 +127,8 @@ def get_owned_job(
     """
     record = records.get(job_id)
     if record is None or record.tenant != tenant:
-        raise JobNotFoundError(f"no job {job_id[:80]!r}")
+        message = f"no job {job_id[:80]!r}"
+        raise JobNotFoundError(message, errors=[ProblemError(part="job_id", message=message)])
     return record
 
 

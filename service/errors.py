@@ -80,8 +80,14 @@ class AuthenticationRequiredError(DomainError):
     slug = "unauthenticated"
     title = "Missing or unknown API key"
 
-    def __init__(self, detail: str | None = None) -> None:
-        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="restoration-audit"'})
+    def __init__(
+        self, detail: str | None = None, *, errors: Iterable[ProblemError] | None = None
+    ) -> None:
+        super().__init__(
+            detail,
+            errors=errors,
+            headers={"WWW-Authenticate": 'Bearer realm="restoration-audit"'},
+        )
 
 
 class JobNotFoundError(DomainError):
@@ -226,6 +232,10 @@ async def _request_validation_error(request: Request, exc: Exception) -> JSONRes
     return problem_response(error.problem(instance=request.url.path))
 
 
+_HTTP_ERROR_PARTS = {400: "body", 404: "path", 405: "method", 413: "body"}
+"""The part each plain HTTP error of Starlette's is about (malformed or oversized bodies...)."""
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, StarletteHTTPException):  # pragma: no cover
         raise exc
@@ -234,7 +244,15 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     except ValueError:  # a status http.HTTPStatus does not know
         title = "Error"
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
-    problem = Problem(title=title, status=exc.status_code, detail=detail, instance=request.url.path)
+    part = _HTTP_ERROR_PARTS.get(exc.status_code)
+    errors = [ProblemError(part=part, message=detail or title)] if part else None
+    problem = Problem(
+        title=title,
+        status=exc.status_code,
+        detail=detail,
+        instance=request.url.path,
+        errors=errors,
+    )
     return problem_response(problem, exc.headers)
 
 

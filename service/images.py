@@ -11,10 +11,12 @@ an error, so a tiny file that claims a huge size is refused, never decoded.
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from typing import BinaryIO, Final
 
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 ACCEPTED_FORMATS: Final = ("PNG", "JPEG", "TIFF", "WEBP")
@@ -22,7 +24,6 @@ ACCEPTED_FORMATS: Final = ("PNG", "JPEG", "TIFF", "WEBP")
 _CHANNELS: Final = {
     "L": 1,
     "LA": 1,
-    "I": 1,
     "I;16": 1,
     "I;16B": 1,
     "I;16L": 1,
@@ -36,6 +37,11 @@ _CHANNELS: Final = {
 }
 _EXIF_ORIENTATION: Final = 0x0112
 _EXTENSIONS: Final = {"PNG": "png", "JPEG": "jpg", "TIFF": "tif", "WEBP": "webp"}
+# The end of a JPEG entropy-coded segment: 0xFF followed by neither a stuffed 0x00 nor a
+# restart marker (RST0-7), so a marker (or fill byte) starts there.
+_JPEG_SCAN_END: Final = re.compile(rb"\xff[^\x00\xd0-\xd7]")
+_JPEG_STANDALONE: Final = frozenset({0x01, *range(0xD0, 0xD8)})
+_TIFF_STRIPS: Final = ((273, 279), (324, 325))  # (offsets, byte counts): strips, tiles
 
 
 class InvalidImageError(ValueError):
@@ -70,7 +76,8 @@ def inspect_image(fp: BinaryIO, *, max_pixels: int) -> ImageHeader:
     Raises:
         InvalidImageError: Not a decodable PNG/JPEG/TIFF/WebP, more than one frame, a mode
             other than 8/16-bit grey, RGB(A) or float grey, more than ``max_pixels`` pixels,
-            or (PNG) truncated or corrupt.
+            truncated (PNG chunks, JPEG markers, TIFF strip extents), or a float image with
+            values that are not finite or outside [0, 1].
     """
     fp.seek(0)
     try:
@@ -89,6 +96,7 @@ def _read_header(fp: BinaryIO, max_pixels: int) -> ImageHeader:
             frames = int(getattr(im, "n_frames", 1))
             orientation = im.getexif().get(_EXIF_ORIENTATION, 1) if fmt != "PNG" else 1
             has_alpha = "A" in mode or "transparency" in im.info
+            strips_end = _tiff_strips_end(im) if fmt == "TIFF" else 0
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise InvalidImageError(f"image too large: {exc}") from exc
     except UnidentifiedImageError as exc:
@@ -114,6 +122,10 @@ def _read_header(fp: BinaryIO, max_pixels: int) -> ImageHeader:
         width, height = height, width
     if fmt == "PNG":
         _verify_png(fp)
+    elif fmt == "JPEG":
+        _verify_jpeg(fp)
+    elif fmt == "TIFF":
+        _verify_tiff(fp, strips_end, mode)
     return ImageHeader(fmt, mode, width, height, channels, has_alpha)
 
 
@@ -124,3 +136,84 @@ def _verify_png(fp: BinaryIO) -> None:
             im.verify()
     except Exception as exc:  # as in _read_header
         raise InvalidImageError(f"truncated or corrupt PNG: {exc}") from exc
+
+
+def _verify_jpeg(fp: BinaryIO) -> None:
+    """Walk the JPEG's markers to its end-of-image marker: a truncated file has none.
+
+    Segments are skipped by their length; entropy-coded data after each start-of-scan is
+    skipped to the next real marker, so progressive files (several scans) and EXIF
+    thumbnails (their own EOI inside an APP1 segment) are handled.
+    """
+    fp.seek(0)
+    data = fp.read()
+    size = len(data)
+    pos = 2  # after SOI, which Image.open checked
+    while pos < size:
+        if data[pos] != 0xFF:
+            raise InvalidImageError(f"corrupt JPEG: expected a marker at byte {pos}")
+        while pos < size and data[pos] == 0xFF:  # fill bytes
+            pos += 1
+        if pos >= size:
+            break
+        marker = data[pos]
+        pos += 1
+        if marker == 0xD9:  # EOI
+            return
+        if marker in _JPEG_STANDALONE:
+            continue
+        if pos + 2 > size:
+            break
+        length = int.from_bytes(data[pos : pos + 2], "big")
+        if length < 2:
+            raise InvalidImageError(f"corrupt JPEG: segment length {length} at byte {pos}")
+        pos += length
+        if marker == 0xDA:  # SOS: entropy-coded data up to the next marker
+            found = _JPEG_SCAN_END.search(data, min(pos, size))
+            if found is None:
+                break
+            pos = found.start()
+    raise InvalidImageError("truncated JPEG: the data ends before the end-of-image marker")
+
+
+def _tiff_strips_end(im: Image.Image) -> int:
+    """The largest offset + byte count of the TIFF's strips or tiles (0 if it names none)."""
+    tags = getattr(im, "tag_v2", {})
+    end = 0
+    for offsets_tag, counts_tag in _TIFF_STRIPS:
+        offsets, counts = tags.get(offsets_tag), tags.get(counts_tag)
+        if offsets is None or counts is None:
+            continue
+        offsets = offsets if isinstance(offsets, tuple) else (offsets,)
+        counts = counts if isinstance(counts, tuple) else (counts,)
+        for offset, count in zip(offsets, counts, strict=False):
+            end = max(end, int(offset) + int(count))
+    return end
+
+
+def _verify_tiff(fp: BinaryIO, strips_end: int, mode: str) -> None:
+    """A TIFF must hold every byte its strips name; a float one must be finite, in [0, 1].
+
+    Float images are decoded here (they are refused later otherwise, after the 202).
+    """
+    size = fp.seek(0, 2)
+    fp.seek(0)
+    if strips_end > size:
+        raise InvalidImageError(
+            f"truncated TIFF: its image data ends at byte {strips_end}, the file has {size}"
+        )
+    if mode != "F":
+        return
+    try:
+        with Image.open(fp, formats=("TIFF",)) as im:
+            im.load()
+            pixels = np.asarray(im, dtype=np.float32)
+    except Exception as exc:  # as in _read_header
+        raise InvalidImageError(f"truncated or corrupt TIFF: {exc}") from exc
+    if not np.isfinite(pixels).all():
+        raise InvalidImageError("expected finite float values, got NaN or infinity")
+    low, high = float(pixels.min()), float(pixels.max())
+    if low < 0.0 or high > 1.0:
+        raise InvalidImageError(
+            f"expected float values in [0, 1], got values in [{low:g}, {high:g}]"
+        )

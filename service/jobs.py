@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jobstore
 from api_schemas.jobs import JobList, JobState
+from api_schemas.problems import ProblemError
 from jobstore import JobRecord
 from service.errors import (
     ArtifactNotFoundError,
@@ -38,8 +39,9 @@ class Jobs:
                 tenant, state=state, page_size=page_size, page_token=page_token
             )
         except jobstore.InvalidPageTokenError as exc:
+            message = "page_token must be a next_page_token returned by this listing"
             raise InvalidPageTokenError(
-                "page_token must be a next_page_token returned by this listing"
+                message, errors=[ProblemError(part="page_token", message=message)]
             ) from exc
         url = self.r.settings.jobs_url
         return JobList(items=[rec.to_read(url) for rec in records], next_page_token=token)
@@ -83,5 +85,8 @@ class Jobs:
         """Path of an artifact of the job."""
         path = self.r.payloads.artifact_path(job.id, name)
         if path is None:
-            raise ArtifactNotFoundError(f"job {job.id} has no artifact {name[:80]!r}")
+            message = f"job {job.id} has no artifact {name[:80]!r}"
+            raise ArtifactNotFoundError(
+                message, errors=[ProblemError(part="name", message=message)]
+            )
         return path

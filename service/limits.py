@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api_schemas.problems import Problem
+from api_schemas.problems import Problem, ProblemError
 from service.auth import authenticate, bearer_token
 from service.errors import AuthenticationRequiredError, problem_response
 from service.settings import ServiceSettings
@@ -33,11 +33,13 @@ class DeclaredBodyLimit:
         if scope["type"] == "http":
             declared = _content_length(scope)
             if declared is not None and declared > self.max_body_size:
+                detail = f"the body is {declared} bytes; at most {self.max_body_size} accepted"
                 problem = Problem(
                     title="Content Too Large",
                     status=413,
-                    detail=f"the body is {declared} bytes; at most {self.max_body_size} accepted",
+                    detail=detail,
                     instance=scope.get("path"),
+                    errors=[ProblemError(part="body", message=detail)],
                 )
                 response = problem_response(problem, {"Connection": "close"})
                 await response(scope, receive, send)

@@ -20,6 +20,7 @@ from typing import BinaryIO, Final, Protocol
 import redis
 from pydantic import ValidationError
 
+from api_schemas.degradation import parse_degradation, super_resolution_factor
 from api_schemas.jobs import DEFAULT_GROUP, JobCreateOptions, JobManifest, ManifestPair
 from api_schemas.problems import ProblemError
 from jobstore import JobRecord, new_job_id
@@ -45,6 +46,10 @@ BROKER_RETRY_AFTER: Final = 10
 STORAGE_RETRY_AFTER: Final = 30
 _CHUNK: Final = 1 << 20
 MAX_OPTIONS_BYTES: Final = 1 << 20
+FORM_PARTS: Final = frozenset({*ROLES, "options"})
+IDEMPOTENCY_KEY_PATTERN: Final = r"^[\x21-\x7e]{1,255}$"
+SSIM_WINDOW: Final = 11
+"""Side of the SSIM window the worker slides over every pair (workers/engine/audit.py)."""
 
 
 class SupportsFile(Protocol):
@@ -87,8 +92,9 @@ class Submissions:
         if reservation.state == "replay" and reservation.job_id is not None:
             return self._replayed(tenant, reservation.job_id)
         if reservation.state == "mismatch":
+            message = "this Idempotency-Key was used with a different payload; use a new key"
             raise IdempotencyKeyReusedError(
-                "this Idempotency-Key was used with a different payload; use a new key"
+                message, errors=[ProblemError(part="idempotency-key", message=message)]
             )
         if reservation.state == "in_progress":
             raise IdempotencyKeyInProgressError(
@@ -139,6 +145,11 @@ class Submissions:
                 options = JobCreateOptions.model_validate_json(options_text)
             except ValidationError as exc:
                 errors += validation_errors(exc.errors(), prefix="options")
+        if options.degradation is not None:
+            try:
+                parse_degradation(options.degradation)
+            except ValidationError as exc:
+                errors += validation_errors(exc.errors(), prefix="options.degradation")
         if options.pairs is not None and len(options.pairs) != n:
             errors.append(
                 ProblemError(
@@ -152,7 +163,9 @@ class Submissions:
             raise InvalidSubmissionError("the batch was not accepted", errors=errors)
         return options
 
-    def _inspect(self, parts: dict[str, Sequence[BinaryIO]]) -> dict[str, list[ImageHeader]]:
+    def _inspect(
+        self, parts: dict[str, Sequence[BinaryIO]], options: JobCreateOptions
+    ) -> dict[str, list[ImageHeader]]:
         max_pixels = self.r.settings.max_pixels_per_image
         headers: dict[str, list[ImageHeader]] = {}
         errors = []
@@ -163,25 +176,7 @@ class Submissions:
                 except InvalidImageError as exc:
                     errors.append(ProblemError(part=f"{role}[{i}]", message=str(exc)))
         if not errors:
-            for i, (gt, rs) in enumerate(
-                zip(headers["ground_truth"], headers["restored"], strict=True)
-            ):
-                if (gt.width, gt.height) != (rs.width, rs.height):
-                    errors.append(
-                        ProblemError(
-                            part=f"restored[{i}]",
-                            message=f"size {rs.width}x{rs.height} differs from "
-                            f"ground_truth[{i}] ({gt.width}x{gt.height})",
-                        )
-                    )
-                elif gt.channels != rs.channels:
-                    errors.append(
-                        ProblemError(
-                            part=f"restored[{i}]",
-                            message=f"{rs.channels} channel(s) but ground_truth[{i}] has "
-                            f"{gt.channels}",
-                        )
-                    )
+            errors += _pair_errors(headers, options)
         if errors:
             raise InvalidSubmissionError("the batch was not accepted", errors=errors)
         return headers
@@ -196,7 +191,7 @@ class Submissions:
     ) -> JobRecord:
         if self.r.records.count_in_flight(tenant) >= self.r.settings.max_jobs_in_flight_per_tenant:
             raise self._too_many()  # early and cheap; create() checks again atomically
-        headers = self._inspect(parts)
+        headers = self._inspect(parts, options)
         n = len(parts["ground_truth"])
         job_id = new_job_id()
         try:
@@ -316,6 +311,58 @@ def _pair_names(options: JobCreateOptions, n: int) -> list[tuple[str, str]]:
         group = spec.group if spec is not None and spec.group is not None else DEFAULT_GROUP
         names.append((pair_id, group))
     return names
+
+
+def _pair_errors(
+    headers: dict[str, list[ImageHeader]], options: JobCreateOptions
+) -> list[ProblemError]:
+    """Per pair: equal sizes and channels, room for a patch and the SSIM window inside the
+    border, and observations of the size the degradation produces."""
+    factor = None
+    if options.degradation is not None:
+        factor = super_resolution_factor(parse_degradation(options.degradation))
+    crop = options.crop_border if options.crop_border is not None else (factor or 0)
+    minimum = max(options.patch_size, SSIM_WINDOW) + 2 * crop
+    observations = headers.get("observation", [])
+    errors = []
+    for i, (gt, rs) in enumerate(zip(headers["ground_truth"], headers["restored"], strict=True)):
+        if (gt.width, gt.height) != (rs.width, rs.height):
+            errors.append(
+                ProblemError(
+                    part=f"restored[{i}]",
+                    message=f"size {rs.width}x{rs.height} differs from "
+                    f"ground_truth[{i}] ({gt.width}x{gt.height})",
+                )
+            )
+        elif gt.channels != rs.channels:
+            errors.append(
+                ProblemError(
+                    part=f"restored[{i}]",
+                    message=f"{rs.channels} channel(s) but ground_truth[{i}] has {gt.channels}",
+                )
+            )
+        if min(gt.width, gt.height) < minimum:
+            errors.append(
+                ProblemError(
+                    part=f"ground_truth[{i}]",
+                    message=f"{gt.width}x{gt.height} is too small: at least {minimum}x{minimum}"
+                    f" (patch size {options.patch_size}, SSIM window {SSIM_WINDOW}, border "
+                    f"{crop} on each side)",
+                )
+            )
+        if i < len(observations) and options.degradation is not None:
+            ob, f = observations[i], factor or 1
+            expected = (gt.width // f, gt.height // f)
+            if (ob.width, ob.height) != expected:
+                errors.append(
+                    ProblemError(
+                        part=f"observation[{i}]",
+                        message=f"size {ob.width}x{ob.height}; the degradation makes "
+                        f"{expected[0]}x{expected[1]} of ground_truth[{i}] "
+                        f"({gt.width}x{gt.height})",
+                    )
+                )
+    return errors
 
 
 def _duplicate_ids(names: list[tuple[str, str]]) -> list[ProblemError]:

@@ -18,11 +18,12 @@ from service.deps import (
     SettingsDep,
     SubmissionsDep,
     TenantDep,
+    reject_unknown_parts,
     require_multipart,
 )
 from service.openapi import problem_responses
 from service.settings import ServiceSettings
-from service.submission import options_text
+from service.submission import IDEMPOTENCY_KEY_PATTERN, options_text
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -45,7 +46,7 @@ def _job_headers(job: JobRecord, settings: ServiceSettings) -> dict[str, str]:
     "",
     status_code=202,
     response_model=JobRead,
-    dependencies=[Depends(require_multipart)],
+    dependencies=[Depends(require_multipart), Depends(reject_unknown_parts)],
     responses={
         202: {
             "description": "Accepted: the job is queued.",
@@ -70,7 +71,13 @@ def create_job(
     response: Response,
     observation: Annotated[list[UploadFile] | None, File(description="Observations.")] = None,
     options: Annotated[str | UploadFile | None, Form(description=_OPTIONS_DOC)] = None,
-    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=255)] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            pattern=IDEMPOTENCY_KEY_PATTERN,
+            description="1 to 255 visible ASCII characters; replays answer the first job.",
+        ),
+    ] = None,
 ) -> JobRead:
     """Submit a batch of ground-truth/restored pairs; answers 202 with the queued job."""
     record = submissions.submit(
