@@ -188,3 +188,60 @@ def test_console_script_runs_as_a_process(folders: dict[str, Path], tmp_path: Pa
     )
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "r.json").read_text())["schema_version"] == "1"
+
+
+def test_known_degradation_with_observations(tmp_path: Path) -> None:
+    gt, sr, lr = (tmp_path / n for n in ("gt", "sr", "lr"))
+    for folder in (gt, sr, lr):
+        folder.mkdir()
+    for i, image in enumerate(crops(2, 96, seed=8)):
+        low = Image.fromarray(image).resize((24, 24), Image.Resampling.BICUBIC)
+        Image.fromarray(image).save(gt / f"{i}.png")
+        low.save(lr / f"{i}.png")
+        low.resize((96, 96), Image.Resampling.BICUBIC).save(sr / f"{i}.png")
+    output = tmp_path / "report.json"
+    code = main(
+        [
+            "audit",
+            "--ground-truth",
+            str(gt),
+            "--restored",
+            f"bicubic={sr}",
+            "--observations",
+            str(lr),
+            "--degradation",
+            "downsample:4:bicubic",
+            "--quiet",
+            "--output",
+            str(output),
+            "--maps",
+            str(tmp_path / "maps"),
+        ]
+    )
+    assert code == 0
+    report = AuditReport.model_validate_json(output.read_text())
+    group = report.groups[0]
+    assert report.settings.degradation == {"type": "downsample", "factor": 4, "kernel": "bicubic"}
+    assert report.settings.crop_border == 4
+    assert group.inherent_uncertainty is not None
+    assert group.up_region is not None
+    assert all(p.consistency is not None for p in report.pairs)
+    assert (tmp_path / "maps" / "up_plane.png").is_file()
+
+
+def test_invalid_degradation_is_a_usage_error(
+    folders: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "audit",
+            "--ground-truth",
+            str(folders["gt"]),
+            "--restored",
+            str(folders["blur"]),
+            "--degradation",
+            "downsample:four",
+        ]
+    )
+    assert code == 2
+    assert "four" in capsys.readouterr().err
