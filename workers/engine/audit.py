@@ -148,8 +148,8 @@ def _render_plots(groups: list[GroupReport], artifacts: ArtifactWriter) -> dict[
     up_points = [
         UpPoint(
             g.name,
-            g.perception.gaussian_renyi.value,  # type: ignore[arg-type]
-            g.uncertainty.gaussian.value,  # type: ignore[arg-type]
+            g.perception.gaussian_renyi.value,
+            g.uncertainty.gaussian.value,
             g.uncertainty.gaussian.ci_low,
             g.uncertainty.gaussian.ci_high,
         )
@@ -158,7 +158,7 @@ def _render_plots(groups: list[GroupReport], artifacts: ArtifactWriter) -> dict[
         and g.uncertainty.gaussian.value is not None
     ]
     dp_points = [
-        DpPoint(g.name, g.perception.gaussian_renyi.value, g.distortion.mse.value)  # type: ignore[arg-type]
+        DpPoint(g.name, g.perception.gaussian_renyi.value, g.distortion.mse.value)
         for g in groups
         if g.perception.gaussian_renyi.value is not None and g.distortion.mse.value is not None
     ]
