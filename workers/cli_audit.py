@@ -145,6 +145,19 @@ def summary_table(report: AuditReport) -> str:
             f"{_fmt(g.perception.per_dimension, 3):>8} {_fmt(g.min_uncertainty_multiplier, 3):>6} "
             f"{_fmt(g.hallucination.invented_detail_ratio.value, 3):>8}  {g.risk.level}"
         )
+    known = [g for g in report.groups if g.inherent_uncertainty is not None]
+    if known:
+        lines.append("")
+        lines.append(
+            f"{'restorer':<16} {'N(X|Y)':>10} {'ratio U/N':>9} {'floor eta*N':>11} "
+            f"{'P_min':>8}  place on the UP plane"
+        )
+        for g in known:
+            lines.append(
+                f"{g.name[:16]:<16} {_fmt(g.inherent_uncertainty, 3):>10} "
+                f"{_fmt(g.uncertainty_ratio, 3):>9} {_fmt(g.uncertainty_floor, 3):>11} "
+                f"{_fmt(g.min_perception_index, 3):>8}  {g.up_region or '-'}"
+            )
     for g in report.groups:
         for reason in g.risk.reasons:
             lines.append(f"  {g.name}: {reason}")
