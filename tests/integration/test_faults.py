@@ -1,0 +1,208 @@
+"""Faults with real processes that test_recovery does not already cover.
+
+* Redis killed (SIGKILL) and restarted with append-only persistence while jobs are queued and
+  one is running: the API answers 503 problems meanwhile, and every job completes once.
+* The API process killed and started again: jobs continue, the new process serves them, and an
+  idempotent retry of a submission gets the original job.
+* Retention: an expired job's record is gone (404 everywhere) and the payload sweep deletes its
+  inputs, report and artifacts; a failed job keeps its payload until then.
+
+The session's worker kept the records of test_recovery's faults; the Redis restart runs on a
+stack of its own (own Redis, worker and API) so the session's stack never sees the outage.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import redis
+
+from jobstore import JobRecords, PayloadStore
+from tests.fixtures.redis_server import RedisServer
+from tests.integration.stack import (
+    ApiServer,
+    WorkerProcess,
+    assert_close,
+    assert_problem,
+    sample_pairs,
+    stored_job,
+    submit,
+    wait_for,
+    wait_for_record,
+)
+from tests.integration.test_jobs_http import FAST, in_process_report
+from workers.settings import WorkerSettings
+from workers.sweeper import Sweeper
+from workers.tasks.audit import Stores
+
+
+@dataclass
+class OwnStack:
+    """A Redis server, a worker and an API of one test's own."""
+
+    server: RedisServer
+    worker: WorkerProcess
+    api: ApiServer
+    records: JobRecords
+    payloads: PayloadStore
+
+
+@contextlib.contextmanager
+def own_stack(
+    stack_env: dict[str, str], logs: Path, root: Path, *, appendonly: bool
+) -> Iterator[OwnStack]:
+    server = RedisServer(root / "redis", appendonly=appendonly).start()
+    env = stack_env | {"RA_REDIS_URL": server.url, "RA_DATA_DIR": str(root / "data")}
+    worker = WorkerProcess(env, logs)
+    api = ApiServer(env, logs / f"api-{root.name}.log")
+    connection: redis.Redis = server.client()
+    try:
+        worker.start()
+        api.start()
+        yield OwnStack(server, worker, api, JobRecords(connection), PayloadStore(root / "data"))
+    finally:
+        api.stop()
+        worker.stop()
+        connection.close()
+        server.stop()
+
+
+def _kill_redis(server: RedisServer) -> None:
+    """SIGKILL, as a crash or an OOM kill: no shutdown save, only what the AOF holds."""
+    os.kill(server.pid, signal.SIGKILL)
+    server.stop()  # reaps the dead process
+
+
+def test_redis_killed_with_jobs_queued_and_running_loses_none(
+    stack_env: dict[str, str], stack_dir: Path, tmp_path: Path
+) -> None:
+    with own_stack(stack_env, stack_dir / "logs", tmp_path, appendonly=True) as stack:
+        http = httpx.Client(base_url=stack.api.base_url, timeout=30.0)
+        with http:
+            ids = []
+            for i in range(4):
+                pairs = sample_pairs(6 if i == 0 else 2, 96, seed=70 + i)
+                response = submit(http, pairs, FAST, headers={"Idempotency-Key": f"redis-{i}"})
+                assert response.status_code == 202, response.text
+                ids.append(response.json()["id"])
+            wait_for(http, ids[0], states=("running",), min_done=1, timeout=60)
+            queued = [j for j in ids[1:] if stack.records.require(j).state == "queued"]
+            assert queued, "expected jobs still queued when Redis dies"
+
+            _kill_redis(stack.server)
+            # The API stays up and says so: 503 problems with Retry-After, never a 500.
+            down = assert_problem(http.get(f"/v1/jobs/{ids[0]}"), 503)
+            assert down["type"].endswith("/service-unavailable")
+            refused = submit(http, sample_pairs(1, 64, seed=79), FAST)
+            assert refused.status_code == 503, refused.text
+            assert int(refused.headers["retry-after"]) > 0
+            assert_problem(http.get("/readyz"), 503)
+            time.sleep(1.0)
+            stack.server.start()
+
+            try:
+                done = [wait_for(http, job_id, timeout=120) for job_id in ids]
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\n{stack.worker.log()[-4000:]}") from exc
+            for job in done:
+                assert job["state"] == "succeeded", job
+                assert job["progress"]["done"] == job["progress"]["total"]
+                assert stack.records.require(job["id"]).attempts <= 1
+                assert http.get(f"/v1/jobs/{job['id']}/report").status_code == 200
+            listed = http.get("/v1/jobs", params={"page_size": 100}).json()["items"]
+            assert {job["id"] for job in listed} == set(ids), "a job was lost or duplicated"
+            # The retries of the same submissions still replay the original jobs.
+            for i, job_id in enumerate(ids):
+                pairs = sample_pairs(6 if i == 0 else 2, 96, seed=70 + i)
+                replay = submit(http, pairs, FAST, headers={"Idempotency-Key": f"redis-{i}"})
+                assert replay.json()["id"] == job_id
+            report = http.get(f"/v1/jobs/{ids[1]}/report").json()
+            assert_close(report, in_process_report(stack.payloads, ids[1]))
+            assert stack.worker.popen is not None
+            assert stack.worker.popen.poll() is None, "the worker must ride out the outage"
+
+
+def test_api_killed_and_restarted_jobs_continue(
+    stack_env: dict[str, str], stack_dir: Path, worker: WorkerProcess, records: JobRecords
+) -> None:
+    first = ApiServer(stack_env, stack_dir / "logs" / "api-restart-1.log").start()
+    key = {"Idempotency-Key": f"api-restart-{time.time_ns()}"}
+    pairs = sample_pairs(6, 96, seed=81)
+    try:
+        with httpx.Client(base_url=first.base_url, timeout=30.0) as http:
+            running = submit(http, pairs, FAST, headers=key).json()
+            queued = submit(http, sample_pairs(2, 64, seed=82), FAST).json()
+            wait_for(http, running["id"], states=("running",), min_done=1, timeout=60)
+        assert first.popen is not None
+        os.killpg(first.popen.pid, signal.SIGKILL)  # no graceful shutdown
+        first.popen.wait(10)
+    finally:
+        first.stop()
+    assert records.require(running["id"]).state in ("running", "succeeded")
+
+    second = ApiServer(stack_env, stack_dir / "logs" / "api-restart-2.log").start()
+    try:
+        with httpx.Client(base_url=second.base_url, timeout=30.0) as http:
+            for job in (running, queued):
+                done = wait_for(http, job["id"], timeout=90)
+                assert done["state"] == "succeeded", done
+                assert http.get(f"/v1/jobs/{job['id']}/report").status_code == 200
+            replay = submit(http, pairs, FAST, headers=key)
+            assert replay.status_code == 202
+            assert replay.json()["id"] == running["id"]
+            assert records.require(running["id"]).attempts == 0, "the worker never stopped"
+    finally:
+        second.stop()
+
+
+def test_expired_jobs_lose_record_payload_and_artifacts(
+    client: httpx.Client,
+    worker: WorkerProcess,
+    records: JobRecords,
+    payloads: PayloadStore,
+    stack_env: dict[str, str],
+) -> None:
+    succeeded = submit(client, sample_pairs(2, 64, seed=91), FAST).json()["id"]
+    broken = sample_pairs(1, 64, seed=92)
+    failed = stored_job(records, payloads, [(broken[0][0], b"\x89PNG\r\n\x1a\n cut")], FAST)
+    worker.app.send_task("audit.run", args=[failed], queue="audit")
+    assert wait_for(client, succeeded)["state"] == "succeeded"
+    assert wait_for_record(records, failed).state == "failed"
+    report = client.get(f"/v1/jobs/{succeeded}/report").json()
+    artifacts = [url for p in report["pairs"] for url in p["hallucination"]["maps"].values()]
+    assert artifacts
+    assert client.get(artifacts[0]).status_code == 200
+    # A failed job keeps its inputs until retention ends (to be inspected, or retried).
+    assert payloads.input_dir(failed).is_dir()
+    assert client.get(f"/v1/jobs/{failed}").json()["error"]["status"] == 422
+
+    # Retention ends: Redis expires the records (as it would after RA_RETENTION_SECONDS) ...
+    for job_id in (succeeded, failed):
+        assert records.redis.ttl(f"{records.prefix}:job:{job_id}") > 0, "records must expire"
+        records.redis.pexpire(f"{records.prefix}:job:{job_id}", 1)
+    deadline = time.monotonic() + 5
+    while records.exists(succeeded) or records.exists(failed):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    for path in (f"/v1/jobs/{succeeded}", f"/v1/jobs/{succeeded}/report", artifacts[0]):
+        assert_problem(client.get(path), 404)
+    listed = client.get("/v1/jobs", params={"page_size": 100}).json()["items"]
+    assert not {succeeded, failed} & {job["id"] for job in listed}
+
+    # ... and the payload sweep deletes what they leave behind once past its safety margin
+    # (the worker runs it once a minute; here it runs once, on the same stores).
+    hours_ago = time.time() - 2 * 3600
+    for job_id in (succeeded, failed):
+        os.utime(payloads.job_dir(job_id), (hours_ago, hours_ago))
+    settings = WorkerSettings(redis_url=stack_env["RA_REDIS_URL"], data_dir=payloads.root)
+    Sweeper(Stores(records, payloads, settings), lambda job_id: None, interval=60).sweep_once()
+    for job_id in (succeeded, failed):
+        assert not payloads.job_dir(job_id).exists()
+        assert payloads.read_report(job_id) is None
