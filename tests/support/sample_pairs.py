@@ -27,7 +27,7 @@ def photo(name: str) -> np.ndarray:
 def crops(count: int, size: int, seed: int = 0) -> list[np.ndarray]:
     """``count`` RGB uint8 crops of ``size`` x ``size`` from the bundled photographs."""
     rng = np.random.default_rng(seed)
-    images = [photo(n) for n in PHOTOS]
+    images = [_at_least(photo(n), size) for n in PHOTOS]
     out = []
     for i in range(count):
         image = images[i % len(images)]
@@ -35,6 +35,17 @@ def crops(count: int, size: int, seed: int = 0) -> list[np.ndarray]:
         left = int(rng.integers(0, image.shape[1] - size + 1))
         out.append(image[top : top + size, left : left + size].copy())
     return out
+
+
+def _at_least(image: np.ndarray, size: int) -> np.ndarray:
+    """Upscale (bicubic) a photograph whose short side is under ``size``; else unchanged."""
+    short = min(image.shape[:2])
+    if short >= size:
+        return image
+    scale = size / short
+    height, width = (max(size, round(n * scale)) for n in image.shape[:2])
+    resized = Image.fromarray(image).resize((width, height), Image.Resampling.BICUBIC)
+    return np.asarray(resized)
 
 
 def degrade(image: np.ndarray, kind: str, seed: int = 0) -> np.ndarray:
