@@ -21,13 +21,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api_schemas import AuditOptions  # noqa: E402
-from tests.support.sample_pairs import crops, degrade, to_tensor  # noqa: E402
-from workers.engine import PairSource, run_audit  # noqa: E402
+from api_schemas import AuditOptions
+from tests.support.sample_pairs import crops, degrade, to_tensor
+from workers.engine import PairSource, run_audit
 
 
 def torchmetrics_psnr_ssim(preds: torch.Tensor, target: torch.Tensor) -> None:
-    from torchmetrics.functional.image import (  # noqa: PLC0415
+    from torchmetrics.functional.image import (
         peak_signal_noise_ratio,
         structural_similarity_index_measure,
     )
