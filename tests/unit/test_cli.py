@@ -245,3 +245,13 @@ def test_invalid_degradation_is_a_usage_error(
     )
     assert code == 2
     assert "four" in capsys.readouterr().err
+
+
+def test_openapi_prints_the_document_without_configuration(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("RA_API_KEYS", "RA_LOCAL_MODE", "RA_REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["openapi"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["paths"]["/v1/jobs"]["post"]["operationId"] == "create_job"
