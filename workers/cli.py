@@ -52,9 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "audit":
         return main_audit(args)
     if args.command == "openapi":
-        from service.main import create_app
+        from service.main import openapi_document  # FastAPI only on demand
 
-        print(json.dumps(create_app().openapi(), indent=2))
+        print(json.dumps(openapi_document(), indent=2))
         return 0
     parser.error(f"unknown command {args.command}")  # pragma: no cover
     return EXIT_USAGE
