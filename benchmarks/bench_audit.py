@@ -36,7 +36,12 @@ def torchmetrics_psnr_ssim(preds: torch.Tensor, target: torch.Tensor) -> None:
         p, t = preds[start : start + 16], target[start : start + 16]
         peak_signal_noise_ratio(p, t, data_range=1.0, reduction="none", dim=(1, 2, 3))
         structural_similarity_index_measure(
-            p, t, data_range=1.0, gaussian_kernel=True, sigma=1.5, kernel_size=11,
+            p,
+            t,
+            data_range=1.0,
+            gaussian_kernel=True,
+            sigma=1.5,
+            kernel_size=11,
             reduction="none",
         )
 
@@ -83,15 +88,23 @@ def main() -> None:
 
     best_ours, med_ours = best_of(args.repeats, ours)
     best_peer, med_peer = best_of(args.repeats, peer)
-    print(f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} CPUs, torch {torch.__version__} ({torch.get_num_threads()} threads), "
-          f"device {args.device}")
-    print(f"workload: {args.pairs} pairs of {args.size}x{args.size} RGB, audit color={args.color}, "
-          f"{len(kinds)} restorers, best of {args.repeats}")
-    print(f"full audit              : {args.pairs / best_ours:8.1f} pairs/s "
-          f"(median {args.pairs / med_ours:.1f})")
-    print(f"torchmetrics PSNR+SSIM  : {args.pairs / best_peer:8.1f} pairs/s "
-          f"(median {args.pairs / med_peer:.1f})")
+    print(
+        f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs, torch {torch.__version__} ({torch.get_num_threads()} threads), "
+        f"device {args.device}"
+    )
+    print(
+        f"workload: {args.pairs} pairs of {args.size}x{args.size} RGB, audit color={args.color}, "
+        f"{len(kinds)} restorers, best of {args.repeats}"
+    )
+    print(
+        f"full audit              : {args.pairs / best_ours:8.1f} pairs/s "
+        f"(median {args.pairs / med_ours:.1f})"
+    )
+    print(
+        f"torchmetrics PSNR+SSIM  : {args.pairs / best_peer:8.1f} pairs/s "
+        f"(median {args.pairs / med_peer:.1f})"
+    )
     print(f"ratio full audit / torchmetrics PSNR+SSIM: {best_peer / best_ours:.2f}x")
 
 

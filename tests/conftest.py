@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 
-REFERENCE_VECTORS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "theory_vectors.json"
-LOCAL_VECTORS = Path(__file__).resolve().parent / "data" / "theory_vectors.json"
+# A copy of the project's verified reference values (shared/reference/theory_vectors.json),
+# kept in the repository so that a clean clone tests against them.
+VECTORS = Path(__file__).resolve().parent / "data" / "theory_vectors.json"
 
 
 @pytest.fixture(scope="session")
 def theory_vectors() -> list[dict[str, Any]]:
-    """The verified reference values (a copy lives in tests/data so a clean clone has them)."""
-    path = LOCAL_VECTORS if LOCAL_VECTORS.exists() else REFERENCE_VECTORS
-    return json.loads(path.read_text())
+    """The verified reference values of THEORY.md's quantities (name, inputs, expected)."""
+    return json.loads(VECTORS.read_text())
 
 
 pytest_plugins = ["tests.fixtures.plugin"]
