@@ -206,3 +206,33 @@ def test_expired_jobs_lose_record_payload_and_artifacts(
     for job_id in (succeeded, failed):
         assert not payloads.job_dir(job_id).exists()
         assert payloads.read_report(job_id) is None
+
+
+def test_task_delivered_twice_to_two_workers_at_once_runs_once(
+    stack_env: dict[str, str],
+    stack_dir: Path,
+    worker: WorkerProcess,
+    records: JobRecords,
+    payloads: PayloadStore,
+) -> None:
+    # test_recovery sends a duplicate to one worker (sequential); here two workers receive
+    # the two deliveries at the same moment, as a redelivery racing the original would.
+    second = WorkerProcess(stack_env, stack_dir / "logs").start()
+    try:
+        job_id = stored_job(records, payloads, sample_pairs(4, 96, seed=95), FAST)
+        for _ in range(2):
+            worker.app.send_task("audit.run", args=[job_id], queue="audit")
+        skipped = f"job {job_id}: not startable"
+        deadline = time.monotonic() + 60
+        while skipped not in worker.log() + second.log():
+            assert time.monotonic() < deadline, (worker.log() + second.log())[-3000:]
+            time.sleep(0.02)
+        # Seen while the original still runs: the two deliveries overlapped.
+        assert records.require(job_id).state == "running", second.log()[-3000:]
+        record = wait_for_record(records, job_id, timeout=90)
+    finally:
+        second.stop()
+    assert record.state == "succeeded", record
+    assert record.attempts == 0
+    assert (worker.log() + second.log()).count(skipped) == 1
+    assert payloads.read_report(job_id) is not None
