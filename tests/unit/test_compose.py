@@ -148,6 +148,7 @@ _DISTRIBUTIONS = {
     "celery": "celery",
     "fastapi": "fastapi",
     "kombu": "celery",
+    "numpy": "numpy",
     "pydantic": "pydantic",
     "pydantic_settings": "pydantic-settings",
     "redis": "redis",
