@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH_VERSION ?= 2.13.0
 
-.PHONY: install install-test serve test test-unit test-integration lint typecheck bench check
+.PHONY: install install-test serve test test-unit test-integration lint typecheck bench load-test check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,5 +40,9 @@ typecheck:
 
 bench: install-test
 	$(BIN)/python benchmarks/bench_audit.py
+
+# 32 submitters for 60 s on loopback; writes benchmarks/load_results.md (the README quotes it).
+load-test: install-test
+	$(BIN)/python benchmarks/load_test.py
 
 check: lint typecheck test
