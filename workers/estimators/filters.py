@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 
 import torch
-from torch.nn import functional
 
 from workers.estimators._checks import check_images, check_positive
 from workers.estimators.errors import EstimatorInputError
@@ -107,12 +106,24 @@ def gaussian_blur(images: torch.Tensor, sigma: float, radius: int | None = None)
         True
     """
     check_images(images)
-    kernel = gaussian_kernel1d(sigma, radius, dtype=images.dtype, device=images.device)
+    kernel = gaussian_kernel1d(sigma, radius, dtype=torch.float64)
     half = (kernel.numel() - 1) // 2
-    batch, channels, height, width = images.shape
-    flat = images.reshape(batch * channels, 1, height, width)
-    along_width = _mirror_indices(width, half, images.device)
-    flat = functional.conv2d(flat.index_select(3, along_width), kernel.view(1, 1, 1, -1))
-    along_height = _mirror_indices(height, half, images.device)
-    flat = functional.conv2d(flat.index_select(2, along_height), kernel.view(1, 1, -1, 1))
-    return flat.reshape(batch, channels, height, width)
+    _, _, height, width = images.shape
+    along_width = images.index_select(3, _mirror_indices(width, half, images.device))
+    blurred = _shifted_sum(along_width, kernel, 3, width)
+    along_height = blurred.index_select(2, _mirror_indices(height, half, images.device))
+    return _shifted_sum(along_height, kernel, 2, height)
+
+
+def _shifted_sum(padded: torch.Tensor, kernel: torch.Tensor, dim: int, size: int) -> torch.Tensor:
+    """``sum_i k[i] padded[..., i : i + size, ...]`` along ``dim``: a 1-D correlation.
+
+    Written as one multiply-add per tap over the whole batch: on the CPU this runs several
+    times faster than ``conv2d`` with a thin (1 x K) kernel, which lowers to im2col, and it
+    gives the same sums in the same order.
+    """
+    taps = kernel.tolist()
+    out = padded.narrow(dim, 0, size) * taps[0]
+    for offset, weight in enumerate(taps[1:], start=1):
+        out.add_(padded.narrow(dim, offset, size), alpha=weight)
+    return out
