@@ -39,6 +39,8 @@ from typing import Any
 import redis
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from api_schemas.jobs import JobManifest
 from api_schemas.problems import PROBLEM_TYPE_BASE, Problem, ProblemError
@@ -64,7 +66,15 @@ class Stores:
 
 def open_stores(settings: WorkerSettings) -> Stores:
     """Connect to the records and the payload store named by ``settings``."""
-    client = redis.Redis.from_url(settings.redis_url, health_check_interval=30)
+    # Reconnect within the same call after a Redis restart (a stale pooled socket), so a lease
+    # renewal right after a blip succeeds instead of waiting for the next renewal period.
+    retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=3)
+    client = redis.Redis.from_url(
+        settings.redis_url,
+        health_check_interval=30,
+        retry=retry,
+        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+    )
     records = JobRecords(
         client, prefix=settings.redis_prefix, retention_seconds=settings.retention_seconds
     )
