@@ -50,6 +50,8 @@ class ServiceSettings(BaseSettings):
     max_pixels_per_image: Annotated[int, Field(gt=0)] = 40_000_000
     max_pairs_per_job: Annotated[int, Field(gt=0, le=100_000)] = 1024
     max_jobs_in_flight_per_tenant: Annotated[int, Field(gt=0)] = 16
+    max_queued_jobs: Annotated[int, Field(gt=0)] = 10_000
+    """Queued jobs over all tenants; beyond it submissions are 503 with ``Retry-After``."""
     api_keys: dict[str, str] = Field(default_factory=dict)
     """Tenant -> SHA-256 hex digest of its API key (JSON in ``RA_API_KEYS``)."""
     local_mode: bool = False

@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 ROLES: Final = ("ground_truth", "restored", "observation")
 TOO_MANY_JOBS_RETRY_AFTER: Final = 30
+QUEUE_FULL_RETRY_AFTER: Final = 60
 BROKER_RETRY_AFTER: Final = 10
 STORAGE_RETRY_AFTER: Final = 30
 _CHUNK: Final = 1 << 20
@@ -81,7 +82,7 @@ class Submissions:
             IdempotencyKeyReusedError: The key was used with another payload.
             IdempotencyKeyInProgressError: A request with the key is still being accepted.
             TooManyJobsError: The tenant has too many unfinished jobs.
-            ServiceUnavailableError: The broker did not take the task.
+            ServiceUnavailableError: The queue is full, or the broker did not take the task.
         """
         parts = {"ground_truth": ground_truth, "restored": restored, "observation": observation}
         options = self._check_counts_and_options(parts, options_text)
@@ -191,6 +192,12 @@ class Submissions:
     ) -> JobRecord:
         if self.r.records.count_in_flight(tenant) >= self.r.settings.max_jobs_in_flight_per_tenant:
             raise self._too_many()  # early and cheap; create() checks again atomically
+        queued = self.r.records.counts_by_state()["queued"]
+        if queued >= self.r.settings.max_queued_jobs:  # a soft cap: concurrent submits may pass
+            raise ServiceUnavailableError(
+                f"the queue is full ({queued} jobs waiting); try again later",
+                retry_after=QUEUE_FULL_RETRY_AFTER,
+            )
         headers = self._inspect(parts, options)
         n = len(parts["ground_truth"])
         job_id = new_job_id()

@@ -3,7 +3,8 @@
 The API runs with API keys (not local mode), so schemathesis' authentication checks apply:
 every operation must refuse a request without the key.
 
-The state machine follows the links of the OpenAPI document (create -> read, list, report,
+The state machine follows the links schemathesis infers from the document and the answers
+(the job id of a 202 and its ``Location``: create -> read, list, report,
 artifact, cancel, delete): random sequences of calls, each answer checked against the
 document (status codes, content types, headers, schemas) and never a 5xx. Random bytes are
 never images, so a positive ``POST /v1/jobs`` case is given a valid small batch, letting the
