@@ -41,6 +41,8 @@ _EXTENSIONS: Final = {"PNG": "png", "JPEG": "jpg", "TIFF": "tif", "WEBP": "webp"
 # restart marker (RST0-7), so a marker (or fill byte) starts there.
 _JPEG_SCAN_END: Final = re.compile(rb"\xff[^\x00\xd0-\xd7]")
 _JPEG_STANDALONE: Final = frozenset({0x01, *range(0xD0, 0xD8)})
+_JPEG_HEAD: Final = 64  # a marker, its fill bytes and a segment length
+_CHUNK: Final = 1 << 20
 _TIFF_STRIPS: Final = ((273, 279), (324, 325))  # (offsets, byte counts): strips, tiles
 
 
@@ -141,39 +143,55 @@ def _verify_png(fp: BinaryIO) -> None:
 def _verify_jpeg(fp: BinaryIO) -> None:
     """Walk the JPEG's markers to its end-of-image marker: a truncated file has none.
 
-    Segments are skipped by their length; entropy-coded data after each start-of-scan is
-    skipped to the next real marker, so progressive files (several scans) and EXIF
-    thumbnails (their own EOI inside an APP1 segment) are handled.
+    Segments are skipped by their length (by seeking); entropy-coded data after each
+    start-of-scan is scanned in 1 MiB chunks to the next real marker, so progressive files
+    (several scans) and EXIF thumbnails (their own EOI inside an APP1 segment) are handled,
+    and memory stays bounded whatever the file's size.
     """
-    fp.seek(0)
-    data = fp.read()
-    size = len(data)
+    size = fp.seek(0, 2)
     pos = 2  # after SOI, which Image.open checked
     while pos < size:
-        if data[pos] != 0xFF:
+        fp.seek(pos)
+        head = fp.read(_JPEG_HEAD)
+        skip = len(head) - len(head.lstrip(b"\xff"))  # the marker's 0xFF and fill bytes
+        if skip == 0:
             raise InvalidImageError(f"corrupt JPEG: expected a marker at byte {pos}")
-        while pos < size and data[pos] == 0xFF:  # fill bytes
-            pos += 1
-        if pos >= size:
+        if skip + 1 > len(head):
             break
-        marker = data[pos]
-        pos += 1
+        marker = head[skip]
+        pos += skip + 1
         if marker == 0xD9:  # EOI
             return
         if marker in _JPEG_STANDALONE:
             continue
-        if pos + 2 > size:
+        if skip + 3 > len(head):
             break
-        length = int.from_bytes(data[pos : pos + 2], "big")
+        length = int.from_bytes(head[skip + 1 : skip + 3], "big")
         if length < 2:
             raise InvalidImageError(f"corrupt JPEG: segment length {length} at byte {pos}")
         pos += length
         if marker == 0xDA:  # SOS: entropy-coded data up to the next marker
-            found = _JPEG_SCAN_END.search(data, min(pos, size))
+            found = _scan_end(fp, pos, size)
             if found is None:
                 break
-            pos = found.start()
+            pos = found
     raise InvalidImageError("truncated JPEG: the data ends before the end-of-image marker")
+
+
+def _scan_end(fp: BinaryIO, pos: int, size: int) -> int | None:
+    """Offset of the first marker at or after ``pos`` in entropy-coded data, or ``None``."""
+    while pos < size:
+        fp.seek(pos)
+        chunk = fp.read(_CHUNK)
+        if not chunk:
+            return None
+        found = _JPEG_SCAN_END.search(chunk)
+        if found is not None:
+            return pos + found.start()
+        if len(chunk) < 2:
+            return None
+        pos += len(chunk) - 1  # overlap one byte: a marker may straddle the chunks
+    return None
 
 
 def _tiff_strips_end(im: Image.Image) -> int:
