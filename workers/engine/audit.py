@@ -227,7 +227,9 @@ def run_audit(
         for name in group_names:
             members = [(i, p) for i, p in enumerate(pairs) if p.group == name]
             knn_per_pair = max(1, math.ceil(options.knn_samples / len(members)))
-            generator = torch.Generator(device=torch_device).manual_seed(options.bootstrap.seed)
+            # A CPU generator on every device: the same seed draws the same patch positions and
+            # dequantisation noise on CPU and CUDA, so their reports agree.
+            generator = torch.Generator().manual_seed(options.bootstrap.seed)
             stats = GroupStatistics()
             prior = PriorImages() if known is not None else None
             metas: dict[int, PairMeta] = {}
