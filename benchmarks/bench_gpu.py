@@ -76,6 +76,8 @@ def max_relative_difference(a: object, b: object) -> float:
             ga.hallucination.invented_detail_ratio.value,
             gb.hallucination.invented_detail_ratio.value,
         ),
+        (ga.uncertainty.knn.value, gb.uncertainty.knn.value),
+        (ga.perception.knn_renyi.value, gb.perception.knn_renyi.value),
     ]
     return max(
         abs(x - y) / max(abs(x), 1e-12) for x, y in values if x is not None and y is not None
