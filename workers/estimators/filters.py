@@ -122,8 +122,8 @@ def _shifted_sum(padded: torch.Tensor, kernel: torch.Tensor, dim: int, size: int
     times faster than ``conv2d`` with a thin (1 x K) kernel, which lowers to im2col, and it
     gives the same sums in the same order.
     """
-    taps = kernel.tolist()
-    out = padded.narrow(dim, 0, size) * taps[0]
+    taps: list[float] = kernel.tolist()
+    out: torch.Tensor = padded.narrow(dim, 0, size) * taps[0]
     for offset, weight in enumerate(taps[1:], start=1):
         out.add_(padded.narrow(dim, offset, size), alpha=weight)
     return out

@@ -1,0 +1,97 @@
+"""PNG artifacts of an audit: per-pair heat maps and the job's tradeoff plots."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from api_schemas.report import GroupReport
+from workers.engine.accumulate import BatchStatistics
+from workers.engine.sources import ArtifactWriter, LoadedPair
+
+
+def artifact_name(index: int, kind: str) -> str:
+    """File name of a pair's map: safe for the payload store whatever the pair id is."""
+    return f"pair-{index:05d}-{kind}.png"
+
+
+_MAP_LABELS = {
+    "invented_detail": ("invented detail", "invented-detail ratio", 1.0),
+    "error": ("error", "|restored - truth| (sum over channels)", None),
+    "null_space": ("null-space error", "|(I - H+H)(restored - truth)|", None),
+    "measurement": ("data inconsistency", "|H+(H restored - observation)|", None),
+}
+"""Title, colour-bar label and fixed scale (None: the map's own maximum) of each map kind.
+The invented-detail ratio has a meaningful scale (1: detail fully invented), so it is fixed
+to make maps comparable across pairs."""
+
+
+def render_maps(
+    loaded: list[LoadedPair],
+    batch: BatchStatistics,
+    crop: int,
+    artifacts: ArtifactWriter,
+) -> dict[int, dict[str, str]]:
+    """Render each pair's maps as PNG heat maps over its restored image; returns the links."""
+    from workers.render import render_heatmap_png
+
+    links: dict[int, dict[str, str]] = {}
+    by_index = {p.index: p for p in loaded}
+    for row, index in enumerate(batch.indices):
+        background = by_index[index].restored.mean(0).numpy()
+        if crop > 0:
+            background = background[crop:-crop, crop:-crop]
+        links[index] = {}
+        for kind, maps in batch.maps.items():
+            heat = maps[row, 0].double().numpy()
+            if not np.isfinite(heat).all():
+                continue  # e.g. a flat ground truth: the ratio is undefined everywhere
+            title, label, vmax = _MAP_LABELS[kind]
+            png = render_heatmap_png(
+                np.clip(background, 0.0, 1.0),
+                heat,
+                vmax=vmax,
+                title=f"{by_index[index].source.id}: {title}",
+                colorbar_label=label,
+            )
+            name = artifact_name(index, kind)
+            artifacts.write(name, png)
+            links[index][kind] = artifacts.url_for(name)
+    return links
+
+
+def render_plots(groups: list[GroupReport], artifacts: ArtifactWriter) -> dict[str, str]:
+    """The job's uncertainty-perception and distortion-perception planes (THEORY.md 2)."""
+    from workers.plots import DpPoint, UpPoint, dp_plane_png, up_plane_png
+
+    if not groups:
+        return {}
+    dimension = groups[0].dimension
+    inherent = [g.inherent_uncertainty for g in groups if g.inherent_uncertainty is not None]
+    # One bound per plot: the groups share the ground truth, so their N(X|Y) agree; the mean
+    # stands for them when pairs differ.
+    n_xy = float(np.mean(inherent)) if inherent else None
+    up_points = [
+        UpPoint(
+            g.name,
+            g.perception.gaussian_renyi.value,
+            g.uncertainty.gaussian.value,
+            g.uncertainty.gaussian.ci_low,
+            g.uncertainty.gaussian.ci_high,
+        )
+        for g in groups
+        if g.perception.gaussian_renyi.value is not None
+        and g.uncertainty.gaussian.value is not None
+    ]
+    dp_points = [
+        DpPoint(g.name, g.perception.gaussian_renyi.value, g.distortion.mse.value)
+        for g in groups
+        if g.perception.gaussian_renyi.value is not None and g.distortion.mse.value is not None
+    ]
+    links = {}
+    for name, png in (
+        ("up_plane", up_plane_png(up_points, n_xy, dimension)),
+        ("dp_plane", dp_plane_png(dp_points, n_xy, dimension if n_xy else None)),
+    ):
+        artifacts.write(f"{name}.png", png)
+        links[name] = artifacts.url_for(f"{name}.png")
+    return links
