@@ -206,8 +206,20 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         default="y",
         help="statistics on luma (y: MATLAB rgb2ycbcr, y_full: BT.601) or RGB",
     )
-    p.add_argument("--patch-size", type=int, default=8, metavar="N")
-    p.add_argument("--patch-stride", type=int, default=1, metavar="N")
+    p.add_argument(
+        "--patch-size",
+        type=int,
+        default=8,
+        metavar="N",
+        help="side of the patches whose statistics are taken (d = C N^2; default 8)",
+    )
+    p.add_argument(
+        "--patch-stride",
+        type=int,
+        default=1,
+        metavar="N",
+        help="step between patch positions (default 1: every position)",
+    )
     p.add_argument(
         "--crop-border",
         type=int,
@@ -222,7 +234,12 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         metavar="R",
         help="bootstrap resamples over pairs (0 disables intervals)",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the bootstrap and of the nearest-neighbour subsample",
+    )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument(
         "--batch-size",
