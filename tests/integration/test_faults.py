@@ -4,6 +4,8 @@
   one is running: the API answers 503 problems meanwhile, and every job completes once.
 * The API process killed and started again: jobs continue, the new process serves them, and an
   idempotent retry of a submission gets the original job.
+* A job past its time limit, seen over HTTP: failed with a ``time-limit`` problem, no report,
+  its inputs kept (until retention ends, below).
 * Retention: an expired job's record is gone (404 everywhere) and the payload sweep deletes its
   inputs, report and artifacts; a failed job keeps its payload until then.
 
@@ -56,10 +58,16 @@ class OwnStack:
 
 @contextlib.contextmanager
 def own_stack(
-    stack_env: dict[str, str], logs: Path, root: Path, *, appendonly: bool
+    stack_env: dict[str, str],
+    logs: Path,
+    root: Path,
+    *,
+    appendonly: bool,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[OwnStack]:
     server = RedisServer(root / "redis", appendonly=appendonly).start()
     env = stack_env | {"RA_REDIS_URL": server.url, "RA_DATA_DIR": str(root / "data")}
+    env |= extra_env or {}
     worker = WorkerProcess(env, logs)
     api = ApiServer(env, logs / f"api-{root.name}.log")
     connection: redis.Redis = server.client()
@@ -208,6 +216,18 @@ def test_expired_jobs_lose_record_payload_and_artifacts(
         assert payloads.read_report(job_id) is None
 
 
+def _warm_up(*workers: WorkerProcess) -> None:
+    """Until each worker's pool process has run a task (it imports the engine on its first,
+    which takes seconds): send tasks with a malformed id, which are rejected without effect."""
+    rejected = "rejecting a malformed job id"
+    before = [w.log().count(rejected) for w in workers]
+    deadline = time.monotonic() + 60
+    while any(w.log().count(rejected) <= n for w, n in zip(workers, before, strict=True)):
+        assert time.monotonic() < deadline, [w.log()[-2000:] for w in workers]
+        workers[0].app.send_task("audit.run", args=["warm-up"], queue="audit")
+        time.sleep(0.5)
+
+
 def test_task_delivered_twice_to_two_workers_at_once_runs_once(
     stack_env: dict[str, str],
     stack_dir: Path,
@@ -219,7 +239,8 @@ def test_task_delivered_twice_to_two_workers_at_once_runs_once(
     # the two deliveries at the same moment, as a redelivery racing the original would.
     second = WorkerProcess(stack_env, stack_dir / "logs").start()
     try:
-        job_id = stored_job(records, payloads, sample_pairs(4, 96, seed=95), FAST)
+        _warm_up(worker, second)
+        job_id = stored_job(records, payloads, sample_pairs(6, 96, seed=95), FAST)
         for _ in range(2):
             worker.app.send_task("audit.run", args=[job_id], queue="audit")
         skipped = f"job {job_id}: not startable"
@@ -236,3 +257,31 @@ def test_task_delivered_twice_to_two_workers_at_once_runs_once(
     assert record.attempts == 0
     assert (worker.log() + second.log()).count(skipped) == 1
     assert payloads.read_report(job_id) is not None
+
+
+def test_job_over_its_time_limit_fails_with_a_problem_and_keeps_its_payload(
+    stack_env: dict[str, str], stack_dir: Path, tmp_path: Path
+) -> None:
+    limits = {"RA_SOFT_TIME_LIMIT": "1", "RA_TIME_LIMIT": "60"}
+    with (
+        own_stack(
+            stack_env, stack_dir / "logs", tmp_path, appendonly=False, extra_env=limits
+        ) as stack,
+        httpx.Client(base_url=stack.api.base_url, timeout=30.0) as http,
+    ):
+        response = submit(http, sample_pairs(24, 96, seed=97))
+        assert response.status_code == 202, response.text
+        job = wait_for(http, response.json()["id"], timeout=90)
+        assert job["state"] == "failed", job
+        assert job["error"]["type"].endswith("/time-limit")
+        assert job["error"]["title"] == "Time limit"
+        assert "time limit of 1 s" in job["error"]["detail"]
+        assert stack.payloads.read_report(job["id"]) is None
+        no_report = assert_problem(http.get(f"/v1/jobs/{job['id']}/report"), 409)
+        assert no_report["type"].endswith("/job-has-no-report")
+        # Kept for inspection until retention ends (the record's TTL), then swept.
+        manifest = stack.payloads.read_manifest(job["id"])
+        for pair in manifest.pairs:
+            assert (stack.payloads.input_dir(job["id"]) / pair.restored).is_file()
+        ttl = stack.records.redis.ttl(f"{stack.records.prefix}:job:{job['id']}")
+        assert 0 < ttl <= 7 * 86400

@@ -1,0 +1,46 @@
+"""Schemathesis hooks of the stateful CLI run (loaded through ``SCHEMATHESIS_HOOKS``).
+
+Random bytes are never images, so every positive ``POST /v1/jobs`` case is sent a valid small
+batch instead, with a fresh ``Idempotency-Key`` if it carries one: the chains then reach
+queued, running, finished, cancelled and deleted jobs.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from typing import Any
+
+import numpy as np
+import schemathesis
+from PIL import Image
+
+
+def _png(seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+VALID_BATCH = {
+    "ground_truth": [_png(1), _png(2)],
+    "restored": [_png(3), _png(4)],
+    "options": '{"bootstrap": {"resamples": 20}, "knn_samples": 200}',
+}
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    """Send a valid batch for positive ``POST /v1/jobs`` cases."""
+    negative = case.meta is not None and case.meta.generation.mode.is_negative
+    if case.operation.method.upper() != "POST" or case.operation.path != "/v1/jobs" or negative:
+        return
+    case.body = dict(VALID_BATCH)
+    case.media_type = "multipart/form-data"
+    if case.headers:
+        case.headers = {
+            name: uuid.uuid4().hex if name.lower() == "idempotency-key" else value
+            for name, value in case.headers.items()
+        }
