@@ -1,0 +1,257 @@
+"""Service overhead: the real HTTP API + Redis + one Celery worker against in-process run_audit.
+
+The same 64 real 256x256 RGB pairs, as PNG files, go (a) through ``run_audit`` in this process
+(paths as PairSource, no artifacts: what a library user runs), (b) the same with an
+ArtifactWriter writing the invented-detail maps to a temp dir (what the worker does), and (c)
+through the service: POST /v1/jobs (multipart), poll GET /v1/jobs/{id}, GET the report, against
+a real redis-server, one real Celery worker process (prefork, concurrency 1) and uvicorn, all on
+127.0.0.1 and stopped by PID at the end. The runs alternate (in-process, with maps, service), so
+machine load hits all three alike. The job record's created/started/finished times split the
+service's wall time into upload, queue wait, audit and poll/report. The cores are shared with
+other work, so wall times vary run to run; CPU seconds per job (this process for in-process,
+worker + uvicorn + redis-server from /proc plus this client for the service) are printed too
+and compared as a load-robust ratio.
+
+Target (performance issue): service >= 85 % of in-process pairs/s.
+Usage: python benchmarks/bench_service.py [--pairs 64] [--size 256] [--repeats 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from api_schemas import AuditOptions
+from tests.fixtures.redis_server import RedisServer
+from tests.integration.stack import ApiServer, WorkerProcess, group_pids, sample_pairs, submit
+from workers.engine import PairSource, run_audit
+from workers.engine.sources import ArtifactWriter
+
+POLL_SECONDS = 0.05
+JOB_TIMEOUT = 120.0
+
+
+def machine_line() -> str:
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads), load average {load}"
+    )
+
+
+def write_pairs(root: Path, pairs: list[tuple[bytes, bytes]]) -> list[PairSource]:
+    sources = []
+    for i, (gt, restored) in enumerate(pairs):
+        gt_path, restored_path = root / f"gt{i}.png", root / f"restored{i}.png"
+        gt_path.write_bytes(gt)
+        restored_path.write_bytes(restored)
+        sources.append(PairSource(f"p{i}", "default", gt_path, restored_path))
+    return sources
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds used so far by ``pids`` (from /proc/<pid>/stat)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICKS
+
+
+def self_cpu() -> float:
+    """CPU seconds of this process (all its threads)."""
+    return time.process_time()
+
+
+def stamp(value: str | None) -> float:
+    if value is None:
+        raise AssertionError("job record without a timestamp")
+    return datetime.fromisoformat(value).timestamp()
+
+
+def service_run(
+    client: httpx.Client, pairs: list[tuple[bytes, bytes]], server_pids: list[int]
+) -> dict[str, float]:
+    """Submit, poll, fetch the report; wall time, its parts and CPU seconds of the servers."""
+    cpu0, client0 = cpu_seconds(server_pids), self_cpu()
+    t0 = time.time()
+    response = submit(client, pairs)
+    t_posted = time.time()
+    if response.status_code != 202:
+        raise RuntimeError(f"submit answered {response.status_code}: {response.text[:500]}")
+    job_id = response.json()["id"]
+    deadline = time.monotonic() + JOB_TIMEOUT
+    polls = 0
+    while True:
+        job = client.get(f"/v1/jobs/{job_id}").json()
+        polls += 1
+        if job["state"] in ("succeeded", "failed", "cancelled"):
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"job {job_id} still {job['state']} after {JOB_TIMEOUT} s")
+        time.sleep(POLL_SECONDS)
+    t_seen = time.time()
+    if job["state"] != "succeeded":
+        raise RuntimeError(f"job {job_id} {job['state']}: {job.get('error')}")
+    report = client.get(f"/v1/jobs/{job_id}/report")
+    report.raise_for_status()
+    t_end = time.time()
+    cpu, client_cpu = cpu_seconds(server_pids) - cpu0, self_cpu() - client0
+    created, started, finished = (stamp(job[f"{k}_at"]) for k in ("created", "started", "finished"))
+    return {
+        "wall": t_end - t0,
+        "upload": created - t0,  # request sent, inputs stored and validated, record created
+        "post_tail": t_posted - created,  # queueing the task, answering 202
+        "queue": started - created,  # until the worker took the job
+        "audit": finished - started,  # decode + audit + maps + report written, in the worker
+        "poll": t_seen - finished,  # until the client saw the final state
+        "report": t_end - t_seen,  # GET of the report
+        "cpu": cpu,  # worker (main + pool child), uvicorn and redis-server
+        "client_cpu": client_cpu,  # this process: encoding the upload, polling
+        "polls": polls,
+        "report_bytes": len(report.content),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pairs", type=int, default=64)
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=4)
+    args = parser.parse_args()
+
+    started = time.monotonic()
+    pairs = sample_pairs(args.pairs, args.size, seed=0)
+    options = AuditOptions()
+    with tempfile.TemporaryDirectory(prefix="ra-bench-service-") as tmp:
+        root = Path(tmp)
+        for name in ("inputs", "data", "logs", "maps"):
+            (root / name).mkdir()
+        sources = write_pairs(root / "inputs", pairs)
+        map_count = 0
+
+        def write_map(name: str, data: bytes) -> None:
+            nonlocal map_count
+            (root / "maps" / name).write_bytes(data)
+            map_count += 1
+
+        writer = ArtifactWriter(write=write_map, url_for=lambda name: f"/maps/{name}")
+
+        with RedisServer(root / "redis") as redis_server:
+            env = {k: v for k, v in os.environ.items() if not k.startswith("RA_")}
+            env.update(
+                RA_REDIS_URL=redis_server.url,
+                RA_DATA_DIR=str(root / "data"),
+                RA_LOCAL_MODE="true",
+                RA_HOST="127.0.0.1",
+                RA_DEVICE="cpu",
+                PYTHONUNBUFFERED="1",
+            )
+            worker = WorkerProcess(env, root / "logs")
+            api = ApiServer(env, root / "logs" / "api.log")
+            try:
+                worker.start(timeout=90.0)
+                api.start(timeout=60.0)
+                print(f"stack up in {time.monotonic() - started:.1f} s (redis, worker, uvicorn)")
+                with httpx.Client(base_url=api.base_url, timeout=60.0) as client:
+                    # Warm-up: imports, first-call allocations, the worker's pool child.
+                    run_audit(sources[:4], options, device="cpu")
+                    server_pids = (
+                        group_pids(worker.pid)
+                        + group_pids(api.popen.pid)  # type: ignore[union-attr]
+                        + [redis_server.pid]
+                    )
+                    service_run(client, pairs[:4], server_pids)
+
+                    inproc: list[float] = []
+                    inproc_cpu: list[float] = []
+                    with_maps: list[float] = []
+                    maps_cpu: list[float] = []
+                    service: list[dict[str, float]] = []
+                    for _ in range(args.repeats):
+                        t, c = time.perf_counter(), self_cpu()
+                        run_audit(sources, options, device="cpu")
+                        inproc.append(time.perf_counter() - t)
+                        inproc_cpu.append(self_cpu() - c)
+                        t, c = time.perf_counter(), self_cpu()
+                        run_audit(sources, options, device="cpu", artifacts=writer)
+                        with_maps.append(time.perf_counter() - t)
+                        maps_cpu.append(self_cpu() - c)
+                        service.append(service_run(client, pairs, server_pids))
+            finally:
+                api.stop()
+                worker.stop()
+
+    n = args.pairs
+    best_in, med_in = min(inproc), statistics.median(inproc)
+    best_maps = min(with_maps)
+    walls = [s["wall"] for s in service]
+    best_svc, med_svc = min(walls), statistics.median(walls)
+    print(machine_line())
+    print(
+        f"workload: {n} pairs of {args.size}x{args.size} RGB PNG, default options, batch_size 16, "
+        f"device cpu, {args.repeats} interleaved repeats (best shown, median in brackets)"
+    )
+    print(f"in-process run_audit (paths)      : {n / best_in:7.2f} pairs/s ({n / med_in:.2f})")
+    print(
+        f"in-process + maps written (like worker): {n / best_maps:7.2f} pairs/s "
+        f"({map_count // args.repeats} maps per run)"
+    )
+    print(f"service (POST, poll, GET report)  : {n / best_svc:7.2f} pairs/s ({n / med_svc:.2f})")
+    ratio, ratio_med = best_in / best_svc, med_in / med_svc
+    verdict = "met" if ratio >= 0.85 else "MISSED"
+    print(
+        f"ratio service / in-process: {ratio:.1%} best, {ratio_med:.1%} median "
+        f"(target >= 85 %: {verdict})"
+    )
+    print(f"ratio in-process+maps / in-process: {best_in / best_maps:.1%} best")
+    svc_cpu = [s["cpu"] + s["client_cpu"] for s in service]
+    med_cpu_in, med_cpu_maps = statistics.median(inproc_cpu), statistics.median(maps_cpu)
+    med_cpu_svc = statistics.median(svc_cpu)
+    print(
+        "CPU seconds per job (median; load from other processes barely changes these): "
+        f"in-process {med_cpu_in:.2f}, in-process + maps {med_cpu_maps:.2f}, "
+        f"service {med_cpu_svc:.2f} (worker+uvicorn+redis "
+        f"{statistics.median(s['cpu'] for s in service):.2f}, client "
+        f"{statistics.median(s['client_cpu'] for s in service):.2f})"
+    )
+    print(
+        f"ratio by CPU time, in-process / service: {med_cpu_in / med_cpu_svc:.1%} "
+        f"(in-process + maps / service: {med_cpu_maps / med_cpu_svc:.1%}; "
+        f"in-process / in-process + maps: {med_cpu_in / med_cpu_maps:.1%})"
+    )
+    print("service wall time split (seconds per run):")
+    keys = ("upload", "post_tail", "queue", "audit", "poll", "report", "wall", "cpu")
+    print("  run " + "".join(f"{k:>10}" for k in keys) + "     polls")
+    for i, s in enumerate(service):
+        print(f"  {i:3d} " + "".join(f"{s[k]:10.3f}" for k in keys) + f"{int(s['polls']):10d}")
+    print(f"  report size {int(service[-1]['report_bytes'])} bytes")
+    outside = [s["wall"] - s["audit"] for s in service]
+    print(
+        "time outside the worker's audit (upload, queue, poll, report): "
+        f"{min(outside):.3f} s min, {statistics.median(outside):.3f} s median; "
+        f"audit / wall {min(s['audit'] / s['wall'] for s in service):.1%} at worst"
+    )
+    print(f"total benchmark time {time.monotonic() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
