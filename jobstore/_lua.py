@@ -149,12 +149,17 @@ return 1
 )
 
 # ARGV[4]: worker id, ARGV[5]: final state (succeeded, failed, cancelled), ARGV[6]: error JSON
+# A success means every pair was audited: done = total, even when the last progress update
+# was lost (progress is best effort while Redis blips).
 FINISH = (
     _PRELUDE
     + """
 if not owned(ARGV[4]) then return 0 end
 redis.call('HSET', jk, 'state', ARGV[5], 'finished_at', fmt(now()), 'error', ARGV[6],
   'lease_until', '')
+if ARGV[5] == 'succeeded' then
+  redis.call('HSET', jk, 'done', field('total'))
+end
 redis.call('ZREM', p .. ':leases', id)
 move(field('tenant'), field('seq'), 'running', ARGV[5])
 touch()

@@ -3,11 +3,16 @@
 Random bytes are never images, so every positive ``POST /v1/jobs`` case is sent a valid small
 batch instead, with a fresh ``Idempotency-Key`` if it carries one: the chains then reach
 queued, running, finished, cancelled and deleted jobs.
+
+The hook registers only in the process that names this module in ``SCHEMATHESIS_HOOKS``:
+pytest imports every module for doctests, and a hook registered in the test process would
+change the in-process schemathesis run of tests/unit/service/test_contract.py.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import uuid
 from typing import Any
 
@@ -31,7 +36,6 @@ VALID_BATCH = {
 }
 
 
-@schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     """Send a valid batch for positive ``POST /v1/jobs`` cases."""
     negative = case.meta is not None and case.meta.generation.mode.is_negative
@@ -44,3 +48,7 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
             name: uuid.uuid4().hex if name.lower() == "idempotency-key" else value
             for name, value in case.headers.items()
         }
+
+
+if os.environ.get("SCHEMATHESIS_HOOKS") == __name__:
+    schemathesis.hook(before_call)
