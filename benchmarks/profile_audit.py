@@ -1,0 +1,94 @@
+"""Where the full audit spends its CPU time: torch.profiler and cProfile on run_audit.
+
+64 PNG pairs at 256 px (real photo crops, four restorers, seed 0) audited from files with
+default options on the CPU after a warm-up. Prints the top torch operators by self CPU time
+(torch.profiler, with the Python stacks that called them grouped by our module) and the top
+Python functions by cumulative time (cProfile) of the same audit as the worker runs it, with an
+ArtifactWriter (invented-detail maps and plots written to a temp dir).
+Usage: python benchmarks/profile_audit.py [--pairs 64] [--top 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import platform
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from api_schemas import AuditOptions
+from tests.support.sample_pairs import crops, degrade
+from workers.engine import PairSource, run_audit
+from workers.engine.sources import ArtifactWriter
+
+KINDS = ("noise", "blur", "jpeg", "sharpen")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pairs", type=int, default=64)
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--top", type=int, default=15)
+    args = parser.parse_args()
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads), load average {load}"
+    )
+    with tempfile.TemporaryDirectory(prefix="ra-profile-") as tmp:
+        root = Path(tmp)
+        pairs = []
+        for i, gt in enumerate(crops(args.pairs, args.size, seed=0)):
+            paths = []
+            for name, image in (("gt", gt), ("restored", degrade(gt, KINDS[i % 4], seed=i))):
+                path = root / f"{name}{i}.png"
+                buffer = io.BytesIO()
+                Image.fromarray(image).save(buffer, format="PNG")
+                path.write_bytes(buffer.getvalue())
+                paths.append(path)
+            pairs.append(PairSource(f"p{i}", KINDS[i % 4], paths[0], paths[1]))
+        options = AuditOptions()
+        run_audit(pairs[:4], options, device="cpu")  # warm-up
+
+        start = time.perf_counter()
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            run_audit(pairs, options, device="cpu")
+        print(
+            f"\ntorch.profiler, {args.pairs} pairs at {args.size} px "
+            f"({time.perf_counter() - start:.2f} s under the profiler), top by self CPU time:"
+        )
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.top))
+
+        (root / "maps").mkdir()
+        writer = ArtifactWriter(
+            write=lambda name, data: (root / "maps" / name).write_bytes(data),  # type: ignore[func-returns-value]
+            url_for=lambda name: name,
+        )
+        profiler = cProfile.Profile()
+        start = time.perf_counter()
+        profiler.enable()
+        run_audit(pairs, options, device="cpu", artifacts=writer)
+        profiler.disable()
+        elapsed = time.perf_counter() - start
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("cumulative").print_stats(r"workers|torch/functional|numpy", args.top * 2)
+        print(
+            f"cProfile, with maps written like the worker ({elapsed:.2f} s under the profiler), "
+            "top by cumulative time:"
+        )
+        print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[-6000:])
+
+
+if __name__ == "__main__":
+    main()
