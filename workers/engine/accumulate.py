@@ -180,8 +180,8 @@ def _dequantize(samples: torch.Tensor, generator: torch.Generator) -> torch.Tens
     floor of THEORY.md 3.6) undoes the quantisation; it matters only for errors of about a
     grey level, where it adds at most that floor to the estimate.
     """
-    noise = torch.rand(samples.shape, generator=generator, dtype=samples.dtype)
-    noise = noise.to(samples.device)
+    noise = torch.rand(samples.shape, generator=generator)  # float32: plenty for a jitter
+    noise = noise.to(device=samples.device, dtype=samples.dtype)
     return samples + (noise - 0.5) * QUANTUM
 
 

@@ -239,7 +239,25 @@ def run_audit(
 def _submit_decode(
     pool: ThreadPoolExecutor, chunk: list[tuple[int, PairSource]], max_pixels: int
 ) -> list[Future[LoadedPair]]:
-    return [pool.submit(load_pair, index, pair, max_pixels) for index, pair in chunk]
+    futures: list[Future[LoadedPair]] = []
+    for index, pair in chunk:
+        if _in_memory(pair):
+            # Nothing to decode: a range check, done here rather than competing for the
+            # cores with the batch being computed.
+            done: Future[LoadedPair] = Future()
+            try:
+                done.set_result(load_pair(index, pair, max_pixels))
+            except AuditInputError as error:
+                done.set_exception(error)
+            futures.append(done)
+        else:
+            futures.append(pool.submit(load_pair, index, pair, max_pixels))
+    return futures
+
+
+def _in_memory(pair: PairSource) -> bool:
+    sources = (pair.ground_truth, pair.restored, pair.observation)
+    return all(s is None or isinstance(s, torch.Tensor) for s in sources)
 
 
 def _observation(item: LoadedPair, known: KnownDegradation) -> torch.Tensor | None:

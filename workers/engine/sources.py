@@ -63,7 +63,8 @@ def _load_one(source: ImageSource, part: str, max_pixels: int) -> image_io.Decod
             )
         if not tensor.is_floating_point():
             raise AuditInputError(f"expected a floating tensor, got {tensor.dtype}", part=part)
-        if not bool(torch.isfinite(tensor).all()) or tensor.min() < 0 or tensor.max() > 1:
+        low, high = torch.aminmax(tensor)  # one pass; NaN propagates to both
+        if not (float(low) >= 0.0 and float(high) <= 1.0):
             raise AuditInputError("expected finite values in [0, 1]", part=part)
         return image_io.DecodedImage(
             tensor=tensor.to(torch.float32).cpu(),

@@ -268,12 +268,18 @@ def _stride1_outer(x: torch.Tensor, p: int) -> torch.Tensor:
     first, second = torch.triu_indices(chans, chans, device=x.device)
     # The inverse transform is evaluated at the (2q + 1)^2 wanted lags only, as matmuls.
     spec = torch.fft.rfft2(x, s=(hf, wf))
-    re, im = _cross_spectrum(spec[:, first], spec[:, second])  # (B, pairs, hf, wf // 2 + 1)
     lag = torch.arange(-q, q + 1, device=x.device)
     cos_r, sin_r = _twiddles(hf, lag, half=False)
     cos_c, sin_c = _twiddles(wf, lag, half=True)
-    rows_re = cos_r.T @ re - sin_r.T @ im  # (B, pairs, L, wf // 2 + 1)
-    rows_im = cos_r.T @ im + sin_r.T @ re
+    if chans == 1:
+        # One channel (luma, the default): the power spectrum is real, so half of the
+        # products and of the matmuls below vanish.
+        re = spec.real.square() + spec.imag.square()
+        rows_re, rows_im = cos_r.T @ re, sin_r.T @ re
+    else:
+        re, im = _cross_spectrum(spec[:, first], spec[:, second])  # (B, pairs, hf, wf//2+1)
+        rows_re = cos_r.T @ re - sin_r.T @ im  # (B, pairs, L, wf // 2 + 1)
+        rows_im = cos_r.T @ im + sin_r.T @ re
     pairs = rows_re @ cos_c - rows_im @ sin_c  # (B, pairs, L, L)
     g = x.new_empty(batch, chans, chans, 2 * q + 1, 2 * q + 1)
     g[:, first, second] = pairs
