@@ -71,6 +71,11 @@ class AuditOptions(BaseModel):
     """Scale of the high-pass detail operator (THEORY.md 3.7); ``None``: factor / 2 when a
     downsampling factor is known, else 2 pixels."""
     map_window_sigma: Annotated[float, Field(gt=0.0, le=128.0)] = 8.0
+    maps: bool = True
+    """Render the per-pair heat maps and the job's plots as PNG artifacts where the caller
+    keeps artifacts (the service does; the CLI with ``--maps``). Rendering costs about as
+    much CPU as the audit itself on small images, so batch pipelines that read only the
+    numbers can turn it off."""
     degradation: dict[str, Any] | None = None
     """The degradation as submitted (THEORY.md 3.6); ``None`` when unknown. Validated against
     ``api_schemas.degradation`` and kept in its normalised JSON form."""

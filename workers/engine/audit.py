@@ -109,7 +109,8 @@ def run_audit(
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         progress: called with ``(done, total)`` pairs after each batch.
         should_cancel: polled between batches; True stops with AuditCancelledError.
-        artifacts: where invented-detail maps go; ``None`` renders no maps.
+        artifacts: where maps and plots go; ``None`` (or ``options.maps`` false) renders
+            none.
         batch_size: pairs per device batch; bounds peak memory.
         max_pixels: decompression-bomb limit per image.
         decode_workers: decoding threads (default: the CPU count).
@@ -122,6 +123,8 @@ def run_audit(
         AuditCancelledError: ``should_cancel`` returned True.
     """
     _validate_pairs(pairs)
+    if not options.maps:
+        artifacts = None
     if batch_size < 1:
         raise AuditInputError(f"expected batch_size >= 1, got {batch_size}")
     torch_device = resolve_device(device)

@@ -154,3 +154,16 @@ def test_maps_put_invented_detail_where_it_was_added() -> None:
         }
         assert quadrants["noise"] > 3 * quadrants["plain"], quadrants
         assert quadrants["noise"] > 2 * quadrants["sharpened"], quadrants
+
+
+def test_maps_can_be_turned_off() -> None:
+    image = to_tensor(crops(1, 64, seed=2)[0])
+    written: dict[str, bytes] = {}
+    report = run_audit(
+        [PairSource("p", "g", image, image.flip(-1))],
+        AuditOptions(maps=False),
+        artifacts=ArtifactWriter(write=written.__setitem__, url_for=lambda n: n),
+    )
+    assert written == {}
+    assert report.plots == {}
+    assert report.pairs[0].hallucination.maps == {}
