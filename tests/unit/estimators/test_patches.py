@@ -206,3 +206,24 @@ def test_patch_moments_chunked_over_images_agree(
     chunked = patch_moments(images, 3, stride)
     torch.testing.assert_close(chunked.outer, whole.outer, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(chunked.total, whole.total, rtol=1e-12, atol=1e-12)
+
+
+def test_sample_patches_draws_uniform_subsets() -> None:
+    # Few of many positions takes the draw-with-rejection path; a uniform k-subset puts each
+    # position in with probability k/n and each pair with k(k-1)/(n(n-1)). Chi-square tests
+    # (scipy) at a fixed seed, rejecting only below p = 1e-3.
+    from scipy import stats
+
+    rows, n, k = 6000, 60, 6
+    images = torch.arange(float(n)).reshape(1, 1, 6, 10).expand(rows, 1, 6, 10).contiguous()
+    picked = sample_patches(images, 1, k, torch.Generator().manual_seed(3))[..., 0].long()
+    assert picked.shape == (rows, k)
+    assert bool((picked.sort(1).values.diff(1) > 0).all())  # distinct within each row
+    singles = torch.bincount(picked.flatten(), minlength=n).numpy()
+    assert stats.chisquare(singles).pvalue > 1e-3
+    first, second = torch.triu_indices(k, k, offset=1)
+    low = torch.minimum(picked[:, first], picked[:, second])
+    high = torch.maximum(picked[:, first], picked[:, second])
+    pairs = torch.bincount((low * n + high).flatten(), minlength=n * n).reshape(n, n)
+    upper = torch.triu_indices(n, n, offset=1)
+    assert stats.chisquare(pairs[upper[0], upper[1]].numpy()).pvalue > 1e-3
