@@ -247,6 +247,13 @@ class JobRecords:
             raise JobNotFoundError(f"no job {job_id[:80]!r}")
         return record
 
+    def tenant_of(self, job_id: str) -> str | None:
+        """The job's tenant (one ``HGET``), or ``None`` when there is no such job."""
+        if not is_valid_job_id(job_id):
+            return None
+        value = self.redis.hget(self._job_key(job_id), "tenant")
+        return None if value is None else _text(value)
+
     def exists(self, job_id: str) -> bool:
         """Whether a record exists for ``job_id``."""
         return is_valid_job_id(job_id) and bool(self.redis.exists(self._job_key(job_id)))

@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api_schemas.problems import ProblemError
 from jobstore import IdempotencyKeys, JobRecord, JobRecords, PayloadStore
+from jobstore.logs import bind
 from service.auth import authenticate
 from service.dispatch import Dispatcher
 from service.errors import InvalidSubmissionError, JobNotFoundError, UnsupportedMediaTypeError
@@ -108,8 +109,10 @@ def get_tenant(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
-    """The caller's tenant (see ``service.auth.authenticate``)."""
-    return authenticate(settings, credentials.credentials if credentials else None)
+    """The caller's tenant (see ``service.auth.authenticate``); named in the request's logs."""
+    tenant = authenticate(settings, credentials.credentials if credentials else None)
+    bind(tenant=tenant)
+    return tenant
 
 
 TenantDep = Annotated[str, Depends(get_tenant)]
@@ -129,6 +132,7 @@ def get_owned_job(
     if record is None or record.tenant != tenant:
         message = f"no job {job_id[:80]!r}"
         raise JobNotFoundError(message, errors=[ProblemError(part="job_id", message=message)])
+    bind(job_id=record.id)
     return record
 
 

@@ -11,7 +11,7 @@ import threading
 import time
 
 from celery import Celery
-from kombu.exceptions import OperationalError
+from kombu.exceptions import ChannelError, OperationalError
 
 from jobstore import AUDIT_QUEUE, AUDIT_TASK
 from service.settings import ServiceSettings
@@ -84,6 +84,28 @@ class Dispatcher:
             self._ping_ok = bool(replies)
             self._ping_at = now
             return self._ping_ok
+
+    def queue_depth(self) -> int:
+        """Messages waiting in the audit queue of the broker (not those a worker holds).
+
+        Asked of the broker through kombu (a passive declare), so it holds for any transport;
+        Redis keeps an empty queue as no key at all, which kombu reports as a missing queue.
+
+        Raises:
+            DispatchError: The broker is unreachable.
+        """
+        try:
+            with self.celery.connection_for_read() as conn:
+                conn.ensure_connection(max_retries=1, timeout=self.settings.broker_timeout_seconds)
+                channel = conn.channel()
+                try:
+                    return int(channel.queue_declare(queue=AUDIT_QUEUE, passive=True).message_count)
+                except ChannelError:
+                    return 0
+                finally:
+                    channel.close()
+        except (OperationalError, OSError) as exc:
+            raise DispatchError(str(exc)) from exc
 
     def close(self) -> None:
         """Release the broker connections."""

@@ -1,4 +1,4 @@
-"""Readiness checks and Prometheus metrics, in service terms (routes stay thin)."""
+"""Readiness checks, in service terms (routes stay thin); metrics are in ``service.metrics``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import tempfile
 
 import redis
 
-from api_schemas.jobs import JOB_STATES
 from api_schemas.problems import ProblemError
 from service.errors import NotReadyError
 from service.resources import Resources
@@ -46,17 +45,3 @@ def check_ready(resources: Resources) -> dict[str, str]:
             retry_after=NOT_READY_RETRY_AFTER,
         )
     return {"redis": "ok", "storage": "ok", "worker": "ok"}
-
-
-def metrics_text(resources: Resources) -> str:
-    """Prometheus text exposition (format 0.0.4) of the job counts by state."""
-    counts = resources.records.counts_by_state()
-    lines = [
-        "# HELP restoration_audit_jobs Jobs in the job store by state (all tenants).",
-        "# TYPE restoration_audit_jobs gauge",
-        *(f'restoration_audit_jobs{{state="{st}"}} {counts.get(st, 0)}' for st in JOB_STATES),
-        "# HELP restoration_audit_expired_leases Running jobs whose worker lease expired.",
-        "# TYPE restoration_audit_expired_leases gauge",
-        f"restoration_audit_expired_leases {len(resources.records.expired_leases())}",
-    ]
-    return "\n".join(lines) + "\n"

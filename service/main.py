@@ -8,9 +8,12 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from jobstore.logs import configure_logging
 from service import errors, openapi
 from service.images import configure_pillow
 from service.limits import AuthenticateBeforeBody, DeclaredBodyLimit
+from service.logcontext import JobLogContextMiddleware
+from service.metrics import metrics_registry
 from service.resources import Resources
 from service.routes import health, jobs
 from service.settings import ServiceSettings, get_settings
@@ -22,6 +25,9 @@ API_VERSION = "1.0.0"
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     """Build the app for ``settings`` (the environment's when ``None``); connects lazily."""
     settings = settings or get_settings()
+    # Here, in the factory uvicorn calls after configuring its own logging, so that its
+    # handlers are replaced too and its error and access lines come out in the same format.
+    configure_logging(settings.log_format, settings.log_level)
     resources = Resources.from_settings(settings)
     configure_pillow()
 
@@ -43,12 +49,17 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         },
     )
     app.state.resources = resources
+    app.state.metrics_registry = metrics_registry(resources)
     app.add_middleware(AuthenticateBeforeBody, settings=settings)
     app.add_middleware(DeclaredBodyLimit, max_body_size=settings.max_body_bytes)
+    # Added last, so outermost: every line of a request, the limits' included, sees its context.
+    app.add_middleware(JobLogContextMiddleware)
     # Limits per router, not per app: an app-level limit answers plain text before the
     # problem handlers see it. DeclaredBodyLimit answers declared oversizes up front.
     app.include_router(jobs.router, max_body_size=settings.max_body_bytes)
     app.include_router(health.router, max_body_size=0)
+    if settings.metrics_enabled:
+        app.include_router(health.metrics_router, max_body_size=0)
     errors.install(app)
     openapi.install(app)
     return app

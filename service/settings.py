@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
-from typing import Annotated, Final
+from typing import Annotated, Final, Literal
 
 from pydantic import AnyHttpUrl, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,6 +64,32 @@ class ServiceSettings(BaseSettings):
     readiness_cache_seconds: Annotated[float, Field(ge=0)] = 5.0
     worker_ping_timeout_seconds: Annotated[float, Field(gt=0, le=10)] = 0.5
     broker_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+    metrics_enabled: bool = True
+    """Serve ``/metrics``; when false it is a 404."""
+    metrics_token_sha256: str | None = None
+    """SHA-256 hex digest of the bearer token ``/metrics`` then requires (tenant keys do not
+    open it); open when unset. The metrics are aggregates over all tenants, never per tenant,
+    but they do show the service's load: set it when tenants can reach the port."""
+    log_format: Literal["json", "text"] = "json"
+    """``json``: one JSON object per line (uvicorn's logs included); ``text``: plain lines."""
+    log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")] = "INFO"
+
+    @field_validator("metrics_token_sha256")
+    @classmethod
+    def _token_is_digest(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        digest = value.strip().lower()
+        if _SHA256_HEX.fullmatch(digest) is None:
+            raise UnsafeSettingsError(
+                "metrics_token_sha256 must be the SHA-256 hex digest of the token, not the token"
+            )
+        return digest
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("api_keys")
     @classmethod

@@ -25,6 +25,7 @@ from api_schemas.jobs import DEFAULT_GROUP, JobCreateOptions, JobManifest, Manif
 from api_schemas.problems import ProblemError
 from jobstore import JobRecord, new_job_id
 from jobstore import TooManyJobsError as StoreTooManyJobsError
+from jobstore.logs import bind
 from service.dispatch import DispatchError
 from service.errors import (
     IdempotencyKeyInProgressError,
@@ -201,6 +202,7 @@ class Submissions:
         headers = self._inspect(parts, options)
         n = len(parts["ground_truth"])
         job_id = new_job_id()
+        bind(job_id=job_id)
         try:
             self._store(job_id, tenant, parts, headers, options)
             record = self.r.records.create(
@@ -273,6 +275,7 @@ class Submissions:
         record = self.r.records.get(job_id)
         if record is None or record.tenant != tenant:
             raise JobNotFoundError("the job created with this Idempotency-Key no longer exists")
+        bind(job_id=record.id)
         return record
 
     def _release(self, tenant: str, key: str) -> None:

@@ -30,10 +30,13 @@ from celery import Celery
 from kombu import Exchange, Queue  # type: ignore[attr-defined]  # kombu ships no stubs
 
 from jobstore import AUDIT_QUEUE, AUDIT_TASK
+from workers import logs as _logs  # noqa: F401  # its receivers run before the worker starts
 from workers.settings import WorkerSettings, get_settings
 
 APP_NAME = "restoration_audit"
-TASK_MODULES = ("workers.tasks.audit", "workers.sweeper")
+TASK_MODULES = ("workers.tasks.audit", "workers.sweeper", "workers.heartbeat", "workers.logs")
+"""Imported by the worker's main process and by each pool child before logging is set up;
+the last three connect signal receivers (sweeper, heartbeat, JSON logs)."""
 
 
 def _audit_queue() -> Queue:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,6 +38,10 @@ class WorkerSettings(BaseSettings):
         retention_seconds: How long records and payloads are kept (default 7 days).
         concurrency: Pool processes per worker; one per GPU.
         batch_size: Pairs per device batch; progress and cancel checks happen between batches.
+        heartbeat_interval: Seconds between two heartbeats of the worker (``/metrics`` counts
+            a worker as live until it missed three).
+        log_format: ``json`` (one JSON object per line, Celery's own lines included) or
+            ``text`` (Celery's usual format).
     """
 
     model_config = SettingsConfigDict(env_prefix="RA_", extra="ignore")
@@ -56,6 +60,8 @@ class WorkerSettings(BaseSettings):
     retention_seconds: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
     concurrency: Annotated[int, Field(ge=1, le=64)] = 1
     batch_size: Annotated[int, Field(ge=1, le=4096)] = 16
+    heartbeat_interval: Annotated[float, Field(gt=0.0, le=300.0)] = 5.0
+    log_format: Literal["json", "text"] = "json"
 
     @field_validator("device")
     @classmethod

@@ -37,7 +37,7 @@ from celery.exceptions import TimeLimitExceeded
 from celery.signals import task_failure, worker_ready, worker_shutdown
 
 from jobstore import AUDIT_QUEUE, AUDIT_TASK, is_valid_job_id
-from workers.tasks.audit import Stores, new_worker_id, problem, stores
+from workers.tasks.audit import Stores, new_worker_id, observe_finished, problem, stores
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +113,8 @@ class Sweeper:
         records = self.stores.records
         owner = new_worker_id()
         if records.try_start(job_id, owner, self.stores.settings.lease_seconds):
-            records.finish(job_id, owner, "failed", error)
+            if records.finish(job_id, owner, "failed", error):
+                observe_finished(self.stores, job_id)
             logger.error("sweeper: job %s failed: %s", job_id, error.get("detail"))
 
 

@@ -1,18 +1,25 @@
-"""Liveness, readiness and metrics (no authentication)."""
+"""Liveness and readiness (no authentication), and the operators' ``/metrics``.
+
+``/metrics`` is left out of the OpenAPI document: it is for Prometheus, not for the clients
+generated from that document, and its body is Prometheus text, not a JSON schema. It is open
+unless ``RA_METRICS_TOKEN_SHA256`` is set, and absent when ``RA_METRICS_ENABLED`` is false
+(``service.main`` then does not include ``metrics_router``).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import PlainTextResponse
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
 from pydantic import BaseModel
 
 from service.deps import ResourcesDep
-from service.health import check_ready, metrics_text
+from service.health import check_ready
+from service.metrics import PROMETHEUS_TEXT, check_metrics_token, exposition
 from service.openapi import problem_responses
 
 router = APIRouter(tags=["health"])
-
-PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
+metrics_router = APIRouter()
 
 
 class Health(BaseModel):
@@ -34,11 +41,13 @@ def readyz(resources: ResourcesDep) -> Health:
     return Health(status="ready", checks=check_ready(resources))
 
 
-@router.get(
-    "/metrics",
-    response_class=PlainTextResponse,
-    responses={200: {"content": {PROMETHEUS_TEXT: {"schema": {"type": "string"}}}}},
-)
-def metrics(resources: ResourcesDep) -> PlainTextResponse:
-    """Prometheus metrics: jobs by state."""
-    return PlainTextResponse(metrics_text(resources), media_type=PROMETHEUS_TEXT)
+@metrics_router.get("/metrics", include_in_schema=False)
+def metrics(
+    request: Request,
+    resources: ResourcesDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Prometheus metrics (``service.metrics``), read from Redis and the broker now."""
+    check_metrics_token(resources.settings, authorization)
+    body = exposition(request.app.state.metrics_registry)
+    return Response(body, media_type=PROMETHEUS_TEXT)

@@ -30,11 +30,12 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+from functools import cached_property, lru_cache
+from typing import Any, Literal
 
 import redis
 from celery import Task, shared_task
@@ -45,6 +46,7 @@ from redis.retry import Retry
 from api_schemas.jobs import JobManifest
 from api_schemas.problems import PROBLEM_TYPE_BASE, Problem, ProblemError
 from jobstore import AUDIT_TASK, JobNotFoundError, JobRecords, PayloadStore, is_valid_job_id
+from jobstore.telemetry import Telemetry
 from workers.engine import ArtifactWriter, PairSource, run_audit
 from workers.errors import AuditCancelledError, AuditInputError
 from workers.settings import WorkerSettings, get_settings
@@ -62,6 +64,11 @@ class Stores:
     records: JobRecords
     payloads: PayloadStore
     settings: WorkerSettings
+
+    @cached_property
+    def telemetry(self) -> Telemetry:
+        """The service metrics, in the same Redis as the records."""
+        return Telemetry(self.records.redis, prefix=self.records.prefix)
 
 
 def open_stores(settings: WorkerSettings) -> Stores:
@@ -156,6 +163,38 @@ class LeaseKeeper:
         return check
 
 
+def observe_finished(stores: Stores, job_id: str) -> None:
+    """Count a job this worker just finished in the job histograms (best effort: metrics must
+    never fail a job whose result is already recorded)."""
+    try:
+        record = stores.records.get(job_id)
+        if record is not None and record.finished:
+            stores.telemetry.record_finished(record)
+    except redis.RedisError as exc:
+        logger.warning("job %s: metrics not recorded (%s)", job_id, exc)
+
+
+class PairMeter:
+    """The engine's progress callback's clock: pairs done since the last call, and how long
+    they took (decoding, estimators and maps of that batch), recorded for ``/metrics``."""
+
+    def __init__(self, telemetry: Telemetry, job_id: str) -> None:
+        self.telemetry = telemetry
+        self.job_id = job_id
+        self.done = 0
+        self.since = time.monotonic()
+
+    def update(self, done: int) -> None:
+        """``done`` pairs of the job are finished in all."""
+        now = time.monotonic()
+        pairs, seconds = done - self.done, now - self.since
+        self.done, self.since = done, now
+        try:
+            self.telemetry.record_pairs(pairs, seconds)
+        except redis.RedisError as exc:
+            logger.warning("job %s: pair metrics not recorded (%s)", self.job_id, exc)
+
+
 def new_worker_id() -> str:
     """A worker id unique to this attempt (host, process and a random suffix)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -178,9 +217,8 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
     except (JobNotFoundError, ValueError, OSError) as exc:  # missing, corrupt or unreadable
         logger.error("job %s: manifest unusable: %s", job_id, exc)
         detail = f"the job's manifest is missing or unreadable ({type(exc).__name__})"
-        records.finish(
-            job_id, worker_id, "failed", problem("missing-input", "Missing input", 500, detail)
-        )
+        error = problem("missing-input", "Missing input", 500, detail)
+        _finish(stores, job_id, worker_id, "failed", error)
         return "failed"
     input_dir = payloads.input_dir(job_id)
     pairs = [
@@ -201,7 +239,10 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
         write=write_artifact, url_for=lambda name: f"/v1/jobs/{job_id}/artifacts/{name}"
     )
 
+    meter = PairMeter(stores.telemetry, job_id)
+
     def progress(done: int, total: int) -> None:
+        meter.update(done)
         # Best effort: a Redis blip must not throw away the audit (the lease covers real loss).
         try:
             records.set_progress(job_id, worker_id, done, total)
@@ -220,33 +261,46 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
                 batch_size=settings.batch_size,
             )
         except AuditInputError as err:
-            records.finish(job_id, worker_id, "failed", input_problem(err))
+            _finish(stores, job_id, worker_id, "failed", input_problem(err))
             return "failed"
         except AuditCancelledError:
             if keeper.lost.is_set():
                 return "lost"
-            records.mark_cancelled(job_id, worker_id)
+            if records.mark_cancelled(job_id, worker_id):
+                observe_finished(stores, job_id)
             return "cancelled"
         except SoftTimeLimitExceeded:
             detail = f"the audit ran past the time limit of {settings.soft_time_limit} s"
-            records.finish(
-                job_id, worker_id, "failed", problem("time-limit", "Time limit", 500, detail)
-            )
+            error = problem("time-limit", "Time limit", 500, detail)
+            _finish(stores, job_id, worker_id, "failed", error)
             return "failed"
         except redis.ConnectionError:
             raise
         except Exception as exc:
             logger.exception("job %s: audit failed", job_id)
             detail = f"the audit failed: {type(exc).__name__}"
-            records.finish(
-                job_id, worker_id, "failed", problem("internal", "Internal error", 500, detail)
-            )
+            error = problem("internal", "Internal error", 500, detail)
+            _finish(stores, job_id, worker_id, "failed", error)
             return "failed"
         if keeper.lost.is_set():
             return "lost"
         payloads.write_report(job_id, report.model_dump_json().encode())
-        finished = records.finish(job_id, worker_id, "succeeded")
+        finished = _finish(stores, job_id, worker_id, "succeeded")
     return "succeeded" if finished else "lost"
+
+
+def _finish(
+    stores: Stores,
+    job_id: str,
+    worker_id: str,
+    state: Literal["succeeded", "failed"],
+    error: dict[str, Any] | None = None,
+) -> bool:
+    """``records.finish``, and the job counted in the metrics when this call finished it."""
+    finished = stores.records.finish(job_id, worker_id, state, error)
+    if finished:
+        observe_finished(stores, job_id)
+    return finished
 
 
 @shared_task(  # type: ignore[untyped-decorator]  # celery ships no stubs
