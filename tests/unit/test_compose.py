@@ -147,6 +147,7 @@ _DISTRIBUTIONS = {
     "PIL": "pillow",
     "celery": "celery",
     "fastapi": "fastapi",
+    "jinja2": "jinja2",
     "kombu": "celery",
     "numpy": "numpy",
     "prometheus_client": "prometheus-client",
