@@ -137,9 +137,10 @@ class WorkerProcess:
 class ApiServer:
     """uvicorn serving ``service.main:create_app`` on a free 127.0.0.1 port."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, *, access_log: bool = False) -> None:
         self.env = env
         self.log_path = log_path
+        self.access_log = access_log
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.popen: subprocess.Popen[bytes] | None = None
@@ -148,7 +149,8 @@ class ApiServer:
         """Start uvicorn and wait until ``/healthz`` answers."""
         argv = [
             sys.executable, "-m", "uvicorn", "service.main:create_app", "--factory",
-            "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log",
+            "--host", "127.0.0.1", "--port", str(self.port),
+            "--access-log" if self.access_log else "--no-access-log",
         ]  # fmt: skip
         with self.log_path.open("wb") as log:
             self.popen = subprocess.Popen(
