@@ -5,14 +5,21 @@ Translates the job store's errors into the service's ``DomainError``s, so routes
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import ValidationError
 
 import jobstore
 from api_schemas.jobs import JobList, JobState
 from api_schemas.problems import ProblemError
+from api_schemas.report import AuditReport
 from jobstore import JobRecord
 from service.errors import (
     ArtifactNotFoundError,
+    DomainError,
     InvalidPageTokenError,
     JobAlreadyFinishedError,
     JobHasNoReportError,
@@ -21,7 +28,17 @@ from service.errors import (
     JobRunningError,
     ReportNotFoundError,
 )
+from service.report_html import ReportImages, render_report_html, renderer_fingerprint
 from service.resources import Resources
+
+
+@dataclass(frozen=True)
+class ReportPage:
+    """The HTML report of a job: its entity tag now, the page itself only when asked for
+    (thumbnails cost decoding, which a ``304`` answer skips)."""
+
+    etag: str
+    render: Callable[[], str]
 
 
 class Jobs:
@@ -90,3 +107,53 @@ class Jobs:
                 message, errors=[ProblemError(part="name", message=message)]
             )
         return path
+
+    def report_page(self, job: JobRecord) -> ReportPage:
+        """The HTML report of a succeeded job; the same errors as ``report``."""
+        data = self.report(job)
+        payloads = self.r.payloads
+        thumbnails = self.r.settings.html_thumbnails
+        try:
+            manifest = payloads.read_manifest(job.id)
+        except (jobstore.JobNotFoundError, ValueError, OSError):
+            manifest = None  # inputs expired or unreadable: the page says so per pair
+        restored = (
+            {}
+            if manifest is None
+            else {p.id: payloads.input_dir(job.id) / p.restored for p in manifest.pairs}
+        )
+        # The page is a function of these and nothing else, so they make a strong tag that
+        # a 304 can answer without rendering. Inputs only ever disappear as a whole job.
+        digest = hashlib.sha256(data)
+        digest.update(f"|{renderer_fingerprint()}|{thumbnails}|{manifest is not None}".encode())
+        etag = f'"{digest.hexdigest()[:32]}"'
+
+        def restored_path(pair_id: str) -> Path | None:
+            path = restored.get(pair_id)
+            return path if path is not None and path.is_file() else None
+
+        def artifact_path(link: str) -> Path | None:
+            # Links are ``.../v1/jobs/<id>/artifacts/<name>``; the store validates the name.
+            return payloads.artifact_path(job.id, link.rsplit("/", 1)[-1])
+
+        def render() -> str:
+            try:
+                report = AuditReport.model_validate_json(data)
+            except ValidationError as exc:
+                raise DomainError(
+                    f"the stored report of job {job.id} does not match this service's schema"
+                ) from exc
+            return render_report_html(
+                report,
+                ReportImages(artifact=artifact_path, restored=restored_path),
+                heading="Restoration audit report",
+                context=[
+                    ("job", job.id),
+                    ("finished", f"{job.finished_at:%Y-%m-%d %H:%M:%S} UTC")
+                    if job.finished_at
+                    else ("finished", "–"),
+                ],
+                thumbnails=thumbnails,
+            )
+
+        return ReportPage(etag, render)

@@ -64,6 +64,9 @@ class ServiceSettings(BaseSettings):
     readiness_cache_seconds: Annotated[float, Field(ge=0)] = 5.0
     worker_ping_timeout_seconds: Annotated[float, Field(gt=0, le=10)] = 0.5
     broker_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+    html_thumbnails: Annotated[int, Field(ge=0, le=1000)] = 12
+    """Pairs of the HTML report shown with thumbnails, the riskiest first; the rest are table
+    rows, so a big job's page stays small (about 10 kB a thumbnailed pair)."""
     metrics_enabled: bool = True
     """Serve ``/metrics``; when false it is a 404."""
     metrics_token_sha256: str | None = None

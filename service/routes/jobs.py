@@ -6,7 +6,7 @@ import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Response, UploadFile
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from api_schemas.jobs import JobList, JobRead, JobState
 from api_schemas.report import AuditReport
@@ -22,6 +22,7 @@ from service.deps import (
     require_multipart,
 )
 from service.openapi import problem_responses
+from service.report_html import CONTENT_SECURITY_POLICY
 from service.settings import ServiceSettings
 from service.submission import IDEMPOTENCY_KEY_PATTERN, options_text
 
@@ -139,6 +140,36 @@ def get_report(job: OwnedJobDep, jobs: JobsDep, if_none_match: IfNoneMatch = Non
     if etag_matches(if_none_match, headers["ETag"]):
         return Response(status_code=304, headers=headers)
     return Response(data, media_type="application/json", headers=headers)
+
+
+_PAGE_HEADERS = {
+    # The page loads nothing and runs nothing; nobody may frame it.
+    "Content-Security-Policy": f"{CONTENT_SECURITY_POLICY}; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+@router.get(
+    "/{job_id}/report.html",
+    response_class=HTMLResponse,
+    responses={
+        200: {
+            "description": "The report as one self-contained HTML page.",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+            "headers": {"ETag": _ETAG},
+        },
+        304: {"description": "Not modified"},
+        **problem_responses(401, 404, 409),
+    },
+)
+def get_report_html(job: OwnedJobDep, jobs: JobsDep, if_none_match: IfNoneMatch = None) -> Response:
+    """The report as a self-contained HTML page: summary, plots, per-restorer estimates,
+    pairs by risk with thumbnails; immutable once there, like the JSON report."""
+    page = jobs.report_page(job)
+    headers = {"ETag": page.etag, "Cache-Control": IMMUTABLE, **_PAGE_HEADERS}
+    if etag_matches(if_none_match, page.etag):
+        return Response(status_code=304, headers=headers)
+    return HTMLResponse(page.render(), headers=headers)
 
 
 @router.get(

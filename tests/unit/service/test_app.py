@@ -68,6 +68,7 @@ def test_openapi_names_operations_and_binary_parts():
         "get_job",
         "list_jobs",
         "get_report",
+        "get_report_html",
         "get_artifact",
         "cancel_job",
         "delete_job",

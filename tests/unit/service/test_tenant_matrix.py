@@ -28,6 +28,7 @@ OPERATIONS = {
     "read": ("GET", "/v1/jobs/{id}"),
     "read_if_none_match": ("GET", "/v1/jobs/{id}"),
     "report": ("GET", "/v1/jobs/{id}/report"),
+    "report_html": ("GET", "/v1/jobs/{id}/report.html"),
     "artifact": ("GET", "/v1/jobs/{id}/artifacts/" + ARTIFACT),
     "cancel": ("POST", "/v1/jobs/{id}/cancel"),
     "delete": ("DELETE", "/v1/jobs/{id}"),
@@ -155,7 +156,7 @@ def test_every_v1_operation_needs_a_key(settings, authorization):
     app = create_app(settings)
     headers = {} if authorization is None else {"Authorization": authorization}
     operations = _v1_operations(app)
-    assert len(operations) == 7
+    assert len(operations) == 8
     with TestClient(app) as anonymous:
         for method, path in operations:
             kwargs = batch(1) if (method, path) == ("POST", "/v1/jobs") else {}
