@@ -5,15 +5,21 @@ Layout under ``root`` (a local directory or a shared volume)::
     jobs/<job id>/manifest.json
     jobs/<job id>/input/<file>          written by the API
     jobs/<job id>/report.json           written by the worker (atomic)
-    jobs/<job id>/artifacts/<name>.png  written by the worker (atomic)
+    jobs/<job id>/artifacts/<name>.png  written by the worker, or encoded from pixels (atomic)
+    jobs/<job id>/pixels/<name>.png.npy RGB pixels of an artifact not yet encoded (atomic)
 
 Job ids and file names are validated on every use, so no caller-controlled text reaches a
 path unchecked. Writes of reports and artifacts go to a temporary file in the same directory
 followed by ``os.replace``, so a reader sees the old file or the new one, never half of it.
+
+Heat maps are many (one or more per pair) and encoding a PNG costs several times drawing
+it, so the worker stores their pixels and the first download encodes them: the worker's
+time goes to auditing, and maps nobody opens are never encoded.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -21,6 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 from typing import BinaryIO, Final, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
 
 from api_schemas.jobs import JobManifest
 from jobstore.errors import InvalidArtifactNameError, JobNotFoundError
@@ -131,15 +141,44 @@ class PayloadStore:
         _atomic_write(path, data)
         return path
 
+    def write_artifact_pixels(self, job_id: str, name: str, pixels: NDArray[np.uint8]) -> None:
+        """Keep an ``(H, W, 3)`` uint8 RGB image as the artifact ``name`` (a ``.png`` name),
+        to be PNG-encoded when first read through :meth:`artifact_path`."""
+        if not name.endswith(".png"):
+            raise InvalidArtifactNameError(f"expected a .png artifact name, got {name[:80]!r}")
+        if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != 3:
+            raise ValueError(f"expected (H, W, 3) uint8 pixels, got {pixels.dtype} {pixels.shape}")
+        buffer = io.BytesIO()
+        np.save(buffer, np.ascontiguousarray(pixels), allow_pickle=False)
+        _atomic_write(self._pixels_path(job_id, name), buffer.getvalue())
+
     def artifact_path(self, job_id: str, name: str) -> Path | None:
-        """The artifact's path if it exists; ``None`` for missing files and unsafe names."""
+        """The artifact's path if it exists; ``None`` for missing files and unsafe names.
+
+        An artifact kept as pixels is encoded to PNG here, once: concurrent first reads may
+        both encode, and the atomic replace leaves one whole file.
+        """
         if not is_valid_job_id(job_id):
             return None
         try:
             path = self.artifacts_dir(job_id) / validate_name(name)
         except InvalidArtifactNameError:
             return None
-        return path if path.is_file() else None
+        if path.is_file():
+            return path
+        pixels_path = self._pixels_path(job_id, name)
+        try:
+            pixels = np.load(pixels_path, allow_pickle=False)
+        except FileNotFoundError:
+            return path if path.is_file() else None  # encoded by a concurrent read meanwhile
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, format="PNG")
+        _atomic_write(path, buffer.getvalue())
+        pixels_path.unlink(missing_ok=True)
+        return path
+
+    def _pixels_path(self, job_id: str, name: str) -> Path:
+        return self.job_dir(job_id) / "pixels" / f"{validate_name(name)}.npy"
 
     # -- deletion ---------------------------------------------------------------------------
 

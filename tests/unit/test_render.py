@@ -11,7 +11,7 @@ from matplotlib import colormaps
 from PIL import Image
 from skimage import data
 
-from workers.render import render_heatmap_png
+from workers.render import heatmap_pixels, render_heatmap_png
 
 TITLE, PANEL, MIN_BODY, BAR_OFFSET, BAR_WIDTH, BAR_MARGIN = 20, 96, 128, 10, 14, 6
 
@@ -155,3 +155,16 @@ def test_bad_inputs_raise(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         render_heatmap_png(background, heat, vmax=vmax, title="t", colorbar_label="c")
+
+
+def test_png_holds_exactly_the_drawn_pixels(astronaut: np.ndarray) -> None:
+    # The service stores heatmap_pixels and encodes later; the CLI encodes at once: both
+    # must give the same picture.
+    background = astronaut[:64, :80] / 255.0
+    heat = np.linspace(0.0, 2.0, 64 * 80).reshape(64, 80)
+    options = {"vmax": 1.5, "title": "p: error", "colorbar_label": "|e|"}
+    pixels = heatmap_pixels(background, heat, **options)  # type: ignore[arg-type]
+    assert pixels.dtype == np.uint8
+    assert pixels.shape == (20 + 128, 80 + 96, 3)
+    png = render_heatmap_png(background, heat, **options)  # type: ignore[arg-type]
+    np.testing.assert_array_equal(_decode(png), pixels)

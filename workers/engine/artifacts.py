@@ -31,8 +31,12 @@ def render_maps(
     crop: int,
     artifacts: ArtifactWriter,
 ) -> dict[int, dict[str, str]]:
-    """Render each pair's maps as PNG heat maps over its restored image; returns the links."""
-    from workers.render import render_heatmap_png
+    """Draw each pair's maps as heat maps over its restored image; returns the links.
+
+    Pixels go to ``artifacts.write_pixels`` where the store encodes later, PNG bytes to
+    ``artifacts.write`` otherwise.
+    """
+    from workers.render import encode_png, heatmap_pixels
 
     links: dict[int, dict[str, str]] = {}
     by_index = {p.index: p for p in loaded}
@@ -46,7 +50,7 @@ def render_maps(
             if not np.isfinite(heat).all():
                 continue  # e.g. a flat ground truth: the ratio is undefined everywhere
             title, label, vmax = _MAP_LABELS[kind]
-            png = render_heatmap_png(
+            pixels = heatmap_pixels(
                 np.clip(background, 0.0, 1.0),
                 heat,
                 vmax=vmax,
@@ -54,7 +58,10 @@ def render_maps(
                 colorbar_label=label,
             )
             name = artifact_name(index, kind)
-            artifacts.write(name, png)
+            if artifacts.write_pixels is not None:
+                artifacts.write_pixels(name, pixels)
+            else:
+                artifacts.write(name, encode_png(pixels))
             links[index][kind] = artifacts.url_for(name)
     return links
 

@@ -7,7 +7,9 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
+from numpy.typing import NDArray
 
 from workers import io as image_io
 from workers.errors import AuditInputError
@@ -31,10 +33,17 @@ class PairSource:
 
 @dataclass(frozen=True)
 class ArtifactWriter:
-    """Where the engine puts PNG artifacts, and how the report links to them."""
+    """Where the engine puts PNG artifacts, and how the report links to them.
+
+    ``write_pixels``, when given, takes a heat map as ``(H, W, 3)`` uint8 RGB pixels for a
+    ``.png`` name instead of PNG bytes, so that a store able to encode later (the service's
+    payload store encodes on first download) spares the audit the encoding, which costs
+    several times the drawing.
+    """
 
     write: Callable[[str, bytes], None]
     url_for: Callable[[str], str]
+    write_pixels: Callable[[str, NDArray[np.uint8]], None] | None = None
 
 
 @dataclass

@@ -37,9 +37,11 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any, Literal
 
+import numpy as np
 import redis
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from numpy.typing import NDArray
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
@@ -235,8 +237,13 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
     def write_artifact(name: str, data: bytes) -> None:
         payloads.write_artifact(job_id, name, data)
 
+    def write_artifact_pixels(name: str, pixels: NDArray[np.uint8]) -> None:
+        payloads.write_artifact_pixels(job_id, name, pixels)
+
     writer = ArtifactWriter(
-        write=write_artifact, url_for=lambda name: f"/v1/jobs/{job_id}/artifacts/{name}"
+        write=write_artifact,
+        url_for=lambda name: f"/v1/jobs/{job_id}/artifacts/{name}",
+        write_pixels=write_artifact_pixels,  # maps are PNG-encoded on first download
     )
 
     meter = PairMeter(stores.telemetry, job_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 
 import numpy as np
@@ -208,3 +209,32 @@ def test_bad_inputs_are_typed_errors_naming_the_pair(photos: list[np.ndarray]) -
         run_audit([PairSource("t", "g", tiny, tiny)], AuditOptions())
     with pytest.raises(AuditInputError, match=r"\[0, 1\]"):
         run_audit([PairSource("r", "g", x, x * 2)], AuditOptions())
+
+
+def test_maps_as_pixels_are_the_maps_as_png(photos: list[np.ndarray]) -> None:
+    # A store that encodes later (the service's) gets the pixels of exactly the PNGs a plain
+    # writer gets, under the same names and links.
+    from PIL import Image
+
+    from workers.engine import ArtifactWriter
+
+    pairs = _pairs(photos[:2], "noise")
+    as_png: dict[str, bytes] = {}
+    as_pixels: dict[str, np.ndarray] = {}
+    options = AuditOptions(bootstrap={"resamples": 0})
+    first = run_audit(
+        pairs, options, artifacts=ArtifactWriter(write=as_png.__setitem__, url_for=str)
+    )
+    second = run_audit(
+        pairs,
+        options,
+        artifacts=ArtifactWriter(
+            write=as_png.__setitem__, url_for=str, write_pixels=as_pixels.__setitem__
+        ),
+    )
+    assert sorted(as_pixels) == sorted(n for n in as_png if n.startswith("pair-"))
+    assert len(as_pixels) == len(pairs)  # the invented-detail map (no degradation given)
+    for name, pixels in as_pixels.items():
+        with Image.open(io.BytesIO(as_png[name])) as image:
+            np.testing.assert_array_equal(np.asarray(image), pixels)
+    assert [p.hallucination for p in first.pairs] == [p.hallucination for p in second.pairs]

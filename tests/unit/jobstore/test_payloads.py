@@ -6,7 +6,9 @@ import io
 import os
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from api_schemas.jobs import JobManifest, ManifestPair
 from api_schemas.options import AuditOptions
@@ -57,6 +59,35 @@ def test_report_and_artifacts_are_written_atomically(store):
     assert store.artifact_path(job_id, "missing.png") is None
     leftovers = [p for p in store.job_dir(job_id).rglob("*") if p.name.endswith(".tmp")]
     assert leftovers == []
+
+
+def test_pixels_are_encoded_to_png_on_first_read(store):
+    job_id = new_job_id()
+    pixels = np.random.default_rng(0).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    store.write_artifact_pixels(job_id, "pair-00000-error.png", pixels)
+    assert not store.artifacts_dir(job_id).exists()  # nothing encoded yet
+    path = store.artifact_path(job_id, "pair-00000-error.png")
+    assert path is not None
+    assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    with Image.open(path) as image:
+        assert image.mode == "RGB"
+        np.testing.assert_array_equal(np.asarray(image), pixels)  # lossless
+    # Encoded once: the pixels are gone and later reads serve the same file.
+    assert list(store.job_dir(job_id).rglob("*.npy")) == []
+    assert store.artifact_path(job_id, "pair-00000-error.png") == path
+    assert store.artifact_path(job_id, "pair-00001-error.png") is None
+
+
+def test_pixels_need_a_png_name_and_rgb_bytes(store):
+    pixels = np.zeros((2, 2, 3), dtype=np.uint8)
+    with pytest.raises(InvalidArtifactNameError, match=r"\.png"):
+        store.write_artifact_pixels(new_job_id(), "map.npy", pixels)
+    with pytest.raises(InvalidArtifactNameError):
+        store.write_artifact_pixels(new_job_id(), "../map.png", pixels)
+    with pytest.raises(ValueError, match="uint8"):
+        store.write_artifact_pixels(new_job_id(), "map.png", pixels.astype(np.float32))
+    with pytest.raises(ValueError, match="uint8"):
+        store.write_artifact_pixels(new_job_id(), "map.png", pixels[..., 0])
 
 
 @pytest.mark.parametrize("name", ["../x", "a/b", ".hidden", "", "..", "x y.png"])
