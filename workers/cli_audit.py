@@ -256,6 +256,22 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     p.add_argument("--maps", type=Path, metavar="DIR", help="write hallucination-map PNGs here")
     p.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the JSON report")
+    p.add_argument(
+        "--html",
+        type=Path,
+        metavar="FILE",
+        help="write the report as one self-contained HTML page (no network needed to view it): "
+        "summary, per-restorer estimates with intervals, verdicts, pairs by risk with "
+        "thumbnails; the UP/DP plots and heat maps are embedded when --maps DIR is given",
+    )
+    p.add_argument(
+        "--html-thumbnails",
+        type=int,
+        default=12,
+        metavar="N",
+        help="riskiest pairs shown with thumbnails in the --html page (default 12; the "
+        "others are table rows)",
+    )
     p.add_argument("--json", action="store_true", help="print the JSON report on stdout")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no summary")
     p.add_argument(
@@ -313,10 +329,50 @@ def _parse_degradation(text: str) -> dict[str, object]:
     return dumped
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def html_page(
+    report: AuditReport, pairs: Sequence[object], ground_truth: Path, thumbnails: int
+) -> str:
+    """The report as a self-contained HTML page, with thumbnails of the restored files and
+    the maps and plots that ``--maps`` wrote (their links are file paths)."""
+    from service.report_html import ReportImages, render_report_html
+    from workers.engine import PairSource
+
+    restored = {
+        pair.id: pair.restored
+        for pair in pairs
+        if isinstance(pair, PairSource) and isinstance(pair.restored, Path)
+    }
+
+    def restored_path(pair_id: str) -> Path | None:
+        path = restored.get(pair_id)
+        return path if path is not None and path.is_file() else None
+
+    def artifact_path(link: str) -> Path | None:
+        path = Path(link)
+        return path if path.is_file() else None
+
+    return render_report_html(
+        report,
+        ReportImages(artifact=artifact_path, restored=restored_path),
+        heading="Restoration audit report",
+        context=[("ground truth", str(ground_truth))],
+        thumbnails=thumbnails,
+    )
+
+
 def run_audit_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """Execute ``audit``; returns the exit code."""
     from workers.engine import ArtifactWriter, run_audit
 
+    if args.html_thumbnails < 0:
+        raise UsageError(f"--html-thumbnails: expected N >= 0, got {args.html_thumbnails}")
     options = _options(args)
     pairs = match_pairs(args.ground_truth, args.restored, args.observations)
     artifacts = None
@@ -339,16 +395,19 @@ def run_audit_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) 
     )
     document = report.model_dump_json(indent=2)
     if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.output.with_suffix(args.output.suffix + ".tmp")
-        tmp.write_text(document + "\n")
-        tmp.replace(args.output)
+        _write_atomically(args.output, document + "\n")
+    if args.html is not None:
+        _write_atomically(
+            args.html, html_page(report, pairs, args.ground_truth, args.html_thumbnails)
+        )
     if args.json:
         stdout.write(document + "\n")
     elif not args.quiet:
         stdout.write(summary_table(report) + "\n")
         if args.output is not None:
             stdout.write(f"report written to {args.output}\n")
+        if args.html is not None:
+            stdout.write(f"HTML report written to {args.html}\n")
     if args.fail_on is not None:
         levels = ["low", "medium", "high"]
         threshold = levels.index(args.fail_on)
