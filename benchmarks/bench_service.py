@@ -1,18 +1,22 @@
 """Service overhead: the real HTTP API + Redis + one Celery worker against in-process run_audit.
 
-The same 64 real 256x256 RGB pairs, as PNG files, go (a) through ``run_audit`` in this process
-(paths as PairSource, no artifacts: what a library user runs), (b) the same with an
-ArtifactWriter writing the invented-detail maps to a temp dir (what the worker does), and (c)
-through the service: POST /v1/jobs (multipart), poll GET /v1/jobs/{id}, GET the report, against
-a real redis-server, one real Celery worker process (prefork, concurrency 1) and uvicorn, all on
-127.0.0.1 and stopped by PID at the end. The runs alternate (in-process, with maps, service), so
-machine load hits all three alike. The job record's created/started/finished times split the
-service's wall time into upload, queue wait, audit and poll/report. The cores are shared with
-other work, so wall times vary run to run; CPU seconds per job (this process for in-process,
-worker pool child, celery main, uvicorn, redis-server from /proc, plus this client) are
-printed too, per process; they move less with load than wall time, but still move (torch's
-OpenMP threads spin while waiting for a core). The client polls every 50 ms, more often than
-the service's Retry-After asks; uvicorn's CPU per job is mostly those polls.
+The same 64 real 256x256 RGB pairs, as PNG files, go (a) through ``run_audit`` in this
+process (paths as PairSource, no artifacts: what a library user runs), (b) the same with an
+ArtifactWriter writing the invented-detail maps as PNG files to a temp dir (what the CLI's
+``--maps`` does; the worker instead stores the maps' pixels and the API encodes a PNG on its
+first download), and (c) through the service: POST /v1/jobs (multipart), poll
+GET /v1/jobs/{id}, GET the report, against a real redis-server, one real Celery worker
+process (prefork, concurrency 1) and uvicorn, all on 127.0.0.1 and stopped by PID at the
+end. The runs alternate (in-process, with maps, service), so machine load hits all three
+alike. The job record's created/started/finished times split the service's wall time into
+upload, queue wait, audit and poll/report. The cores are shared with other work, so wall
+times vary run to run; CPU seconds per job (this process for in-process, worker pool child,
+celery main, uvicorn, redis-server from /proc, plus this client) are printed too, per
+process; they move less with load than wall time, but still move (torch's OpenMP threads
+spin while waiting for a core). The client polls every 100 ms, more often than the
+service's Retry-After asks (so that polling adds at most 0.1 s to a job's wall time);
+uvicorn's CPU per job is mostly those polls. After the repeats, every map of the last job is
+downloaded once, and the time of those first downloads (PNG encoding in the API) is printed.
 
 Target (performance issue): service >= 85 % of in-process pairs/s.
 Usage: python benchmarks/bench_service.py [--pairs 64] [--size 256] [--repeats 4]
@@ -41,7 +45,7 @@ from tests.integration.stack import ApiServer, WorkerProcess, group_pids, sample
 from workers.engine import PairSource, run_audit
 from workers.engine.sources import ArtifactWriter
 
-POLL_SECONDS = 0.05
+POLL_SECONDS = 0.1
 JOB_TIMEOUT = 120.0
 
 
@@ -91,7 +95,7 @@ def stamp(value: str | None) -> float:
 
 def service_run(
     client: httpx.Client, pairs: list[tuple[bytes, bytes]], roles: dict[str, list[int]]
-) -> dict[str, float]:
+) -> tuple[dict[str, float], str]:
     """Submit, poll, fetch the report; wall time, its parts and CPU seconds of the servers."""
     cpu0 = {role: cpu_seconds(pids) for role, pids in roles.items()}
     client0 = self_cpu()
@@ -120,7 +124,7 @@ def service_run(
     client_cpu = self_cpu() - client0
     by_role = {f"cpu_{role}": cpu_seconds(pids) - cpu0[role] for role, pids in roles.items()}
     created, started, finished = (stamp(job[f"{k}_at"]) for k in ("created", "started", "finished"))
-    return {
+    stats = {
         "wall": t_end - t0,
         "upload": created - t0,  # request sent, inputs stored and validated, record created
         "post_tail": t_posted - created,  # queueing the task, answering 202
@@ -134,6 +138,19 @@ def service_run(
         "polls": polls,
         "report_bytes": len(report.content),
     }
+    return stats, job_id
+
+
+def fetch_maps(client: httpx.Client, job_id: str) -> tuple[int, float, int]:
+    """Download every map of a finished job once: (count, seconds, bytes)."""
+    report = client.get(f"/v1/jobs/{job_id}/report").json()
+    links = [url for pair in report["pairs"] for url in pair["hallucination"]["maps"].values()]
+    started, size = time.perf_counter(), 0
+    for url in links:
+        response = client.get(url)
+        response.raise_for_status()
+        size += len(response.content)
+    return len(links), time.perf_counter() - started, size
 
 
 def main() -> None:
@@ -201,7 +218,9 @@ def main() -> None:
                         run_audit(sources, options, device="cpu", artifacts=writer)
                         with_maps.append(time.perf_counter() - t)
                         maps_cpu.append(self_cpu() - c)
-                        service.append(service_run(client, pairs, roles))
+                        stats, last_job = service_run(client, pairs, roles)
+                        service.append(stats)
+                    map_fetch = fetch_maps(client, last_job)
             finally:
                 api.stop()
                 worker.stop()
@@ -218,7 +237,7 @@ def main() -> None:
     )
     print(f"in-process run_audit (paths)      : {n / best_in:7.2f} pairs/s ({n / med_in:.2f})")
     print(
-        f"in-process + maps written (like worker): {n / best_maps:7.2f} pairs/s "
+        f"in-process + PNG maps (like CLI --maps): {n / best_maps:7.2f} pairs/s "
         f"({map_count // args.repeats} maps per run)"
     )
     print(f"service (POST, poll, GET report)  : {n / best_svc:7.2f} pairs/s ({n / med_svc:.2f})")
@@ -255,6 +274,11 @@ def main() -> None:
     for i, s in enumerate(service):
         print(f"  {i:3d} " + "".join(f"{s[k]:10.2f}" for k in cpu_keys))
     print(f"  report size {int(service[-1]['report_bytes'])} bytes")
+    count, seconds, size = map_fetch
+    print(
+        f"first download of the last job's {count} maps (PNG encoded by the API on demand): "
+        f"{seconds:.2f} s, {size / count / 1024:.0f} KiB each"
+    )
     outside = [s["wall"] - s["audit"] for s in service]
     print(
         "time outside the worker's audit (upload, queue, poll, report): "
