@@ -123,9 +123,10 @@ class Jobs:
             else {p.id: payloads.input_dir(job.id) / p.restored for p in manifest.pairs}
         )
         # The page is a function of these and nothing else, so they make a strong tag that
-        # a 304 can answer without rendering. Inputs only ever disappear as a whole job.
+        # a 304 can answer without rendering (a stat per pair, no decoding).
+        present = "".join("1" if path.is_file() else "0" for path in restored.values())
         digest = hashlib.sha256(data)
-        digest.update(f"|{renderer_fingerprint()}|{thumbnails}|{manifest is not None}".encode())
+        digest.update(f"|{renderer_fingerprint()}|{thumbnails}|{present}".encode())
         etag = f'"{digest.hexdigest()[:32]}"'
 
         def restored_path(pair_id: str) -> Path | None:
