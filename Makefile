@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH_VERSION ?= 2.13.0
 
-.PHONY: install install-test serve test test-unit test-integration lint typecheck bench load-test check
+.PHONY: install install-test serve test test-unit test-integration lint typecheck bench load-test check client
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,3 +46,14 @@ load-test: install-test
 	$(BIN)/python benchmarks/load_test.py
 
 check: lint typecheck test
+
+# The Python client of examples/ (committed), generated from the live OpenAPI document; a test
+# regenerates it and fails when it differs, so run this after changing the HTTP API.
+CLIENT_DIR := examples/client
+client: install-test
+	$(BIN)/restoration-audit openapi > $(CLIENT_DIR)/openapi.json.tmp
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/openapi-python-client generate \
+		--path $(CLIENT_DIR)/openapi.json.tmp --meta none --overwrite \
+		--config $(CLIENT_DIR)/openapi-python-client.yaml \
+		--output-path $(CLIENT_DIR)/restoration_audit_client
+	rm -rf $(CLIENT_DIR)/openapi.json.tmp $(CLIENT_DIR)/restoration_audit_client/.ruff_cache

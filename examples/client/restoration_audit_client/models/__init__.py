@@ -1,0 +1,75 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .audit_report import AuditReport
+from .audit_report_plots import AuditReportPlots
+from .body_create_job import BodyCreateJob
+from .bootstrap_options import BootstrapOptions
+from .engine_info import EngineInfo
+from .estimate import Estimate
+from .group_distortion import GroupDistortion
+from .group_hallucination import GroupHallucination
+from .group_perception import GroupPerception
+from .group_report import GroupReport
+from .group_report_up_region_type_0 import GroupReportUpRegionType0
+from .group_uncertainty import GroupUncertainty
+from .health import Health
+from .health_checks import HealthChecks
+from .job_links import JobLinks
+from .job_list import JobList
+from .job_progress import JobProgress
+from .job_read import JobRead
+from .job_read_state import JobReadState
+from .list_jobs_state_type_0 import ListJobsStateType0
+from .pair_consistency import PairConsistency
+from .pair_distortion import PairDistortion
+from .pair_hallucination import PairHallucination
+from .pair_hallucination_maps import PairHallucinationMaps
+from .pair_perception import PairPerception
+from .pair_report import PairReport
+from .pair_uncertainty import PairUncertainty
+from .problem import Problem
+from .problem_error import ProblemError
+from .report_settings import ReportSettings
+from .report_settings_color import ReportSettingsColor
+from .report_settings_degradation_type_0 import ReportSettingsDegradationType0
+from .risk_thresholds import RiskThresholds
+from .verdict import Verdict
+from .verdict_level import VerdictLevel
+
+__all__ = (
+    "AuditReport",
+    "AuditReportPlots",
+    "BodyCreateJob",
+    "BootstrapOptions",
+    "EngineInfo",
+    "Estimate",
+    "GroupDistortion",
+    "GroupHallucination",
+    "GroupPerception",
+    "GroupReport",
+    "GroupReportUpRegionType0",
+    "GroupUncertainty",
+    "Health",
+    "HealthChecks",
+    "JobLinks",
+    "JobList",
+    "JobProgress",
+    "JobRead",
+    "JobReadState",
+    "ListJobsStateType0",
+    "PairConsistency",
+    "PairDistortion",
+    "PairHallucination",
+    "PairHallucinationMaps",
+    "PairPerception",
+    "PairReport",
+    "PairUncertainty",
+    "Problem",
+    "ProblemError",
+    "ReportSettings",
+    "ReportSettingsColor",
+    "ReportSettingsDegradationType0",
+    "RiskThresholds",
+    "Verdict",
+    "VerdictLevel",
+)

@@ -1,0 +1,191 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from io import BytesIO
+from typing import Any, Self, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from .. import types
+from ..types import UNSET, File, FileTypes, Unset
+
+T = TypeVar("T", bound="BodyCreateJob")
+
+
+@_attrs_define
+class BodyCreateJob:
+    """
+    Attributes:
+        ground_truth (list[File]): Ground truths, in pair order.
+        restored (list[File]): Restorations, in pair order.
+        observation (list[File] | None | Unset): Observations.
+        options (None | str | Unset): JSON object: audit options plus `pairs` (ids and group names by position).
+    """
+
+    ground_truth: list[File]
+    restored: list[File]
+    observation: list[File] | None | Unset = UNSET
+    options: None | str | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        ground_truth = []
+        for ground_truth_item_data in self.ground_truth:
+            ground_truth_item = ground_truth_item_data.to_tuple()
+
+            ground_truth.append(ground_truth_item)
+
+        restored = []
+        for restored_item_data in self.restored:
+            restored_item = restored_item_data.to_tuple()
+
+            restored.append(restored_item)
+
+        observation: list[FileTypes] | None | Unset
+        if isinstance(self.observation, Unset):
+            observation = UNSET
+        elif isinstance(self.observation, list):
+            observation = []
+            for observation_type_0_item_data in self.observation:
+                observation_type_0_item = observation_type_0_item_data.to_tuple()
+
+                observation.append(observation_type_0_item)
+
+        else:
+            observation = self.observation
+
+        options: None | str | Unset
+        if isinstance(self.options, Unset):
+            options = UNSET
+        else:
+            options = self.options
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "ground_truth": ground_truth,
+                "restored": restored,
+            }
+        )
+        if observation is not UNSET:
+            field_dict["observation"] = observation
+        if options is not UNSET:
+            field_dict["options"] = options
+
+        return field_dict
+
+    def to_multipart(self) -> types.RequestFiles:
+        files: types.RequestFiles = []
+
+        for ground_truth_item_element in self.ground_truth:
+            files.append(("ground_truth", ground_truth_item_element.to_tuple()))
+
+        for restored_item_element in self.restored:
+            files.append(("restored", restored_item_element.to_tuple()))
+
+        if not isinstance(self.observation, Unset):
+            if isinstance(self.observation, list):
+                for observation_type_0_item_element in self.observation:
+                    files.append(
+                        ("observation", observation_type_0_item_element.to_tuple())
+                    )
+            else:
+                files.append(
+                    (
+                        "observation",
+                        (None, str(self.observation).encode(), "text/plain"),
+                    )
+                )
+
+        if not isinstance(self.options, Unset):
+            if isinstance(self.options, str):
+                files.append(
+                    ("options", (None, str(self.options).encode(), "text/plain"))
+                )
+            else:
+                files.append(
+                    ("options", (None, str(self.options).encode(), "text/plain"))
+                )
+
+        for prop_name, prop in self.additional_properties.items():
+            files.append((prop_name, (None, str(prop).encode(), "text/plain")))
+
+        return files
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        ground_truth = []
+        _ground_truth = d.pop("ground_truth")
+        for ground_truth_item_data in _ground_truth:
+            ground_truth_item = File(payload=BytesIO(ground_truth_item_data))
+
+            ground_truth.append(ground_truth_item)
+
+        restored = []
+        _restored = d.pop("restored")
+        for restored_item_data in _restored:
+            restored_item = File(payload=BytesIO(restored_item_data))
+
+            restored.append(restored_item)
+
+        def _parse_observation(data: object) -> list[File] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                observation_type_0 = []
+                _observation_type_0 = data
+                for observation_type_0_item_data in _observation_type_0:
+                    observation_type_0_item = File(
+                        payload=BytesIO(observation_type_0_item_data)
+                    )
+
+                    observation_type_0.append(observation_type_0_item)
+
+                return observation_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[File] | None | Unset, data)
+
+        observation = _parse_observation(d.pop("observation", UNSET))
+
+        def _parse_options(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        options = _parse_options(d.pop("options", UNSET))
+
+        body_create_job = cls(
+            ground_truth=ground_truth,
+            restored=restored,
+            observation=observation,
+            options=options,
+        )
+
+        body_create_job.additional_properties = d
+        return body_create_job
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
