@@ -13,13 +13,26 @@ from collections.abc import Sequence
 
 from workers.cli_audit import EXIT_USAGE, add_audit_parser, main_audit
 
+EPILOG = """\
+examples:
+  restoration-audit audit --ground-truth val/gt --restored esrgan=out/esrgan -o report.json
+  restoration-audit audit --ground-truth val/gt --restored a=out/a --restored b=out/b \\
+      --html report.html --maps maps/      # a page to read, with heat maps
+  restoration-audit audit ... --quiet --fail-on high   # gate a release in CI (exit 1)
+  restoration-audit serve                  # the service on http://127.0.0.1:8000
+  restoration-audit COMMAND --help         # every option of a command
+
+exit codes: 0 ok, 1 risk at the --fail-on level, 2 usage error, 3 input error
+"""
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every subcommand."""
     parser = argparse.ArgumentParser(
         prog="restoration-audit",
         description="Audit image-restoration models for hallucinations.",
-        epilog="exit codes: 0 ok, 1 risk at --fail-on level, 2 usage error, 3 input error",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_audit_parser(sub)

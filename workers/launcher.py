@@ -327,11 +327,33 @@ def worker(concurrency: int = 1, loglevel: str = "INFO") -> int:
 
 def serve_main(argv: Sequence[str] | None = None) -> int:
     """Entry of ``restoration-audit serve``."""
-    parser = argparse.ArgumentParser(prog="restoration-audit serve", description=serve.__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-    parser.add_argument("--concurrency", type=int, default=1)
+    parser = argparse.ArgumentParser(
+        prog="restoration-audit serve",
+        description=(
+            "Run the whole service on this machine: an embedded Redis, one Celery worker and "
+            "the HTTP API, until Ctrl-C or SIGTERM. No Docker or system Redis needed."
+        ),
+        epilog=(
+            "Settings not given here come from RA_* environment variables (service/README.md). "
+            "Open http://HOST:PORT/docs for the interactive API."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address the API listens on; anything but loopback needs API keys (RA_API_KEYS)",
+    )
+    parser.add_argument("--port", type=int, default=8000, help="port of the HTTP API")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help="where Redis's append-only file, uploaded inputs, reports and maps are kept",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=1, help="jobs the worker audits at the same time"
+    )
     args = parser.parse_args(argv)
     try:
         return serve(args.host, args.port, args.data_dir, concurrency=args.concurrency)
@@ -342,8 +364,18 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
 
 def worker_main(argv: Sequence[str] | None = None) -> int:
     """Entry of ``restoration-audit worker``."""
-    parser = argparse.ArgumentParser(prog="restoration-audit worker", description=worker.__doc__)
-    parser.add_argument("--concurrency", type=int, default=1)
-    parser.add_argument("--loglevel", default="INFO")
+    parser = argparse.ArgumentParser(
+        prog="restoration-audit worker",
+        description=(
+            "Run one Celery worker that audits jobs from the Redis at RA_REDIS_URL, reading "
+            "inputs from and writing reports to RA_DATA_DIR (shared with the API). Start as "
+            "many as the hardware allows: workers scale out through Celery."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=1, help="jobs this worker audits at the same time"
+    )
+    parser.add_argument("--loglevel", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
     args = parser.parse_args(argv)
     return worker(args.concurrency, args.loglevel)
