@@ -87,10 +87,18 @@ def _draw_bound(axes: Any, p_max: float, dimension: int, inherent: float) -> Non
     axes.axhline(inherent, color="black", linestyle=":", linewidth=1.0, label="N(X|Y)", zorder=1)
 
 
+MARGINS = {"left": 0.14, "right": 0.97, "bottom": 0.11, "top": 0.93}
+"""Fixed subplot margins (fractions of the figure), room for tick labels of up to about
+eight characters: a constrained layout measured every text and doubled the drawing time, a
+fixed cost of every job (0.26 s against 0.14 s for both plots on the project's CPU)."""
+
+
 def _new_figure() -> Figure:
     from matplotlib.figure import Figure
 
-    return Figure(figsize=FIGURE_SIZE, dpi=DPI, layout="constrained")
+    figure = Figure(figsize=FIGURE_SIZE, dpi=DPI)
+    figure.subplots_adjust(**MARGINS)
+    return figure
 
 
 def _png(figure: Figure) -> bytes:

@@ -107,12 +107,32 @@ def gaussian_blur(images: torch.Tensor, sigma: float, radius: int | None = None)
     """
     check_images(images)
     kernel = gaussian_kernel1d(sigma, radius, dtype=torch.float64)
-    half = (kernel.numel() - 1) // 2
     _, _, height, width = images.shape
-    along_width = images.index_select(3, _mirror_indices(width, half, images.device))
-    blurred = _shifted_sum(along_width, kernel, 3, width)
-    along_height = blurred.index_select(2, _mirror_indices(height, half, images.device))
-    return _shifted_sum(along_height, kernel, 2, height)
+    blurred = _blur_along(images, kernel, 3, width)
+    return _blur_along(blurred, kernel, 2, height)
+
+
+_MATRIX_TAPS_PER_PIXEL = 1 / 8
+"""Blur along a side by a dense matrix once the kernel has at least this many taps per pixel
+of the side: a matrix product does ``size`` multiply-adds per output where the shifted sums do
+``taps``, but runs ~20x faster per multiply-add on a CPU (measured: the invented-detail map's
+window, sigma 8 or 65 taps, over 248-pixel sides, 2.6x faster; at 1024 pixels, slower)."""
+
+
+def _blur_along(images: torch.Tensor, kernel: torch.Tensor, dim: int, size: int) -> torch.Tensor:
+    """1-D correlation with ``kernel`` along ``dim`` (2 or 3), mirror-extended."""
+    half = (kernel.numel() - 1) // 2
+    mirror = _mirror_indices(size, half, images.device)
+    if kernel.numel() < _MATRIX_TAPS_PER_PIXEL * size:
+        return _shifted_sum(images.index_select(dim, mirror), kernel, dim, size)
+    # matrix[r, c]: the weight of input c in output r, reflections folded in.
+    taps = kernel.numel()
+    window = torch.arange(size, device=images.device)[:, None] + torch.arange(taps).to(mirror)
+    matrix = torch.zeros(size, size, dtype=torch.float64, device=images.device)
+    rows = torch.arange(size, device=images.device)[:, None].expand(size, taps)
+    matrix.index_put_((rows, mirror[window]), kernel.to(images.device).expand(size, taps), True)
+    matrix = matrix.to(images.dtype)
+    return images @ matrix.T if dim == 3 else matrix @ images
 
 
 def _shifted_sum(padded: torch.Tensor, kernel: torch.Tensor, dim: int, size: int) -> torch.Tensor:

@@ -104,3 +104,14 @@ def test_bad_images_raise() -> None:
         gaussian_blur(torch.zeros(4, 4), 1.0)
     with pytest.raises(EstimatorInputError, match="expected finite values"):
         gaussian_blur(torch.full((1, 1, 4, 4), math.nan), 1.0)
+
+
+def test_wide_window_blur_matches_scipy() -> None:
+    # sigma 8 over 248-pixel sides: the invented-detail map's window, blurred by a dense
+    # matrix (many taps per pixel), against scipy; float32 as the engine runs it.
+    photo = data.astronaut()[:248, :200].astype(np.float64) / 255.0
+    images = np.ascontiguousarray(photo.transpose(2, 0, 1)[None])
+    expected = _scipy_blur(images, 8.0, 32)
+    np.testing.assert_allclose(gaussian_blur(torch.from_numpy(images), 8.0), expected, atol=1e-12)
+    got32 = gaussian_blur(torch.from_numpy(images).float(), 8.0)
+    np.testing.assert_allclose(got32.double().numpy(), expected, atol=2e-6)
