@@ -1,21 +1,20 @@
 """Service overhead: the real HTTP API + Redis + one Celery worker against in-process run_audit.
 
-The same 64 real 256x256 RGB pairs, as PNG files, go (a) through ``run_audit`` in this
-process (paths as PairSource, no artifacts: what a library user runs), (b) the same with an
-ArtifactWriter writing the invented-detail maps as PNG files to a temp dir (what the CLI's
-``--maps`` does; the worker instead stores the maps' pixels and the API encodes a PNG on its
-first download), and (c) through the service: POST /v1/jobs (multipart), poll
-GET /v1/jobs/{id}, GET the report, against a real redis-server, one real Celery worker
-process (prefork, concurrency 1) and uvicorn, all on 127.0.0.1 and stopped by PID at the
-end. The runs alternate (in-process, with maps, service), so machine load hits all three
-alike. The job record's created/started/finished times split the service's wall time into
-upload, queue wait, audit and poll/report. The cores are shared with other work, so wall
-times vary run to run; CPU seconds per job (this process for in-process, worker pool child,
-celery main, uvicorn, redis-server from /proc, plus this client) are printed too, per
-process; they move less with load than wall time, but still move (torch's OpenMP threads
+The same 64 real 256x256 RGB pairs, as PNG files, are audited four ways, interleaved so
+that machine load hits all alike: (a) ``run_audit`` in this process with default options
+and an ArtifactWriter that keeps the maps' pixels and the plots in a payload store, exactly
+the output the worker makes; (b) the service with default options: POST /v1/jobs
+(multipart), poll GET /v1/jobs/{id}, GET the report, against a real redis-server, one real
+Celery worker process (prefork, concurrency 1) and uvicorn on 127.0.0.1; (c) in-process
+with ``{"maps": false}`` (no artifacts: what a library user runs) and (d) the service with
+the same options. The service ratios compare like with like, (b)/(a) and (d)/(c). The job
+record's created/started/finished times split the service's wall time into upload, queue
+wait, audit and poll/report. CPU seconds per job (this process for in-process; worker pool
+child, celery main, uvicorn, redis-server from /proc, plus this client for the service) are
+printed too; they move less with load than wall time, but still move (torch's OpenMP threads
 spin while waiting for a core). The client polls every 100 ms, more often than the
-service's Retry-After asks (so that polling adds at most 0.1 s to a job's wall time);
-uvicorn's CPU per job is mostly those polls. After the repeats, every map of the last job is
+service's Retry-After asks (so polling adds at most 0.1 s to a job's wall time); uvicorn's
+CPU per job is mostly those polls. After the repeats, every map of the last job is
 downloaded once, and the time of those first downloads (PNG encoding in the API) is printed.
 
 Target (performance issue): service >= 85 % of in-process pairs/s.
@@ -40,12 +39,19 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api_schemas import AuditOptions
+from jobstore import PayloadStore, new_job_id
 from tests.fixtures.redis_server import RedisServer
 from tests.integration.stack import ApiServer, WorkerProcess, group_pids, sample_pairs, submit
 from workers.engine import PairSource, run_audit
 from workers.engine.sources import ArtifactWriter
 
 POLL_SECONDS = 0.1
+RUNS = {
+    "in_maps": "in-process, maps' pixels + plots to a payload store",
+    "svc_maps": "service, default options (maps and plots)",
+    "in_plain": 'in-process, {"maps": false}',
+    "svc_plain": 'service, {"maps": false}',
+}
 JOB_TIMEOUT = 120.0
 
 
@@ -94,13 +100,16 @@ def stamp(value: str | None) -> float:
 
 
 def service_run(
-    client: httpx.Client, pairs: list[tuple[bytes, bytes]], roles: dict[str, list[int]]
+    client: httpx.Client,
+    pairs: list[tuple[bytes, bytes]],
+    roles: dict[str, list[int]],
+    options: dict[str, object] | None = None,
 ) -> tuple[dict[str, float], str]:
     """Submit, poll, fetch the report; wall time, its parts and CPU seconds of the servers."""
     cpu0 = {role: cpu_seconds(pids) for role, pids in roles.items()}
     client0 = self_cpu()
     t0 = time.time()
-    response = submit(client, pairs)
+    response = submit(client, pairs, options)
     t_posted = time.time()
     if response.status_code != 202:
         raise RuntimeError(f"submit answered {response.status_code}: {response.text[:500]}")
@@ -163,19 +172,24 @@ def main() -> None:
     started = time.monotonic()
     pairs = sample_pairs(args.pairs, args.size, seed=0)
     options = AuditOptions()
+    no_maps = AuditOptions(maps=False)
     with tempfile.TemporaryDirectory(prefix="ra-bench-service-") as tmp:
         root = Path(tmp)
-        for name in ("inputs", "data", "logs", "maps"):
+        for name in ("inputs", "data", "logs", "store"):
             (root / name).mkdir()
         sources = write_pairs(root / "inputs", pairs)
-        map_count = 0
+        # What the worker does with the same output: maps' pixels and plots into a payload
+        # store (encoded on download), in this process.
+        store, store_job = PayloadStore(root / "store"), new_job_id()
 
-        def write_map(name: str, data: bytes) -> None:
-            nonlocal map_count
-            (root / "maps" / name).write_bytes(data)
-            map_count += 1
+        def write_artifact(name: str, data: bytes) -> None:
+            store.write_artifact(store_job, name, data)
 
-        writer = ArtifactWriter(write=write_map, url_for=lambda name: f"/maps/{name}")
+        writer = ArtifactWriter(
+            write=write_artifact,
+            url_for=lambda name: f"/v1/jobs/{store_job}/artifacts/{name}",
+            write_pixels=lambda name, pixels: store.write_artifact_pixels(store_job, name, pixels),
+        )
 
         with RedisServer(root / "redis") as redis_server:
             env = {k: v for k, v in os.environ.items() if not k.startswith("RA_")}
@@ -194,81 +208,77 @@ def main() -> None:
                 api.start(timeout=60.0)
                 print(f"stack up in {time.monotonic() - started:.1f} s (redis, worker, uvicorn)")
                 with httpx.Client(base_url=api.base_url, timeout=60.0) as client:
-                    # Warm-up: imports, first-call allocations, the worker's pool child.
-                    run_audit(sources[:4], options, device="cpu")
                     roles = {
                         "pool": [p for p in group_pids(worker.pid) if p != worker.pid],
                         "celery": [worker.pid],
                         "uvicorn": group_pids(api.popen.pid),  # type: ignore[union-attr]
                         "redis": [redis_server.pid],
                     }
-                    service_run(client, pairs[:4], roles)
+                    # Warm-up of both sides on one full batch (FFT plans, LAPACK workspaces,
+                    # first matplotlib figure, the worker's pool child).
+                    run_audit(sources[:16], options, device="cpu", artifacts=writer)
+                    run_audit(sources[:16], no_maps, device="cpu")
+                    service_run(client, pairs[:16], roles)
+                    service_run(client, pairs[:16], roles, {"maps": False})
 
-                    inproc: list[float] = []
-                    inproc_cpu: list[float] = []
-                    with_maps: list[float] = []
-                    maps_cpu: list[float] = []
+                    runs: dict[str, list[float]] = {k: [] for k in RUNS}
+                    cpu: dict[str, list[float]] = {k: [] for k in RUNS}
                     service: list[dict[str, float]] = []
                     for _ in range(args.repeats):
-                        t, c = time.perf_counter(), self_cpu()
-                        run_audit(sources, options, device="cpu")
-                        inproc.append(time.perf_counter() - t)
-                        inproc_cpu.append(self_cpu() - c)
-                        t, c = time.perf_counter(), self_cpu()
-                        run_audit(sources, options, device="cpu", artifacts=writer)
-                        with_maps.append(time.perf_counter() - t)
-                        maps_cpu.append(self_cpu() - c)
+                        for key, run_options, artifacts in (
+                            ("in_maps", options, writer),
+                            ("in_plain", no_maps, None),
+                        ):
+                            t, c = time.perf_counter(), self_cpu()
+                            run_audit(sources, run_options, device="cpu", artifacts=artifacts)
+                            runs[key].append(time.perf_counter() - t)
+                            cpu[key].append(self_cpu() - c)
                         stats, last_job = service_run(client, pairs, roles)
                         service.append(stats)
+                        runs["svc_maps"].append(stats["wall"])
+                        cpu["svc_maps"].append(stats["cpu"] + stats["client_cpu"])
+                        plain, _ = service_run(client, pairs, roles, {"maps": False})
+                        runs["svc_plain"].append(plain["wall"])
+                        cpu["svc_plain"].append(plain["cpu"] + plain["client_cpu"])
                     map_fetch = fetch_maps(client, last_job)
             finally:
                 api.stop()
                 worker.stop()
 
     n = args.pairs
-    best_in, med_in = min(inproc), statistics.median(inproc)
-    best_maps = min(with_maps)
-    walls = [s["wall"] for s in service]
-    best_svc, med_svc = min(walls), statistics.median(walls)
     print(machine_line())
     print(
-        f"workload: {n} pairs of {args.size}x{args.size} RGB PNG, default options, batch_size 16, "
-        f"device cpu, {args.repeats} interleaved repeats (best shown, median in brackets)"
+        f"workload: {n} pairs of {args.size}x{args.size} RGB PNG, batch_size 16, device cpu, "
+        f"{args.repeats} interleaved repeats (pairs/s of the best run, median in brackets)"
     )
-    print(f"in-process run_audit (paths)      : {n / best_in:7.2f} pairs/s ({n / med_in:.2f})")
+    for key, label in RUNS.items():
+        best, median = min(runs[key]), statistics.median(runs[key])
+        print(
+            f"  {label:<52}: {n / best:7.2f} ({n / median:.2f}) pairs/s, "
+            f"{statistics.median(cpu[key]):.2f} CPU s"
+        )
+    for service_key, inproc_key, what in (
+        ("svc_maps", "in_maps", "default options (maps and plots)"),
+        ("svc_plain", "in_plain", 'options {"maps": false}'),
+    ):
+        best = min(runs[inproc_key]) / min(runs[service_key])
+        median = statistics.median(runs[inproc_key]) / statistics.median(runs[service_key])
+        verdict = "met" if min(best, median) >= 0.85 else "MISSED"
+        print(
+            f"ratio service / in-process, {what}: {best:.1%} best, {median:.1%} median "
+            f"(target >= 85 %: {verdict})"
+        )
     print(
-        f"in-process + PNG maps (like CLI --maps): {n / best_maps:7.2f} pairs/s "
-        f"({map_count // args.repeats} maps per run)"
+        "cost of the maps and plots, in-process: "
+        f"{statistics.median(runs['in_maps']) / statistics.median(runs['in_plain']) - 1:.0%} "
+        "more time than the audit alone"
     )
-    print(f"service (POST, poll, GET report)  : {n / best_svc:7.2f} pairs/s ({n / med_svc:.2f})")
-    ratio, ratio_med = best_in / best_svc, med_in / med_svc
-    verdict = "met" if ratio >= 0.85 else "MISSED"
-    print(
-        f"ratio service / in-process: {ratio:.1%} best, {ratio_med:.1%} median "
-        f"(target >= 85 %: {verdict})"
-    )
-    print(f"ratio in-process+maps / in-process: {best_in / best_maps:.1%} best")
-    svc_cpu = [s["cpu"] + s["client_cpu"] for s in service]
-    med_cpu_in, med_cpu_maps = statistics.median(inproc_cpu), statistics.median(maps_cpu)
-    med_cpu_svc = statistics.median(svc_cpu)
-    print(
-        "CPU seconds per job (median): "
-        f"in-process {med_cpu_in:.2f}, in-process + maps {med_cpu_maps:.2f}, "
-        f"service {med_cpu_svc:.2f} (worker+uvicorn+redis "
-        f"{statistics.median(s['cpu'] for s in service):.2f}, client "
-        f"{statistics.median(s['client_cpu'] for s in service):.2f})"
-    )
-    print(
-        f"ratio by CPU time, in-process / service: {med_cpu_in / med_cpu_svc:.1%} "
-        f"(in-process + maps / service: {med_cpu_maps / med_cpu_svc:.1%}; "
-        f"in-process / in-process + maps: {med_cpu_in / med_cpu_maps:.1%})"
-    )
-    print("service wall time split (seconds per run):")
+    print("service (default options) wall time split, seconds per run:")
     keys = ("upload", "post_tail", "queue", "audit", "poll", "report", "wall")
     print("  run " + "".join(f"{k:>10}" for k in keys) + "     polls")
     for i, s in enumerate(service):
         print(f"  {i:3d} " + "".join(f"{s[k]:10.3f}" for k in keys) + f"{int(s['polls']):10d}")
-    print("service CPU seconds per run, by process:")
+    print("service (default options) CPU seconds per run, by process:")
     cpu_keys = ("cpu_pool", "cpu_celery", "cpu_uvicorn", "cpu_redis", "client_cpu")
     print("  run " + "".join(f"{k.replace('cpu_', '').replace('_cpu', ''):>10}" for k in cpu_keys))
     for i, s in enumerate(service):
