@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH_VERSION ?= 2.13.0
 
-.PHONY: install install-test serve test test-unit test-integration lint typecheck bench load-test check client
+.PHONY: install install-test test-system-deps serve test test-unit test-integration lint typecheck bench load-test check client
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,24 @@ install: $(BIN)/python
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q torch==$(TORCH_VERSION)
 	$(BIN)/pip install -q -e .
 
-install-test: install
+install-test: install test-system-deps
 	$(BIN)/pip install -q -e ".[test]"
+
+# Debian packages some tests use: Chromium (the HTML report's browser test; playwright drives
+# it and downloads no browser) and docker-compose (validates docker-compose.yml without an
+# engine). Installed with apt-get when missing and this runs as root; otherwise says what to
+# install (those tests then fail and say so too).
+SYSTEM_DEPS := /usr/bin/chromium:chromium /usr/bin/docker-compose:docker-compose
+test-system-deps:
+	@missing=""; for dep in $(SYSTEM_DEPS); do \
+		[ -x "$${dep%%:*}" ] || missing="$$missing $${dep##*:}"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing Debian packages:$$missing"; \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else echo "please install these Debian packages for the tests:$$missing"; fi; \
+	fi
 
 serve: install
 	$(BIN)/restoration-audit serve
