@@ -73,9 +73,9 @@ class AuditOptions(BaseModel):
     map_window_sigma: Annotated[float, Field(gt=0.0, le=128.0)] = 8.0
     maps: bool = True
     """Render the per-pair heat maps and the job's plots as PNG artifacts where the caller
-    keeps artifacts (the service does; the CLI with ``--maps``). Rendering costs about as
-    much CPU as the audit itself on small images, so batch pipelines that read only the
-    numbers can turn it off."""
+    keeps artifacts (the service does; the CLI with ``--maps``). On small images they add
+    over half the audit's time (the service encodes a map's PNG only when it is first
+    downloaded), so batch pipelines that read only the numbers can turn them off."""
     degradation: dict[str, Any] | None = None
     """The degradation as submitted (THEORY.md 3.6); ``None`` when unknown. Validated against
     ``api_schemas.degradation`` and kept in its normalised JSON form."""
