@@ -21,6 +21,7 @@ import pytest
 from PIL import Image
 
 from tests.integration.stack import REPO, ApiServer, WorkerProcess
+from tests.support.openapi_client import generate_client
 from tests.support.sample_pairs import crops, degrade
 
 EXAMPLE = REPO / "examples" / "gate_release.py"
@@ -134,22 +135,8 @@ def test_the_committed_client_matches_the_live_openapi_document(
 ) -> None:
     spec = tmp_path / "openapi.json"
     spec.write_bytes(httpx.get(f"{api.base_url}/openapi.json", timeout=10).content)
-    bin_dir = Path(sys.executable).parent
-    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
     generated = tmp_path / "restoration_audit_client"
-    argv = [
-        str(bin_dir / "openapi-python-client"), "generate", "--path", str(spec),
-        "--meta", "none", "--config", str(CLIENT / "openapi-python-client.yaml"),
-        "--output-path", str(generated),
-    ]  # fmt: skip
-    result = subprocess.run(
-        argv,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=120,
-    )
+    result = generate_client(spec, generated, CLIENT / "openapi-python-client.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
     committed = CLIENT / "restoration_audit_client"
 

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import importlib
 import io
-import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -22,6 +19,7 @@ import httpx
 import pytest
 
 from tests.integration.stack import ApiServer, WorkerProcess, sample_pairs
+from tests.support.openapi_client import generate_client
 
 PACKAGE = "ra_generated_client"
 
@@ -33,20 +31,7 @@ def generated(
     root = tmp_path_factory.mktemp("generated")
     spec = root / "openapi.json"
     spec.write_bytes(httpx.get(f"{api.base_url}/openapi.json", timeout=10).content)
-    bin_dir = Path(sys.executable).parent
-    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
-    argv = [
-        str(bin_dir / "openapi-python-client"), "generate", "--path", str(spec),
-        "--meta", "none", "--output-path", str(root / PACKAGE),
-    ]  # fmt: skip
-    result = subprocess.run(
-        argv,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=120,
-    )
+    result = generate_client(spec, root / PACKAGE)
     assert result.returncode == 0, result.stdout + result.stderr
     # The generator cannot type image/png answers (artifacts); every other operation must parse.
     warned = [line for line in result.stdout.splitlines() if line.startswith("WARNING parsing")]

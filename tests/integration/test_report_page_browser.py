@@ -24,7 +24,13 @@ import pytest
 from PIL import Image
 
 from tests.integration.stack import REPO, ApiServer, wait_for
-from tests.support.report_demo import DEGRADATION, RESTORERS, demo_images, demo_multipart
+from tests.support.report_demo import (
+    DEGRADATION,
+    RESTORERS,
+    SECTIONS,
+    demo_images,
+    demo_multipart,
+)
 
 CHROMIUM = Path(os.environ.get("RA_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOT = Path(os.environ.get("RA_SCREENSHOT", REPO / "tests" / "artifacts" / "report-page.png"))
@@ -38,14 +44,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PHOTOS = 4
-SECTIONS = (
-    "Summary",
-    "Tradeoff plots",
-    "Restorers",
-    "Pairs by risk",
-    "How to read this report",
-    "Settings",
-)
 
 
 def _chromium() -> Path:

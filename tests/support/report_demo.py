@@ -20,6 +20,15 @@ from PIL import Image, ImageFilter
 from tests.support.sample_pairs import crops
 
 RESTORERS = ("bicubic", "sharpened", "texture")
+SECTIONS = (
+    "Summary",
+    "Tradeoff plots",
+    "Restorers",
+    "Pairs by risk",
+    "How to read this report",
+    "Settings",
+)
+"""The page's section headings, in order (the HTML report's tests check them)."""
 FACTOR = 4
 DEGRADATION = {"type": "downsample", "factor": FACTOR, "kernel": "bicubic"}
 

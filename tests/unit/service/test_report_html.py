@@ -26,7 +26,13 @@ from service.report_html import (
     restored_thumbnail,
     risk_order,
 )
-from tests.support.report_demo import DEGRADATION, RESTORERS, demo_images, write_demo_folders
+from tests.support.report_demo import (
+    DEGRADATION,
+    RESTORERS,
+    SECTIONS,
+    demo_images,
+    write_demo_folders,
+)
 from workers import render
 from workers.engine import ArtifactWriter, PairSource, run_audit
 
@@ -35,14 +41,6 @@ FAST = {"bootstrap": {"resamples": 20}, "knn_samples": 200}
 HOSTILE_GROUP = '<script>alert("group")</script>'
 HOSTILE_PAIR = '"><img src=x onerror=alert(1)>'
 HOSTILE_WARNING = "<b onmouseover=alert(2)>warning</b>"
-SECTIONS = (
-    "Summary",
-    "Tradeoff plots",
-    "Restorers",
-    "Pairs by risk",
-    "How to read this report",
-    "Settings",
-)
 
 
 class _Elements(HTMLParser):
