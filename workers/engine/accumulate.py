@@ -1,10 +1,11 @@
 """Per-pair sufficient statistics, computed batch by batch on the device.
 
 The engine streams pairs through the device in batches and keeps only what the group-level
-estimates need: per-pair distortion numbers, per-pair patch moments (THEORY.md 3.3), a seeded
-subsample of patches for the nearest-neighbour estimators, and the invented-detail energies
-(THEORY.md 3.7). Everything kept is small next to the images, so memory is bounded by the batch
-size, not by the job.
+estimates need: per-pair distortion numbers and Gaussian estimates, the group's pooled and
+bootstrap-weighted patch-moment sums (THEORY.md 3.3; no per-pair moments outlive their
+batch), a seeded subsample of patches for the nearest-neighbour estimators (a fixed budget
+per group), and the invented-detail energies (THEORY.md 3.7). Memory is bounded by the batch
+size and the number of bootstrap resamples, not by the job.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from workers.engine.gaussian import perception_of, uncertainty_of
 from workers.estimators.color import convert_color, crop_border
 from workers.estimators.consistency import measurement_map, measurement_residual, null_space_map
 from workers.estimators.degradation import DegradationOperator
@@ -189,74 +191,147 @@ def _moments_to_cpu(m: PatchMoments) -> PatchMoments:
     return PatchMoments(m.count.cpu(), m.total.cpu(), m.outer.cpu())
 
 
-@dataclass
-class GroupStatistics:
-    """All per-pair statistics of one group, in pair order, concatenated over batches."""
+class _StreamedMoments:
+    """Sums of one kind of patch moments over a group's pairs, pooled and bootstrap-weighted,
+    added batch by batch so that no per-pair moments outlive their batch."""
 
-    batches: list[BatchStatistics] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.pooled: PatchMoments | None = None
+        self.resampled: PatchMoments | None = None
+
+    def add(self, moments: PatchMoments, weights: torch.Tensor | None) -> None:
+        self.pooled = _plus(self.pooled, moments.pooled())
+        if weights is not None:
+            self.resampled = _plus(self.resampled, moments.weighted(weights))
+
+
+def _plus(total: PatchMoments | None, part: PatchMoments) -> PatchMoments:
+    if total is None:
+        return part
+    return PatchMoments(
+        total.count + part.count, total.total + part.total, total.outer + part.outer
+    )
+
+
+@dataclass
+class _BatchRecord:
+    """What a group keeps of a batch once its moments are summed: per-pair numbers, samples."""
+
+    indices: list[int]
+    values: dict[str, torch.Tensor]
+    samples: dict[str, torch.Tensor]
+
+
+_PER_PAIR = ("mse", "psnr", "ssim", "residual_energy", "detail_energy", "measurement_residual")
+_SAMPLES = ("knn_error", "knn_truth", "knn_restored")
+
+
+class GroupStatistics:
+    """One group's statistics, accumulated batch by batch.
+
+    Patch moments, the only per-pair statistics of size d^2, are turned into the pairs'
+    Gaussian estimates and added to the group's pooled and bootstrap-weighted sums as each
+    batch arrives (THEORY.md 3.3-3.5): the bootstrap resamples pairs with the multinomial
+    counts ``weights`` (R x n, drawn before the first batch), so resample r's sums are
+    ``sum_i weights[r, i] * moments_i`` whatever the batch order. Memory is R + 1 sums of
+    d x d matrices per moment kind, not n.
+    """
+
+    def __init__(self, members: list[int], weights: torch.Tensor | None, order: float) -> None:
+        """``members``: the group's pair indices in submission order (``weights``' columns)."""
+        self.column = {index: column for column, index in enumerate(members)}
+        self.weights = weights
+        self.order = order
+        self.records: list[_BatchRecord] = []
+        self.moments = {name: _StreamedMoments() for name in ("error", "truth", "restored")}
+        self.uncertainty: list[torch.Tensor] = []
+        self.perception: list[torch.Tensor] = []
+        self.patch_count = 0
 
     def add(self, batch: BatchStatistics) -> None:
-        self.batches.append(batch)
-
-    def _cat(self, name: str) -> torch.Tensor:
-        return torch.cat([getattr(b, name) for b in self.batches])
-
-    def _cat_samples(self, name: str) -> torch.Tensor:
-        # A set of patches: pairs of other sizes may contribute other counts, order is moot.
-        return torch.cat([getattr(b, name).flatten(0, 1) for b in self.batches])
-
-    def _cat_moments(self, name: str) -> PatchMoments:
-        parts: list[PatchMoments] = [getattr(b, name) for b in self.batches]
-        return PatchMoments(
-            torch.cat([m.count for m in parts]),
-            torch.cat([m.total for m in parts]),
-            torch.cat([m.outer for m in parts]),
+        """Fold a batch in; the batch's moments are not kept."""
+        weights = None
+        if self.weights is not None:
+            weights = self.weights[:, [self.column[i] for i in batch.indices]]
+        for name, streamed in self.moments.items():
+            streamed.add(getattr(batch, name), weights)
+        self.uncertainty.append(uncertainty_of(batch.error))
+        self.perception.append(perception_of(batch.truth, batch.restored, self.order))
+        self.patch_count += int(batch.error.count.sum())
+        self.records.append(
+            _BatchRecord(
+                batch.indices,
+                {name: getattr(batch, name) for name in _PER_PAIR},
+                {name: getattr(batch, name) for name in _SAMPLES},
+            )
         )
 
     def finish(self) -> FinishedGroup:
-        order = torch.tensor([i for b in self.batches for i in b.indices])
+        """Everything in submission order."""
+        order = torch.tensor([i for r in self.records for i in r.indices])
         perm = torch.argsort(order)
-        error = self._cat_moments("error")
-        truth = self._cat_moments("truth")
-        restored = self._cat_moments("restored")
 
-        def take(t: torch.Tensor) -> torch.Tensor:
-            return t[perm]
+        def per_pair(name: str) -> torch.Tensor:
+            return torch.cat([r.values[name] for r in self.records])[perm]
 
-        def take_m(m: PatchMoments) -> PatchMoments:
-            return PatchMoments(m.count[perm], m.total[perm], m.outer[perm])
+        def samples(name: str) -> torch.Tensor:
+            # A set of patches: pairs of other sizes may contribute other counts, order is moot.
+            return torch.cat([r.samples[name].flatten(0, 1) for r in self.records])
 
+        pooled = {name: m.pooled for name, m in self.moments.items()}
+        resampled = {name: m.resampled for name, m in self.moments.items()}
         return FinishedGroup(
-            indices=take(order).tolist(),
-            mse=take(self._cat("mse")),
-            psnr=take(self._cat("psnr")),
-            ssim=take(self._cat("ssim")),
-            error=take_m(error),
-            truth=take_m(truth),
-            restored=take_m(restored),
-            knn_error=self._cat_samples("knn_error"),
-            knn_truth=self._cat_samples("knn_truth"),
-            knn_restored=self._cat_samples("knn_restored"),
-            residual_energy=take(self._cat("residual_energy")),
-            detail_energy=take(self._cat("detail_energy")),
-            measurement_residual=take(self._cat("measurement_residual")),
+            indices=order[perm].tolist(),
+            mse=per_pair("mse"),
+            psnr=per_pair("psnr"),
+            ssim=per_pair("ssim"),
+            pair_uncertainty=torch.cat(self.uncertainty)[perm],
+            pair_perception=torch.cat(self.perception)[perm],
+            pooled_error=pooled["error"],  # type: ignore[arg-type]
+            pooled_truth=pooled["truth"],  # type: ignore[arg-type]
+            pooled_restored=pooled["restored"],  # type: ignore[arg-type]
+            resampled_error=resampled["error"],
+            resampled_truth=resampled["truth"],
+            resampled_restored=resampled["restored"],
+            weights=self.weights,
+            patch_count=self.patch_count,
+            knn_error=samples("knn_error"),
+            knn_truth=samples("knn_truth"),
+            knn_restored=samples("knn_restored"),
+            residual_energy=per_pair("residual_energy"),
+            detail_energy=per_pair("detail_energy"),
+            measurement_residual=per_pair("measurement_residual"),
         )
 
 
 @dataclass(frozen=True)
 class FinishedGroup:
-    """One group's per-pair statistics in submission order (CPU, float64)."""
+    """One group's statistics (CPU, float64): per-pair values in submission order, and the
+    pooled (one row) and bootstrap-resampled (R rows, or None) patch-moment sums."""
 
     indices: list[int]
     mse: torch.Tensor
     psnr: torch.Tensor
     ssim: torch.Tensor
-    error: PatchMoments
-    truth: PatchMoments
-    restored: PatchMoments
+    pair_uncertainty: torch.Tensor
+    pair_perception: torch.Tensor
+    pooled_error: PatchMoments
+    pooled_truth: PatchMoments
+    pooled_restored: PatchMoments
+    resampled_error: PatchMoments | None
+    resampled_truth: PatchMoments | None
+    resampled_restored: PatchMoments | None
+    weights: torch.Tensor | None
+    """The bootstrap's resampling counts (R x n pairs), or None without a bootstrap."""
+    patch_count: int
     knn_error: torch.Tensor
     knn_truth: torch.Tensor
     knn_restored: torch.Tensor
     residual_energy: torch.Tensor
     detail_energy: torch.Tensor
     measurement_residual: torch.Tensor
+
+    @property
+    def dimension(self) -> int:
+        """Patch dimension d = C p^2."""
+        return int(self.pooled_error.total.shape[-1])

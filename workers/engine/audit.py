@@ -23,7 +23,7 @@ from workers.engine.accumulate import (
 from workers.engine.artifacts import render_maps, render_plots
 from workers.engine.degradation import GAUSSIAN_MODEL_NOTE, KnownDegradation, PriorImages
 from workers.engine.sources import ArtifactWriter, LoadedPair, PairSource, load_pair
-from workers.engine.summarize import PairMeta, summarize_group
+from workers.engine.summarize import PairMeta, group_bootstrap_weights, summarize_group
 from workers.errors import AuditCancelledError, AuditInputError
 from workers.estimators.color import convert_color
 from workers.estimators.errors import EstimatorInputError
@@ -146,7 +146,8 @@ def run_audit(
             # A CPU generator on every device: the same seed draws the same patch positions and
             # dequantisation noise on CPU and CUDA, so their reports agree.
             generator = torch.Generator().manual_seed(options.bootstrap.seed)
-            stats = GroupStatistics()
+            weights = group_bootstrap_weights(len(members), options)
+            stats = GroupStatistics([i for i, _ in members], weights, options.renyi_order)
             prior = PriorImages() if known is not None else None
             metas: dict[int, PairMeta] = {}
             chunks = list(_chunks(members, batch_size))
@@ -195,7 +196,7 @@ def run_audit(
                 if progress is not None:
                     progress(done, total)
             finished = stats.finish()
-            dimension = int(finished.error.total.shape[-1])
+            dimension = finished.dimension
             group, pair_reports, group_warnings = summarize_group(
                 name,
                 finished,

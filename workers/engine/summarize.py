@@ -31,12 +31,12 @@ from api_schemas.report import (
 )
 from workers.engine.accumulate import FinishedGroup
 from workers.engine.degradation import KnownDegradation, PriorImages, place_on_bound
+from workers.engine.gaussian import perception_of, uncertainty_of
 from workers.estimators.bootstrap import bootstrap_weights, percentile_interval
 from workers.estimators.bounds import min_uncertainty_multiplier
-from workers.estimators.patches import PatchMoments
-from workers.estimators.perception import gaussian_renyi_divergence, knn_renyi_divergence
+from workers.estimators.perception import knn_renyi_divergence
 from workers.estimators.risk import risk_verdict
-from workers.estimators.uncertainty import gaussian_entropy_power, knn_entropy_power
+from workers.estimators.uncertainty import knn_entropy_power
 
 ZERO_ERROR_REASON = "restored image equals the ground truth (MSE 0): no error, nothing invented"
 
@@ -57,22 +57,6 @@ def finite_or_none(value: float | torch.Tensor) -> float | None:
     """Plain float for the report, or None where the value is undefined."""
     number = float(value)
     return number if math.isfinite(number) else None
-
-
-def _uncertainty(moments: PatchMoments) -> torch.Tensor:
-    """Gaussian entropy power of the error (THEORY.md 3.4.1) for each row of ``moments``."""
-    _, cov = moments.mean_and_covariance()
-    values = gaussian_entropy_power(cov, moments.count)
-    # All-zero errors: the entropy power of a point mass is 0, not undefined.
-    zero = (cov.diagonal(dim1=-2, dim2=-1).sum(-1) == 0) & (moments.total.abs().sum(-1) == 0)
-    return torch.where(zero, torch.zeros_like(values), values)
-
-
-def _perception(truth: PatchMoments, restored: PatchMoments, order: float) -> torch.Tensor:
-    """Gaussian Rényi divergence between patch laws (THEORY.md 3.5.1), row by row."""
-    mu_x, cov_x = truth.mean_and_covariance()
-    mu_r, cov_r = restored.mean_and_covariance()
-    return gaussian_renyi_divergence(mu_x, cov_x, mu_r, cov_r, order)
 
 
 def _estimate(
@@ -115,6 +99,17 @@ def _consistency(residual: torch.Tensor) -> PairConsistency | None:
     return None if value is None else PairConsistency(measurement_residual=value)
 
 
+def group_bootstrap_weights(n_pairs: int, options: AuditOptions) -> torch.Tensor | None:
+    """The multinomial resampling counts of a group's pairs (THEORY.md 3.4 item 3), drawn
+    before its first batch so that resampled sums can be accumulated as pairs stream by;
+    ``None`` without a bootstrap (no resamples asked for, or a single pair)."""
+    if options.bootstrap.resamples <= 0 or n_pairs <= 1:
+        return None
+    return bootstrap_weights(
+        n_pairs, options.bootstrap.resamples, options.bootstrap.seed, torch.device("cpu")
+    )
+
+
 def summarize_group(
     name: str,
     stats: FinishedGroup,
@@ -127,29 +122,26 @@ def summarize_group(
 ) -> tuple[GroupReport, list[PairReport], list[str]]:
     """Build one group's report and its pairs' reports; returns them with group warnings."""
     warnings: list[str] = []
-    n_pairs = len(stats.indices)
     order = options.renyi_order
     level = options.bootstrap.level
-    weights = None
-    if options.bootstrap.resamples > 0 and n_pairs > 1:
-        weights = bootstrap_weights(
-            n_pairs, options.bootstrap.resamples, options.bootstrap.seed, torch.device("cpu")
-        )
+    weights = stats.weights
+    n_pairs = len(stats.indices)
 
-    # Per pair (THEORY.md 3.4, 3.5 on one image's patches).
-    pair_u = _uncertainty(stats.error)
-    pair_p = _perception(stats.truth, stats.restored, order)
+    # Per pair (THEORY.md 3.4, 3.5 on one image's patches), computed batch by batch.
+    pair_u = stats.pair_uncertainty
+    pair_p = stats.pair_perception
     ratio = stats.residual_energy / stats.detail_energy
     ratio = torch.where(stats.detail_energy > 0, ratio, torch.full_like(ratio, math.nan))
 
-    # Pooled over the group.
-    pooled_u = float(_uncertainty(stats.error.pooled())[0])
-    pooled_p = float(_perception(stats.truth.pooled(), stats.restored.pooled(), order)[0])
+    # Pooled over the group, and over each bootstrap resample of its pairs.
+    pooled_u = float(uncertainty_of(stats.pooled_error)[0])
+    pooled_p = float(perception_of(stats.pooled_truth, stats.pooled_restored, order)[0])
     boot_u = boot_p = None
-    if weights is not None:
-        boot_u = _uncertainty(stats.error.weighted(weights))
-        boot_p = _perception(stats.truth.weighted(weights), stats.restored.weighted(weights), order)
-    n_patches = int(stats.error.count.sum())
+    if stats.resampled_error is not None:
+        boot_u = uncertainty_of(stats.resampled_error)
+    if stats.resampled_truth is not None and stats.resampled_restored is not None:
+        boot_p = perception_of(stats.resampled_truth, stats.resampled_restored, order)
+    n_patches = stats.patch_count
 
     knn_u = finite_or_none(knn_entropy_power(stats.knn_error, options.knn_k))
     knn_p = finite_or_none(

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from scipy.special import digamma
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
@@ -164,6 +165,38 @@ def test_groups_are_reported_separately_and_bootstrap_brackets_the_value(
         > 2 * blurry.hallucination.invented_detail_ratio.value
     )
     AuditReport.model_validate_json(report.model_dump_json())
+
+
+def test_streamed_bootstrap_equals_resampling_all_pairs_at_once(
+    photos: list[np.ndarray],
+) -> None:
+    # The engine adds each batch's patch moments to R weighted sums and drops them; the
+    # textbook bootstrap resamples the n pairs' moments at the end. Same counts (seed), so
+    # the same intervals, whatever the batch size. The reference is built here from the
+    # luma images (MATLAB rgb2ycbcr) with the estimator functions, not through the engine.
+    from workers.estimators import (
+        bootstrap_weights,
+        gaussian_entropy_power,
+        patch_moments,
+        percentile_interval,
+    )
+
+    pairs = _pairs(photos, "noise")
+    options = AuditOptions(bootstrap={"resamples": 60, "seed": 7})
+    truth = torch.from_numpy(np.stack([_luma32(x) for x in photos]))[:, None]
+    restored = torch.from_numpy(
+        np.stack([_luma32(degrade(x, "noise", seed=i)) for i, x in enumerate(photos)])
+    )[:, None]
+    moments = patch_moments(restored - truth, patch_size=8)
+    weights = bootstrap_weights(len(photos), 60, seed=7)
+    _, cov = moments.weighted(weights).mean_and_covariance()
+    resampled = gaussian_entropy_power(cov, weights @ moments.count)
+    low, high = (float(v) for v in percentile_interval(resampled, 0.95))
+    for batch_size in (1, 4, 16):
+        report = run_audit(pairs, options, device="cpu", batch_size=batch_size)
+        estimate = report.groups[0].uncertainty.gaussian
+        assert estimate.ci_low == pytest.approx(low, rel=1e-6)
+        assert estimate.ci_high == pytest.approx(high, rel=1e-6)
 
 
 def test_batching_does_not_change_results(photos: list[np.ndarray]) -> None:
