@@ -41,7 +41,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from api_schemas import AuditOptions
 from jobstore import PayloadStore, new_job_id
 from tests.fixtures.redis_server import RedisServer
-from tests.integration.stack import ApiServer, WorkerProcess, group_pids, sample_pairs, submit
+from tests.integration.stack import (
+    ApiServer,
+    WorkerProcess,
+    group_pids,
+    sample_pairs,
+    stack_environment,
+    submit,
+)
 from workers.engine import PairSource, run_audit
 from workers.engine.sources import ArtifactWriter
 
@@ -192,15 +199,7 @@ def main() -> None:
         )
 
         with RedisServer(root / "redis") as redis_server:
-            env = {k: v for k, v in os.environ.items() if not k.startswith("RA_")}
-            env.update(
-                RA_REDIS_URL=redis_server.url,
-                RA_DATA_DIR=str(root / "data"),
-                RA_LOCAL_MODE="true",
-                RA_HOST="127.0.0.1",
-                RA_DEVICE="cpu",
-                PYTHONUNBUFFERED="1",
-            )
+            env = stack_environment(redis_server.url, root / "data")
             worker = WorkerProcess(env, root / "logs")
             api = ApiServer(env, root / "logs" / "api.log")
             try:

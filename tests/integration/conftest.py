@@ -7,7 +7,6 @@ two pairs so that progress and cancellation are visible on small jobs.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import redis
 
 from jobstore import JobRecords, PayloadStore
 from tests.fixtures.redis_server import RedisServer
-from tests.integration.stack import ApiServer, WorkerProcess
+from tests.integration.stack import ApiServer, WorkerProcess, stack_environment
 
 LEASE_SECONDS = 5
 
@@ -48,22 +47,16 @@ def stack_redis() -> Iterator[RedisServer]:
 @pytest.fixture(scope="session")
 def stack_env(stack_redis: RedisServer, stack_dir: Path) -> dict[str, str]:
     """Environment of the worker and API processes."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RA_")}
-    env.update(
-        RA_REDIS_URL=stack_redis.url,
-        RA_DATA_DIR=str(stack_dir / "data"),
-        RA_LOCAL_MODE="true",
-        RA_HOST="127.0.0.1",
-        RA_DEVICE="cpu",
+    return stack_environment(
+        stack_redis.url,
+        stack_dir / "data",
         RA_LEASE_SECONDS=str(LEASE_SECONDS),
         RA_SWEEP_INTERVAL="0.5",
         RA_UNACKED_RESTORE_INTERVAL="1",
         RA_BATCH_SIZE="2",
         RA_POLL_AFTER_SECONDS="1",
         RA_READINESS_CACHE_SECONDS="0",
-        PYTHONUNBUFFERED="1",
     )
-    return env
 
 
 @pytest.fixture(scope="session")

@@ -43,6 +43,23 @@ def _kill_group(pid: int, sig: int) -> None:
         os.killpg(pid, sig)
 
 
+def stack_environment(redis_url: str, data_dir: Path, **settings: str) -> dict[str, str]:
+    """Environment of a worker and an API process: this process's, less any ``RA_*``
+    setting, then a local-mode stack on loopback using ``redis_url`` and ``data_dir`` on the
+    CPU, then ``settings`` (``RA_*`` names)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RA_")}
+    env.update(
+        RA_REDIS_URL=redis_url,
+        RA_DATA_DIR=str(data_dir),
+        RA_LOCAL_MODE="true",
+        RA_HOST="127.0.0.1",
+        RA_DEVICE="cpu",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(settings)
+    return env
+
+
 def group_pids(pgid: int) -> list[int]:
     """PIDs of live (non-zombie) processes in process group ``pgid``."""
     pids = []

@@ -7,7 +7,6 @@ jobs and pairs this module ran; the session stack's worker has run other tests' 
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +18,14 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.fixtures.redis_server import RedisServer
-from tests.integration.stack import ApiServer, WorkerProcess, sample_pairs, submit, wait_for
+from tests.integration.stack import (
+    ApiServer,
+    WorkerProcess,
+    sample_pairs,
+    stack_environment,
+    submit,
+    wait_for,
+)
 
 PAIRS_PER_JOB = (3, 2)
 """Two jobs; with batches of two pairs the first is recorded in two batches."""
@@ -39,17 +45,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     (root / "data").mkdir()
     (root / "logs").mkdir()
     with RedisServer() as server:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RA_")}
-        env.update(
-            RA_REDIS_URL=server.url,
-            RA_DATA_DIR=str(root / "data"),
-            RA_LOCAL_MODE="true",
-            RA_HOST="127.0.0.1",
-            RA_DEVICE="cpu",
+        env = stack_environment(
+            server.url,
+            root / "data",
             RA_BATCH_SIZE="2",
             RA_POLL_AFTER_SECONDS="1",
             RA_HEARTBEAT_INTERVAL="1",
-            PYTHONUNBUFFERED="1",
         )
         worker = WorkerProcess(env, root / "logs").start()
         api = ApiServer(env, root / "logs" / "api.log", access_log=True).start()
