@@ -120,6 +120,15 @@ class JobHasNoReportError(DomainError):
     title = "Job ended without a report"
 
 
+class ReportNotRenderableError(DomainError):
+    """The stored report was written under a report schema this service cannot read (an
+    older or newer release): the JSON report is still served as stored, the page is not."""
+
+    status = 409
+    slug = "report-not-renderable"
+    title = "Report cannot be rendered"
+
+
 class JobAlreadyFinishedError(DomainError):
     status = 409
     slug = "job-already-finished"

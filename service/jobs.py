@@ -19,7 +19,6 @@ from api_schemas.report import AuditReport
 from jobstore import JobRecord
 from service.errors import (
     ArtifactNotFoundError,
-    DomainError,
     InvalidPageTokenError,
     JobAlreadyFinishedError,
     JobHasNoReportError,
@@ -27,6 +26,7 @@ from service.errors import (
     JobNotFoundError,
     JobRunningError,
     ReportNotFoundError,
+    ReportNotRenderableError,
 )
 from service.report_html import ReportImages, render_report_html, renderer_fingerprint
 from service.resources import Resources
@@ -141,8 +141,9 @@ class Jobs:
             try:
                 report = AuditReport.model_validate_json(data)
             except ValidationError as exc:
-                raise DomainError(
-                    f"the stored report of job {job.id} does not match this service's schema"
+                raise ReportNotRenderableError(
+                    f"the stored report of job {job.id} does not match this service's schema; "
+                    f"GET /v1/jobs/{job.id}/report serves it as stored"
                 ) from exc
             return render_report_html(
                 report,

@@ -118,12 +118,14 @@ def test_unknown_job_other_tenant_and_lost_report_are_404(client, worker):
     assert response.json()["type"].endswith("/report-not-found")
 
 
-def test_report_this_version_cannot_read_is_a_500_problem_not_a_traceback(client, worker):
+def test_report_this_version_cannot_read_is_a_409_problem_pointing_at_the_json(client, worker):
     job_id = finished_job(client, worker, b'{"schema_version": "1", "groups": []}')
     response = client.get(f"/v1/jobs/{job_id}/report.html")
-    assert response.status_code == 500
+    assert response.status_code == 409
     assert response.headers["content-type"] == PROBLEM
+    assert response.json()["type"].endswith("/report-not-renderable")
     assert "does not match this service's schema" in response.json()["detail"]
+    assert client.get(f"/v1/jobs/{job_id}/report").status_code == 200  # served as stored
 
 
 def test_openapi_documents_the_page_as_text_html(client):
