@@ -89,8 +89,8 @@ def _draw_bound(axes: Any, p_max: float, dimension: int, inherent: float) -> Non
 
 MARGINS = {"left": 0.14, "right": 0.97, "bottom": 0.11, "top": 0.93}
 """Fixed subplot margins (fractions of the figure), room for tick labels of up to about
-eight characters: a constrained layout measured every text and doubled the drawing time, a
-fixed cost of every job (0.26 s against 0.14 s for both plots on the project's CPU)."""
+eight characters: a constrained layout measures every text, a fixed cost of every job that
+``benchmarks/bench_artifacts.py`` prints beside this one's."""
 
 
 def _new_figure() -> Figure:

@@ -116,9 +116,9 @@ def render_heatmap_png(
 def encode_png(pixels: NDArray[np.uint8]) -> bytes:
     """PNG bytes of an ``(H, W, 3)`` uint8 RGB array.
 
-    On a server core this costs ~10 ms for a 256-pixel map (filtering and deflate of
-    noise-like colours), several times the drawing, so the service stores the pixels and
-    encodes on first download (``jobstore.PayloadStore.write_artifact_pixels``).
+    Filtering and deflating noise-like colours costs about ten times the drawing
+    (``benchmarks/bench_artifacts.py``), so the service stores the pixels and encodes on
+    first download (``jobstore.PayloadStore.write_artifact_pixels``).
     """
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG")
@@ -179,8 +179,8 @@ def heatmap_pixels(
     grey = _resize(grey, out_w, out_h)
     level = _resize(heat64, out_w, out_h)
     lut = _inferno_lut()
-    # Colour look-up and blend in Pillow on 8-bit planes: 8x faster than the same sums in
-    # float64 numpy on a 256-pixel map, within one grey level of them.
+    # Colour look-up and blend in Pillow on 8-bit planes, within one grey level of the same
+    # sums in float64 numpy and several times faster than them.
     indices = np.clip(level * (255.0 / vmax), 0.0, 255.0)
     colours = Image.fromarray(np.rint(indices, out=indices).astype(np.uint8), "L")
     colours = colours.convert("P")

@@ -115,8 +115,9 @@ def gaussian_blur(images: torch.Tensor, sigma: float, radius: int | None = None)
 _MATRIX_TAPS_PER_PIXEL = 1 / 8
 """Blur along a side by a dense matrix once the kernel has at least this many taps per pixel
 of the side: a matrix product does ``size`` multiply-adds per output where the shifted sums do
-``taps``, but runs ~20x faster per multiply-add on a CPU (measured: the invented-detail map's
-window, sigma 8 or 65 taps, over 248-pixel sides, 2.6x faster; at 1024 pixels, slower)."""
+``taps``, but runs far faster per multiply-add on a CPU: for the invented-detail map's window
+(sigma 8, 65 taps) over 256-pixel sides it is the faster of the two
+(``benchmarks/bench_artifacts.py``); at 1024 pixels the shifted sums win."""
 
 
 def _blur_along(images: torch.Tensor, kernel: torch.Tensor, dim: int, size: int) -> torch.Tensor:

@@ -228,8 +228,8 @@ def _band_row_totals(x: torch.Tensor, q: int) -> tuple[torch.Tensor, torch.Tenso
     outside the image); ``bottom`` is the same for rows ``H - q + k``. Summed directly, as
     one batched matmul of the strip rows shifted by every dv (q L rows of W) against the
     3q-row slab around the strip: this is as many multiply-adds as evaluating the FFT
-    correlations at the wanted lags, and about 3x faster on a CPU because it makes no
-    complex intermediates (``benchmarks/README.md``, profile notes).
+    correlations at the wanted lags, and faster on a CPU because it makes no complex
+    intermediates (``benchmarks/README.md``, profile notes).
     """
     batch, chans, height, width = x.shape
     lags = 2 * q + 1
