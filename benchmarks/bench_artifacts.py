@@ -19,6 +19,7 @@ Usage: python benchmarks/bench_artifacts.py [--repeats 15]
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import statistics
@@ -39,13 +40,9 @@ from tests.support.sample_pairs import crops, degrade, to_tensor
 from workers import plots
 from workers.engine import ArtifactWriter, PairSource, run_audit
 from workers.engine.artifacts import render_plots
+from workers.estimators import filters
 from workers.estimators.color import convert_color
-from workers.estimators.filters import (
-    _mirror_indices,
-    _shifted_sum,
-    gaussian_blur,
-    gaussian_kernel1d,
-)
+from workers.estimators.filters import gaussian_blur
 from workers.estimators.hallucination import invented_detail_map
 from workers.estimators.patches import _distinct_positions
 from workers.render import encode_png, heatmap_pixels
@@ -65,16 +62,13 @@ def interleaved(repeats: int, **runs: Callable[[], object]) -> dict[str, float]:
 
 
 def shifted_sum_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
-    """The same mirror-extended separable blur by one multiply-add per tap on both sides."""
-    kernel = gaussian_kernel1d(sigma, dtype=torch.float64)
-    half = (kernel.numel() - 1) // 2
-    height, width = images.shape[-2:]
-    rows = _shifted_sum(
-        images.index_select(3, _mirror_indices(width, half, images.device)), kernel, 3, width
-    )
-    return _shifted_sum(
-        rows.index_select(2, _mirror_indices(height, half, images.device)), kernel, 2, height
-    )
+    """``gaussian_blur`` held to its shifted sums (one multiply-add per tap) on every side."""
+    dense_from = filters._MATRIX_TAPS_PER_PIXEL
+    filters._MATRIX_TAPS_PER_PIXEL = math.inf
+    try:
+        return gaussian_blur(images, sigma)
+    finally:
+        filters._MATRIX_TAPS_PER_PIXEL = dense_from
 
 
 def main() -> None:
