@@ -206,11 +206,13 @@ class _StreamedMoments:
 
 
 def _plus(total: PatchMoments | None, part: PatchMoments) -> PatchMoments:
+    """``total + part``, in place into ``total`` (fresh tensors that this class owns)."""
     if total is None:
         return part
-    return PatchMoments(
-        total.count + part.count, total.total + part.total, total.outer + part.outer
-    )
+    total.count.add_(part.count)
+    total.total.add_(part.total)
+    total.outer.add_(part.outer)
+    return total
 
 
 @dataclass
