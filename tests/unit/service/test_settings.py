@@ -60,3 +60,15 @@ def test_links_follow_public_base_url():
     public = ServiceSettings(api_keys={"a": DIGEST}, public_base_url="https://x.example/api/")
     assert public.jobs_url == "https://x.example/api/v1/jobs"
     assert public.effective_broker_url == public.redis_url
+
+
+def test_keys_win_over_local_mode(monkeypatch):
+    # With keys configured, local mode is off whatever asked for it: every /v1 request then
+    # needs a key, on loopback too (the launcher asks for local mode on loopback by default).
+    assert not ServiceSettings(api_keys={"a": DIGEST}, local_mode=True).local_mode
+    monkeypatch.setenv("RA_API_KEYS", json.dumps({"acme": DIGEST}))
+    monkeypatch.setenv("RA_LOCAL_MODE", "true")
+    assert not ServiceSettings().local_mode
+    assert not ServiceSettings(local_mode=True, host="0.0.0.0").local_mode
+    monkeypatch.delenv("RA_API_KEYS")
+    assert ServiceSettings().local_mode

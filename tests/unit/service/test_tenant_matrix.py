@@ -147,13 +147,23 @@ def _v1_operations(app) -> list[tuple[str, str]]:
     ]
 
 
+@pytest.mark.parametrize("local_mode", [False, True], ids=["keys", "keys-and-local-mode"])
 @pytest.mark.parametrize(
     "authorization",
-    [None, "", "Bearer", "Bearer not-a-key", f"Basic {KEYS['acme']}", KEYS["acme"]],
-    ids=["absent", "empty", "no-token", "unknown-key", "basic-scheme", "no-scheme"],
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer not-a-key",
+        f"Basic {KEYS['acme']}",
+        KEYS["acme"],
+        "Token abc",
+    ],
+    ids=["absent", "empty", "no-token", "unknown-key", "basic-scheme", "no-scheme", "token-scheme"],
 )
-def test_every_v1_operation_needs_a_key(settings, authorization):
-    app = create_app(settings)
+def test_every_v1_operation_needs_a_key(settings, authorization, local_mode):
+    # Keys win: asking for local mode as well changes nothing once keys are configured.
+    app = create_app(settings.model_validate(settings.model_dump() | {"local_mode": local_mode}))
     headers = {} if authorization is None else {"Authorization": authorization}
     operations = _v1_operations(app)
     assert len(operations) == 8
