@@ -13,12 +13,13 @@ Clients then send ``Authorization: Bearer $key``. The rule, decided here and now
   host; ``RA_LOCAL_MODE`` is then ignored (keys win);
 * no keys: the service refuses to start unless ``RA_LOCAL_MODE=true``, which serves everyone
   as tenant ``local`` and is refused unless the server binds a loopback address (``RA_HOST``,
-  set by the launcher).
+  set by the launcher; :func:`is_loopback` is the rule, the launcher's too).
 """
 
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
@@ -27,7 +28,6 @@ from pydantic import AnyHttpUrl, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_TENANT: Final = "local"
-LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "::1", "localhost"})
 TENANT_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _SHA256_HEX: Final = re.compile(r"[0-9a-f]{64}")
 MIB: Final = 1 << 20
@@ -35,6 +35,24 @@ MIB: Final = 1 << 20
 
 class UnsafeSettingsError(ValueError):
     """The configuration would run the service insecurely or not at all."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a server bound to ``host`` only accepts connections from this machine:
+    ``localhost``, any address of 127.0.0.0/8 (IPv4-mapped too) or ``::1``.
+
+    The one loopback rule: these settings check local mode against it and the launcher
+    (``restoration-audit serve``) asks for local mode by it.
+    """
+    if host.lower() == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
 
 
 class ServiceSettings(BaseSettings):
@@ -130,7 +148,7 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _safe(self) -> ServiceSettings:
-        if self.local_mode and self.host not in LOOPBACK_HOSTS:
+        if self.local_mode and not is_loopback(self.host):
             raise UnsafeSettingsError(
                 "local mode serves without API keys and binds loopback only, "
                 f"got host {self.host!r}"

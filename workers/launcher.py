@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
-import ipaddress
 import json
 import os
 import signal
@@ -62,16 +61,6 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` only accepts connections from this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _reason(error: Mapping[str, Any]) -> str:
@@ -210,6 +199,12 @@ class Launcher:
     children: dict[str, Child] = field(default_factory=dict)
     _stopping: bool = False
 
+    @property
+    def api_url(self) -> str:
+        """The API's base URL (an IPv6 host in brackets)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
     def check_safe(self) -> dict[str, str]:
         """Ask the service's settings what the API will make of this host and the ``RA_*``
         environment, before anything starts; returns the API's ``RA_HOST`` and
@@ -223,16 +218,16 @@ class Launcher:
             UnsafeBindError: ``host`` is not a loopback address and ``RA_API_KEYS`` is unset,
                 or the settings refuse the configuration.
         """
-        if not is_loopback(self.host) and not os.environ.get("RA_API_KEYS"):
-            raise UnsafeBindError(
-                f"refusing to bind {self.host} without API keys: local mode serves 127.0.0.1 "
-                "only; set RA_API_KEYS to serve other hosts"
-            )
         from pydantic import ValidationError
         from pydantic_settings import SettingsError
 
-        from service.settings import ServiceSettings  # the one place that decides
+        from service.settings import ServiceSettings, is_loopback  # the one place that decides
 
+        if not is_loopback(self.host) and not os.environ.get("RA_API_KEYS"):
+            raise UnsafeBindError(
+                f"refusing to bind {self.host} without API keys: local mode serves loopback "
+                "only (127.0.0.0/8, ::1); set RA_API_KEYS to serve other hosts"
+            )
         ask_local = is_loopback(self.host) and "RA_LOCAL_MODE" not in os.environ
         try:
             if ask_local:
@@ -271,7 +266,7 @@ class Launcher:
     def _write_state(self, redis_url: str) -> None:
         state = {
             "pid": os.getpid(),
-            "api": f"http://{self.host}:{self.port}",
+            "api": self.api_url,
             "redis_url": redis_url,
             "children": {name: child.pid for name, child in self.children.items()},
             "worker_starts": self.children["worker"].starts,
@@ -340,7 +335,7 @@ def serve(
     try:
         launcher.start()
         print(
-            f"restoration-audit: serving http://{host}:{port} (data in {data_dir})",
+            f"restoration-audit: serving {launcher.api_url} (data in {data_dir})",
             file=sys.stderr,
         )
         return launcher.supervise()

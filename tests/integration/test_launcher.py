@@ -15,7 +15,14 @@ import httpx
 import pytest
 
 from tests.fixtures.redis_server import RedisServer, free_port
-from tests.integration.stack import REPO, group_pids, sample_pairs, submit, wait_for
+from tests.integration.stack import (
+    REPO,
+    ServeProcess,
+    group_pids,
+    sample_pairs,
+    submit,
+    wait_for,
+)
 from workers.celery_app import create_celery_app
 from workers.launcher import serve_main
 from workers.settings import WorkerSettings
@@ -111,6 +118,25 @@ def test_serve_refuses_a_public_host_without_api_keys(
     assert serve_main(["--host", "0.0.0.0", "--data-dir", str(tmp_path)]) == 2
     assert "refusing to bind 0.0.0.0 without API keys" in capsys.readouterr().err
     assert not (tmp_path / "launcher.json").exists()
+
+
+def test_serve_on_another_loopback_address_runs_in_local_mode(tmp_path: Path) -> None:
+    # 127.0.0.2 is loopback to the launcher and to the settings alike (it used to pass the
+    # launcher's check and crash the API with a pydantic traceback).
+    serve = ServeProcess(tmp_path / "data", tmp_path / "serve.log", host="127.0.0.2")
+    try:
+        serve.start()
+        state = serve.state()
+        assert state is not None
+        assert state["api"] == serve.base_url
+        with httpx.Client(base_url=serve.base_url, timeout=30) as client:
+            listing = client.get("/v1/jobs")  # no key: local mode
+            assert listing.status_code == 200, listing.text
+            assert submit(client, sample_pairs(1, 32, seed=9)).status_code == 202
+        assert "Traceback" not in serve.log()
+        assert serve.stop() == 0
+    finally:
+        serve.stop()
 
 
 def test_worker_main_serves_the_audit_queue_until_sigterm(tmp_path: Path) -> None:

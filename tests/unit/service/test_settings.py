@@ -8,7 +8,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from service.settings import ServiceSettings, get_settings
+from service.settings import ServiceSettings, get_settings, is_loopback
 
 DIGEST = hashlib.sha256(b"secret").hexdigest()
 
@@ -72,3 +72,22 @@ def test_keys_win_over_local_mode(monkeypatch):
     assert not ServiceSettings(local_mode=True, host="0.0.0.0").local_mode
     monkeypatch.delenv("RA_API_KEYS")
     assert ServiceSettings().local_mode
+
+
+LOOPBACK = ["127.0.0.1", "127.0.0.2", "127.255.255.254", "::1", "0:0:0:0:0:0:0:1", "localhost"]
+NOT_LOOPBACK = ["0.0.0.0", "::", "10.1.2.3", "128.0.0.1", "192.168.0.1", "example.com", ""]
+
+
+@pytest.mark.parametrize("host", LOOPBACK)
+def test_local_mode_binds_any_loopback_address(host):
+    # One rule with the launcher: the whole of 127.0.0.0/8 and ::1 (serve --host 127.0.0.2
+    # used to pass the launcher's check and crash the API on this one).
+    assert is_loopback(host)
+    assert ServiceSettings(local_mode=True, host=host).local_mode
+
+
+@pytest.mark.parametrize("host", NOT_LOOPBACK)
+def test_local_mode_refuses_every_other_address(host):
+    assert not is_loopback(host)
+    with pytest.raises(ValidationError, match="loopback"):
+        ServiceSettings(local_mode=True, host=host)

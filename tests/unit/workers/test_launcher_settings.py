@@ -74,3 +74,31 @@ def test_settings_the_api_would_refuse_are_one_line_usage_errors(
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.1", "127.0.0.2", "127.9.9.9", "::1", "localhost", "0.0.0.0", "::", "10.1.2.3"],
+)
+def test_the_launcher_and_the_settings_share_one_loopback_rule(
+    monkeypatch: pytest.MonkeyPatch, host: str
+) -> None:
+    # Whatever the launcher decides for a host, the API accepts: it either refuses up front
+    # (usage error) or hands the API settings that validate, never a crash in the API.
+    from service.settings import ServiceSettings, is_loopback
+
+    try:
+        api_env = Launcher(host=host).check_safe()
+    except UnsafeBindError:
+        assert not is_loopback(host)
+        return
+    assert is_loopback(host)
+    assert api_env["RA_LOCAL_MODE"] == "true"
+    for name, value in api_env.items():
+        monkeypatch.setenv(name, value)
+    assert ServiceSettings().local_mode
+
+
+def test_an_ipv6_api_url_has_brackets() -> None:
+    assert Launcher(host="::1", port=8000).api_url == "http://[::1]:8000"
+    assert Launcher(host="127.0.0.2", port=8000).api_url == "http://127.0.0.2:8000"
