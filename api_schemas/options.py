@@ -26,17 +26,39 @@ class BootstrapOptions(BaseModel):
 
 
 class RiskThresholds(BaseModel):
-    """Thresholds of the risk verdict (THEORY.md 3.8); echoed in the report."""
+    """Thresholds of the risk verdict (THEORY.md 3.8, revision 2); echoed in the report."""
 
     model_config = ConfigDict(extra="forbid")
 
+    high_uncertainty_ratio: Annotated[float, Field(ge=0.0, le=10.0)] = 1.8
+    """U / N(X|Y) at or above which the risk is high (2 for a posterior sampler)."""
+    medium_uncertainty_ratio: Annotated[float, Field(ge=0.0, le=10.0)] = 1.4
     high_min_uncertainty_multiplier: Annotated[float, Field(ge=1.0, le=2.0)] = 1.8
+    """eta of a *conditional* perception index (several outputs per input) at or above which
+    the risk is high; eta of the marginal index is not evidence (THEORY.md 3.5)."""
     medium_min_uncertainty_multiplier: Annotated[float, Field(ge=1.0, le=2.0)] = 1.4
     high_invented_detail_ratio: Annotated[float, Field(ge=0.0)] = 0.5
     medium_invented_detail_ratio: Annotated[float, Field(ge=0.0)] = 0.25
+    medium_calibration_band: tuple[
+        Annotated[float, Field(gt=0.0)], Annotated[float, Field(gt=0.0)]
+    ] = (1.5, 3.0)
+    """Error-to-spread ratios (THEORY.md 3.9) outside this band are at least medium."""
+    high_calibration_band: tuple[
+        Annotated[float, Field(gt=0.0)], Annotated[float, Field(gt=0.0)]
+    ] = (1.2, 5.0)
+    """Error-to-spread ratios outside this band are high."""
 
     @model_validator(mode="after")
     def _medium_below_high(self) -> RiskThresholds:
+        if self.medium_uncertainty_ratio > self.high_uncertainty_ratio:
+            raise ValueError("medium_uncertainty_ratio must not exceed high_uncertainty_ratio")
+        medium, high = self.medium_calibration_band, self.high_calibration_band
+        if not (high[0] <= medium[0] <= medium[1] <= high[1]):
+            raise ValueError(
+                "the calibration bands must be ordered: high_calibration_band[0] <= "
+                "medium_calibration_band[0] <= medium_calibration_band[1] <= "
+                "high_calibration_band[1]"
+            )
         if self.medium_min_uncertainty_multiplier > self.high_min_uncertainty_multiplier:
             raise ValueError(
                 "medium_min_uncertainty_multiplier must not exceed high_min_uncertainty_multiplier"

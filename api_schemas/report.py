@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api_schemas.options import BootstrapOptions, ColorMode, RiskThresholds
 
-SCHEMA_VERSION: Final = "1"
+SCHEMA_VERSION: Final = "2"
+"""Revision 2 of THEORY.md re-means ``up_region`` and ``min_uncertainty_multiplier``."""
 
 RiskLevel = Literal["low", "medium", "high"]
 UpRegion = Literal["below_bound", "on_bound", "above_bound"]
@@ -79,6 +80,52 @@ class GroupHallucination(_Model):
     invented_detail_ratio: Estimate
 
 
+class FrontierPoint(_Model):
+    """One point of the Gaussian-oracle frontier (THEORY.md 3.6): the oracle restorer
+    ``E[X|Y] + t W`` has marginal index ``perception`` and uncertainty ratio ``1 + t^2``."""
+
+    perception: float
+    ratio: float
+
+
+class KnnCalibrated(_Model):
+    """Nearest-neighbour estimates calibrated against a Gaussian null (THEORY.md 3.10)."""
+
+    uncertainty: Estimate
+    perception: Estimate
+    uncertainty_correction: float | None = None
+    """Calibrated over Gaussian entropy power of the error: under 1, the errors have less
+    entropy than a Gaussian of their covariance (evidence of non-Gaussian structure)."""
+    perception_correction: float | None = None
+    """Calibrated minus Gaussian Rényi divergence (nats)."""
+
+
+class IntervalCoverage(_Model):
+    level: float
+    coverage: float
+    mean_width: float
+
+
+class SampleStatistics(_Model):
+    """Several outputs per input (THEORY.md 3.9)."""
+
+    per_input: int
+    spread: Estimate
+    error_to_spread_ratio: Estimate
+    conditional_perception: Estimate | None = None
+    interval_coverage: IntervalCoverage | None = None
+
+
+class PatchSizeRow(_Model):
+    """One row of the dimension sweep (THEORY.md 3.11)."""
+
+    patch_size: int
+    per_dimension: float | None
+    uncertainty_ratio: float | None
+    uncertainty_floor_ratio: float | None
+    up_region: UpRegion | None
+
+
 class GroupReport(_Model):
     name: str
     n_pairs: int
@@ -88,13 +135,30 @@ class GroupReport(_Model):
     uncertainty: GroupUncertainty
     perception: GroupPerception
     min_uncertainty_multiplier: float | None
+    """eta(P_cond; d) of a conditional perception index (THEORY.md 3.9): only with several
+    outputs per input, the observations and the degradation; null otherwise."""
     inherent_uncertainty: float | None = None
+    """N(X|Y) pooled over sampling phases (THEORY.md 3.6), as the pooled errors see it."""
+    inherent_uncertainty_interval: Estimate | None = None
+    """The same with its bootstrap interval (the prior refitted in every resample)."""
+    inherent_uncertainty_per_phase: float | None = None
+    """The paper's N(X|Y) at a known position: geometric mean over phases."""
     inherent_uncertainty_margin: int | None = None
-    uncertainty_ratio: float | None = None
-    min_perception_index: float | None = None
-    up_region: UpRegion | None = None
+    uncertainty_ratio: Estimate | None = None
+    """U_gauss / N(X|Y) with its interval."""
+    uncertainty_floor_ratio: Estimate | None = None
+    """r_oracle(P): the Gaussian oracle's ratio at this group's marginal P (THEORY.md 3.6)."""
     uncertainty_floor: float | None = None
-    """eta(P; d) N(X|Y): the least uncertainty any restorer at this perception can have."""
+    """r_oracle(P) N(X|Y): the Gaussian oracle's uncertainty at this perception."""
+    min_perception_index: float | None = None
+    """P_min(r): the least marginal index the Gaussian oracle has at this ratio; null for a
+    ratio under 1, which no Gaussian oracle reaches."""
+    up_region: UpRegion | None = None
+    """Against the Gaussian-oracle frontier, intervals and ``bound_tolerance`` included."""
+    frontier: list[FrontierPoint] | None = None
+    samples: SampleStatistics | None = None
+    knn_calibrated: KnnCalibrated | None = None
+    by_patch_size: list[PatchSizeRow] | None = None
     hallucination: GroupHallucination
     risk: Verdict
 
@@ -139,7 +203,7 @@ class PairReport(_Model):
 class AuditReport(_Model):
     """The whole report document of REPORT.md."""
 
-    schema_version: Literal["1"] = SCHEMA_VERSION
+    schema_version: Literal["2"] = SCHEMA_VERSION
     engine: EngineInfo
     settings: ReportSettings
     groups: list[GroupReport]

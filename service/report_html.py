@@ -51,14 +51,17 @@ CONTENT_SECURITY_POLICY: Final = (
 """Declared by the page in a ``<meta>`` element, so it holds wherever the file is opened; the
 route sends it as a header too, with ``frame-ancestors`` (which browsers ignore in ``<meta>``
 and report as a console error)."""
-_RENDERER_VERSION: Final = "1"
+_RENDERER_VERSION: Final = "2"
 """Bump when the page changes in a way the template's bytes do not show (the ETag uses it)."""
 
 _RISK_RANK: Final[dict[RiskLevel, int]] = {"low": 0, "medium": 1, "high": 2}
 _UP_REGION_TEXT: Final = {
-    "below_bound": "below the bound (impossible in theory: check the assumptions)",
-    "on_bound": "on the bound (as good as the theory allows at this perception)",
-    "above_bound": "above the bound (room to lower the uncertainty)",
+    "below_bound": (
+        "below the Gaussian-oracle frontier (more certain than the best Gaussian restorer at "
+        "this perception: usual for a good non-linear restorer on photographs)"
+    ),
+    "on_bound": "on the Gaussian-oracle frontier (as good as a Gaussian oracle at this perception)",
+    "above_bound": "above the Gaussian-oracle frontier (room to lower the uncertainty)",
 }
 _MAP_KIND: Final = "invented_detail"
 
@@ -168,11 +171,14 @@ def _restorer_rows(group: GroupReport) -> list[EstimateRow]:
         _estimate_row("Perception", "Rényi divergence P, Gaussian", perception.gaussian_renyi),
         _estimate_row("Perception", "Rényi divergence P, nearest neighbours", perception.knn_renyi),
         EstimateRow("Perception", "P / d", format_number(perception.per_dimension)),
-        EstimateRow(
-            "Bound", "η(P; d), least uncertainty multiplier",
-            format_number(group.min_uncertainty_multiplier),
-        ),
-    ]  # fmt: skip
+    ]
+    if group.min_uncertainty_multiplier is not None:
+        rows.append(
+            EstimateRow(
+                "Bound", "η(P_cond; d), conditional least uncertainty multiplier",
+                format_number(group.min_uncertainty_multiplier),
+            )
+        )  # fmt: skip
     if group.inherent_uncertainty is not None:
         margin = group.inherent_uncertainty_margin
         rows += [
@@ -182,10 +188,23 @@ def _restorer_rows(group: GroupReport) -> list[EstimateRow]:
                 format_number(group.inherent_uncertainty),
                 estimator="gaussian_posterior" + (f" (margin {margin} px)" if margin else ""),
             ),
-            EstimateRow("Bound", "U / N(X|Y)", format_number(group.uncertainty_ratio)),
-            EstimateRow("Bound", "floor η(P; d)·N(X|Y)", format_number(group.uncertainty_floor)),
-            EstimateRow("Bound", "P_min for this U / N", format_number(group.min_perception_index)),
+            EstimateRow(
+                "Bound",
+                "N(X|Y) per phase (the paper's, at a known position)",
+                format_number(group.inherent_uncertainty_per_phase),
+            ),
         ]
+        if group.uncertainty_ratio is not None:
+            rows.append(_estimate_row("Bound", "U / N(X|Y)", group.uncertainty_ratio))
+        if group.uncertainty_floor_ratio is not None:
+            rows.append(
+                _estimate_row(
+                    "Bound", "Gaussian-oracle ratio r_oracle(P)", group.uncertainty_floor_ratio
+                )
+            )
+        rows.append(
+            EstimateRow("Bound", "P_min for this U / N", format_number(group.min_perception_index))
+        )
     rows.append(
         _estimate_row(
             "Hallucination", "invented-detail ratio", group.hallucination.invented_detail_ratio

@@ -133,7 +133,7 @@ def summary_table(report: AuditReport) -> str:
     """A short human summary: one line per restorer."""
     header = (
         f"{'restorer':<16} {'pairs':>5} {'PSNR':>7} {'SSIM':>6} {'uncertainty [CI]':>26} "
-        f"{'P/d':>8} {'eta':>6} {'invented':>8}  risk"
+        f"{'P/d':>8} {'invented':>8}  risk"
     )
     lines = [header, "-" * len(header)]
     for g in report.groups:
@@ -142,20 +142,27 @@ def summary_table(report: AuditReport) -> str:
         lines.append(
             f"{g.name[:16]:<16} {g.n_pairs:>5} {_fmt(g.distortion.psnr.value, 4):>7} "
             f"{_fmt(g.distortion.ssim.value, 3):>6} {_fmt(u.value, 3) + ' ' + ci:>26} "
-            f"{_fmt(g.perception.per_dimension, 3):>8} {_fmt(g.min_uncertainty_multiplier, 3):>6} "
+            f"{_fmt(g.perception.per_dimension, 3):>8} "
             f"{_fmt(g.hallucination.invented_detail_ratio.value, 3):>8}  {g.risk.level}"
         )
     known = [g for g in report.groups if g.inherent_uncertainty is not None]
     if known:
         lines.append("")
         lines.append(
-            f"{'restorer':<16} {'N(X|Y)':>10} {'ratio U/N':>9} {'floor eta*N':>11} "
-            f"{'P_min':>8}  place on the UP plane"
+            f"{'restorer':<16} {'N(X|Y)':>10} {'ratio U/N [CI]':>22} {'oracle r':>8} "
+            f"{'P_min':>8}  place against the Gaussian-oracle frontier"
         )
         for g in known:
+            ratio = g.uncertainty_ratio
+            shown = "-"
+            if ratio is not None:
+                shown = (
+                    f"{_fmt(ratio.value, 3)} [{_fmt(ratio.ci_low, 3)}, {_fmt(ratio.ci_high, 3)}]"
+                )
+            oracle = g.uncertainty_floor_ratio.value if g.uncertainty_floor_ratio else None
             lines.append(
                 f"{g.name[:16]:<16} {_fmt(g.inherent_uncertainty, 3):>10} "
-                f"{_fmt(g.uncertainty_ratio, 3):>9} {_fmt(g.uncertainty_floor, 3):>11} "
+                f"{shown:>22} {_fmt(oracle, 3):>8} "
                 f"{_fmt(g.min_perception_index, 3):>8}  {g.up_region or '-'}"
             )
     for g in report.groups:

@@ -1,9 +1,11 @@
 """PNG plots of the uncertainty-perception (UP) and distortion-perception (DP) planes.
 
-Implements the pictures of THEORY.md §2: each restorer is a point; on the UP plane the bound
-``eta(P; d) N(X|Y)`` (Thm 3) is drawn when the inherent uncertainty is known (§3.6), with the
-impossible region below it shaded; on the DP plane the same curve bounds the MSE (Thm 4,
-``D(P) >= eta(P; d) N(X|Y)``) when given.
+Implements the pictures of THEORY.md §2 and §3.6: each restorer is a point (its marginal
+perception index, its uncertainty); when the inherent uncertainty is known, the Gaussian-oracle
+frontier ``r_oracle(P) N(X|Y)`` of §3.6 is drawn with the region below it shaded (better than
+the best Gaussian restorer at that perception), on the UP plane and, since the MSE is at least
+the uncertainty (Thm 4), on the DP plane. Without frontier points the older curve
+``eta(P; d) N(X|Y)`` is drawn, which is a floor only for a conditional index.
 
 Matplotlib is imported lazily (the API image and most workers never plot) and only through its
 object-oriented ``Figure`` + Agg canvas, so no global ``pyplot`` state or backend switch is
@@ -78,12 +80,34 @@ def _bound_curve(p_max: float, dimension: int, inherent: float) -> tuple[Any, An
     return perception.numpy(), bound.numpy()
 
 
-def _draw_bound(axes: Any, p_max: float, dimension: int, inherent: float) -> None:
-    perception, bound = _bound_curve(p_max, dimension, inherent)
-    axes.fill_between(
-        perception, 0.0, bound, color=IMPOSSIBLE_COLOR, label=IMPOSSIBLE_LABEL, zorder=0
-    )
-    axes.plot(perception, bound, color="black", linewidth=1.5, label=BOUND_LABEL, zorder=2)
+FRONTIER_LABEL = "Gaussian-oracle frontier r_oracle(P)·N(X|Y)"
+BELOW_FRONTIER_LABEL = "below the Gaussian oracle"
+
+
+def _frontier_curve(
+    frontier: list[tuple[float, float]], p_max: float, inherent: float
+) -> tuple[Any, Any]:
+    points = sorted(frontier)
+    perception = [p for p, _ in points] + [max(p_max, points[-1][0])]
+    bound = [r * inherent for _, r in points] + [inherent]
+    return perception, bound
+
+
+def _draw_bound(
+    axes: Any,
+    p_max: float,
+    dimension: int,
+    inherent: float,
+    frontier: list[tuple[float, float]] | None = None,
+) -> None:
+    if frontier:
+        perception, bound = _frontier_curve(frontier, p_max, inherent)
+        labels = (BELOW_FRONTIER_LABEL, FRONTIER_LABEL)
+    else:
+        perception, bound = _bound_curve(p_max, dimension, inherent)
+        labels = (IMPOSSIBLE_LABEL, BOUND_LABEL)
+    axes.fill_between(perception, 0.0, bound, color=IMPOSSIBLE_COLOR, label=labels[0], zorder=0)
+    axes.plot(perception, bound, color="black", linewidth=1.5, label=labels[1], zorder=2)
     axes.axhline(inherent, color="black", linestyle=":", linewidth=1.0, label="N(X|Y)", zorder=1)
 
 
@@ -109,13 +133,16 @@ def _png(figure: Figure) -> bytes:
 
 
 def _up_plane_figure(
-    points: list[UpPoint], inherent_uncertainty: float | None, dimension: int
+    points: list[UpPoint],
+    inherent_uncertainty: float | None,
+    dimension: int,
+    frontier: list[tuple[float, float]] | None = None,
 ) -> Figure:
     figure = _new_figure()
     axes = figure.add_subplot()
     p_max = _perception_range([p.perception for p in points], dimension)
     if _finite(inherent_uncertainty) and inherent_uncertainty is not None:
-        _draw_bound(axes, p_max, dimension, inherent_uncertainty)
+        _draw_bound(axes, p_max, dimension, inherent_uncertainty, frontier)
         axes.set_title(f"uncertainty-perception plane (d = {dimension})")
     else:
         axes.set_title(f"uncertainty-perception plane (d = {dimension}; N(X|Y) unknown)")
@@ -146,7 +173,10 @@ def _up_plane_figure(
 
 
 def up_plane_png(
-    points: list[UpPoint], inherent_uncertainty: float | None, dimension: int
+    points: list[UpPoint],
+    inherent_uncertainty: float | None,
+    dimension: int,
+    frontier: list[tuple[float, float]] | None = None,
 ) -> bytes:
     """Render the uncertainty-perception plane as PNG bytes.
 
@@ -173,18 +203,21 @@ def up_plane_png(
         >>> png[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
         True
     """
-    return _png(_up_plane_figure(points, inherent_uncertainty, dimension))
+    return _png(_up_plane_figure(points, inherent_uncertainty, dimension, frontier))
 
 
 def _dp_plane_figure(
-    points: list[DpPoint], inherent_uncertainty: float | None, dimension: int | None
+    points: list[DpPoint],
+    inherent_uncertainty: float | None,
+    dimension: int | None,
+    frontier: list[tuple[float, float]] | None = None,
 ) -> Figure:
     figure = _new_figure()
     axes = figure.add_subplot()
     d = dimension or 1
     p_max = _perception_range([p.perception for p in points], d)
     if _finite(inherent_uncertainty) and inherent_uncertainty is not None and dimension:
-        _draw_bound(axes, p_max, dimension, inherent_uncertainty)
+        _draw_bound(axes, p_max, dimension, inherent_uncertainty, frontier)
     for point in points:
         if _finite(point.perception) and _finite(point.mse):
             axes.plot([point.perception], [point.mse], "o", label=point.name, zorder=3)
@@ -201,6 +234,7 @@ def dp_plane_png(
     points: list[DpPoint],
     inherent_uncertainty: float | None = None,
     dimension: int | None = None,
+    frontier: list[tuple[float, float]] | None = None,
 ) -> bytes:
     """Render the distortion-perception plane as PNG bytes.
 
@@ -224,4 +258,4 @@ def dp_plane_png(
         >>> dp_plane_png([DpPoint("sr", 2.0, 0.004)])[:4] == b"\\x89PNG"
         True
     """
-    return _png(_dp_plane_figure(points, inherent_uncertainty, dimension))
+    return _png(_dp_plane_figure(points, inherent_uncertainty, dimension, frontier))

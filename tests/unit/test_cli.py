@@ -187,7 +187,7 @@ def test_console_script_runs_as_a_process(folders: dict[str, Path], tmp_path: Pa
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads((tmp_path / "r.json").read_text())["schema_version"] == "1"
+    assert json.loads((tmp_path / "r.json").read_text())["schema_version"] == "2"
 
 
 def test_known_degradation_with_observations(tmp_path: Path) -> None:

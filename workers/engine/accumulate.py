@@ -55,6 +55,11 @@ class BatchStatistics:
     detail_energy: torch.Tensor
     measurement_residual: torch.Tensor
     """(B,) mean |H x_hat - y|^2 (THEORY.md 3.7); NaN where no observation was given."""
+    max_error: torch.Tensor | None = None
+    """(B,) largest absolute error of each pair (on the statistics' grid)."""
+    restored_quantised: bool = False
+    """Whether every restored image of the batch lies on the 8-bit grid (THEORY.md 3.6: its
+    rounding then adds to every error)."""
     maps: dict[str, torch.Tensor] = field(default_factory=dict)
     """Per-pixel maps ``(B, 1, H', W')`` on the cropped grid, by artifact kind."""
 
@@ -121,6 +126,8 @@ def batch_statistics(
         )
         maps.update(extra)
     cpu = [_moments_to_cpu(m) for m in moments]
+    grid = restored * 255.0
+    quantised = bool(((grid - grid.round()).abs() <= 1e-3).all())
     return BatchStatistics(
         indices=indices,
         mse=metrics.mse.double().cpu(),
@@ -135,6 +142,8 @@ def batch_statistics(
         residual_energy=residual.double().cpu(),
         detail_energy=detail_energy.double().cpu(),
         measurement_residual=residual_measure,
+        max_error=error.abs().amax(dim=(1, 2, 3)).double().cpu(),
+        restored_quantised=quantised,
         maps=maps,
     )
 
@@ -224,7 +233,15 @@ class _BatchRecord:
     samples: dict[str, torch.Tensor]
 
 
-_PER_PAIR = ("mse", "psnr", "ssim", "residual_energy", "detail_energy", "measurement_residual")
+_PER_PAIR = (
+    "mse",
+    "psnr",
+    "ssim",
+    "residual_energy",
+    "detail_energy",
+    "measurement_residual",
+    "max_error",
+)
 _SAMPLES = ("knn_error", "knn_truth", "knn_restored")
 
 
@@ -249,6 +266,7 @@ class GroupStatistics:
         self.uncertainty: list[torch.Tensor] = []
         self.perception: list[torch.Tensor] = []
         self.patch_count = 0
+        self.restored_quantised = True
 
     def add(self, batch: BatchStatistics) -> None:
         """Fold a batch in; the batch's moments are not kept."""
@@ -260,10 +278,14 @@ class GroupStatistics:
         self.uncertainty.append(uncertainty_of(batch.error))
         self.perception.append(perception_of(batch.truth, batch.restored, self.order))
         self.patch_count += int(batch.error.count.sum())
+        self.restored_quantised &= batch.restored_quantised
         self.records.append(
             _BatchRecord(
                 batch.indices,
-                {name: getattr(batch, name) for name in _PER_PAIR},
+                {
+                    **{name: getattr(batch, name) for name in _PER_PAIR},
+                    "patches": batch.error.count.double(),
+                },
                 {name: getattr(batch, name) for name in _SAMPLES},
             )
         )
@@ -303,6 +325,9 @@ class GroupStatistics:
             residual_energy=per_pair("residual_energy"),
             detail_energy=per_pair("detail_energy"),
             measurement_residual=per_pair("measurement_residual"),
+            pair_patches=per_pair("patches"),
+            max_error=per_pair("max_error"),
+            restored_quantised=self.restored_quantised,
         )
 
 
@@ -332,6 +357,12 @@ class FinishedGroup:
     residual_energy: torch.Tensor
     detail_energy: torch.Tensor
     measurement_residual: torch.Tensor
+    pair_patches: torch.Tensor
+    """(n,) error patches per pair."""
+    max_error: torch.Tensor
+    """(n,) largest absolute error per pair."""
+    restored_quantised: bool
+    """Whether every restored image of the group lies on the 8-bit grid."""
 
     @property
     def dimension(self) -> int:

@@ -77,6 +77,9 @@ def render_plots(groups: list[GroupReport], artifacts: ArtifactWriter) -> dict[s
     # One bound per plot: the groups share the ground truth, so their N(X|Y) agree; the mean
     # stands for them when pairs differ.
     n_xy = float(np.mean(inherent)) if inherent else None
+    frontier = next(
+        ([(f.perception, f.ratio) for f in g.frontier] for g in groups if g.frontier), None
+    )
     up_points = [
         UpPoint(
             g.name,
@@ -96,8 +99,8 @@ def render_plots(groups: list[GroupReport], artifacts: ArtifactWriter) -> dict[s
     ]
     links = {}
     for name, png in (
-        ("up_plane", up_plane_png(up_points, n_xy, dimension)),
-        ("dp_plane", dp_plane_png(dp_points, n_xy, dimension if n_xy else None)),
+        ("up_plane", up_plane_png(up_points, n_xy, dimension, frontier)),
+        ("dp_plane", dp_plane_png(dp_points, n_xy, dimension if n_xy else None, frontier)),
     ):
         artifacts.write(f"{name}.png", png)
         links[name] = artifacts.url_for(f"{name}.png")

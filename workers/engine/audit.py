@@ -148,7 +148,7 @@ def run_audit(
             generator = torch.Generator().manual_seed(options.bootstrap.seed)
             weights = group_bootstrap_weights(len(members), options)
             stats = GroupStatistics([i for i, _ in members], weights, options.renyi_order)
-            prior = PriorImages() if known is not None else None
+            prior = PriorImages(known, options) if known is not None else None
             metas: dict[int, PairMeta] = {}
             chunks = list(_chunks(members, batch_size))
             # Decoding runs one chunk ahead of the device: the next chunk's files are decoded
@@ -328,7 +328,9 @@ def _run_batch(
     if known is not None:
         degradation = DegradationInputs(known.operator, [_observation(i, known) for i in items])
         if prior is not None and prior.wants():
-            prior.offer(convert_color(truth, options.color), int(channels))
+            prior.offer(
+                convert_color(truth, options.color), int(channels), [i.index for i in items]
+            )
     try:
         return batch_statistics(
             truth,

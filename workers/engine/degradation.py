@@ -1,14 +1,17 @@
 """The degradation-aware part of the audit (THEORY.md 2, 3.6, 3.7).
 
 When the client names the degradation, the engine can say how uncertain the problem itself
-is, N(X|Y), and where each restorer sits against the uncertainty-perception bound
-eta(P; d) N(X|Y). Everything here rests on the Gaussian model of THEORY.md 2 and the report
-says so in its warnings.
+is, N(X|Y), and where each restorer sits against the Gaussian-oracle frontier r_oracle(P) of
+THEORY.md 3.6 (revision 2: a single-output audit measures the marginal perception index, for
+which eta(P; d) is not a floor). The prior is refitted inside the bootstrap resamples, so N,
+the ratio, r_oracle and the region carry the prior's sampling uncertainty too. Everything here
+rests on the Gaussian model of THEORY.md 2 and the report says so in its warnings.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -17,9 +20,21 @@ import torch
 from api_schemas.degradation import noise_variance, parse_degradation, super_resolution_factor
 from api_schemas.options import AuditOptions
 from api_schemas.report import Estimate
-from workers.estimators.bounds import min_perception_index, min_uncertainty_multiplier
+from workers.estimators.bootstrap import percentile_interval
 from workers.estimators.degradation import DegradationOperator
-from workers.estimators.inherent import inherent_uncertainty
+from workers.estimators.frontier import (
+    frontier_min_perception,
+    frontier_points,
+    frontier_ratio,
+)
+from workers.estimators.inherent import (
+    block_entropy_powers,
+    posterior_blocks_from_sums,
+    posterior_sums,
+    shrinkage_intensity,
+    window_matrices,
+    window_stride,
+)
 
 # Squared luma weights: the variance of luma noise per unit of (independent) RGB noise.
 _LUMA_NOISE_GAIN = {
@@ -28,11 +43,20 @@ _LUMA_NOISE_GAIN = {
 }
 _PRIOR_PIXEL_BUDGET = 8_000_000
 """Ground-truth pixels (times channels) kept per group to fit the window prior of 3.6."""
+_PRIOR_SUM_BYTES = 256 * 2**20
+"""Memory for the per-image projected window sums that let each bootstrap resample refit the
+prior (``PosteriorSums``): it caps the prior's images (at 97 for pure noise on luma, where
+the observations are the whole window; far more under downsampling)."""
 
 GAUSSIAN_MODEL_NOTE = (
-    "inherent_uncertainty, uncertainty_ratio, min_perception_index and up_region rest on the "
-    "Gaussian model of THEORY.md 2 (a Gaussian prior fitted to ground-truth windows)"
+    "inherent_uncertainty, uncertainty_ratio, uncertainty_floor_ratio, min_perception_index "
+    "and up_region rest on the Gaussian model of THEORY.md 2 (a Gaussian prior fitted to "
+    "ground-truth windows). On real photographs the true N(X|Y) is smaller than the Gaussian "
+    "one, so a good non-linear restorer can measure a ratio under 1 and land below the "
+    "Gaussian-oracle frontier: that is not an error"
 )
+ROUNDING_VARIANCE = 1.0 / (12 * 255.0**2)
+"""Variance of the rounding of one 8-bit image (THEORY.md 3.6)."""
 
 UpRegion = Literal["below_bound", "on_bound", "above_bound"]
 
@@ -65,6 +89,12 @@ class KnownDegradation:
             return self.rgb_noise_variance * _LUMA_NOISE_GAIN[color]
         return self.rgb_noise_variance
 
+    def rounding_variance(self, color: str, input_channels: int) -> float:
+        """Variance per statistic channel of one 8-bit image's rounding (THEORY.md 3.6)."""
+        if input_channels == 3 and color in _LUMA_NOISE_GAIN:
+            return ROUNDING_VARIANCE * _LUMA_NOISE_GAIN[color]
+        return ROUNDING_VARIANCE
+
     def margin(self, options: AuditOptions) -> int:
         """Margin m of 3.6: the operator's reach plus the factor less one, at least 8."""
         if options.inherent_margin is not None:
@@ -78,84 +108,246 @@ class PriorImages:
     Uncropped: the prior models image content, and the border crop of 3.1 concerns the
     error statistics; the whole image gives the window fit more windows.
 
-    Keeps images of the first size seen until the pixel budget is spent, so memory does not
-    grow with the job; the prior is a model of image content, which a few dozen images fit.
+    Keeps images of the first size seen, each with the index of its pair (so the bootstrap
+    can weight it as it weights the pair), until the pixel budget or the memory for their
+    window sums (``window`` pixels square) is spent, so memory does not grow with the job.
     """
 
-    def __init__(self, budget: int = _PRIOR_PIXEL_BUDGET) -> None:
+    def __init__(
+        self, known: KnownDegradation, options: AuditOptions, budget: int = _PRIOR_PIXEL_BUDGET
+    ) -> None:
+        self.margin = known.margin(options)
+        self.window = options.patch_size + 2 * self.margin
+        channels = 3 if options.color == "rgb" else 1
+        self.matrices = window_matrices(known.operator, self.window, channels)
+        d = channels * options.patch_size**2
+        d_w = channels * self.window**2
+        per_image = 8 * (
+            sum(m.shape[0] * (m.shape[0] + d) for m in self.matrices) + d * d + 3 * d_w
+        )
+        self.by_memory = max(2, _PRIOR_SUM_BYTES // per_image)
         self.budget = budget
         self.images: list[torch.Tensor] = []
+        self.pairs: list[int] = []
         self.shape: tuple[int, ...] | None = None
         self.input_channels = 1
+        self.capacity = 0
 
     def wants(self) -> bool:
         """Whether there is room for more images."""
-        return self.shape is None or (self.budget - len(self.images) * math.prod(self.shape) > 0)
+        return self.shape is None or len(self.images) < self.capacity
 
-    def offer(self, prepared: torch.Tensor, input_channels: int) -> None:
+    def offer(self, prepared: torch.Tensor, input_channels: int, pairs: list[int]) -> None:
         """Keep what fits of a ``(B, C, H, W)`` batch of prepared ground truths."""
         if self.shape is None:
             self.shape = tuple(prepared.shape[1:])
             self.input_channels = input_channels
+            per_image = max(1, prepared[0].numel())
+            self.capacity = int(max(2, min(self.budget // per_image, self.by_memory)))
         if tuple(prepared.shape[1:]) != self.shape:
             return
-        per_image = prepared[0].numel()
-        room = (self.budget - per_image * len(self.images)) // per_image
+        room = self.capacity - len(self.images)
         if room > 0:
             self.images.extend(prepared[:room].float().cpu().unbind(0))
+            self.pairs.extend(pairs[:room])
 
 
 @dataclass(frozen=True)
 class BoundPlacement:
-    """Where a group sits on the uncertainty-perception plane (THEORY.md 3.6)."""
+    """Where a group sits against the Gaussian-oracle frontier (THEORY.md 3.6)."""
 
-    inherent: float | None
+    inherent: Estimate | None
+    inherent_per_phase: float | None
     margin: int
-    ratio: float | None
-    floor: float | None
+    ratio: Estimate | None
+    floor_ratio: Estimate | None
     min_perception_index: float | None
     region: UpRegion | None
+    frontier: list[tuple[float, float]] | None
+    prior_resamples: int
+    ratio_of_pair: Callable[[float | None], float | None]
+
+    @property
+    def floor(self) -> float | None:
+        """r_oracle(P) N(X|Y), the oracle's uncertainty at the group's perception."""
+        if self.inherent is None or self.floor_ratio is None:
+            return None
+        if self.inherent.value is None or self.floor_ratio.value is None:
+            return None
+        return self.inherent.value * self.floor_ratio.value
 
 
-def place_on_bound(
+def _no_ratio(_: float | None) -> float | None:
+    return None
+
+
+def _unplaced(margin: int) -> BoundPlacement:
+    return BoundPlacement(None, None, margin, None, None, None, None, None, 0, _no_ratio)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What the placement needs of a group: U and the marginal D_1/2 (bias-corrected), each
+    as a point value and, with a bootstrap, one value per resample (same resamples)."""
+
+    uncertainty: float | None
+    uncertainty_resampled: torch.Tensor | None
+    perception: float | None
+    perception_resampled: torch.Tensor | None
+    weights: torch.Tensor | None
+    """(R, n) resampling counts of the group's pairs."""
+    columns: dict[int, int]
+    """Pair index -> column of ``weights``."""
+    rounding_variance: float
+    """Variance per pixel that 8-bit rounding of the restored images adds to every error."""
+
+
+def _interval(values: torch.Tensor | None, level: float) -> tuple[float | None, float | None]:
+    if values is None or values.numel() == 0:
+        return None, None
+    low, high = percentile_interval(values.to(torch.float64), level)
+    return _finite(low), _finite(high)
+
+
+def place_on_frontier(
     prior: PriorImages,
     known: KnownDegradation,
     options: AuditOptions,
-    uncertainty: Estimate,
-    perception: float | None,
+    measured: Measured,
     dimension: int,
 ) -> BoundPlacement:
-    """N(X|Y), the uncertainty ratio, the floor eta N, P_min and the UP region of a group."""
-    margin = known.margin(options)
-    window = options.patch_size + 2 * margin
+    """N(X|Y), the uncertainty ratio, r_oracle(P), P_min and the UP region of a group.
+
+    Implements THEORY.md 3.6 (revision 2). With a bootstrap, the prior's window moments are
+    re-weighted with each resample's pair counts (for the first resamples that the work
+    budget allows), so N, r, P and r_oracle come from the same resamples; the region
+    compares r / r_oracle(P) with 1 through its interval, allowing ``bound_tolerance``.
+    """
+    margin = prior.margin
+    window = prior.window
     if not prior.images or prior.shape is None or min(prior.shape[-2:]) < window:
-        return BoundPlacement(None, margin, None, None, None, None)
-    result = inherent_uncertainty(
-        torch.stack(prior.images),
-        known.operator,
-        known.noise_variance_for(options.color, prior.input_channels),
-        patch_size=options.patch_size,
-        margin=margin,
+        return _unplaced(margin)
+    images = torch.stack(prior.images).to(torch.float64)
+    noise = known.noise_variance_for(options.color, prior.input_channels)
+    stride = window_stride(tuple(images.shape), window)
+    sums = posterior_sums(images, prior.matrices, options.patch_size, margin, stride)
+    d_w = images.shape[1] * window * window
+    lam = 0.0
+    if float(sums.count.sum()) < 10 * d_w:
+        lam = shrinkage_intensity(images, window, stride)
+    rounding = measured.rounding_variance * torch.eye(dimension, dtype=torch.float64)
+
+    prior_blocks, blocks = posterior_blocks_from_sums(sums, noise, None, lam)
+    prior_block, pooled_block = prior_blocks[0], blocks[0].mean(dim=-3)
+    inherent_t, per_phase_t = block_entropy_powers(blocks[0] + rounding)
+    inherent, per_phase = _finite(float(inherent_t)), _finite(float(per_phase_t))
+    if inherent is None or inherent <= 0:
+        return _unplaced(margin)
+
+    # The bootstrap: the prior refitted with each resample's counts of the prior's pairs.
+    resampled_inherent = resampled_block = resampled_prior_block = None
+    used = 0
+    if measured.weights is not None:
+        used = measured.weights.shape[0]
+        columns = [measured.columns[i] for i in prior.pairs]
+        resampled_prior_block, resampled = posterior_blocks_from_sums(
+            sums, noise, measured.weights[:, columns], lam
+        )
+        resampled_inherent = block_entropy_powers(resampled + rounding)[0]
+        resampled_block = resampled.mean(dim=-3)
+
+    level = options.bootstrap.level
+    n_pairs = len(measured.columns)
+    inherent_estimate = _with_interval(
+        inherent,
+        resampled_inherent,
+        level,
+        f"gaussian_window_prior_m{margin}_posterior_pooled_over_phases",
+        int(sums.count.sum()),
     )
-    inherent = result.value
-    if not (math.isfinite(inherent) and inherent > 0) or uncertainty.value is None:
-        return BoundPlacement(None, margin, None, None, None, None)
-    ratio = uncertainty.value / inherent
-    p_min = float(min_perception_index(ratio, dimension)) if ratio > 0 else None
-    if perception is None:
-        return BoundPlacement(inherent, margin, ratio, None, _finite(p_min), None)
-    eta = float(min_uncertainty_multiplier(perception, dimension))
-    low = uncertainty.ci_low if uncertainty.ci_low is not None else uncertainty.value
-    high = uncertainty.ci_high if uncertainty.ci_high is not None else uncertainty.value
+    frontier = frontier_points(prior_block, pooled_block)
+    u = measured.uncertainty
+    if u is None:
+        return BoundPlacement(
+            inherent_estimate,
+            per_phase,
+            margin,
+            None,
+            None,
+            None,
+            None,
+            frontier,
+            used,
+            _no_ratio,
+        )
+
+    def pair_ratio(value: float | None) -> float | None:
+        return None if value is None else value / inherent
+
+    ratio = u / inherent
+    ratio_resampled = None
+    if resampled_inherent is not None and measured.uncertainty_resampled is not None:
+        ratio_resampled = measured.uncertainty_resampled[:used] / resampled_inherent
+    ratio_estimate = _with_interval(
+        ratio, ratio_resampled, level, "uncertainty_gaussian / inherent_uncertainty", n_pairs
+    )
+    p_min = _finite(float(frontier_min_perception(prior_block, pooled_block, ratio)))
+    if measured.perception is None:
+        return BoundPlacement(
+            inherent_estimate,
+            per_phase,
+            margin,
+            ratio_estimate,
+            None,
+            p_min,
+            None,
+            frontier,
+            used,
+            pair_ratio,
+        )
+    floor = float(frontier_ratio(prior_block, pooled_block, measured.perception))
+    floor_resampled = None
+    if resampled_block is not None and measured.perception_resampled is not None:
+        floor_resampled = frontier_ratio(
+            resampled_prior_block,  # type: ignore[arg-type]
+            resampled_block,
+            measured.perception_resampled[:used],
+        )
+    floor_estimate = _with_interval(
+        floor, floor_resampled, level, "gaussian_oracle_frontier_at_marginal_p", n_pairs
+    )
+    gap_low = gap_high = ratio / floor
+    if ratio_resampled is not None and floor_resampled is not None:
+        low, high = _interval(ratio_resampled / floor_resampled, level)
+        if low is not None and high is not None:
+            gap_low, gap_high = min(low, gap_low), max(high, gap_high)
     slack = options.bound_tolerance
     region: UpRegion
-    if high / inherent * (1 + slack) < eta:
+    if gap_high * (1 + slack) < 1.0:
         region = "below_bound"
-    elif low / inherent * (1 - slack) <= eta:
+    elif gap_low * (1 - slack) <= 1.0:
         region = "on_bound"
     else:
         region = "above_bound"
-    return BoundPlacement(inherent, margin, ratio, eta * inherent, _finite(p_min), region)
+    return BoundPlacement(
+        inherent_estimate,
+        per_phase,
+        margin,
+        ratio_estimate,
+        floor_estimate,
+        p_min,
+        region,
+        frontier,
+        used,
+        pair_ratio,
+    )
+
+
+def _with_interval(
+    value: float, resampled: torch.Tensor | None, level: float, estimator: str, n: int
+) -> Estimate:
+    low, high = _interval(resampled, level)
+    return Estimate(value=_finite(value), ci_low=low, ci_high=high, estimator=estimator, n=n)
 
 
 def _finite(value: float | None) -> float | None:

@@ -16,6 +16,7 @@ import torch
 from api_schemas.options import AuditOptions
 from api_schemas.report import (
     Estimate,
+    FrontierPoint,
     GroupDistortion,
     GroupHallucination,
     GroupPerception,
@@ -30,12 +31,17 @@ from api_schemas.report import (
     Verdict,
 )
 from workers.engine.accumulate import FinishedGroup
-from workers.engine.degradation import KnownDegradation, PriorImages, place_on_bound
+from workers.engine.degradation import (
+    BoundPlacement,
+    KnownDegradation,
+    Measured,
+    PriorImages,
+    place_on_frontier,
+)
 from workers.engine.gaussian import perception_of, uncertainty_of
 from workers.estimators.bootstrap import bootstrap_weights, percentile_interval
-from workers.estimators.bounds import min_uncertainty_multiplier
-from workers.estimators.perception import knn_renyi_divergence
-from workers.estimators.risk import risk_verdict
+from workers.estimators.perception import gaussian_renyi_half_bias, knn_renyi_divergence
+from workers.estimators.risk import VerdictThresholds, risk_verdict
 from workers.estimators.uncertainty import knn_entropy_power
 
 ZERO_ERROR_REASON = "restored image equals the ground truth (MSE 0): no error, nothing invented"
@@ -77,26 +83,100 @@ def _mean_estimate(
     return _estimate(mean, resampled, level, estimator, values.numel())
 
 
+def verdict_thresholds(options: AuditOptions) -> VerdictThresholds:
+    """The verdict's thresholds from the job's options (THEORY.md 3.8)."""
+    t = options.thresholds
+    return VerdictThresholds(
+        high_ratio=t.high_uncertainty_ratio,
+        medium_ratio=t.medium_uncertainty_ratio,
+        high_idr=t.high_invented_detail_ratio,
+        medium_idr=t.medium_invented_detail_ratio,
+        high_eta=t.high_min_uncertainty_multiplier,
+        medium_eta=t.medium_min_uncertainty_multiplier,
+        medium_calibration=t.medium_calibration_band,
+        high_calibration=t.high_calibration_band,
+    )
+
+
+_ROUNDING_REASON = (
+    "restored image within the 8-bit rounding of the ground truth (every error at most one "
+    "grey level): nothing invented"
+)
+
+
 def _verdict(
-    mse: float, eta: float | None, invented: float | None, options: AuditOptions
+    mse: float,
+    max_error: float | None,
+    ratio: float | None,
+    invented: float | None,
+    options: AuditOptions,
+    missing: dict[str, str],
 ) -> Verdict:
     if mse == 0.0:
         return Verdict(level="low", reasons=[ZERO_ERROR_REASON])
-    t = options.thresholds
     verdict = risk_verdict(
-        eta,
-        invented,
-        high_eta=t.high_min_uncertainty_multiplier,
-        medium_eta=t.medium_min_uncertainty_multiplier,
-        high_idr=t.high_invented_detail_ratio,
-        medium_idr=t.medium_invented_detail_ratio,
+        uncertainty_ratio=ratio,
+        invented_detail_ratio=invented,
+        thresholds=verdict_thresholds(options),
+        missing=missing,
     )
-    return Verdict(level=verdict.level, reasons=list(verdict.reasons))
+    reasons = list(verdict.reasons)
+    if max_error is not None and max_error <= 1.0 / 255.0 + 1e-6 and verdict.level != "low":
+        # THEORY.md 3.8: errors within the rounding of both 8-bit images are not content.
+        return Verdict(level="low", reasons=[_ROUNDING_REASON, *reasons])
+    return Verdict(level=verdict.level, reasons=reasons)
 
 
 def _consistency(residual: torch.Tensor) -> PairConsistency | None:
     value = finite_or_none(residual)
     return None if value is None else PairConsistency(measurement_residual=value)
+
+
+def _half_bias(dimension: int, patches: float | torch.Tensor) -> float | torch.Tensor:
+    """The plug-in D_1/2 bias for ``patches`` patches on each side (THEORY.md 3.6)."""
+    return gaussian_renyi_half_bias(dimension, patches, patches)
+
+
+def _perception(
+    stats: FinishedGroup,
+    order: float,
+    dimension: int,
+    patches: float,
+    resampled_patches: torch.Tensor | None,
+) -> tuple[float | None, torch.Tensor | None, str]:
+    """Pooled Gaussian Rényi divergence and its resamples; at order 1/2 the small-sample bias
+    of THEORY.md 3.6 is subtracted and the result clamped at 0."""
+    raw = finite_or_none(perception_of(stats.pooled_truth, stats.pooled_restored, order)[0])
+    resampled = None
+    if stats.resampled_truth is not None and stats.resampled_restored is not None:
+        resampled = perception_of(stats.resampled_truth, stats.resampled_restored, order)
+    if order != 0.5:
+        return raw, resampled, f"gaussian_renyi_order_{order:g}"
+    value = None if raw is None else max(0.0, raw - float(_half_bias(dimension, patches)))
+    if resampled is not None and resampled_patches is not None:
+        resampled = (resampled - _half_bias(dimension, resampled_patches)).clamp(min=0.0)
+    return value, resampled, "gaussian_renyi_order_0.5_bias_corrected"
+
+
+def _placement_warnings(
+    name: str, placement: BoundPlacement, rounding: float, options: AuditOptions
+) -> list[str]:
+    warnings = []
+    if placement.region == "below_bound":
+        warnings.append(
+            f"group {name}: below the Gaussian-oracle frontier (THEORY.md 3.6): more certain "
+            "than the best Gaussian restorer at this perceptual quality. On photographs this "
+            "is most likely a good non-linear restorer (the true N(X|Y) is below the Gaussian "
+            "one); on Gaussian-like data, an estimation problem or a degradation that does not "
+            "match the one named"
+        )
+    if rounding > 0:
+        warnings.append(
+            f"group {name}: the restored images are 8-bit, so their rounding ({rounding:.3g} "
+            "per pixel) is added to the posterior covariance before every ratio (THEORY.md "
+            "3.6); the ground truth's rounding is already in the prior fitted to it"
+        )
+    return warnings
 
 
 def group_bootstrap_weights(n_pairs: int, options: AuditOptions) -> torch.Tensor | None:
@@ -135,30 +215,35 @@ def summarize_group(
 
     # Pooled over the group, and over each bootstrap resample of its pairs.
     pooled_u = float(uncertainty_of(stats.pooled_error)[0])
-    pooled_p = float(perception_of(stats.pooled_truth, stats.pooled_restored, order)[0])
-    boot_u = boot_p = None
+    boot_u = None
     if stats.resampled_error is not None:
         boot_u = uncertainty_of(stats.resampled_error)
-    if stats.resampled_truth is not None and stats.resampled_restored is not None:
-        boot_p = perception_of(stats.resampled_truth, stats.resampled_restored, order)
     n_patches = stats.patch_count
+    resampled_counts = stats.resampled_error.count if stats.resampled_error is not None else None
+    perception, boot_p, estimator_p = _perception(
+        stats, order, dimension, float(n_patches), resampled_counts
+    )
+    # The placement uses D_1/2 whatever order the report shows (THEORY.md 3.6).
+    if order == 0.5:
+        half, boot_half = perception, boot_p
+    else:
+        half, boot_half, _ = _perception(stats, 0.5, dimension, float(n_patches), resampled_counts)
 
     knn_u = finite_or_none(knn_entropy_power(stats.knn_error, options.knn_k))
     knn_p = finite_or_none(
         knn_renyi_divergence(stats.knn_truth, stats.knn_restored, order, options.knn_k)
     )
-    if knn_p is not None and knn_p < 0:
+    if knn_p is not None:
         warnings.append(
-            f"group {name}: the nearest-neighbour Rényi estimate is negative ({knn_p:.3g}); "
-            f"at d = {dimension} its bias dominates, so read the Gaussian estimate instead"
+            f"group {name}: the raw nearest-neighbour Rényi estimate ({knn_p:.3g}) is biased "
+            f"at d = {dimension} (wrong sign on Gaussian data); read the calibrated one "
+            "(knn_calibrated, THEORY.md 3.10) or the Gaussian estimate"
         )
     if finite_or_none(pooled_u) is None:
         warnings.append(
             f"group {name}: the error covariance is singular, so the Gaussian uncertainty is "
             "undefined (too few patches, or a constant error)"
         )
-    perception = finite_or_none(pooled_p)
-    eta = None if perception is None else float(min_uncertainty_multiplier(perception, dimension))
 
     psnr = stats.psnr
     if not bool(torch.isfinite(psnr).all()):
@@ -180,21 +265,33 @@ def summarize_group(
     uncertainty = _estimate(
         finite_or_none(pooled_u), boot_u, level, "gaussian_wishart_corrected", n_patches
     )
-    placement = None
+    placement: BoundPlacement | None = None
+    missing: dict[str, str] = {}
     if known is not None and prior is not None:
-        placement = place_on_bound(prior, known, options, uncertainty, perception, dimension)
+        rounding = 0.0
+        if stats.restored_quantised:
+            rounding = known.rounding_variance(options.color, prior.input_channels)
+        measured = Measured(
+            uncertainty=uncertainty.value,
+            uncertainty_resampled=boot_u,
+            perception=half,
+            perception_resampled=boot_half,
+            weights=weights,
+            columns={index: column for column, index in enumerate(stats.indices)},
+            rounding_variance=rounding,
+        )
+        placement = place_on_frontier(prior, known, options, measured, dimension)
         if placement.inherent is None:
-            warnings.append(
-                f"group {name}: the inherent uncertainty could not be computed (images smaller "
-                f"than the {options.patch_size + 2 * placement.margin}-pixel window of "
-                "THEORY.md 3.6, or no uncertainty estimate)"
+            reason = (
+                f"the inherent uncertainty could not be computed (images smaller than the "
+                f"{options.patch_size + 2 * placement.margin}-pixel window of THEORY.md 3.6, "
+                "or no uncertainty estimate)"
             )
-        elif placement.region == "below_bound":
-            warnings.append(
-                f"group {name}: below the theoretical bound, which is impossible under the "
-                "Gaussian model: an estimation problem (too few patches) or a degradation "
-                "that does not match the one named"
-            )
+            warnings.append(f"group {name}: {reason}")
+            missing["uncertainty_ratio"] = reason
+        else:
+            warnings.extend(_placement_warnings(name, placement, rounding, options))
+    group_ratio = placement.ratio.value if placement and placement.ratio else None
     group = GroupReport(
         name=name,
         n_pairs=n_pairs,
@@ -216,9 +313,7 @@ def summarize_group(
             ),
         ),
         perception=GroupPerception(
-            gaussian_renyi=_estimate(
-                perception, boot_p, level, f"gaussian_renyi_order_{order:g}", n_patches
-            ),
+            gaussian_renyi=_estimate(perception, boot_p, level, estimator_p, n_patches),
             knn_renyi=_estimate(
                 knn_p,
                 None,
@@ -228,22 +323,38 @@ def summarize_group(
             ),
             per_dimension=None if perception is None else perception / dimension,
         ),
-        min_uncertainty_multiplier=eta,
-        inherent_uncertainty=placement.inherent if placement else None,
+        min_uncertainty_multiplier=None,
+        inherent_uncertainty=placement.inherent.value if placement and placement.inherent else None,
+        inherent_uncertainty_interval=placement.inherent if placement else None,
+        inherent_uncertainty_per_phase=placement.inherent_per_phase if placement else None,
         inherent_uncertainty_margin=placement.margin if placement else None,
         uncertainty_ratio=placement.ratio if placement else None,
+        uncertainty_floor_ratio=placement.floor_ratio if placement else None,
+        uncertainty_floor=placement.floor if placement else None,
         min_perception_index=placement.min_perception_index if placement else None,
         up_region=placement.region if placement else None,
-        uncertainty_floor=placement.floor if placement else None,
+        frontier=(
+            [FrontierPoint(perception=p, ratio=r) for p, r in placement.frontier]
+            if placement and placement.frontier
+            else None
+        ),
         hallucination=GroupHallucination(invented_detail_ratio=invented),
-        risk=_verdict(mse_mean, eta, invented.value, options),
+        risk=_verdict(
+            mse_mean,
+            float(stats.max_error.max()),
+            group_ratio,
+            invented.value,
+            options,
+            missing,
+        ),
     )
 
     pairs: list[PairReport] = []
     for row, meta in enumerate(metas):
         mse = float(stats.mse[row])
         p_pair = finite_or_none(pair_p[row])
-        eta_pair = None if p_pair is None else float(min_uncertainty_multiplier(p_pair, dimension))
+        if p_pair is not None and order == 0.5:
+            p_pair = max(0.0, p_pair - float(_half_bias(dimension, float(stats.pair_patches[row]))))
         pair_warnings = list(meta.warnings)
         psnr_pair = finite_or_none(stats.psnr[row])
         if psnr_pair is None:
@@ -254,8 +365,15 @@ def summarize_group(
         u_pair = finite_or_none(pair_u[row])
         if u_pair is None:
             pair_warnings.append("uncertainty is null: the error covariance is singular")
+        elif float(stats.pair_patches[row]) < 10 * dimension:
+            pair_warnings.append(
+                f"uncertainty rests on {int(stats.pair_patches[row])} patches (< 10 d = "
+                f"{10 * dimension}): the Wishart-corrected estimate can exceed the MSE by several "
+                "per cent on so few patches (THEORY.md 3.4)"
+            )
         if p_pair is None:
             pair_warnings.append("perception is null: a patch covariance is singular")
+        pair_ratio = placement.ratio_of_pair(u_pair) if placement else None
         pairs.append(
             PairReport(
                 id=meta.id,
@@ -267,7 +385,9 @@ def summarize_group(
                 perception=PairPerception(gaussian_renyi=p_pair),
                 consistency=_consistency(stats.measurement_residual[row]),
                 hallucination=PairHallucination(invented_detail_ratio=ratio_pair, maps=meta.maps),
-                risk=_verdict(mse, eta_pair, ratio_pair, options),
+                risk=_verdict(
+                    mse, float(stats.max_error[row]), pair_ratio, ratio_pair, options, missing
+                ),
                 warnings=pair_warnings,
             )
         )

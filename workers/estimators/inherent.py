@@ -30,6 +30,8 @@ and a posterior sampler's to twice that (ratio 2). Without downsampling there is
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
@@ -41,9 +43,20 @@ from workers.estimators.errors import EstimatorInputError
 
 __all__ = [
     "InherentUncertainty",
+    "PosteriorSums",
+    "WindowMoments",
+    "block_entropy_powers",
     "inherent_uncertainty",
     "inherent_uncertainty_from_prior",
+    "posterior_blocks",
+    "posterior_blocks_from_sums",
     "posterior_patch_covariance",
+    "posterior_sums",
+    "prior_patch_block",
+    "shrinkage_intensity",
+    "window_matrices",
+    "window_moments",
+    "window_stride",
 ]
 
 
@@ -125,6 +138,15 @@ def posterior_patch_covariance(
     factor = torch.linalg.cholesky(system)
     solved = torch.cholesky_solve(gain, factor)
     return prior_cov[central][:, central] - gain.T @ solved
+
+
+def window_stride(
+    shape: tuple[int, ...], window: int, window_stride: int | None = None, max_windows: int = 50_000
+) -> int:
+    """Stride of the prior's windows over ``(B, C, H, W)`` images (module docstring, item 1):
+    ``window_stride`` when given, else the smallest stride >= 2 giving at most
+    ``max_windows`` windows over the batch."""
+    return _stride_for(shape, window, window_stride, max_windows)
 
 
 def _stride_for(
@@ -244,6 +266,375 @@ def inherent_uncertainty(
     return InherentUncertainty(value, margin, n_windows, lam)
 
 
+@dataclass(frozen=True)
+class WindowMoments:
+    """Per-image sums of the prior's windows (THEORY.md §3.6 step 2), so the prior can be
+    refitted under any weighting of the images, e.g. a bootstrap resample of pairs.
+
+    Attributes:
+        count: ``(J,)`` windows per image.
+        total: ``(J, d_w)`` sums of ``window - shift``.
+        outer: ``(J, d_w, d_w)`` sums of outer products of ``window - shift``.
+        shift: ``(d_w,)`` per-channel mean of the images, subtracted so the float64 sums stay
+            well conditioned.
+    """
+
+    count: torch.Tensor
+    total: torch.Tensor
+    outer: torch.Tensor
+    shift: torch.Tensor
+
+    def covariance(self, weights: torch.Tensor | None = None) -> torch.Tensor:
+        """Sample covariance (divisor n - 1) of the windows, images weighted by ``weights``.
+
+        ``weights``: ``(R, J)`` non-negative image weights (``None``: every image once).
+        Returns ``(d_w, d_w)`` without weights, else ``(R, d_w, d_w)``; a row whose weighted
+        window count is below 2 is NaN.
+        """
+        rows = (
+            torch.ones(1, self.count.shape[0], dtype=torch.float64, device=self.count.device)
+            if weights is None
+            else weights.to(torch.float64)
+        )
+        n = rows @ self.count
+        mean = (rows @ self.total) / n[:, None]
+        outer = torch.einsum("rj,jab->rab", rows, self.outer)
+        cov = (outer - n[:, None, None] * mean[:, :, None] * mean[:, None, :]) / (
+            n[:, None, None] - 1
+        )
+        cov = (cov + cov.mT) / 2
+        cov = torch.where((n >= 2)[:, None, None], cov, torch.full_like(cov, math.nan))
+        return cov[0] if weights is None else cov
+
+
+def window_moments(images: torch.Tensor, window: int, stride: int) -> WindowMoments:
+    """Per-image window sums of ``(J, C, H, W)`` images (THEORY.md §3.6 steps 1-2).
+
+    Windows are ``window`` pixels square at ``stride``, flattened in (channel, row, column)
+    order; sums are float64 around the images' per-channel mean.
+
+    Raises:
+        EstimatorInputError: on invalid images, images smaller than a window, or a stride
+            below 1.
+
+    Example:
+        >>> x = torch.arange(16.0, dtype=torch.float64).reshape(1, 1, 4, 4)
+        >>> m = window_moments(x, 2, 2)
+        >>> m.count.tolist(), tuple(m.outer.shape)
+        ([4.0], (1, 4, 4))
+    """
+    check_images(images, "images")
+    check_min_size(images, window, "the inherent-uncertainty windows")
+    if not (isinstance(stride, int) and stride >= 1):
+        raise EstimatorInputError(f"expected stride >= 1, got {stride!r}")
+    data = images.detach().to(torch.float64)
+    batch, channels = data.shape[:2]
+    d_w = channels * window * window
+    shift = data.mean(dim=(0, 2, 3)).repeat_interleave(window * window)
+    counts, totals, outers = [], [], []
+    for index in range(batch):
+        block = functional.unfold(data[index : index + 1], window, stride=stride)
+        block = block.transpose(1, 2).reshape(-1, d_w) - shift
+        counts.append(float(block.shape[0]))
+        totals.append(block.sum(dim=0))
+        outers.append(block.T @ block)
+    return WindowMoments(
+        count=torch.tensor(counts, dtype=torch.float64, device=data.device),
+        total=torch.stack(totals),
+        outer=torch.stack(outers),
+        shift=shift,
+    )
+
+
+def shrinkage_intensity(images: torch.Tensor, window: int, stride: int) -> float:
+    """Schäfer-Strimmer intensity of the shrinkage towards the diagonal (module docstring,
+    item 2), from every window of the images; 0 when there are at least ``10 d_w`` windows."""
+    data = images.detach().to(torch.float64)
+    d_w = data.shape[1] * window * window
+    windows = functional.unfold(data, window, stride=stride).transpose(1, 2).reshape(-1, d_w)
+    if windows.shape[0] >= 10 * d_w:
+        return 0.0
+    return _window_moments(windows, shrink=True)[1]
+
+
+def shrink(cov: torch.Tensor, lam: float) -> torch.Tensor:
+    """``(1 - lam) S + lam diag(S)`` on ``(..., d_w, d_w)`` covariances."""
+    if lam == 0.0:
+        return cov
+    return (1.0 - lam) * cov + lam * torch.diag_embed(torch.diagonal(cov, dim1=-2, dim2=-1))
+
+
+def prior_patch_block(
+    prior_cov: torch.Tensor, patch_size: int, margin: int, channels: int = 1
+) -> torch.Tensor:
+    """The prior covariance ``S`` of the central ``p x p`` patch of a window, ``(..., d, d)``."""
+    central = _central_indices(patch_size, margin, channels).to(prior_cov.device)
+    return prior_cov[..., central[:, None], central[None, :]]
+
+
+def posterior_blocks(
+    prior_cov: torch.Tensor,
+    operator: DegradationOperator,
+    noise_variance: float,
+    patch_size: int,
+    margin: int,
+    channels: int = 1,
+) -> torch.Tensor:
+    """Central posterior blocks ``B_phi`` for every sampling phase (THEORY.md §3.6 step 3).
+
+    ``B_phi`` is the central ``p x p`` block of ``S - S A_phi' (A_phi S A_phi' + s^2 I)^-1
+    A_phi S``, for the ``factor**2`` phases of the window, batched over leading dimensions of
+    ``prior_cov`` (one row per bootstrap resample). Float64.
+
+    Args:
+        prior_cov: ``(..., d_w, d_w)`` window prior covariances.
+        operator: the linear part of the degradation (channels share it).
+        noise_variance: ``s^2 > 0``.
+        patch_size: ``p``.
+        margin: ``m``.
+        channels: ``C``.
+
+    Returns:
+        ``(..., factor**2, d, d)``; NaN blocks where a system is not positive definite.
+
+    Example:
+        >>> one = torch.ones(1, 1, dtype=torch.float64)
+        >>> round(posterior_blocks(one, DegradationOperator([]), 0.25, 1, 0).item(), 12)
+        0.2
+    """
+    check_positive(noise_variance, "noise_variance")
+    prior = prior_cov.detach().to(torch.float64)
+    central = _central_indices(patch_size, margin, channels).to(prior.device)
+    window = patch_size + 2 * margin
+    factor = operator.factor
+    eye = torch.eye(channels, dtype=torch.float64)
+    prior_block = prior[..., central[:, None], central[None, :]]
+    blocks = []
+    for row_phase in range(factor):
+        for col_phase in range(factor):
+            single = operator.matrix_for_window(window, (row_phase, col_phase))
+            if single.shape[0] == 0:
+                blocks.append(prior_block)
+                continue
+            matrix = torch.kron(eye, single).to(prior.device)
+            projected = prior @ matrix.T  # S A'
+            gain = projected[..., central, :].mT  # A S_{:, c}
+            system = matrix @ projected
+            system = (system + system.mT) / 2 + noise_variance * torch.eye(
+                system.shape[-1], dtype=system.dtype, device=system.device
+            )
+            factor_l, info = torch.linalg.cholesky_ex(system)
+            solved = torch.cholesky_solve(gain, factor_l)
+            block = prior_block - gain.mT @ solved
+            bad = (info != 0)[..., None, None]
+            blocks.append(torch.where(bad, torch.full_like(block, math.nan), block))
+    return torch.stack(blocks, dim=-3)
+
+
+@dataclass(frozen=True)
+class PosteriorSums:
+    """Per-image window sums already projected on the degradation's observations.
+
+    The posterior of THEORY.md §3.6 step 3 needs the prior only through ``A_phi S A_phi'``,
+    ``A_phi S_{:, c}`` and ``S_cc`` (``c``: the central patch), all linear in the window
+    sums. Keeping those projections per image, instead of the ``d_w x d_w`` sums, lets every
+    bootstrap resample refit the prior and its posterior for the cost of a few small weighted
+    sums and Cholesky factorisations, and keeps memory at ``J (sum_phi d'_phi^2 + ...)``.
+    Coordinates are shifted by ``shift`` (per-channel means) for float64 conditioning.
+
+    Attributes:
+        count: ``(J,)`` windows per image.
+        total: ``(J, d_w)`` sums of shifted windows.
+        square: ``(J, d_w)`` sums of their squares (the diagonal, for the shrinkage).
+        central: ``(J, d, d)`` sums of outer products of the central patch.
+        observed: per phase ``(J, d'_phi, d'_phi)`` sums of outer products of ``A_phi w``.
+        cross: per phase ``(J, d'_phi, d)`` sums of ``(A_phi w) w_c'``.
+        matrices: per phase ``A_phi`` as ``(d'_phi, d_w)`` float64.
+        central_index: ``(d,)`` indices of the central patch in the window.
+    """
+
+    count: torch.Tensor
+    total: torch.Tensor
+    square: torch.Tensor
+    central: torch.Tensor
+    observed: list[torch.Tensor]
+    cross: list[torch.Tensor]
+    matrices: list[torch.Tensor]
+    central_index: torch.Tensor
+
+
+def window_matrices(
+    operator: DegradationOperator, window: int, channels: int = 1
+) -> list[torch.Tensor]:
+    """``A_phi`` for every sampling phase, channels sharing the operator (THEORY.md §3.6)."""
+    eye = torch.eye(channels, dtype=torch.float64)
+    return [
+        torch.kron(eye, operator.matrix_for_window(window, (row, col)))
+        for row in range(operator.factor)
+        for col in range(operator.factor)
+    ]
+
+
+def posterior_sums(
+    images: torch.Tensor,
+    matrices: list[torch.Tensor],
+    patch_size: int,
+    margin: int,
+    stride: int,
+) -> PosteriorSums:
+    """Project each image's windows on the observations of every phase (THEORY.md §3.6).
+
+    Args:
+        images: ``(J, C, H, W)`` ground truths, at least ``p + 2m`` pixels on each side.
+        matrices: ``A_phi`` per phase from :func:`window_matrices`.
+        patch_size: ``p``.
+        margin: ``m``.
+        stride: window stride (:func:`window_stride`).
+
+    Returns:
+        :class:`PosteriorSums`.
+    """
+    check_images(images, "images")
+    window = patch_size + 2 * margin
+    check_min_size(images, window, "the inherent-uncertainty windows")
+    data = images.detach().to(torch.float64)
+    channels = data.shape[1]
+    d_w = channels * window * window
+    central = _central_indices(patch_size, margin, channels).to(data.device)
+    shift = data.mean(dim=(0, 2, 3)).repeat_interleave(window * window)
+    stacked = torch.cat(matrices).to(data.device) if matrices else data.new_zeros(0, d_w)
+    sizes = [m.shape[0] for m in matrices]
+    counts, totals, squares, centrals = [], [], [], []
+    observed: list[list[torch.Tensor]] = [[] for _ in matrices]
+    cross: list[list[torch.Tensor]] = [[] for _ in matrices]
+    for index in range(data.shape[0]):
+        block = functional.unfold(data[index : index + 1], window, stride=stride)
+        block = block.transpose(1, 2).reshape(-1, d_w) - shift
+        middle = block[:, central]
+        projected = block @ stacked.T
+        counts.append(float(block.shape[0]))
+        totals.append(block.sum(dim=0))
+        squares.append(block.square().sum(dim=0))
+        centrals.append(middle.T @ middle)
+        for phase, part in enumerate(torch.split(projected, sizes, dim=1)):
+            observed[phase].append(part.T @ part)
+            cross[phase].append(part.T @ middle)
+    return PosteriorSums(
+        count=torch.tensor(counts, dtype=torch.float64, device=data.device),
+        total=torch.stack(totals),
+        square=torch.stack(squares),
+        central=torch.stack(centrals),
+        observed=[torch.stack(o) for o in observed],
+        cross=[torch.stack(c) for c in cross],
+        matrices=[m.to(data.device) for m in matrices],
+        central_index=central,
+    )
+
+
+def posterior_blocks_from_sums(
+    sums: PosteriorSums,
+    noise_variance: float,
+    weights: torch.Tensor | None = None,
+    shrinkage: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Prior patch block ``S_cc`` and posterior blocks ``B_phi`` under image weights.
+
+    Implements THEORY.md §3.6 steps 2-3 on :class:`PosteriorSums`: the prior is the sample
+    covariance (divisor n - 1) of the windows of the images weighted by ``weights`` (one row
+    per bootstrap resample; ``None``: each image once), shrunk towards its diagonal with
+    intensity ``shrinkage``; per phase ``B_phi = S_cc - G' (K + s^2 I)^-1 G`` with
+    ``K = A_phi S A_phi'`` and ``G = A_phi S_{:, c}``.
+
+    Returns:
+        ``(R, d, d)`` prior blocks and ``(R, Phi, d, d)`` posterior blocks (``R = 1`` without
+        weights), float64; NaN rows where a weighted window count is below 2 or a system is
+        not positive definite.
+
+    Example:
+        One pixel observed directly: posterior variance ``v s^2 / (v + s^2)``.
+
+        >>> x = torch.tensor([0.0, 1.0, 0.0, 1.0], dtype=torch.float64).reshape(1, 1, 2, 2)
+        >>> sums = posterior_sums(x, window_matrices(DegradationOperator([]), 1), 1, 0, 1)
+        >>> prior, blocks = posterior_blocks_from_sums(sums, 1.0)
+        >>> round(prior.item(), 6), round(blocks.item(), 6)  # v = 1/3
+        (0.333333, 0.25)
+    """
+    check_positive(noise_variance, "noise_variance")
+    rows = (
+        torch.ones(1, sums.count.shape[0], dtype=torch.float64, device=sums.count.device)
+        if weights is None
+        else weights.to(device=sums.count.device, dtype=torch.float64)
+    )
+    n = rows @ sums.count
+    scale = (1.0 / (n - 1)).where(n >= 2, torch.full_like(n, math.nan))
+    mean = (rows @ sums.total) / n[:, None]
+    centre = mean[:, sums.central_index]
+
+    def weighted(stacked: torch.Tensor) -> torch.Tensor:
+        flat = rows @ stacked.reshape(stacked.shape[0], -1)
+        return flat.reshape(rows.shape[0], *stacked.shape[1:])
+
+    diagonal = (rows @ sums.square - n[:, None] * mean.square()) * scale[:, None]
+    prior = weighted(sums.central) - n[:, None, None] * centre[:, :, None] * centre[:, None, :]
+    prior = prior * scale[:, None, None]
+    prior = (1.0 - shrinkage) * prior + shrinkage * torch.diag_embed(
+        diagonal[:, sums.central_index]
+    )
+    prior = (prior + prior.mT) / 2
+    blocks = []
+    for matrix, observed, cross in zip(sums.matrices, sums.observed, sums.cross, strict=True):
+        if matrix.shape[0] == 0:
+            blocks.append(prior)
+            continue
+        projected_mean = mean @ matrix.T
+        system = weighted(observed) - n[:, None, None] * (
+            projected_mean[:, :, None] * projected_mean[:, None, :]
+        )
+        gain = weighted(cross) - n[:, None, None] * (
+            projected_mean[:, :, None] * centre[:, None, :]
+        )
+        system = system * scale[:, None, None]
+        gain = gain * scale[:, None, None]
+        if shrinkage:
+            system = (1.0 - shrinkage) * system + shrinkage * (matrix * diagonal[:, None, :]) @ (
+                matrix.T
+            )
+            gain = (1.0 - shrinkage) * gain + shrinkage * matrix[:, sums.central_index] * (
+                diagonal[:, None, sums.central_index]
+            )
+        system = (system + system.mT) / 2 + noise_variance * torch.eye(
+            system.shape[-1], dtype=system.dtype, device=system.device
+        )
+        factor, info = torch.linalg.cholesky_ex(system)
+        whitened = torch.linalg.solve_triangular(factor, gain, upper=False)
+        block = prior - whitened.mT @ whitened
+        bad = (info != 0)[:, None, None] | ~torch.isfinite(block)
+        blocks.append(torch.where(bad, torch.full_like(block, math.nan), block))
+    return prior, torch.stack(blocks, dim=1)
+
+
+def block_entropy_powers(blocks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(pooled, per_phase)`` entropy powers of ``(..., Phi, d, d)`` posterior blocks.
+
+    Implements THEORY.md §3.6 step 4: pooled ``det(mean_phi B_phi)^(1/d)`` (what pooled error
+    statistics are compared with) and per phase the geometric mean over phases of
+    ``det(B_phi)^(1/d)`` (the paper's N(X|Y) at a known position). NaN where a block is not
+    positive definite.
+
+    Example:
+        >>> b = torch.stack([torch.eye(1), 4 * torch.eye(1)]).double()
+        >>> [round(v.item(), 12) for v in block_entropy_powers(b)]
+        [2.5, 2.0]
+    """
+    d = blocks.shape[-1]
+    sign, logdet = torch.linalg.slogdet(blocks.mean(dim=-3))
+    pooled = torch.where(sign > 0, torch.exp(logdet / d), torch.full_like(logdet, math.nan))
+    signs, logdets = torch.linalg.slogdet(blocks)
+    per_phase = torch.exp(logdets.mean(-1) / d)
+    per_phase = torch.where((signs > 0).all(-1), per_phase, torch.full_like(per_phase, math.nan))
+    return pooled, per_phase
+
+
 def inherent_uncertainty_from_prior(
     prior_cov: torch.Tensor,
     operator: DegradationOperator,
@@ -290,16 +681,7 @@ def inherent_uncertainty_from_prior(
         raise EstimatorInputError(
             f"expected prior_cov of shape {(d_w, d_w)}, got {tuple(prior_cov.shape)}"
         )
-    prior = prior_cov.detach().to(torch.float64)
-    central = _central_indices(patch_size, margin, channels)
-    factor = operator.factor
-    eye = torch.eye(channels, dtype=torch.float64)
-    pooled = prior.new_zeros(central.numel(), central.numel())
-    for row_phase in range(factor):
-        for col_phase in range(factor):
-            single = operator.matrix_for_window(window, (row_phase, col_phase))
-            matrix = torch.kron(eye, single).to(prior.device)
-            pooled += posterior_patch_covariance(prior, matrix, noise_variance, central)
-    pooled /= factor * factor
-    sign, logdet = torch.linalg.slogdet(pooled)
-    return float(torch.exp(logdet / central.numel())) if float(sign) > 0 else 0.0
+    blocks = posterior_blocks(prior_cov, operator, noise_variance, patch_size, margin, channels)
+    pooled, _ = block_entropy_powers(blocks)
+    value = float(pooled)
+    return value if math.isfinite(value) else 0.0

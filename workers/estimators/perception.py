@@ -16,7 +16,7 @@ from workers.estimators._checks import check_open_unit
 from workers.estimators.errors import EstimatorInputError
 from workers.estimators.uncertainty import _check_k, _check_samples, kth_neighbour_distance
 
-__all__ = ["gaussian_renyi_divergence", "knn_renyi_divergence"]
+__all__ = ["gaussian_renyi_divergence", "gaussian_renyi_half_bias", "knn_renyi_divergence"]
 
 
 def _check_gaussian(mean: torch.Tensor, cov: torch.Tensor, name: str) -> None:
@@ -221,3 +221,30 @@ def knn_renyi_divergence(
     log_t = log_b + torch.logsumexp(terms, 0) - math.log(n)
     dtype = torch.promote_types(p_samples.dtype, q_samples.dtype)
     return (log_t / (order - 1)).to(dtype)
+
+
+def gaussian_renyi_half_bias(
+    dimension: int, n_first: float | torch.Tensor, n_second: float | torch.Tensor
+) -> float | torch.Tensor:
+    """First-order upward bias of the plug-in Gaussian D_1/2 between two sample covariances.
+
+    Implements THEORY.md §3.6 (small-sample bias of P): between sample covariances of ``n1``
+    and ``n2`` vectors of one ``d``-dimensional law the plug-in order-1/2 divergence is about
+    ``d (d + 1) / 8 (1 / n1 + 1 / n2)`` nats, not 0; the engine subtracts it (and clamps at 0)
+    before placing a restorer, because the frontier is steep near P = 0.
+
+    Args:
+        dimension: ``d >= 1``.
+        n_first: ``n1 > 0`` (float or tensor).
+        n_second: ``n2 > 0`` (float or tensor).
+
+    Returns:
+        The bias in nats, a float or a tensor like the counts.
+
+    Example:
+        >>> round(gaussian_renyi_half_bias(64, 1_000_000, 1_000_000), 6)
+        0.00104
+    """
+    if not (isinstance(dimension, int) and dimension >= 1):
+        raise EstimatorInputError(f"expected dimension >= 1, got {dimension!r}")
+    return dimension * (dimension + 1) / 8 * (1 / n_first + 1 / n_second)

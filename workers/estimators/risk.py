@@ -1,7 +1,22 @@
-"""Hallucination-risk verdict from the perception bound and the invented-detail ratio.
+"""Hallucination-risk verdict, revision 2: graded evidence, the worst grade wins.
 
 Implements THEORY.md §3.8. Pure Python: the inputs are the already-reduced numbers of one pair
 or one group, so the verdict can be recomputed from a report alone.
+
+The evidence, in the order the reasons are listed:
+
+1. the uncertainty ratio ``r = U / N(X|Y)`` (degradation known): errors as large as a
+   posterior sampler's (``r`` near 2) mean added content is as often wrong as right;
+2. the invented-detail ratio (THEORY.md §3.7);
+3. sample calibration, the error-to-spread ratio of several outputs per input (THEORY.md
+   §3.9): 2 for a calibrated posterior sampler, above for over-confident samples, below for
+   over-dispersed ones, so it is graded by the band it falls outside;
+4. ``eta(P; d)`` of a *conditional* perception index (THEORY.md §3.9).
+
+``eta`` of the marginal index is not evidence (THEORY.md §3.5): at high signal-to-noise the
+posterior mean has a near-perfect marginal law, and calling it high risk was the defect that
+revision 2 corrects. Evidence that is not available is named as missing, with why, and never
+raises the level.
 """
 
 from __future__ import annotations
@@ -20,7 +35,7 @@ _RANK_DESC: dict[RiskLevel, int] = {"high": 0, "medium": 1, "low": 2}
 
 @dataclass(frozen=True)
 class RiskVerdict:
-    """A risk level and one sentence per piece of evidence, in a fixed order (eta, then ratio)."""
+    """A risk level and one sentence per piece of evidence, in the module's fixed order."""
 
     level: RiskLevel
     reasons: tuple[str, ...]
@@ -75,95 +90,191 @@ def _available(value: float | None) -> bool:
     return isinstance(value, numbers.Real) and math.isfinite(value)
 
 
+@dataclass(frozen=True)
+class VerdictThresholds:
+    """Where each piece of evidence turns medium and high (THEORY.md §3.8 defaults)."""
+
+    high_ratio: float = 1.8
+    medium_ratio: float = 1.4
+    high_idr: float = 0.5
+    medium_idr: float = 0.25
+    high_eta: float = 1.8
+    medium_eta: float = 1.4
+    medium_calibration: tuple[float, float] = (1.5, 3.0)
+    """Error-to-spread ratios outside this band are at least medium."""
+    high_calibration: tuple[float, float] = (1.2, 5.0)
+    """Error-to-spread ratios outside this band are high."""
+
+    def check(self) -> None:
+        """Raise EstimatorInputError unless every threshold is finite and ordered."""
+        _check_thresholds(self.high_ratio, self.medium_ratio, "ratio")
+        _check_thresholds(self.high_idr, self.medium_idr, "idr")
+        _check_thresholds(self.high_eta, self.medium_eta, "eta")
+        for band, name in (
+            (self.medium_calibration, "medium_calibration"),
+            (self.high_calibration, "high_calibration"),
+        ):
+            _check_thresholds(band[1], band[0], name)
+        if not (
+            self.high_calibration[0] <= self.medium_calibration[0]
+            and self.medium_calibration[1] <= self.high_calibration[1]
+        ):
+            raise EstimatorInputError(
+                "expected the medium calibration band inside the high one, got "
+                f"{self.medium_calibration!r} and {self.high_calibration!r}"
+            )
+
+
+_RATIO_MEANING = (
+    "errors are as large as a posterior sampler's ({value} times the inherent uncertainty, 2 "
+    "for a sampler): added content is as often wrong as right",
+    "errors are well above the least possible ({value} times the inherent uncertainty): "
+    "part of the restored content is not supported by the observation",
+    "errors are close to the least possible for this degradation ({value} times the "
+    "inherent uncertainty)",
+)
+_IDR_MEANING = (
+    "the restored image carries detail absent from the ground truth with {value} "
+    "times the energy of the true detail",
+    "the restored image carries detail absent from the ground truth with {value} "
+    "times the energy of the true detail",
+    "little restored detail is absent from the ground truth ({value} times the "
+    "energy of the true detail)",
+)
+_ETA_MEANING = (
+    "the samples' conditional law is near the posterior's, so their uncertainty must be at "
+    "least {value} times the inherent uncertainty (2 for a posterior sampler)",
+    "the samples' conditional law is close to the posterior's, so their uncertainty must be "
+    "at least {value} times the inherent uncertainty",
+    "the conditional perception leaves room for uncertainty close to the inherent "
+    "uncertainty (at least {value} times it)",
+)
+
+MISSING_DEFAULTS = {
+    "uncertainty_ratio": "no degradation named, so the inherent uncertainty N(X|Y) is unknown",
+    "invented_detail_ratio": "undefined (for example a flat ground truth)",
+    "error_to_spread_ratio": "one output per input, so the samples' calibration is unknown",
+    "min_uncertainty_multiplier": (
+        "no conditional perception index (it needs several outputs per input, the "
+        "degradation and the observations)"
+    ),
+}
+
+
+def _calibration(value: float, thresholds: VerdictThresholds) -> tuple[RiskLevel, str]:
+    shown = _number(value, *thresholds.medium_calibration, *thresholds.high_calibration)
+    high_low, high_high = thresholds.high_calibration
+    medium_low, medium_high = thresholds.medium_calibration
+    if value < high_low or value > high_high:
+        level: RiskLevel = "high"
+        band = f"outside [{high_low:g}, {high_high:g}]"
+    elif value < medium_low or value > medium_high:
+        level = "medium"
+        band = f"outside [{medium_low:g}, {medium_high:g}]"
+    else:
+        level = "low"
+        band = f"inside [{medium_low:g}, {medium_high:g}]"
+    if level == "low":
+        meaning = "the samples' spread matches their errors (2 for a calibrated posterior sampler)"
+    elif value > medium_high:
+        meaning = "over-confident samples: their spread understates their errors"
+    else:
+        meaning = "over-dispersed samples: their spread overstates their errors"
+    return level, f"error_to_spread_ratio {shown} {band}: {meaning}"
+
+
 def risk_verdict(
-    min_uncertainty_multiplier: float | None,
-    invented_detail_ratio: float | None,
     *,
-    high_eta: float = 1.8,
-    medium_eta: float = 1.4,
-    high_idr: float = 0.5,
-    medium_idr: float = 0.25,
+    uncertainty_ratio: float | None = None,
+    invented_detail_ratio: float | None = None,
+    error_to_spread_ratio: float | None = None,
+    min_uncertainty_multiplier: float | None = None,
+    thresholds: VerdictThresholds | None = None,
+    missing: dict[str, str] | None = None,
 ) -> RiskVerdict:
-    """Low, medium or high hallucination risk, with the reasons behind it.
+    """Low, medium or high hallucination risk, with one reason per piece of evidence.
 
-    Implements THEORY.md §3.8.
-
-    ``level = max(level(eta), level(ratio))`` where ``level(v)`` is ``high`` if
-    ``v >= high``, ``medium`` if ``v >= medium``, else ``low``; ``eta = eta(P; d)`` is the
-    ``min_uncertainty_multiplier``. Each input contributes one sentence with its value and the
-    threshold it reached (or stayed under). A missing input (``None`` or NaN, e.g. an undefined
-    ratio on a flat ground truth) contributes a sentence saying the evidence is missing and never
-    raises the level; with both missing the level is ``low``.
+    Implements THEORY.md §3.8 (revision 2). Each available input is graded (``high`` at or
+    above its high threshold, ``medium`` at or above its medium one, else ``low``; the
+    error-to-spread ratio by the band it falls outside) and the verdict is the worst grade.
+    A missing input (``None`` or NaN) adds a sentence saying it is missing and why (from
+    ``missing``, else a default) and never raises the level; with nothing available the level
+    is ``low``. ``min_uncertainty_multiplier`` must be ``eta`` of a *conditional* index.
 
     Args:
-        min_uncertainty_multiplier: ``eta(P; d)`` in [1, 2], or ``None`` when unknown.
-        invented_detail_ratio: Invented-detail ratio (>= 0), or ``None`` when undefined.
-        high_eta: ``eta`` at or above which the risk is high (default 1.8).
-        medium_eta: ``eta`` at or above which the risk is at least medium (default 1.4).
-        high_idr: Ratio at or above which the risk is high (default 0.5).
-        medium_idr: Ratio at or above which the risk is at least medium (default 0.25).
+        uncertainty_ratio: ``U / N(X|Y)`` (>= 0), or None without a known degradation.
+        invented_detail_ratio: the invented-detail ratio (>= 0), or None.
+        error_to_spread_ratio: error-to-spread ratio of several outputs per input, or None.
+        min_uncertainty_multiplier: ``eta(P_cond; d)`` in [1, 2], or None.
+        thresholds: the thresholds (defaults of THEORY.md §3.8).
+        missing: why an input is missing, by input name, for the reasons.
 
     Returns:
-        :class:`RiskVerdict` with ``level`` and ``reasons`` (one sentence per input).
+        :class:`RiskVerdict` with ``level`` and four ``reasons`` in the module's order.
 
     Raises:
-        EstimatorInputError: If a threshold is not a finite number, or a medium threshold
-            exceeds its high threshold.
+        EstimatorInputError: If a threshold is not a finite number or thresholds are not
+            ordered (medium under high, the medium calibration band inside the high one).
 
     Example:
-        >>> verdict = risk_verdict(1.86, 0.1)
+        >>> verdict = risk_verdict(uncertainty_ratio=1.93, invented_detail_ratio=0.1)
         >>> verdict.level
         'high'
         >>> verdict.reasons[0].split(":")[0]
-        'min_uncertainty_multiplier 1.86 >= 1.8'
-        >>> risk_verdict(1.2, 0.3).level, risk_verdict(None, None).level
-        ('medium', 'low')
+        'uncertainty_ratio 1.93 >= 1.8'
+        >>> risk_verdict(uncertainty_ratio=1.02, invented_detail_ratio=0.3).level
+        'medium'
+        >>> risk_verdict().level
+        'low'
     """
-    _check_thresholds(high_eta, medium_eta, "eta")
-    _check_thresholds(high_idr, medium_idr, "idr")
+    limits = thresholds or VerdictThresholds()
+    limits.check()
+    why = {**MISSING_DEFAULTS, **(missing or {})}
     level: RiskLevel = "low"
     reasons: list[str] = []
-    if min_uncertainty_multiplier is not None and _available(min_uncertainty_multiplier):
-        grade, reason = _grade(
-            "min_uncertainty_multiplier",
-            float(min_uncertainty_multiplier),
-            high_eta,
-            medium_eta,
-            (
-                "perception is near perfect, so uncertainty must be at least {value} times the "
-                "inherent uncertainty (2 for a posterior sampler)",
-                "perception is good, so uncertainty must be at least {value} times the "
-                "inherent uncertainty",
-                "perception leaves room for uncertainty close to the inherent uncertainty "
-                "(at least {value} times it)",
-            ),
-        )
+
+    def consider(grade: RiskLevel, reason: str) -> None:
+        nonlocal level
         level = max(level, grade, key=_RANK.__getitem__)
         reasons.append(reason)
-    else:
-        reasons.append(
-            "min_uncertainty_multiplier not available: the perception bound gives no evidence"
-        )
-    if invented_detail_ratio is not None and _available(invented_detail_ratio):
-        grade, reason = _grade(
+
+    graded = (
+        (
+            "uncertainty_ratio",
+            uncertainty_ratio,
+            limits.high_ratio,
+            limits.medium_ratio,
+            _RATIO_MEANING,
+        ),
+        (
             "invented_detail_ratio",
-            float(invented_detail_ratio),
-            high_idr,
-            medium_idr,
-            (
-                "the restored image carries detail absent from the ground truth with {value} "
-                "times the energy of the true detail",
-                "the restored image carries detail absent from the ground truth with {value} "
-                "times the energy of the true detail",
-                "little restored detail is absent from the ground truth ({value} times the "
-                "energy of the true detail)",
-            ),
+            invented_detail_ratio,
+            limits.high_idr,
+            limits.medium_idr,
+            _IDR_MEANING,
+        ),
+    )
+    for name, value, high, medium, meaning in graded:
+        if _available(value):
+            consider(*_grade(name, float(value), high, medium, meaning))  # type: ignore[arg-type]
+        else:
+            reasons.append(f"{name} not available: {why[name]}")
+    if _available(error_to_spread_ratio):
+        consider(*_calibration(float(error_to_spread_ratio), limits))  # type: ignore[arg-type]
+    else:
+        reasons.append(f"error_to_spread_ratio not available: {why['error_to_spread_ratio']}")
+    if _available(min_uncertainty_multiplier):
+        consider(
+            *_grade(
+                "min_uncertainty_multiplier",
+                float(min_uncertainty_multiplier),  # type: ignore[arg-type]
+                limits.high_eta,
+                limits.medium_eta,
+                _ETA_MEANING,
+            )
         )
-        level = max(level, grade, key=_RANK.__getitem__)
-        reasons.append(reason)
     else:
         reasons.append(
-            "invented_detail_ratio not available (for example a flat ground truth): "
-            "no evidence on invented detail"
+            f"min_uncertainty_multiplier not available: {why['min_uncertainty_multiplier']}"
         )
     return RiskVerdict(level=level, reasons=tuple(reasons))

@@ -49,18 +49,25 @@ def test_posterior_mean_sits_at_ratio_one_on_the_bound(gaussian_report: AuditRep
     mean = gaussian_report.groups[0]
     assert mean.name == "posterior_mean"
     assert mean.inherent_uncertainty is not None
-    assert mean.uncertainty_ratio == pytest.approx(1.0, rel=0.10)
+    assert mean.uncertainty_ratio is not None
+    assert mean.uncertainty_ratio.value == pytest.approx(1.0, rel=0.05)
     assert mean.up_region == "on_bound"
     assert mean.inherent_uncertainty_margin == 12
+    # Revision 2: the best restorer there is must not be called risky.
+    assert mean.risk.level == "low"
 
 
 def test_posterior_sampler_sits_at_ratio_two_on_the_bound(gaussian_report: AuditReport) -> None:
     sampler = gaussian_report.groups[1]
-    assert sampler.uncertainty_ratio == pytest.approx(2.0, rel=0.10)
+    assert sampler.uncertainty_ratio is not None
+    assert sampler.uncertainty_ratio.value == pytest.approx(2.0, rel=0.05)
     assert sampler.up_region == "on_bound"
-    # Perfect perception: eta close to 2, so the floor is close to 2 N(X|Y).
-    assert sampler.min_uncertainty_multiplier is not None
-    assert sampler.min_uncertainty_multiplier > 1.8
+    # Perfect perception: the oracle's ratio at the sampler's marginal P is close to 2.
+    assert sampler.uncertainty_floor_ratio is not None
+    assert sampler.uncertainty_floor_ratio.value is not None
+    assert sampler.uncertainty_floor_ratio.value > 1.8
+    # One output per input: no conditional index, so no eta.
+    assert sampler.min_uncertainty_multiplier is None
     assert sampler.risk.level == "high"
 
 
