@@ -11,10 +11,13 @@
    them first, so a configuration the API would refuse is a one-line usage error here.
 
 Each child runs in its own process group (and dies with the launcher on Linux), so stopping a
-group also stops the worker's pool children. A worker that exits is restarted; Redis or the API
-exiting stops everything. Ctrl-C or SIGTERM stops uvicorn, then the worker (SIGTERM, then
-SIGKILL after a grace period), then Redis. The launcher writes ``DATA/launcher.json`` with the
-children's PIDs and URLs, for operators and tests.
+group also stops the worker's pool children. A worker or a Redis server that exits is restarted
+(Redis on the same port over its append-only file, so the jobs are kept; the API and the
+worker reconnect by themselves); one that keeps dying right after starting is restarted
+with a growing delay, and a Redis server that cannot start ``MAX_QUICK_REDIS_EXITS`` times in a
+row stops everything, as the API exiting does. Ctrl-C or SIGTERM stops uvicorn, then the worker
+(SIGTERM, then SIGKILL after a grace period), then Redis. The launcher writes
+``DATA/launcher.json`` with the children's PIDs, start counts and URLs, for operators and tests.
 """
 
 from __future__ import annotations
@@ -41,8 +44,17 @@ DEFAULT_DATA_DIR = Path("restoration-audit-data")
 STOP_GRACE_S = 10.0
 EXIT_USAGE = 2
 WORKER_STABLE_S = 30.0
-"""A worker that ran this long before exiting is restarted at once; sooner, with backoff."""
+"""A worker or Redis that ran this long before exiting is restarted at once; sooner, with
+backoff."""
 MAX_RESTART_DELAY_S = 30.0
+MAX_QUICK_REDIS_EXITS = 5
+"""Redis exiting this many times in a row soon after each start (a port taken, a corrupt
+append-only file) stops the launcher: nothing works without it."""
+REDIS_RESTART_WAIT_S = 30.0
+"""How long a restarted Redis may take to load its append-only file before the workers'
+restarts go on without it (it keeps loading; the API answers 503 meanwhile)."""
+RESTARTED = ("redis", "worker")
+"""The children the launcher restarts, in this order (the worker needs Redis)."""
 _PR_SET_PDEATHSIG = 1
 
 
@@ -136,8 +148,13 @@ class Child:
             os.killpg(self.popen.pid, signal.SIGKILL)
 
 
-def wait_for_redis(port: int, timeout: float = 10.0) -> None:
-    """Block until the Redis server on 127.0.0.1:``port`` answers PING."""
+def wait_for_redis(port: int, timeout: float = 10.0, server: Child | None = None) -> None:
+    """Block until the Redis server on 127.0.0.1:``port`` answers PING (not while it still
+    loads its append-only file).
+
+    Raises:
+        TimeoutError: No answer within ``timeout`` seconds, or ``server`` exited meanwhile.
+    """
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -147,6 +164,8 @@ def wait_for_redis(port: int, timeout: float = 10.0) -> None:
                     return
         except OSError:
             pass
+        if server is not None and not server.alive():
+            raise TimeoutError(f"redis-server on port {port} exited ({server.returncode})")
         if time.monotonic() > deadline:
             raise TimeoutError(f"redis-server on port {port} did not answer within {timeout} s")
         time.sleep(0.05)
@@ -188,6 +207,27 @@ def api_argv(host: str, port: int) -> list[str]:
 
 
 @dataclass
+class Restarts:
+    """When to restart one child: at once after a stable run, with a doubling delay (up to
+    ``MAX_RESTART_DELAY_S``) while it keeps exiting soon after starting."""
+
+    delay: float = 0.0
+    restart_at: float | None = None
+    quick_exits: int = 0
+
+    def schedule(self, child: Child, now: float) -> float:
+        """Note that ``child`` exited at ``now``; returns the delay before its restart."""
+        if now - child.started_at < WORKER_STABLE_S:
+            self.quick_exits += 1
+            self.delay = min(max(self.delay * 2, 1.0), MAX_RESTART_DELAY_S)
+        else:
+            self.quick_exits = 0
+            self.delay = 0.0
+        self.restart_at = now + self.delay
+        return self.delay
+
+
+@dataclass
 class Launcher:
     """Starts Redis, one worker and the API; supervises them; stops them all."""
 
@@ -197,6 +237,7 @@ class Launcher:
     concurrency: int = 1
     poll_interval: float = 0.5
     children: dict[str, Child] = field(default_factory=dict)
+    redis_port: int = 0
     _stopping: bool = False
 
     @property
@@ -245,7 +286,7 @@ class Launcher:
         """Start Redis, wait for it, then the worker and the API."""
         api_env = self.check_safe()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        redis_port = free_port()
+        self.redis_port = redis_port = free_port()
         env = dict(os.environ)
         env.update(
             RA_REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
@@ -256,7 +297,7 @@ class Launcher:
         redis = redis_child(self.data_dir, redis_port, env)
         self.children["redis"] = redis
         redis.start()
-        wait_for_redis(redis_port)
+        wait_for_redis(redis_port, server=redis)
         self.children["worker"] = Child("worker", worker_argv(self.concurrency), env)
         self.children["api"] = Child("api", api_argv(self.host, self.port), env)
         self.children["worker"].start()
@@ -270,6 +311,7 @@ class Launcher:
             "redis_url": redis_url,
             "children": {name: child.pid for name, child in self.children.items()},
             "worker_starts": self.children["worker"].starts,
+            "redis_starts": self.children["redis"].starts,
         }
         path = self.data_dir / "launcher.json"
         tmp = path.with_suffix(".tmp")
@@ -281,36 +323,52 @@ class Launcher:
         self._stopping = True
 
     def supervise(self) -> int:
-        """Restart a dead worker; stop when asked or when Redis or the API exits."""
+        """Restart a dead worker or Redis; stop when asked, when the API exits or when Redis
+        cannot be started again."""
         redis_url = self.children["worker"].env["RA_REDIS_URL"]
-        delay = 0.5
-        restart_at: float | None = None
+        restarts = {name: Restarts() for name in RESTARTED}
         while not self._stopping:
             time.sleep(self.poll_interval)
-            for name in ("redis", "api"):
-                if not self.children[name].alive():
-                    print(f"restoration-audit: {name} exited; stopping", file=sys.stderr)
-                    return 1
-            worker = self.children["worker"]
-            if worker.alive():
-                continue
-            now = time.monotonic()
-            if restart_at is None:
-                # A worker that dies soon after starting is crash-looping: back off.
-                quick = now - worker.started_at < WORKER_STABLE_S
-                delay = min(delay * 2, MAX_RESTART_DELAY_S) if quick else 0.0
-                restart_at = now + delay
-                print(
-                    f"restoration-audit: worker exited ({worker.returncode}); "
-                    f"restarting in {delay:.0f} s",
-                    file=sys.stderr,
-                )
-            if now >= restart_at:
-                worker.stop(grace=0)
-                worker.start()
-                restart_at = None
-                self._write_state(redis_url)
+            if not self.children["api"].alive():
+                print("restoration-audit: api exited; stopping", file=sys.stderr)
+                return 1
+            for name in RESTARTED:
+                child, plan = self.children[name], restarts[name]
+                if child.alive():
+                    continue
+                now = time.monotonic()
+                if plan.restart_at is None:
+                    delay = plan.schedule(child, now)
+                    if name == "redis" and plan.quick_exits >= MAX_QUICK_REDIS_EXITS:
+                        print(
+                            f"restoration-audit: redis exited {plan.quick_exits} times in a "
+                            f"row soon after starting ({child.returncode}); stopping",
+                            file=sys.stderr,
+                        )
+                        return 1
+                    print(
+                        f"restoration-audit: {name} exited ({child.returncode}); "
+                        f"restarting in {delay:.0f} s",
+                        file=sys.stderr,
+                    )
+                if now >= (plan.restart_at or now):
+                    self._restart(name)
+                    plan.restart_at = None
+                    self._write_state(redis_url)
         return 0
+
+    def _restart(self, name: str) -> None:
+        """Start ``name`` again; Redis on its port over its append-only file, waited for."""
+        child = self.children[name]
+        child.stop(grace=0)
+        child.start()
+        if name == "redis":
+            try:
+                wait_for_redis(self.redis_port, timeout=REDIS_RESTART_WAIT_S, server=child)
+            except TimeoutError as exc:  # exited (the next turn restarts it) or still loading
+                print(f"restoration-audit: {exc}", file=sys.stderr)
+            else:
+                print("restoration-audit: redis is back", file=sys.stderr)
 
     def stop(self) -> None:
         """Stop the API, then the worker, then Redis; no process is left behind."""

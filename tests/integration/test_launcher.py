@@ -23,6 +23,7 @@ from tests.integration.stack import (
     submit,
     wait_for,
 )
+from tests.integration.test_jobs_http import FAST
 from workers.celery_app import create_celery_app
 from workers.launcher import serve_main
 from workers.settings import WorkerSettings
@@ -118,6 +119,52 @@ def test_serve_refuses_a_public_host_without_api_keys(
     assert serve_main(["--host", "0.0.0.0", "--data-dir", str(tmp_path)]) == 2
     assert "refusing to bind 0.0.0.0 without API keys" in capsys.readouterr().err
     assert not (tmp_path / "launcher.json").exists()
+
+
+def test_serve_restarts_a_killed_redis_over_its_append_only_file(tmp_path: Path) -> None:
+    # SIGKILL, as an OOM kill: no shutdown save, only what the append-only file holds. Before,
+    # the launcher stopped everything when Redis exited. Killed while one job is finished, one
+    # is running (batches of two pairs, so progress shows) and one is queued.
+    serve = ServeProcess(tmp_path / "data", tmp_path / "serve.log", RA_BATCH_SIZE="2")
+    try:
+        serve.start()
+        first = serve.state()
+        assert first is not None
+        with httpx.Client(base_url=serve.base_url, timeout=30) as client:
+            finished = submit(client, sample_pairs(1, 64, seed=61), FAST).json()["id"]
+            assert wait_for(client, finished, timeout=90)["state"] == "succeeded"
+            running = submit(client, sample_pairs(8, 96, seed=62), FAST).json()["id"]
+            queued = submit(client, sample_pairs(2, 64, seed=63), FAST).json()["id"]
+            wait_for(client, running, states=("running",), min_done=1, timeout=90)
+
+            os.kill(first["children"]["redis"], signal.SIGKILL)
+
+            def restarted() -> dict[str, Any] | None:
+                assert serve.popen is not None
+                assert serve.popen.poll() is None, f"serve stopped:\n{serve.log()[-3000:]}"
+                state = serve.state()
+                return state if state and state.get("redis_starts") == 2 else None
+
+            state = _wait(restarted, 30, "the launcher to restart Redis")
+            assert state["children"]["redis"] != first["children"]["redis"]
+            assert state["redis_url"] == first["redis_url"], "Redis must come back on its port"
+
+            _wait(lambda: _ready(serve.base_url), 60, "the API to be ready again")
+            job = client.get(f"/v1/jobs/{finished}")
+            assert job.status_code == 200, job.text
+            assert job.json()["state"] == "succeeded"
+            assert client.get(f"/v1/jobs/{finished}/report").status_code == 200
+            for job_id in (running, queued):
+                job = wait_for(client, job_id, timeout=120)
+                assert job["state"] == "succeeded", (job, serve.log()[-3000:])
+                assert client.get(f"/v1/jobs/{job_id}/report").status_code == 200
+            listed = {item["id"] for item in client.get("/v1/jobs").json()["items"]}
+            assert listed == {finished, running, queued}
+            again = submit(client, sample_pairs(1, 64, seed=64), FAST).json()["id"]
+            assert wait_for(client, again, timeout=90)["state"] == "succeeded"
+        assert serve.stop() == 0
+    finally:
+        serve.stop()
 
 
 def test_serve_on_another_loopback_address_runs_in_local_mode(tmp_path: Path) -> None:
