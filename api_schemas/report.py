@@ -124,6 +124,7 @@ class PatchSizeRow(_Model):
     uncertainty_ratio: float | None
     uncertainty_floor_ratio: float | None
     up_region: UpRegion | None
+    frontier: list[FrontierPoint] | None = None
 
 
 class GroupReport(_Model):

@@ -35,6 +35,8 @@ class StatisticSettings:
     detail_sigma: float
     map_window_sigma: float
     knn_per_pair: int
+    extra_patch_sizes: tuple[int, ...] = ()
+    """Other patch sizes of the dimension sweep (THEORY.md 3.11)."""
 
 
 @dataclass
@@ -55,6 +57,8 @@ class BatchStatistics:
     detail_energy: torch.Tensor
     measurement_residual: torch.Tensor
     """(B,) mean |H x_hat - y|^2 (THEORY.md 3.7); NaN where no observation was given."""
+    extra: dict[int, tuple[PatchMoments, PatchMoments, PatchMoments]] = field(default_factory=dict)
+    """Error, truth and restored patch moments at each extra patch size (THEORY.md 3.11)."""
     max_error: torch.Tensor | None = None
     """(B,) largest absolute error of each pair (on the statistics' grid)."""
     restored_quantised: bool = False
@@ -99,16 +103,14 @@ def batch_statistics(
     metrics = distortion_metrics(x_hat, x, data_range=1.0)
     p, s = settings.patch_size, settings.patch_stride
     # One call for the three stacks: the lag sums run once over a 3B batch.
-    stacked = patch_moments(torch.cat([error, x, x_hat]), p, s)
-    count = truth.shape[0]
-    moments = [
-        PatchMoments(
-            stacked.count[i * count : (i + 1) * count],
-            stacked.total[i * count : (i + 1) * count],
-            stacked.outer[i * count : (i + 1) * count],
+    triple = torch.cat([error, x, x_hat])
+    moments = _split_three(patch_moments(triple, p, s), truth.shape[0])
+    by_size = {
+        size: tuple(
+            _moments_to_cpu(m) for m in _split_three(patch_moments(triple, size, s), truth.shape[0])
         )
-        for i in range(3)
-    ]
+        for size in settings.extra_patch_sizes
+    }
     samples = [
         _dequantize(sample_patches(img, p, settings.knn_per_pair, generator), generator)
         for img in (error, x, x_hat)
@@ -142,6 +144,7 @@ def batch_statistics(
         residual_energy=residual.double().cpu(),
         detail_energy=detail_energy.double().cpu(),
         measurement_residual=residual_measure,
+        extra=by_size,  # type: ignore[arg-type]
         max_error=error.abs().amax(dim=(1, 2, 3)).double().cpu(),
         restored_quantised=quantised,
         maps=maps,
@@ -196,6 +199,18 @@ def _dequantize(samples: torch.Tensor, generator: torch.Generator) -> torch.Tens
     return samples + (noise - 0.5) * QUANTUM
 
 
+def _split_three(stacked: PatchMoments, count: int) -> list[PatchMoments]:
+    """The error, truth and restored parts of moments taken over one 3B batch."""
+    return [
+        PatchMoments(
+            stacked.count[i * count : (i + 1) * count],
+            stacked.total[i * count : (i + 1) * count],
+            stacked.outer[i * count : (i + 1) * count],
+        )
+        for i in range(3)
+    ]
+
+
 def _moments_to_cpu(m: PatchMoments) -> PatchMoments:
     return PatchMoments(m.count.cpu(), m.total.cpu(), m.outer.cpu())
 
@@ -243,6 +258,7 @@ _PER_PAIR = (
     "max_error",
 )
 _SAMPLES = ("knn_error", "knn_truth", "knn_restored")
+_KINDS = ("error", "truth", "restored")
 
 
 class GroupStatistics:
@@ -262,7 +278,8 @@ class GroupStatistics:
         self.weights = weights
         self.order = order
         self.records: list[_BatchRecord] = []
-        self.moments = {name: _StreamedMoments() for name in ("error", "truth", "restored")}
+        self.moments = {name: _StreamedMoments() for name in _KINDS}
+        self.extra: dict[int, dict[str, _StreamedMoments]] = {}
         self.uncertainty: list[torch.Tensor] = []
         self.perception: list[torch.Tensor] = []
         self.patch_count = 0
@@ -275,6 +292,10 @@ class GroupStatistics:
             weights = self.weights[:, [self.column[i] for i in batch.indices]]
         for name, streamed in self.moments.items():
             streamed.add(getattr(batch, name), weights)
+        for size, parts in batch.extra.items():
+            sums = self.extra.setdefault(size, {name: _StreamedMoments() for name in _KINDS})
+            for name, part in zip(_KINDS, parts, strict=True):
+                sums[name].add(part, weights)
         self.uncertainty.append(uncertainty_of(batch.error))
         self.perception.append(perception_of(batch.truth, batch.restored, self.order))
         self.patch_count += int(batch.error.count.sum())
@@ -327,8 +348,32 @@ class GroupStatistics:
             measurement_residual=per_pair("measurement_residual"),
             pair_patches=per_pair("patches"),
             max_error=per_pair("max_error"),
+            by_patch_size={
+                size: MomentSums(
+                    pooled_error=sums["error"].pooled,  # type: ignore[arg-type]
+                    pooled_truth=sums["truth"].pooled,  # type: ignore[arg-type]
+                    pooled_restored=sums["restored"].pooled,  # type: ignore[arg-type]
+                    resampled_error=sums["error"].resampled,
+                    resampled_truth=sums["truth"].resampled,
+                    resampled_restored=sums["restored"].resampled,
+                )
+                for size, sums in self.extra.items()
+            },
             restored_quantised=self.restored_quantised,
         )
+
+
+@dataclass(frozen=True)
+class MomentSums:
+    """A group's pooled (one row) and bootstrap-resampled (R rows, or None) moment sums of
+    error, truth and restored patches at one patch size."""
+
+    pooled_error: PatchMoments
+    pooled_truth: PatchMoments
+    pooled_restored: PatchMoments
+    resampled_error: PatchMoments | None
+    resampled_truth: PatchMoments | None
+    resampled_restored: PatchMoments | None
 
 
 @dataclass(frozen=True)
@@ -361,8 +406,22 @@ class FinishedGroup:
     """(n,) error patches per pair."""
     max_error: torch.Tensor
     """(n,) largest absolute error per pair."""
+    by_patch_size: dict[int, MomentSums]
+    """Moment sums at the extra patch sizes of the dimension sweep (THEORY.md 3.11)."""
     restored_quantised: bool
     """Whether every restored image of the group lies on the 8-bit grid."""
+
+    @property
+    def sums(self) -> MomentSums:
+        """The moment sums at the main patch size."""
+        return MomentSums(
+            self.pooled_error,
+            self.pooled_truth,
+            self.pooled_restored,
+            self.resampled_error,
+            self.resampled_truth,
+            self.resampled_restored,
+        )
 
     @property
     def dimension(self) -> int:

@@ -300,7 +300,9 @@ def _run_batch(
     prior: PriorImages | None,
 ) -> BatchStatistics:
     channels, height, width = items[0].ground_truth.shape
-    minimum = max(options.patch_size, _SSIM_WINDOW) + 2 * resolved.crop
+    minimum = (
+        max(options.patch_size, *(options.patch_sizes or ()), _SSIM_WINDOW) + 2 * resolved.crop
+    )
     if height < minimum or width < minimum:
         raise AuditInputError(
             f"expected images of at least {minimum}x{minimum} pixels (patch size "
@@ -317,6 +319,7 @@ def _run_batch(
         patch_stride=options.patch_stride,
         detail_sigma=resolved.detail_sigma,
         map_window_sigma=options.map_window_sigma,
+        extra_patch_sizes=tuple(q for q in options.patch_sizes or () if q != options.patch_size),
         # A small image has fewer distinct patch positions than the share asked for.
         knn_per_pair=min(
             knn_per_pair,

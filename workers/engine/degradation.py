@@ -117,9 +117,12 @@ class PriorImages:
         self, known: KnownDegradation, options: AuditOptions, budget: int = _PRIOR_PIXEL_BUDGET
     ) -> None:
         self.margin = known.margin(options)
+        self.operator = known.operator
         self.window = options.patch_size + 2 * self.margin
         channels = 3 if options.color == "rgb" else 1
+        self.channels = channels
         self.matrices = window_matrices(known.operator, self.window, channels)
+        self._geometry = {options.patch_size: (self.window, self.matrices)}
         d = channels * options.patch_size**2
         d_w = channels * self.window**2
         per_image = 8 * (
@@ -132,6 +135,16 @@ class PriorImages:
         self.shape: tuple[int, ...] | None = None
         self.input_channels = 1
         self.capacity = 0
+
+    def geometry(self, patch_size: int) -> tuple[int, list[torch.Tensor]]:
+        """Window side and observation matrices for patches of ``patch_size`` (same margin)."""
+        if patch_size not in self._geometry:
+            window = patch_size + 2 * self.margin
+            self._geometry[patch_size] = (
+                window,
+                window_matrices(self.operator, window, self.channels),
+            )
+        return self._geometry[patch_size]
 
     def wants(self) -> bool:
         """Whether there is room for more images."""
@@ -215,6 +228,7 @@ def place_on_frontier(
     options: AuditOptions,
     measured: Measured,
     dimension: int,
+    patch_size: int | None = None,
 ) -> BoundPlacement:
     """N(X|Y), the uncertainty ratio, r_oracle(P), P_min and the UP region of a group.
 
@@ -224,13 +238,14 @@ def place_on_frontier(
     compares r / r_oracle(P) with 1 through its interval, allowing ``bound_tolerance``.
     """
     margin = prior.margin
-    window = prior.window
+    p = options.patch_size if patch_size is None else patch_size
+    window, matrices = prior.geometry(p)
     if not prior.images or prior.shape is None or min(prior.shape[-2:]) < window:
         return _unplaced(margin)
     images = torch.stack(prior.images).to(torch.float64)
     noise = known.noise_variance_for(options.color, prior.input_channels)
     stride = window_stride(tuple(images.shape), window)
-    sums = posterior_sums(images, prior.matrices, options.patch_size, margin, stride)
+    sums = posterior_sums(images, matrices, p, margin, stride)
     d_w = images.shape[1] * window * window
     lam = 0.0
     if float(sums.count.sum()) < 10 * d_w:

@@ -22,15 +22,17 @@ from api_schemas.report import (
     GroupPerception,
     GroupReport,
     GroupUncertainty,
+    KnnCalibrated,
     PairConsistency,
     PairDistortion,
     PairHallucination,
     PairPerception,
     PairReport,
     PairUncertainty,
+    PatchSizeRow,
     Verdict,
 )
-from workers.engine.accumulate import FinishedGroup
+from workers.engine.accumulate import FinishedGroup, MomentSums
 from workers.engine.degradation import (
     BoundPlacement,
     KnownDegradation,
@@ -40,9 +42,12 @@ from workers.engine.degradation import (
 )
 from workers.engine.gaussian import perception_of, uncertainty_of
 from workers.estimators.bootstrap import bootstrap_weights, percentile_interval
-from workers.estimators.perception import gaussian_renyi_half_bias, knn_renyi_divergence
+from workers.estimators.knn_calibration import (
+    calibrated_knn_entropy_power,
+    calibrated_knn_renyi_divergence,
+)
+from workers.estimators.perception import gaussian_renyi_half_bias
 from workers.estimators.risk import VerdictThresholds, risk_verdict
-from workers.estimators.uncertainty import knn_entropy_power
 
 ZERO_ERROR_REASON = "restored image equals the ground truth (MSE 0): no error, nothing invented"
 
@@ -138,24 +143,89 @@ def _half_bias(dimension: int, patches: float | torch.Tensor) -> float | torch.T
 
 
 def _perception(
-    stats: FinishedGroup,
+    sums: MomentSums,
     order: float,
     dimension: int,
     patches: float,
-    resampled_patches: torch.Tensor | None,
 ) -> tuple[float | None, torch.Tensor | None, str]:
     """Pooled Gaussian Rényi divergence and its resamples; at order 1/2 the small-sample bias
     of THEORY.md 3.6 is subtracted and the result clamped at 0."""
-    raw = finite_or_none(perception_of(stats.pooled_truth, stats.pooled_restored, order)[0])
+    raw = finite_or_none(perception_of(sums.pooled_truth, sums.pooled_restored, order)[0])
     resampled = None
-    if stats.resampled_truth is not None and stats.resampled_restored is not None:
-        resampled = perception_of(stats.resampled_truth, stats.resampled_restored, order)
+    if sums.resampled_truth is not None and sums.resampled_restored is not None:
+        resampled = perception_of(sums.resampled_truth, sums.resampled_restored, order)
     if order != 0.5:
         return raw, resampled, f"gaussian_renyi_order_{order:g}"
     value = None if raw is None else max(0.0, raw - float(_half_bias(dimension, patches)))
-    if resampled is not None and resampled_patches is not None:
-        resampled = (resampled - _half_bias(dimension, resampled_patches)).clamp(min=0.0)
+    if resampled is not None and sums.resampled_error is not None:
+        counts = sums.resampled_error.count
+        resampled = (resampled - _half_bias(dimension, counts)).clamp(min=0.0)
     return value, resampled, "gaussian_renyi_order_0.5_bias_corrected"
+
+
+def _measured(
+    sums: MomentSums,
+    dimension: int,
+    stats: FinishedGroup,
+    rounding: float,
+) -> Measured:
+    """U and the bias-corrected D_1/2 of one patch size, for the placement (THEORY.md 3.6)."""
+    u = finite_or_none(uncertainty_of(sums.pooled_error)[0])
+    boot_u = uncertainty_of(sums.resampled_error) if sums.resampled_error is not None else None
+    patches = float(sums.pooled_error.count[0])
+    half, boot_half, _ = _perception(sums, 0.5, dimension, patches)
+    return Measured(
+        uncertainty=u,
+        uncertainty_resampled=boot_u,
+        perception=half,
+        perception_resampled=boot_half,
+        weights=stats.weights,
+        columns={index: column for column, index in enumerate(stats.indices)},
+        rounding_variance=rounding,
+    )
+
+
+def _sweep(
+    stats: FinishedGroup,
+    options: AuditOptions,
+    channels: int,
+    known: KnownDegradation | None,
+    prior: PriorImages | None,
+    rounding: float,
+    main: tuple[float | None, BoundPlacement | None],
+) -> list[PatchSizeRow] | None:
+    """The dimension sweep's table (THEORY.md 3.11), one row per asked patch size."""
+    if not options.patch_sizes:
+        return None
+    rows = []
+    for size in options.patch_sizes:
+        dimension = channels * size * size
+        if size == options.patch_size:
+            perception, placement = main
+        else:
+            sums = stats.by_patch_size[size]
+            measured = _measured(sums, dimension, stats, rounding)
+            perception = measured.perception
+            placement = None
+            if known is not None and prior is not None:
+                placement = place_on_frontier(prior, known, options, measured, dimension, size)
+        rows.append(
+            PatchSizeRow(
+                patch_size=size,
+                per_dimension=None if perception is None else perception / dimension,
+                uncertainty_ratio=placement.ratio.value if placement and placement.ratio else None,
+                uncertainty_floor_ratio=(
+                    placement.floor_ratio.value if placement and placement.floor_ratio else None
+                ),
+                up_region=placement.region if placement else None,
+                frontier=(
+                    [FrontierPoint(perception=p, ratio=r) for p, r in placement.frontier]
+                    if placement and placement.frontier
+                    else None
+                ),
+            )
+        )
+    return rows
 
 
 def _placement_warnings(
@@ -219,26 +289,42 @@ def summarize_group(
     if stats.resampled_error is not None:
         boot_u = uncertainty_of(stats.resampled_error)
     n_patches = stats.patch_count
-    resampled_counts = stats.resampled_error.count if stats.resampled_error is not None else None
-    perception, boot_p, estimator_p = _perception(
-        stats, order, dimension, float(n_patches), resampled_counts
-    )
-    # The placement uses D_1/2 whatever order the report shows (THEORY.md 3.6).
-    if order == 0.5:
-        half, boot_half = perception, boot_p
-    else:
-        half, boot_half, _ = _perception(stats, 0.5, dimension, float(n_patches), resampled_counts)
+    perception, boot_p, estimator_p = _perception(stats.sums, order, dimension, float(n_patches))
 
-    knn_u = finite_or_none(knn_entropy_power(stats.knn_error, options.knn_k))
-    knn_p = finite_or_none(
-        knn_renyi_divergence(stats.knn_truth, stats.knn_restored, order, options.knn_k)
+    # Raw nearest-neighbour estimates are biased at patch dimensions; each is reported beside
+    # its calibration against the matched Gaussian (THEORY.md 3.10).
+    seed = options.bootstrap.seed
+    calibrated_u = calibrated_knn_entropy_power(stats.knn_error, options.knn_k, seed)
+    calibrated_p = calibrated_knn_renyi_divergence(
+        stats.knn_truth, stats.knn_restored, order, options.knn_k, seed
     )
+    knn_u = finite_or_none(calibrated_u.raw)
+    knn_p = finite_or_none(calibrated_p.raw)
     if knn_p is not None:
         warnings.append(
             f"group {name}: the raw nearest-neighbour Rényi estimate ({knn_p:.3g}) is biased "
             f"at d = {dimension} (wrong sign on Gaussian data); read the calibrated one "
             "(knn_calibrated, THEORY.md 3.10) or the Gaussian estimate"
         )
+    n_knn = int(stats.knn_error.shape[0])
+    knn_calibrated = KnnCalibrated(
+        uncertainty=_estimate(
+            finite_or_none(calibrated_u.value),
+            None,
+            level,
+            f"kozachenko_leonenko_k{options.knn_k}_gaussian_null_calibrated",
+            n_knn,
+        ),
+        perception=_estimate(
+            finite_or_none(calibrated_p.value),
+            None,
+            level,
+            f"poczos_schneider_k{options.knn_k}_gaussian_null_calibrated",
+            int(stats.knn_truth.shape[0]),
+        ),
+        uncertainty_correction=finite_or_none(calibrated_u.correction),
+        perception_correction=finite_or_none(calibrated_p.correction),
+    )
     if finite_or_none(pooled_u) is None:
         warnings.append(
             f"group {name}: the error covariance is singular, so the Gaussian uncertainty is "
@@ -267,19 +353,12 @@ def summarize_group(
     )
     placement: BoundPlacement | None = None
     missing: dict[str, str] = {}
+    rounding = 0.0
     if known is not None and prior is not None:
-        rounding = 0.0
         if stats.restored_quantised:
             rounding = known.rounding_variance(options.color, prior.input_channels)
-        measured = Measured(
-            uncertainty=uncertainty.value,
-            uncertainty_resampled=boot_u,
-            perception=half,
-            perception_resampled=boot_half,
-            weights=weights,
-            columns={index: column for column, index in enumerate(stats.indices)},
-            rounding_variance=rounding,
-        )
+        # The placement uses D_1/2 whatever order the report shows (THEORY.md 3.6).
+        measured = _measured(stats.sums, dimension, stats, rounding)
         placement = place_on_frontier(prior, known, options, measured, dimension)
         if placement.inherent is None:
             reason = (
@@ -337,6 +416,16 @@ def summarize_group(
             [FrontierPoint(perception=p, ratio=r) for p, r in placement.frontier]
             if placement and placement.frontier
             else None
+        ),
+        knn_calibrated=knn_calibrated,
+        by_patch_size=_sweep(
+            stats,
+            options,
+            dimension // options.patch_size**2,
+            known,
+            prior,
+            rounding,
+            (perception, placement),
         ),
         hallucination=GroupHallucination(invented_detail_ratio=invented),
         risk=_verdict(

@@ -23,6 +23,12 @@ from workers.estimators.distortion import (
 )
 from workers.estimators.errors import EstimatorInputError
 from workers.estimators.filters import gaussian_blur, gaussian_kernel1d
+from workers.estimators.frontier import (
+    frontier_min_perception,
+    frontier_perception,
+    frontier_points,
+    frontier_ratio,
+)
 from workers.estimators.hallucination import (
     detail,
     invented_detail_map,
@@ -33,6 +39,11 @@ from workers.estimators.inherent import (
     InherentUncertainty,
     inherent_uncertainty,
     inherent_uncertainty_from_prior,
+)
+from workers.estimators.knn_calibration import (
+    CalibratedEstimate,
+    calibrated_knn_entropy_power,
+    calibrated_knn_renyi_divergence,
 )
 from workers.estimators.patches import PatchMoments, patch_moments, sample_patches
 from workers.estimators.perception import gaussian_renyi_divergence, knn_renyi_divergence
@@ -45,6 +56,7 @@ from workers.estimators.uncertainty import (
 )
 
 __all__ = [
+    "CalibratedEstimate",
     "DegradationOperator",
     "DistortionMetrics",
     "EstimatorInputError",
@@ -53,11 +65,17 @@ __all__ = [
     "RiskVerdict",
     "bootstrap_mean_interval",
     "bootstrap_weights",
+    "calibrated_knn_entropy_power",
+    "calibrated_knn_renyi_divergence",
     "convert_color",
     "crop_border",
     "detail",
     "distortion_metrics",
     "entropy_power_of_gaussian",
+    "frontier_min_perception",
+    "frontier_perception",
+    "frontier_points",
+    "frontier_ratio",
     "gaussian_blur",
     "gaussian_entropy_power",
     "gaussian_kernel1d",
