@@ -75,24 +75,34 @@ def require_multipart(request: Request) -> None:
         )
 
 
-async def reject_unknown_parts(request: Request) -> None:
+async def check_form_parts(request: Request) -> None:
     """Refuse form parts the API does not know (a misspelt ``observations`` would otherwise
-    drop the observations silently). The form is already parsed and cached by FastAPI.
+    drop the observations silently) and more than one ``options`` part (FastAPI would keep the
+    last one silently). The form is already parsed and cached by FastAPI.
 
     Raises:
         InvalidSubmissionError: A part name other than ground_truth, restored, observation
-            and options.
+            and options, or a repeated options part.
     """
     form = await request.form()
     unknown = sorted({name for name in form if name not in FORM_PARTS})
-    if unknown:
-        errors = [
+    errors = [
+        ProblemError(
+            part=name[:80],
+            message="unknown part; expected ground_truth, restored, observation or options",
+        )
+        for name in unknown[:10]
+    ]
+    options = len(form.getlist("options"))
+    if options > 1:
+        errors.append(
             ProblemError(
-                part=name[:80],
-                message="unknown part; expected ground_truth, restored, observation or options",
+                part="options",
+                message=f"expected one options part, got {options}; send every option in one "
+                "JSON object",
             )
-            for name in unknown[:10]
-        ]
+        )
+    if errors:
         raise InvalidSubmissionError("the batch was not accepted", errors=errors)
 
 

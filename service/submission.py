@@ -2,7 +2,7 @@
 
 Order of work in ``Submissions.submit``:
 
-1. counts and the JSON ``options`` part (cheap, no I/O);
+1. counts and the JSON ``options`` part (cheap, no I/O); observations only with a degradation;
 2. the payload digest and the idempotency reservation (a replay skips everything below);
 3. image headers of every part and equal sizes per pair, all errors reported together;
 4. the inputs and manifest into the payload store, then the job record (with the per-tenant
@@ -52,6 +52,12 @@ FORM_PARTS: Final = frozenset({*ROLES, "options"})
 IDEMPOTENCY_KEY_PATTERN: Final = r"^[\x21-\x7e]{1,255}$"
 SSIM_WINDOW: Final = 11
 """Side of the SSIM window the worker slides over every pair (workers/engine/audit.py)."""
+OBSERVATION_NEEDS_DEGRADATION: Final = (
+    "an observation is only used with a known degradation H (the audit measures how far each "
+    "degraded restoration H(restored) is from it): add options.degradation, the degradation "
+    "that made the observations, or leave the observation parts out"
+)
+"""Without a degradation the worker would ignore the observations: refused, not dropped."""
 
 
 class SupportsFile(Protocol):
@@ -142,11 +148,15 @@ class Submissions:
                 ProblemError(part="ground_truth", message=f"at most {limit} pairs, got {n}")
             )
         options = JobCreateOptions()
+        options_valid = True
         if options_text is not None and options_text.strip():
             try:
                 options = JobCreateOptions.model_validate_json(options_text)
             except ValidationError as exc:
+                options_valid = False
                 errors += validation_errors(exc.errors(), prefix="options")
+        if parts["observation"] and options_valid and options.degradation is None:
+            errors.append(ProblemError(part="observation", message=OBSERVATION_NEEDS_DEGRADATION))
         if options.degradation is not None:
             try:
                 parse_degradation(options.degradation)

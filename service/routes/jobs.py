@@ -18,7 +18,7 @@ from service.deps import (
     SettingsDep,
     SubmissionsDep,
     TenantDep,
-    reject_unknown_parts,
+    check_form_parts,
     require_multipart,
 )
 from service.openapi import problem_responses
@@ -47,7 +47,7 @@ def _job_headers(job: JobRecord, settings: ServiceSettings) -> dict[str, str]:
     "",
     status_code=202,
     response_model=JobRead,
-    dependencies=[Depends(require_multipart), Depends(reject_unknown_parts)],
+    dependencies=[Depends(require_multipart), Depends(check_form_parts)],
     responses={
         202: {
             "description": "Accepted: the job is queued.",

@@ -30,6 +30,7 @@ KIB = 1024
 MAX_BODY = 512 * KIB
 MAX_PIXELS = 1_000_000
 VALID_SIZE = (16, 12)  # the smallest the default options accept is 11x11 (the SSIM window)
+NOISE = {"type": "noise", "sigma": 0.01}
 
 
 # -- bad files ----------------------------------------------------------------------------------
@@ -74,8 +75,9 @@ def _replace(role: str, content: bytes, index: int = 0, n: int = 1) -> Request:
     """A valid batch of ``n`` pairs with the ``index``-th ``role`` part replaced."""
     kwargs = batch(n, size=VALID_SIZE)
     files = kwargs["files"]
-    if role == "observation":
+    if role == "observation":  # observations come with the (size-preserving) degradation
         files += [("observation", (f"o{i}.png", png(VALID_SIZE), "image/png")) for i in range(n)]
+        kwargs["data"] = {"options": json.dumps({"degradation": NOISE})}
     positions = [i for i, (name, _) in enumerate(files) if name == role]
     files[positions[index]] = (role, ("upload.png", content, "image/png"))
     return _post(**kwargs)
@@ -308,10 +310,17 @@ CASES: dict[str, Case] = {
             ("restored", RS),
             ("restored", RS),
             ("observation", GT),
+            data={"options": json.dumps({"degradation": NOISE})},
         ),
         422,
         "observation",
         "expected none or 2",
+    ),
+    "observation_without_degradation": Case(  # an observation is only used with its degradation
+        lambda c: _parts(("ground_truth", GT), ("restored", RS), ("observation", GT)),
+        422,
+        "observation",
+        "only used with a known degradation",
     ),
     "no_ground_truth": Case(lambda c: _parts(("restored", RS)), 422, "ground_truth", ""),
     "smaller_than_ssim_window": Case(
@@ -349,6 +358,27 @@ CASES: dict[str, Case] = {
         422,
         "options.bootstrap.rounds",
         "Extra inputs",
+    ),
+    "duplicate_options_parts": Case(  # not last-wins: which one did the client mean?
+        lambda c: _post(
+            files=batch(1, size=VALID_SIZE)["files"],
+            data={"options": [json.dumps({"patch_size": 4}), json.dumps({"patch_size": 8})]},
+        ),
+        422,
+        "options",
+        "expected one options part, got 2",
+    ),
+    "duplicate_options_field_and_file": Case(
+        lambda c: _post(
+            files=[
+                *batch(1, size=VALID_SIZE)["files"],
+                ("options", ("options.json", b'{"color": "rgb"}', "application/json")),
+            ],
+            data={"options": json.dumps({"color": "y"})},
+        ),
+        422,
+        "options",
+        "expected one options part, got 2",
     ),
     "options_not_json": Case(lambda c: _with_options("{patch_size: 4"), 422, "options", "JSON"),
     "options_not_an_object": Case(lambda c: _with_options("[1, 2]"), 422, "options", ""),
@@ -544,7 +574,7 @@ def test_corpus_has_every_kind_the_issue_names():
         "grey_vs_colour", "smaller_than_patch", "smaller_than_ssim_window",
         "decompression_bomb", "body_over_limit_declared", "too_many_pairs",
         "unknown_option_field", "degradation_unknown_type", "idempotency_key_too_long",
-        "traversal_in_pair_id",
+        "traversal_in_pair_id", "duplicate_options_parts", "observation_without_degradation",
     ):  # fmt: skip
         assert kind in CASES
 

@@ -96,6 +96,32 @@ def test_counts_must_pair_up(client):
     assert "observation" in errors_of(client.post("/v1/jobs", **kwargs))
 
 
+def test_observations_are_taken_only_with_their_degradation(client, settings):
+    kwargs = batch(1)
+    kwargs["files"].append(("observation", ("o.png", png(), "image/png")))
+    refused = client.post("/v1/jobs", **kwargs)
+    assert refused.status_code == 422
+    assert "only used with a known degradation" in errors_of(refused)["observation"]
+    assert client.get("/v1/jobs").json()["items"] == []
+    kwargs["data"] = {"options": json.dumps({"degradation": {"type": "blur", "sigma": 1.0}})}
+    accepted = client.post("/v1/jobs", **kwargs)
+    assert accepted.status_code == 202, accepted.text
+    from jobstore import PayloadStore
+
+    manifest = PayloadStore(settings.data_dir).read_manifest(accepted.json()["id"])
+    assert manifest.pairs[0].observation is not None
+
+
+def test_one_options_part_only(client):
+    kwargs = batch(1)
+    kwargs["files"].append(("options", ("options.json", b'{"color": "rgb"}', "application/json")))
+    kwargs["data"] = {"options": json.dumps({"color": "y"})}
+    response = client.post("/v1/jobs", **kwargs)
+    assert response.status_code == 422
+    assert errors_of(response)["options"].startswith("expected one options part, got 2")
+    assert client.get("/v1/jobs").json()["items"] == []
+
+
 def test_too_many_pairs(client):
     response = client.post("/v1/jobs", **batch(5))
     assert "at most 4 pairs" in errors_of(response)["ground_truth"]
