@@ -144,12 +144,12 @@ def main() -> None:
             figsize=plots.FIGURE_SIZE, dpi=plots.DPI, layout="constrained"
         )
         try:
-            return render_plots(groups, sink)
+            return render_plots(groups, sink, 8)
         finally:
             plots._new_figure = fixed_margins
 
     both = interleaved(
-        args.repeats, fixed=lambda: render_plots(groups, sink), constrained=constrained
+        args.repeats, fixed=lambda: render_plots(groups, sink, 8), constrained=constrained
     )
     print(
         f"both tradeoff plots per job: fixed margins {both['fixed'] * 1e3:.0f} ms, constrained "

@@ -221,6 +221,13 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="side of the patches whose statistics are taken (d = C N^2; default 8)",
     )
     p.add_argument(
+        "--patch-sizes",
+        default=None,
+        metavar="N,N,...",
+        help="dimension sweep: also take every patch statistic at these sizes, e.g. 4,6,8 "
+        "(report: by_patch_size; plot: up_plane_by_patch_size)",
+    )
+    p.add_argument(
         "--patch-stride",
         type=int,
         default=1,
@@ -305,6 +312,13 @@ def _options(args: argparse.Namespace) -> AuditOptions:
     )
     if args.degradation:
         base["degradation"] = _parse_degradation(args.degradation)
+    if args.patch_sizes:
+        try:
+            base["patch_sizes"] = [int(x) for x in args.patch_sizes.split(",") if x.strip()]
+        except ValueError as error:
+            raise UsageError(
+                f"--patch-sizes: expected integers separated by commas, got {args.patch_sizes!r}"
+            ) from error
     from pydantic import ValidationError
 
     try:

@@ -28,8 +28,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DpPoint",
+    "SweepPoint",
     "UpPoint",
     "dp_plane_png",
+    "sweep_plane_png",
     "up_plane_png",
 ]
 
@@ -259,3 +261,57 @@ def dp_plane_png(
         True
     """
     return _png(_dp_plane_figure(points, inherent_uncertainty, dimension, frontier))
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One restorer at one patch size of the dimension sweep (THEORY.md §3.11)."""
+
+    name: str
+    patch_size: int
+    per_dimension: float
+    ratio: float
+
+
+def sweep_plane_png(
+    points: list[SweepPoint], frontiers: dict[int, list[tuple[float, float]]]
+) -> bytes:
+    """The UP plane in ratio units against P / d, one frontier curve per patch size.
+
+    Implements THEORY.md §3.11: the bound depends on P / d, so plotting ``U / N(X|Y)``
+    against ``P / d`` puts every patch size on one set of axes; each size's Gaussian-oracle
+    frontier (§3.6, ``frontiers[size]`` as ``(P, ratio)`` points with ``d = size^2`` times
+    the channels folded in by the caller) is a curve, each restorer a marker per size.
+
+    Example:
+        >>> png = sweep_plane_png([SweepPoint("sr", 4, 0.01, 1.9)], {4: [(0.0, 2.0), (0.1, 1.0)]})
+        >>> png[:4] == b"\\x89PNG"
+        True
+    """
+    figure = _new_figure()
+    axes = figure.add_subplot()
+    cycle = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a"]
+    sizes = sorted(set(frontiers) | {p.patch_size for p in points})
+    for index, size in enumerate(sizes):
+        colour = cycle[index % len(cycle)]
+        curve = sorted(frontiers.get(size, []))
+        if curve:
+            axes.plot(
+                [p for p, _ in curve],
+                [r for _, r in curve],
+                color=colour,
+                linewidth=1.2,
+                label=f"frontier, p = {size}",
+            )
+        mine = [p for p in points if p.patch_size == size]
+        for point in mine:
+            axes.scatter(point.per_dimension, point.ratio, color=colour, s=25, zorder=3)
+            axes.annotate(
+                point.name, (point.per_dimension, point.ratio), fontsize=7, xytext=(3, 3),
+                textcoords="offset points",
+            )  # fmt: skip
+    axes.set_xlabel("P / d (nats per dimension)")
+    axes.set_ylabel("uncertainty ratio U / N(X|Y)")
+    axes.set_title("dimension sweep: ratio against P / d per patch size")
+    axes.legend(fontsize=8, loc="best")
+    return _png(figure)

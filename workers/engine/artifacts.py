@@ -66,7 +66,9 @@ def render_maps(
     return links
 
 
-def render_plots(groups: list[GroupReport], artifacts: ArtifactWriter) -> dict[str, str]:
+def render_plots(
+    groups: list[GroupReport], artifacts: ArtifactWriter, patch_size: int
+) -> dict[str, str]:
     """The job's uncertainty-perception and distortion-perception planes (THEORY.md 2)."""
     from workers.plots import DpPoint, UpPoint, dp_plane_png, up_plane_png
 
@@ -104,4 +106,29 @@ def render_plots(groups: list[GroupReport], artifacts: ArtifactWriter) -> dict[s
     ):
         artifacts.write(f"{name}.png", png)
         links[name] = artifacts.url_for(f"{name}.png")
+    sweep = _sweep_plot(groups, patch_size)
+    if sweep is not None:
+        artifacts.write("up_plane_by_patch_size.png", sweep)
+        links["up_plane_by_patch_size"] = artifacts.url_for("up_plane_by_patch_size.png")
     return links
+
+
+def _sweep_plot(groups: list[GroupReport], patch_size: int) -> bytes | None:
+    """The dimension sweep's plot (THEORY.md 3.11), when a group has rows with ratios."""
+    from workers.plots import SweepPoint, sweep_plane_png
+
+    points: list[SweepPoint] = []
+    frontiers: dict[int, list[tuple[float, float]]] = {}
+    for g in groups:
+        channels = g.dimension // patch_size**2
+        for row in g.by_patch_size or []:
+            d = channels * row.patch_size**2
+            if row.frontier and row.patch_size not in frontiers:
+                frontiers[row.patch_size] = [(f.perception / d, f.ratio) for f in row.frontier]
+            if row.per_dimension is not None and row.uncertainty_ratio is not None:
+                points.append(
+                    SweepPoint(g.name, row.patch_size, row.per_dimension, row.uncertainty_ratio)
+                )
+    if not points:
+        return None
+    return sweep_plane_png(points, frontiers)

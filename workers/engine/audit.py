@@ -215,7 +215,7 @@ def run_audit(
     if known is not None:
         warnings.append(GAUSSIAN_MODEL_NOTE)
     if artifacts is not None:
-        plots = render_plots(groups, artifacts)
+        plots = render_plots(groups, artifacts, options.patch_size)
     settings = ReportSettings(
         color=options.color,
         patch_size=options.patch_size,
