@@ -11,9 +11,13 @@ the code under test.
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 
 from api_schemas import AuditOptions, AuditReport
 from api_schemas.report import GroupReport
@@ -184,3 +188,50 @@ def test_a_restorer_within_one_grey_level_is_low_risk() -> None:
         assert report.groups[0].distortion.psnr.value > 48
         assert report.groups[0].risk.level == "low", report.groups[0].risk.reasons
         assert all(pair.risk.level == "low" for pair in report.pairs)
+
+
+def _write_png(path: Path, image: torch.Tensor) -> None:
+    pixels = (image[0].clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+    Image.fromarray(pixels, mode="L").save(path)
+
+
+def test_the_command_line_places_the_exact_restorers_on_the_frontier(tmp_path: Path) -> None:
+    # The whole path a user takes: 8-bit PNG files, the console script, the JSON report. The
+    # rounding of the restored PNGs (docs/theory.md 3.6) is added to N(X|Y) by the engine.
+    problem = gaussian_problem(BICUBIC_4X, n_images=8, samples_per_input=1, seed=1)
+    folders = {name: tmp_path / name for name in ("gt", "lr", "mean", "sampler")}
+    for folder in folders.values():
+        folder.mkdir()
+    sampler = problem.samples[:, 0]
+    for i in range(problem.truth.shape[0]):
+        name = f"img{i}.png"
+        _write_png(folders["gt"] / name, problem.truth[i])
+        _write_png(folders["lr"] / name, problem.observation[i])
+        _write_png(folders["mean"] / name, problem.posterior_mean[i])
+        _write_png(folders["sampler"] / name, sampler[i])
+    output = tmp_path / "report.json"
+    command = [
+        str(Path(sys.executable).with_name("restoration-audit")),
+        "audit",
+        "--ground-truth", str(folders["gt"]),
+        "--restored", f"posterior_mean={folders['mean']}",
+        "--restored", f"posterior_sampler={folders['sampler']}",
+        "--observations", str(folders["lr"]),
+        "--degradation", "downsample:4:bicubic",
+        "--crop-border", "16",
+        "--bootstrap", "100",
+        "--output", str(output),
+        "--quiet",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    report = AuditReport.model_validate_json(output.read_text())
+    groups = {g.name: g for g in report.groups}
+    assert report.schema_version == "2"
+    assert _ratio(groups["posterior_mean"]) == pytest.approx(1.0, rel=RATIO_TOLERANCE)
+    assert _ratio(groups["posterior_sampler"]) == pytest.approx(2.0, rel=RATIO_TOLERANCE)
+    assert groups["posterior_mean"].up_region == "on_bound"
+    assert groups["posterior_sampler"].up_region == "on_bound"
+    assert groups["posterior_mean"].risk.level == "low"
+    assert groups["posterior_sampler"].risk.level == "high"
+    assert any("8-bit" in warning for warning in report.warnings)
