@@ -130,8 +130,8 @@ _RATIO_MEANING = (
     "for a sampler): added content is as often wrong as right",
     "errors are well above the least possible ({value} times the inherent uncertainty): "
     "part of the restored content is not supported by the observation",
-    "errors are close to the least possible for this degradation ({value} times the "
-    "inherent uncertainty)",
+    "errors stay well below a posterior sampler's ({value} times the inherent uncertainty; "
+    "1 is the least possible, 2 a sampler's)",
 )
 _IDR_MEANING = (
     "the restored image carries detail absent from the ground truth with {value} "

@@ -109,7 +109,7 @@ def test_reasons_state_value_threshold_and_meaning() -> None:
     assert verdict.reasons[0].startswith(f"{RATIO} 1.97 >= 1.8: errors are as large as")
     assert verdict.reasons[1].startswith(f"{IDR} 0.30 >= 0.25 (under 0.5): ")
     low = risk_verdict(uncertainty_ratio=1.01, invented_detail_ratio=0.05)
-    assert low.reasons[0].startswith(f"{RATIO} 1.01 < 1.4: errors are close to the least")
+    assert low.reasons[0].startswith(f"{RATIO} 1.01 < 1.4: errors stay well below a posterior")
 
 
 def test_printed_value_never_contradicts_the_threshold() -> None:
