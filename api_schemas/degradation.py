@@ -1,4 +1,4 @@
-"""The degradation a client may name (THEORY.md §3.6): wire models and the CLI short form.
+"""The degradation a client may name (docs/theory.md §3.6): wire models and the CLI short form.
 
 A degradation is one of ``downsample``, ``blur``, ``noise``, or a ``composite`` of them
 applied in the fixed order blur -> downsample -> noise. The JSON form is a discriminated union
@@ -55,7 +55,8 @@ MAX_KERNEL_SIZE = 31
 KERNEL_SUM_TOLERANCE = 1e-3
 """An explicit blur kernel must sum to 1 within this tolerance (it preserves flat images)."""
 QUANTISATION_NOISE_VARIANCE = 1.0 / (12.0 * 255.0**2)
-"""Variance of the rounding error of an 8-bit observation on the [0, 1] scale (THEORY.md §3.6)."""
+"""Variance of the rounding error of an 8-bit observation on the [0, 1] scale
+(docs/theory.md §3.6)."""
 
 _STEP_ORDER = {"blur": 0, "downsample": 1, "noise": 2}
 
@@ -172,7 +173,7 @@ DegradationSpec = Annotated[
     | Annotated[CompositeSpec, Tag("composite")],
     Discriminator(_spec_tag),
 ]
-"""Any degradation of THEORY.md §3.6, discriminated by ``type``."""
+"""Any degradation of docs/theory.md §3.6, discriminated by ``type``."""
 
 _ADAPTER: TypeAdapter[DegradationSpec] = TypeAdapter(DegradationSpec)
 
@@ -290,7 +291,7 @@ def super_resolution_factor(spec: DegradationSpec) -> int | None:
 
 
 def noise_variance(spec: DegradationSpec) -> float:
-    """Variance s^2 of the observation noise (THEORY.md §3.6).
+    """Variance s^2 of the observation noise (docs/theory.md §3.6).
 
     The named noise sigma squared; when no noise is named (or its sigma is 0), the
     quantisation floor of an 8-bit observation ``1 / (12 * 255^2)``, which keeps the posterior

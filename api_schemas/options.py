@@ -1,7 +1,7 @@
 """Audit options: what a client may set for one audit (job or CLI run).
 
 These are the settings echoed in the report's ``settings`` block (REPORT.md). Every field
-has the default of THEORY.md, so an empty ``{}`` is a valid request.
+has the default of docs/theory.md, so an empty ``{}`` is a valid request.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ ColorMode = Literal["y", "y_full", "rgb"]
 
 
 class BootstrapOptions(BaseModel):
-    """Bootstrap over pairs (THEORY.md 3.4 item 3)."""
+    """Bootstrap over pairs (docs/theory.md 3.4 item 3)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -26,7 +26,7 @@ class BootstrapOptions(BaseModel):
 
 
 class RiskThresholds(BaseModel):
-    """Thresholds of the risk verdict (THEORY.md 3.8, revision 2); echoed in the report."""
+    """Thresholds of the risk verdict (docs/theory.md 3.8, revision 2); echoed in the report."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -35,14 +35,14 @@ class RiskThresholds(BaseModel):
     medium_uncertainty_ratio: Annotated[float, Field(ge=0.0, le=10.0)] = 1.4
     high_min_uncertainty_multiplier: Annotated[float, Field(ge=1.0, le=2.0)] = 1.8
     """eta of a *conditional* perception index (several outputs per input) at or above which
-    the risk is high; eta of the marginal index is not evidence (THEORY.md 3.5)."""
+    the risk is high; eta of the marginal index is not evidence (docs/theory.md 3.5)."""
     medium_min_uncertainty_multiplier: Annotated[float, Field(ge=1.0, le=2.0)] = 1.4
     high_invented_detail_ratio: Annotated[float, Field(ge=0.0)] = 0.5
     medium_invented_detail_ratio: Annotated[float, Field(ge=0.0)] = 0.25
     medium_calibration_band: tuple[
         Annotated[float, Field(gt=0.0)], Annotated[float, Field(gt=0.0)]
     ] = (1.5, 3.0)
-    """Error-to-spread ratios (THEORY.md 3.9) outside this band are at least medium."""
+    """Error-to-spread ratios (docs/theory.md 3.9) outside this band are at least medium."""
     high_calibration_band: tuple[
         Annotated[float, Field(gt=0.0)], Annotated[float, Field(gt=0.0)]
     ] = (1.2, 5.0)
@@ -71,7 +71,7 @@ class RiskThresholds(BaseModel):
 
 
 class AuditOptions(BaseModel):
-    """Estimator settings of one audit. Defaults follow THEORY.md section 3."""
+    """Estimator settings of one audit. Defaults follow docs/theory.md section 3."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -80,22 +80,22 @@ class AuditOptions(BaseModel):
     patch_sizes: Annotated[
         list[Annotated[int, Field(ge=2, le=16)]] | None, Field(min_length=1, max_length=4)
     ] = None
-    """Dimension sweep (THEORY.md 3.11): patch sizes at which every patch statistic is also
+    """Dimension sweep (docs/theory.md 3.11): patch sizes at which every patch statistic is also
     taken in the same pass over the pixels; the report gains a ``by_patch_size`` table."""
     patch_stride: Annotated[int, Field(ge=1, le=64)] = 1
     crop_border: Annotated[int | None, Field(ge=0, le=256)] = None
     """Pixels removed from every side; ``None`` means the super-resolution factor when a
-    downsampling degradation is known, else 0 (THEORY.md 3.1)."""
+    downsampling degradation is known, else 0 (docs/theory.md 3.1)."""
     renyi_order: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
     knn_k: Annotated[int, Field(ge=1, le=32)] = 3
     knn_samples: Annotated[int, Field(ge=100, le=100_000)] = 2048
     """Patches drawn (seeded) per group for the nearest-neighbour estimators. Their cost is
     quadratic in this number and their bias at d = 64 dominates their variance well before
-    it, so a few thousand is enough (THEORY.md 4)."""
+    it, so a few thousand is enough (docs/theory.md 4)."""
     bootstrap: BootstrapOptions = Field(default_factory=BootstrapOptions)
     thresholds: RiskThresholds = Field(default_factory=RiskThresholds)
     detail_sigma: Annotated[float | None, Field(gt=0.0, le=64.0)] = None
-    """Scale of the high-pass detail operator (THEORY.md 3.7); ``None``: factor / 2 when a
+    """Scale of the high-pass detail operator (docs/theory.md 3.7); ``None``: factor / 2 when a
     downsampling factor is known, else 2 pixels."""
     map_window_sigma: Annotated[float, Field(gt=0.0, le=128.0)] = 8.0
     maps: bool = True
@@ -104,14 +104,14 @@ class AuditOptions(BaseModel):
     over half the audit's time (the service encodes a map's PNG only when it is first
     downloaded), so batch pipelines that read only the numbers can turn them off."""
     degradation: dict[str, Any] | None = None
-    """The degradation as submitted (THEORY.md 3.6); ``None`` when unknown. Validated against
+    """The degradation as submitted (docs/theory.md 3.6); ``None`` when unknown. Validated against
     ``api_schemas.degradation`` and kept in its normalised JSON form."""
     inherent_margin: Annotated[int | None, Field(ge=0, le=32)] = None
-    """Margin m of THEORY.md 3.6 in pixels; ``None``: the degradation's support plus the
+    """Margin m of docs/theory.md 3.6 in pixels; ``None``: the degradation's support plus the
     factor less one, at least 8 (12 for 4x bicubic)."""
 
     bound_tolerance: Annotated[float, Field(ge=0.0, le=0.5)] = 0.05
-    """Relative slack when placing a restorer against the bound (THEORY.md 3.6): the windowed
+    """Relative slack when placing a restorer against the bound (docs/theory.md 3.6): the windowed
     N(X|Y) overstates the whole-image posterior by a few per cent at the default margin (the
     exact posterior mean of a Gaussian source measures 0.99 at m = 12), and the bootstrap
     interval does not carry that bias, so ``on_bound`` allows this much on either side."""

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api_schemas.options import BootstrapOptions, ColorMode, RiskThresholds
 
 SCHEMA_VERSION: Final = "2"
-"""Revision 2 of THEORY.md re-means ``up_region`` and ``min_uncertainty_multiplier``."""
+"""Revision 2 of docs/theory.md re-means ``up_region`` and ``min_uncertainty_multiplier``."""
 
 RiskLevel = Literal["low", "medium", "high"]
 UpRegion = Literal["below_bound", "on_bound", "above_bound"]
@@ -34,7 +34,7 @@ class Estimate(_Model):
 
 
 class Verdict(_Model):
-    """Hallucination-risk verdict (THEORY.md 3.8) with the reasons that fired."""
+    """Hallucination-risk verdict (docs/theory.md 3.8) with the reasons that fired."""
 
     level: RiskLevel
     reasons: list[str]
@@ -81,7 +81,7 @@ class GroupHallucination(_Model):
 
 
 class FrontierPoint(_Model):
-    """One point of the Gaussian-oracle frontier (THEORY.md 3.6): the oracle restorer
+    """One point of the Gaussian-oracle frontier (docs/theory.md 3.6): the oracle restorer
     ``E[X|Y] + t W`` has marginal index ``perception`` and uncertainty ratio ``1 + t^2``."""
 
     perception: float
@@ -89,7 +89,7 @@ class FrontierPoint(_Model):
 
 
 class KnnCalibrated(_Model):
-    """Nearest-neighbour estimates calibrated against a Gaussian null (THEORY.md 3.10)."""
+    """Nearest-neighbour estimates calibrated against a Gaussian null (docs/theory.md 3.10)."""
 
     uncertainty: Estimate
     perception: Estimate
@@ -107,7 +107,7 @@ class IntervalCoverage(_Model):
 
 
 class SampleStatistics(_Model):
-    """Several outputs per input (THEORY.md 3.9)."""
+    """Several outputs per input (docs/theory.md 3.9)."""
 
     per_input: int
     spread: Estimate
@@ -117,7 +117,7 @@ class SampleStatistics(_Model):
 
 
 class PatchSizeRow(_Model):
-    """One row of the dimension sweep (THEORY.md 3.11)."""
+    """One row of the dimension sweep (docs/theory.md 3.11)."""
 
     patch_size: int
     per_dimension: float | None
@@ -136,10 +136,10 @@ class GroupReport(_Model):
     uncertainty: GroupUncertainty
     perception: GroupPerception
     min_uncertainty_multiplier: float | None
-    """eta(P_cond; d) of a conditional perception index (THEORY.md 3.9): only with several
+    """eta(P_cond; d) of a conditional perception index (docs/theory.md 3.9): only with several
     outputs per input, the observations and the degradation; null otherwise."""
     inherent_uncertainty: float | None = None
-    """N(X|Y) pooled over sampling phases (THEORY.md 3.6), as the pooled errors see it."""
+    """N(X|Y) pooled over sampling phases (docs/theory.md 3.6), as the pooled errors see it."""
     inherent_uncertainty_interval: Estimate | None = None
     """The same with its bootstrap interval (the prior refitted in every resample)."""
     inherent_uncertainty_per_phase: float | None = None
@@ -148,7 +148,7 @@ class GroupReport(_Model):
     uncertainty_ratio: Estimate | None = None
     """U_gauss / N(X|Y) with its interval."""
     uncertainty_floor_ratio: Estimate | None = None
-    """r_oracle(P): the Gaussian oracle's ratio at this group's marginal P (THEORY.md 3.6)."""
+    """r_oracle(P): the Gaussian oracle's ratio at this group's marginal P (docs/theory.md 3.6)."""
     uncertainty_floor: float | None = None
     """r_oracle(P) N(X|Y): the Gaussian oracle's uncertainty at this perception."""
     min_perception_index: float | None = None
@@ -210,5 +210,5 @@ class AuditReport(_Model):
     groups: list[GroupReport]
     pairs: list[PairReport]
     plots: dict[str, str] = Field(default_factory=dict)
-    """Links to job-level PNG plots: ``up_plane`` and ``dp_plane`` (THEORY.md 2)."""
+    """Links to job-level PNG plots: ``up_plane`` and ``dp_plane`` (docs/theory.md 2)."""
     warnings: list[str] = Field(default_factory=list)

@@ -3,7 +3,7 @@
 On 16 real 256x256 photo pairs (luma, the default options: no crop, detail sigma 2), the
 median of interleaved repeats of:
 
-* the invented-detail map's sigma-8 window blur (THEORY.md 3.7): a dense blur matrix (what
+* the invented-detail map's sigma-8 window blur (docs/theory.md 3.7): a dense blur matrix (what
   ``filters.gaussian_blur`` picks for many taps per pixel) against 65 shifted sums;
 * one heat map: drawing its RGB pixels (``render.heatmap_pixels``, what the worker does) against
   PNG-encoding them (``render.encode_png``, what the API does on first download), and storing

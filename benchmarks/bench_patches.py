@@ -1,4 +1,4 @@
-"""Benchmark: stride-1 patch moments (THEORY.md §3.3) against unfold + matmul.
+"""Benchmark: stride-1 patch moments (docs/theory.md §3.3) against unfold + matmul.
 
 Run: ``.venv/bin/python benchmarks/bench_patches.py [--repeats 3] [--batch 16] [--size 256]``.
 Prints machine information, the best-of-N wall time of each method, their ratio, and the

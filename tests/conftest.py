@@ -15,7 +15,7 @@ VECTORS = Path(__file__).resolve().parent / "data" / "theory_vectors.json"
 
 @pytest.fixture(scope="session")
 def theory_vectors() -> list[dict[str, Any]]:
-    """The verified reference values of THEORY.md's quantities (name, inputs, expected)."""
+    """The verified reference values of docs/theory.md's quantities (name, inputs, expected)."""
     return json.loads(VECTORS.read_text())
 
 

@@ -1,6 +1,6 @@
 """PNG plots of the uncertainty-perception (UP) and distortion-perception (DP) planes.
 
-Implements the pictures of THEORY.md §2 and §3.6: each restorer is a point (its marginal
+Implements the pictures of docs/theory.md §2 and §3.6: each restorer is a point (its marginal
 perception index, its uncertainty); when the inherent uncertainty is known, the Gaussian-oracle
 frontier ``r_oracle(P) N(X|Y)`` of §3.6 is drawn with the region below it shaded (better than
 the best Gaussian restorer at that perception), on the UP plane and, since the MSE is at least
@@ -182,7 +182,7 @@ def up_plane_png(
 ) -> bytes:
     """Render the uncertainty-perception plane as PNG bytes.
 
-    Implements THEORY.md §2 (regions of the UP plane): each restorer at
+    Implements docs/theory.md §2 (regions of the UP plane): each restorer at
     ``(P, U_gauss)`` with its interval as a vertical error bar; when ``inherent_uncertainty``
     is known, the bound ``eta(P; d) N(X|Y)`` from P = 0 (where it is ``2 N(X|Y)``) to
     ``max(1.25 max P, P_min(1.5; d))``, the impossible region below it shaded, and the
@@ -240,7 +240,7 @@ def dp_plane_png(
 ) -> bytes:
     """Render the distortion-perception plane as PNG bytes.
 
-    Implements THEORY.md §2 (Thm 4): each restorer at ``(P, MSE)``; with ``N(X|Y)`` and ``d``
+    Implements docs/theory.md §2 (Thm 4): each restorer at ``(P, MSE)``; with ``N(X|Y)`` and ``d``
     given, the bound ``D(P) >= eta(P; d) N(X|Y)`` and its impossible region as on the UP plane
     (MSE per pixel is the ``(1/d) E|X̂ - X|^2`` of Thm 4).
 
@@ -265,7 +265,7 @@ def dp_plane_png(
 
 @dataclass(frozen=True)
 class SweepPoint:
-    """One restorer at one patch size of the dimension sweep (THEORY.md §3.11)."""
+    """One restorer at one patch size of the dimension sweep (docs/theory.md §3.11)."""
 
     name: str
     patch_size: int
@@ -278,7 +278,7 @@ def sweep_plane_png(
 ) -> bytes:
     """The UP plane in ratio units against P / d, one frontier curve per patch size.
 
-    Implements THEORY.md §3.11: the bound depends on P / d, so plotting ``U / N(X|Y)``
+    Implements docs/theory.md §3.11: the bound depends on P / d, so plotting ``U / N(X|Y)``
     against ``P / d`` puts every patch size on one set of axes; each size's Gaussian-oracle
     frontier (§3.6, ``frontiers[size]`` as ``(P, ratio)`` points with ``d = size^2`` times
     the channels folded in by the caller) is a curve, each restorer a marker per size.

@@ -1,6 +1,6 @@
 """Heat-map PNGs: a per-pixel map blended over a greyscale copy of the restored image.
 
-Used for the invented-detail maps of THEORY.md §3.7. Pillow draws everything; matplotlib is
+Used for the invented-detail maps of docs/theory.md §3.7. Pillow draws everything; matplotlib is
 imported lazily, only to read the ``inferno`` colour table.
 
 Layout of the returned PNG (all in pixels, ``W' x H'`` the possibly downscaled image size)::

@@ -94,7 +94,7 @@ def _submit_poll_read(client: Any, models: Any, types: Any) -> None:
     report = get_report.sync(job.id, client=client)
     assert isinstance(report, models.AuditReport)
     assert [pair.id for pair in report.pairs] == ["first", "second"]
-    assert report.schema_version == "1"
+    assert report.schema_version == "2"
     assert report.groups[0].n_pairs == 2
 
 

@@ -1,4 +1,4 @@
-"""Properties of MSE, PSNR and SSIM taken from THEORY.md §3.2 (hypothesis, derandomised).
+"""Properties of MSE, PSNR and SSIM taken from docs/theory.md §3.2 (hypothesis, derandomised).
 
 Images are drawn from a seed and a structure (uniform noise, a smooth ramp or a flat image)
 so that examples stay small and shrink well; sizes are 11 to 24 pixels a side.

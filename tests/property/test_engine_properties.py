@@ -1,4 +1,4 @@
-"""Properties of the whole audit that THEORY.md implies, on generated images (hypothesis)."""
+"""Properties of the whole audit that docs/theory.md implies, on generated images (hypothesis)."""
 
 from __future__ import annotations
 

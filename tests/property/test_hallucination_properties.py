@@ -1,4 +1,4 @@
-"""Properties of the invented-detail ratio and map that THEORY.md §3.7 implies.
+"""Properties of the invented-detail ratio and map that docs/theory.md §3.7 implies.
 
 Images are random textures (seeded torch generators drawn by hypothesis), small so that each
 example runs in milliseconds; every test is derandomised.

@@ -1,4 +1,4 @@
-"""Properties from THEORY.md §2-§3.5 for the patch, uncertainty, perception and bound code."""
+"""Properties from docs/theory.md §2-§3.5 for the patch, uncertainty, perception and bound code."""
 
 from __future__ import annotations
 

@@ -1,13 +1,13 @@
 """A stationary Gaussian image source with exact posterior restorers (test oracle).
 
 For such a source the posterior is Gaussian and computable on the whole image, so the
-posterior-mean restorer and a posterior sampler are exact: THEORY.md 3.6 says their
+posterior-mean restorer and a posterior sampler are exact: docs/theory.md 3.6 says their
 uncertainty ratios tend to 1 and 2. Shared by the estimator and engine tests.
 
 * :func:`gaussian_super_resolution`: 4x bicubic only, one sample per input (kept as it was).
 * :func:`gaussian_problem`: any degradation spec of ``api_schemas.degradation``, K samples per
   input at any scale, and the exact posterior covariance of p x p patches (per phase and
-  pooled), i.e. the exact N(X|Y) of THEORY.md 3.6. Checked against dense closed forms in
+  pooled), i.e. the exact N(X|Y) of docs/theory.md 3.6. Checked against dense closed forms in
   tests/unit/support/test_gaussian_source.py.
 """
 
@@ -312,7 +312,7 @@ class _Posterior:
 
 
 def entropy_power(covariance: torch.Tensor) -> float:
-    """``det(C)^(1/d)``: the entropy power N of a Gaussian with covariance C (THEORY.md 1)."""
+    """``det(C)^(1/d)``: the entropy power N of a Gaussian with covariance C (docs/theory.md 1)."""
     sign, logdet = torch.linalg.slogdet(covariance)
     if float(sign) <= 0:
         raise ValueError("expected a positive definite covariance")
@@ -329,7 +329,7 @@ class GaussianProblem:
     sample_scale * W_k`` with W_k independent exact posterior draws (K may be 0). ``spec`` is
     the normalised JSON form that ``AuditOptions.degradation`` holds, ``op`` is
     ``DegradationOperator.from_spec(spec)`` and ``noise`` is ``noise_variance(spec)`` (s^2).
-    No covariance here includes the 2Q I of 8-bit rounding (THEORY.md 3.6).
+    No covariance here includes the 2Q I of 8-bit rounding (docs/theory.md 3.6).
     """
 
     spec: dict[str, Any]
@@ -385,7 +385,7 @@ class GaussianProblem:
     def pooled_posterior_patch_covariance(
         self, p: int, top: int | None = None, left: int | None = None
     ) -> torch.Tensor:
-        """B-bar of THEORY.md 3.6: the mean over the f x f phases of the patch posterior,
+        """B-bar of docs/theory.md 3.6: the mean over the f x f phases of the patch posterior,
         the phase-0 patch at (top, left) (default :meth:`central_patch_position`)."""
         centre = self.central_patch_position(p)
         top = centre if top is None else top
@@ -393,7 +393,9 @@ class GaussianProblem:
         return self.phase_patch_covariances(p, top, left).mean(0)
 
     def inherent_uncertainty(self, p: int) -> tuple[float, float]:
-        """Exact N(X|Y) of central p x p patches: ``(pooled, per_phase)`` of THEORY.md 3.6 step 4.
+        """Exact N(X|Y) of central p x p patches, ``(pooled, per_phase)`` (docs/theory.md 3.6).
+
+        Step 4 of docs/theory.md 3.6:
 
         ``pooled`` = det(B-bar)^(1/d); ``per_phase`` = the geometric mean over phases of
         det(B_phi)^(1/d). Neither includes 2Q I.

@@ -1,4 +1,4 @@
-"""UP and DP plane plots (THEORY.md §2): PNG output, the bound curve, the shaded region."""
+"""UP and DP plane plots (docs/theory.md §2): PNG output, the bound curve, the shaded region."""
 
 from __future__ import annotations
 

@@ -2,9 +2,9 @@
 
 The engine streams pairs through the device in batches and keeps only what the group-level
 estimates need: per-pair distortion numbers and Gaussian estimates, the group's pooled and
-bootstrap-weighted patch-moment sums (THEORY.md 3.3; no per-pair moments outlive their
+bootstrap-weighted patch-moment sums (docs/theory.md 3.3; no per-pair moments outlive their
 batch), a seeded subsample of patches for the nearest-neighbour estimators (a fixed budget
-per group), and the invented-detail energies (THEORY.md 3.7). Memory is bounded by the batch
+per group), and the invented-detail energies (docs/theory.md 3.7). Memory is bounded by the batch
 size and the number of bootstrap resamples, not by the job.
 """
 
@@ -36,7 +36,7 @@ class StatisticSettings:
     map_window_sigma: float
     knn_per_pair: int
     extra_patch_sizes: tuple[int, ...] = ()
-    """Other patch sizes of the dimension sweep (THEORY.md 3.11)."""
+    """Other patch sizes of the dimension sweep (docs/theory.md 3.11)."""
 
 
 @dataclass
@@ -56,13 +56,13 @@ class BatchStatistics:
     residual_energy: torch.Tensor
     detail_energy: torch.Tensor
     measurement_residual: torch.Tensor
-    """(B,) mean |H x_hat - y|^2 (THEORY.md 3.7); NaN where no observation was given."""
+    """(B,) mean |H x_hat - y|^2 (docs/theory.md 3.7); NaN where no observation was given."""
     extra: dict[int, tuple[PatchMoments, PatchMoments, PatchMoments]] = field(default_factory=dict)
-    """Error, truth and restored patch moments at each extra patch size (THEORY.md 3.11)."""
+    """Error, truth and restored patch moments at each extra patch size (docs/theory.md 3.11)."""
     max_error: torch.Tensor | None = None
     """(B,) largest absolute error of each pair (on the statistics' grid)."""
     restored_quantised: bool = False
-    """Whether every restored image of the batch lies on the 8-bit grid (THEORY.md 3.6: its
+    """Whether every restored image of the batch lies on the 8-bit grid (docs/theory.md 3.6: its
     rounding then adds to every error)."""
     maps: dict[str, torch.Tensor] = field(default_factory=dict)
     """Per-pixel maps ``(B, 1, H', W')`` on the cropped grid, by artifact kind."""
@@ -73,7 +73,7 @@ def _crop(images: torch.Tensor, settings: StatisticSettings) -> torch.Tensor:
 
 
 def prepare(images: torch.Tensor, settings: StatisticSettings) -> torch.Tensor:
-    """Colour conversion then border crop (THEORY.md 3.1)."""
+    """Colour conversion then border crop (docs/theory.md 3.1)."""
     return _crop(convert_color(images, settings.color), settings)  # type: ignore[arg-type]
 
 
@@ -191,7 +191,7 @@ def _dequantize(samples: torch.Tensor, generator: torch.Generator) -> torch.Tens
     Quantised images repeat patches exactly (flat or saturated regions), and a zero
     neighbour distance sends the Kozachenko-Leonenko and Póczos-Schneider sums to infinity.
     Seeded uniform noise of one grey level's width (variance 1/(12 * 255^2), the quantisation
-    floor of THEORY.md 3.6) undoes the quantisation; it matters only for errors of about a
+    floor of docs/theory.md 3.6) undoes the quantisation; it matters only for errors of about a
     grey level, where it adds at most that floor to the estimate.
     """
     noise = torch.rand(samples.shape, generator=generator)  # float32: plenty for a jitter
@@ -266,7 +266,7 @@ class GroupStatistics:
 
     Patch moments, the only per-pair statistics of size d^2, are turned into the pairs'
     Gaussian estimates and added to the group's pooled and bootstrap-weighted sums as each
-    batch arrives (THEORY.md 3.3-3.5): the bootstrap resamples pairs with the multinomial
+    batch arrives (docs/theory.md 3.3-3.5): the bootstrap resamples pairs with the multinomial
     counts ``weights`` (R x n, drawn before the first batch), so resample r's sums are
     ``sum_i weights[r, i] * moments_i`` whatever the batch order. Memory is R + 1 sums of
     d x d matrices per moment kind, not n.
@@ -407,7 +407,7 @@ class FinishedGroup:
     max_error: torch.Tensor
     """(n,) largest absolute error per pair."""
     by_patch_size: dict[int, MomentSums]
-    """Moment sums at the extra patch sizes of the dimension sweep (THEORY.md 3.11)."""
+    """Moment sums at the extra patch sizes of the dimension sweep (docs/theory.md 3.11)."""
     restored_quantised: bool
     """Whether every restored image of the group lies on the 8-bit grid."""
 

@@ -69,7 +69,7 @@ def render_maps(
 def render_plots(
     groups: list[GroupReport], artifacts: ArtifactWriter, patch_size: int
 ) -> dict[str, str]:
-    """The job's uncertainty-perception and distortion-perception planes (THEORY.md 2)."""
+    """The job's uncertainty-perception and distortion-perception planes (docs/theory.md 2)."""
     from workers.plots import DpPoint, UpPoint, dp_plane_png, up_plane_png
 
     if not groups:
@@ -114,7 +114,7 @@ def render_plots(
 
 
 def _sweep_plot(groups: list[GroupReport], patch_size: int) -> bytes | None:
-    """The dimension sweep's plot (THEORY.md 3.11), when a group has rows with ratios."""
+    """The dimension sweep's plot (docs/theory.md 3.11), when a group has rows with ratios."""
     from workers.plots import SweepPoint, sweep_plane_png
 
     points: list[SweepPoint] = []

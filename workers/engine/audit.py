@@ -101,11 +101,11 @@ def run_audit(
 
     Pairs are decoded in a thread pool while the previous batch runs on the device; pairs of
     one size inside a batch form one tensor batch. Group statistics are pooled from per-pair
-    sufficient statistics (THEORY.md 3.3-3.8).
+    sufficient statistics (docs/theory.md 3.3-3.8).
 
     Args:
         pairs: the pairs, in report order; ``group`` names the restorer.
-        options: estimator settings (THEORY.md 3 defaults).
+        options: estimator settings (docs/theory.md 3 defaults).
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         progress: called with ``(done, total)`` pairs after each batch.
         should_cancel: polled between batches; True stops with AuditCancelledError.

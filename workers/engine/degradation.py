@@ -1,11 +1,11 @@
-"""The degradation-aware part of the audit (THEORY.md 2, 3.6, 3.7).
+"""The degradation-aware part of the audit (docs/theory.md 2, 3.6, 3.7).
 
 When the client names the degradation, the engine can say how uncertain the problem itself
 is, N(X|Y), and where each restorer sits against the Gaussian-oracle frontier r_oracle(P) of
-THEORY.md 3.6 (revision 2: a single-output audit measures the marginal perception index, for
+docs/theory.md 3.6 (revision 2: a single-output audit measures the marginal perception index, for
 which eta(P; d) is not a floor). The prior is refitted inside the bootstrap resamples, so N,
 the ratio, r_oracle and the region carry the prior's sampling uncertainty too. Everything here
-rests on the Gaussian model of THEORY.md 2 and the report says so in its warnings.
+rests on the Gaussian model of docs/theory.md 2 and the report says so in its warnings.
 """
 
 from __future__ import annotations
@@ -50,13 +50,13 @@ the observations are the whole window; far more under downsampling)."""
 
 GAUSSIAN_MODEL_NOTE = (
     "inherent_uncertainty, uncertainty_ratio, uncertainty_floor_ratio, min_perception_index "
-    "and up_region rest on the Gaussian model of THEORY.md 2 (a Gaussian prior fitted to "
+    "and up_region rest on the Gaussian model of docs/theory.md 2 (a Gaussian prior fitted to "
     "ground-truth windows). On real photographs the true N(X|Y) is smaller than the Gaussian "
     "one, so a good non-linear restorer can measure a ratio under 1 and land below the "
     "Gaussian-oracle frontier: that is not an error"
 )
 ROUNDING_VARIANCE = 1.0 / (12 * 255.0**2)
-"""Variance of the rounding of one 8-bit image (THEORY.md 3.6)."""
+"""Variance of the rounding of one 8-bit image (docs/theory.md 3.6)."""
 
 UpRegion = Literal["below_bound", "on_bound", "above_bound"]
 
@@ -90,7 +90,7 @@ class KnownDegradation:
         return self.rgb_noise_variance
 
     def rounding_variance(self, color: str, input_channels: int) -> float:
-        """Variance per statistic channel of one 8-bit image's rounding (THEORY.md 3.6)."""
+        """Variance per statistic channel of one 8-bit image's rounding (docs/theory.md 3.6)."""
         if input_channels == 3 and color in _LUMA_NOISE_GAIN:
             return ROUNDING_VARIANCE * _LUMA_NOISE_GAIN[color]
         return ROUNDING_VARIANCE
@@ -167,7 +167,7 @@ class PriorImages:
 
 @dataclass(frozen=True)
 class BoundPlacement:
-    """Where a group sits against the Gaussian-oracle frontier (THEORY.md 3.6)."""
+    """Where a group sits against the Gaussian-oracle frontier (docs/theory.md 3.6)."""
 
     inherent: Estimate | None
     inherent_per_phase: float | None
@@ -232,7 +232,7 @@ def place_on_frontier(
 ) -> BoundPlacement:
     """N(X|Y), the uncertainty ratio, r_oracle(P), P_min and the UP region of a group.
 
-    Implements THEORY.md 3.6 (revision 2). With a bootstrap, the prior's window moments are
+    Implements docs/theory.md 3.6 (revision 2). With a bootstrap, the prior's window moments are
     re-weighted with each resample's pair counts (for the first resamples that the work
     budget allows), so N, r, P and r_oracle come from the same resamples; the region
     compares r / r_oracle(P) with 1 through its interval, allowing ``bound_tolerance``.

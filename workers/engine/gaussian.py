@@ -1,7 +1,7 @@
 """Gaussian estimates from patch moments, one per row: uncertainty and perception.
 
 Rows are pairs (per-pair estimates), a group's pooled sums (one row), or its bootstrap
-resamples (THEORY.md 3.4 item 3), so the same two functions serve all three.
+resamples (docs/theory.md 3.4 item 3), so the same two functions serve all three.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from workers.estimators.uncertainty import gaussian_entropy_power
 
 
 def uncertainty_of(moments: PatchMoments) -> torch.Tensor:
-    """Gaussian entropy power of the error (THEORY.md 3.4.1) for each row of ``moments``."""
+    """Gaussian entropy power of the error (docs/theory.md 3.4.1) for each row of ``moments``."""
     _, cov = moments.mean_and_covariance()
     values = gaussian_entropy_power(cov, moments.count)
     # All-zero errors: the entropy power of a point mass is 0, not undefined.
@@ -23,7 +23,7 @@ def uncertainty_of(moments: PatchMoments) -> torch.Tensor:
 
 
 def perception_of(truth: PatchMoments, restored: PatchMoments, order: float) -> torch.Tensor:
-    """Gaussian Rényi divergence between patch laws (THEORY.md 3.5.1), row by row."""
+    """Gaussian Rényi divergence between patch laws (docs/theory.md 3.5.1), row by row."""
     mu_x, cov_x = truth.mean_and_covariance()
     mu_r, cov_r = restored.mean_and_covariance()
     return gaussian_renyi_divergence(mu_x, cov_x, mu_r, cov_r, order)

@@ -1,6 +1,6 @@
 """From per-pair statistics to the report's group and pair sections (REPORT.md).
 
-Group estimates pool the per-pair patch moments (THEORY.md 3.4, 3.5) and bootstrap over pairs
+Group estimates pool the per-pair patch moments (docs/theory.md 3.4, 3.5) and bootstrap over pairs
 by reweighting those moments, so one resample costs a weighted sum and a log-determinant, never
 a pass over the images.
 """
@@ -89,7 +89,7 @@ def _mean_estimate(
 
 
 def verdict_thresholds(options: AuditOptions) -> VerdictThresholds:
-    """The verdict's thresholds from the job's options (THEORY.md 3.8)."""
+    """The verdict's thresholds from the job's options (docs/theory.md 3.8)."""
     t = options.thresholds
     return VerdictThresholds(
         high_ratio=t.high_uncertainty_ratio,
@@ -127,7 +127,7 @@ def _verdict(
     )
     reasons = list(verdict.reasons)
     if max_error is not None and max_error <= 1.0 / 255.0 + 1e-6 and verdict.level != "low":
-        # THEORY.md 3.8: errors within the rounding of both 8-bit images are not content.
+        # docs/theory.md 3.8: errors within the rounding of both 8-bit images are not content.
         return Verdict(level="low", reasons=[_ROUNDING_REASON, *reasons])
     return Verdict(level=verdict.level, reasons=reasons)
 
@@ -145,7 +145,7 @@ def _perception(
 ) -> tuple[float | None, torch.Tensor | None, str]:
     """Pooled Gaussian Rényi divergence and its resamples, at order 1/2 bias-corrected.
 
-    THEORY.md 3.6: the plug-in D_1/2 between two sample covariances is biased up, and the
+    docs/theory.md 3.6: the plug-in D_1/2 between two sample covariances is biased up, and the
     frontier is steep near P = 0. The first-order formula d (d + 1) / 8 (1 / n1 + 1 / n2)
     assumes independent samples; ground-truth and restored patches come from the same images
     and are strongly correlated (a high-SNR restorer's patches nearly equal the truth's), so
@@ -178,7 +178,7 @@ def _measured(
     stats: FinishedGroup,
     rounding: float,
 ) -> Measured:
-    """U and the bias-corrected D_1/2 of one patch size, for the placement (THEORY.md 3.6)."""
+    """U and the bias-corrected D_1/2 of one patch size, for the placement (docs/theory.md 3.6)."""
     u = finite_or_none(uncertainty_of(sums.pooled_error)[0])
     boot_u = uncertainty_of(sums.resampled_error) if sums.resampled_error is not None else None
     patches = float(sums.pooled_error.count[0])
@@ -203,7 +203,7 @@ def _sweep(
     rounding: float,
     main: tuple[float | None, BoundPlacement | None],
 ) -> list[PatchSizeRow] | None:
-    """The dimension sweep's table (THEORY.md 3.11), one row per asked patch size."""
+    """The dimension sweep's table (docs/theory.md 3.11), one row per asked patch size."""
     if not options.patch_sizes:
         return None
     rows = []
@@ -243,7 +243,7 @@ def _placement_warnings(
     warnings = []
     if placement.region == "below_bound":
         warnings.append(
-            f"group {name}: below the Gaussian-oracle frontier (THEORY.md 3.6): more certain "
+            f"group {name}: below the Gaussian-oracle frontier (docs/theory.md 3.6): more certain "
             "than the best Gaussian restorer at this perceptual quality. On photographs this "
             "is most likely a good non-linear restorer (the true N(X|Y) is below the Gaussian "
             "one); on Gaussian-like data, an estimation problem or a degradation that does not "
@@ -252,14 +252,14 @@ def _placement_warnings(
     if rounding > 0:
         warnings.append(
             f"group {name}: the restored images are 8-bit, so their rounding ({rounding:.3g} "
-            "per pixel) is added to the posterior covariance before every ratio (THEORY.md "
+            "per pixel) is added to the posterior covariance before every ratio (docs/theory.md "
             "3.6); the ground truth's rounding is already in the prior fitted to it"
         )
     return warnings
 
 
 def group_bootstrap_weights(n_pairs: int, options: AuditOptions) -> torch.Tensor | None:
-    """The multinomial resampling counts of a group's pairs (THEORY.md 3.4 item 3), drawn
+    """The multinomial resampling counts of a group's pairs (docs/theory.md 3.4 item 3), drawn
     before its first batch so that resampled sums can be accumulated as pairs stream by;
     ``None`` without a bootstrap (no resamples asked for, or a single pair)."""
     if options.bootstrap.resamples <= 0 or n_pairs <= 1:
@@ -286,7 +286,7 @@ def summarize_group(
     weights = stats.weights
     n_pairs = len(stats.indices)
 
-    # Per pair (THEORY.md 3.4, 3.5 on one image's patches), computed batch by batch.
+    # Per pair (docs/theory.md 3.4, 3.5 on one image's patches), computed batch by batch.
     pair_u = stats.pair_uncertainty
     pair_p = stats.pair_perception
     ratio = stats.residual_energy / stats.detail_energy
@@ -301,7 +301,7 @@ def summarize_group(
     perception, boot_p, estimator_p = _perception(stats.sums, order, dimension, float(n_patches))
 
     # Raw nearest-neighbour estimates are biased at patch dimensions; each is reported beside
-    # its calibration against the matched Gaussian (THEORY.md 3.10).
+    # its calibration against the matched Gaussian (docs/theory.md 3.10).
     seed = options.bootstrap.seed
     calibrated_u = calibrated_knn_entropy_power(stats.knn_error, options.knn_k, seed)
     calibrated_p = calibrated_knn_renyi_divergence(
@@ -313,7 +313,7 @@ def summarize_group(
         warnings.append(
             f"group {name}: the raw nearest-neighbour Rényi estimate ({knn_p:.3g}) is biased "
             f"at d = {dimension} (wrong sign on Gaussian data); read the calibrated one "
-            "(knn_calibrated, THEORY.md 3.10) or the Gaussian estimate"
+            "(knn_calibrated, docs/theory.md 3.10) or the Gaussian estimate"
         )
     n_knn = int(stats.knn_error.shape[0])
     knn_calibrated = KnnCalibrated(
@@ -366,13 +366,13 @@ def summarize_group(
     if known is not None and prior is not None:
         if stats.restored_quantised:
             rounding = known.rounding_variance(options.color, prior.input_channels)
-        # The placement uses D_1/2 whatever order the report shows (THEORY.md 3.6).
+        # The placement uses D_1/2 whatever order the report shows (docs/theory.md 3.6).
         measured = _measured(stats.sums, dimension, stats, rounding)
         placement = place_on_frontier(prior, known, options, measured, dimension)
         if placement.inherent is None:
             reason = (
                 f"the inherent uncertainty could not be computed (images smaller than the "
-                f"{options.patch_size + 2 * placement.margin}-pixel window of THEORY.md 3.6, "
+                f"{options.patch_size + 2 * placement.margin}-pixel window of docs/theory.md 3.6, "
                 "or no uncertainty estimate)"
             )
             warnings.append(f"group {name}: {reason}")
@@ -465,7 +465,7 @@ def summarize_group(
             pair_warnings.append(
                 f"uncertainty rests on {int(stats.pair_patches[row])} patches (< 10 d = "
                 f"{10 * dimension}): the Wishart-corrected estimate can exceed the MSE by several "
-                "per cent on so few patches (THEORY.md 3.4)"
+                "per cent on so few patches (docs/theory.md 3.4)"
             )
         if p_pair is None:
             pair_warnings.append("perception is null: a patch covariance is singular")

@@ -1,4 +1,4 @@
-"""Pure estimator library (torch and numpy only); every function cites THEORY.md.
+"""Pure estimator library (torch and numpy only); every function cites docs/theory.md.
 
 Inputs are ``(B, C, H, W)`` floating tensors in [0, 1] unless a docstring says otherwise;
 outputs are per sample. Device and dtype follow the inputs. Bad input raises

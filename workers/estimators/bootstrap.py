@@ -1,6 +1,6 @@
 """Bootstrap over pairs: resampling weights and percentile intervals.
 
-Implements THEORY.md §3.4 item 3. Pairs, not patches, are resampled (patches of one image are
+Implements docs/theory.md §3.4 item 3. Pairs, not patches, are resampled (patches of one image are
 correlated, and resampling them would understate the spread). A resample is a row of
 multinomial counts ``w`` (how often each pair was drawn); any per-pair sufficient statistic is
 then re-pooled with these weights, e.g. ``PatchMoments.weighted(w)`` or a weighted mean.
@@ -29,7 +29,7 @@ def bootstrap_weights(
 ) -> torch.Tensor:
     """Multinomial resampling counts of ``n`` pairs, one row per bootstrap resample.
 
-    Implements THEORY.md §3.4 item 3.
+    Implements docs/theory.md §3.4 item 3.
 
     Row ``r`` draws ``n`` indices uniformly with replacement and counts them:
     ``w[r, i] = #{j : idx[r, j] = i}``, so ``sum_i w[r, i] = n`` and each
@@ -67,7 +67,7 @@ def bootstrap_weights(
 def percentile_interval(values: torch.Tensor, level: float) -> tuple[float, float]:
     """Equal-tailed percentile interval of bootstrap replicates, skipping non-finite ones.
 
-    Implements THEORY.md §3.4 item 3.
+    Implements docs/theory.md §3.4 item 3.
 
     ``(q((1 - level) / 2), q((1 + level) / 2))`` with ``q`` the quantile with linear
     interpolation (numpy's default ``method="linear"``) over the finite replicates. A resample
@@ -112,7 +112,7 @@ def bootstrap_mean_interval(
 ) -> tuple[float, float]:
     """Percentile interval of the mean of per-pair values under bootstrap resampling.
 
-    Implements THEORY.md §3.4 item 3 (used for group means such as the invented-detail ratio
+    Implements docs/theory.md §3.4 item 3 (used for group means such as the invented-detail ratio
     of §3.7).
 
     Replicate ``r`` is the weighted mean ``m_r = sum_i w[r, i] v_i / sum_i w[r, i]``; the

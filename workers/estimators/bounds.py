@@ -1,6 +1,6 @@
 """The uncertainty-perception bound of the Gaussian closed form and its inverse.
 
-Implements THEORY.md §2 (Thm 3): ``eta(P; d)`` and ``P_min(r; d)``. Both accept a Python
+Implements docs/theory.md §2 (Thm 3): ``eta(P; d)`` and ``P_min(r; d)``. Both accept a Python
 float or a tensor (elementwise; device and dtype follow the tensor). NaN propagates, so an
 estimate that came out null (NaN) stays null.
 """
@@ -31,7 +31,7 @@ def min_uncertainty_multiplier(
 ) -> float | torch.Tensor:
     """Factor eta(P; d) by which any restorer at perception index P exceeds N(X|Y).
 
-    Implements THEORY.md §2 (Thm 3):
+    Implements docs/theory.md §2 (Thm 3):
     ``eta(P; d) = 1 + exp(-2 arccosh(exp(t)))``, t = P / d. With
     ``exp(-arccosh(e^t)) = 1 / (e^t + sqrt(expm1(2 t)))`` this is evaluated without the
     cancellation of ``2 e^(2t) - sqrt((2 e^(2t) - 1)^2 - 1)`` near t = 0 and without
@@ -87,7 +87,7 @@ def min_perception_index(ratio: torch.Tensor, dimension: int) -> torch.Tensor: .
 def min_perception_index(ratio: float | torch.Tensor, dimension: int) -> float | torch.Tensor:
     """Smallest perception index compatible with the uncertainty ratio r (inverse of eta).
 
-    Implements THEORY.md §2 (Thm 3): for r = U / N(X|Y) in (1, 2],
+    Implements docs/theory.md §2 (Thm 3): for r = U / N(X|Y) in (1, 2],
     ``P_min(r; d) = d log(r / (2 sqrt(r - 1)))``, computed as
     ``(d / 2) log1p((2 - r)^2 / (4 (r - 1)))`` (since r^2 - 4 (r - 1) = (2 - r)^2), which
     stays accurate as r -> 2 where P_min -> 0; eta(P_min(r; d); d) = r.

@@ -1,6 +1,6 @@
 """Colour conversion and border cropping applied before any statistic.
 
-Implements THEORY.md §3.1 (preparation). Both functions are pure: they validate a batch of
+Implements docs/theory.md §3.1 (preparation). Both functions are pure: they validate a batch of
 images and return a new view or tensor with the same device and dtype.
 """
 
@@ -27,7 +27,7 @@ _Y_FULL_WEIGHTS = (0.299, 0.587, 0.114)
 def convert_color(images: torch.Tensor, mode: ColorMode) -> torch.Tensor:
     """Convert a batch of images to the colour representation the statistics use.
 
-    Implements THEORY.md §3.1.
+    Implements docs/theory.md §3.1.
 
     ``y`` (MATLAB ``rgb2ycbcr`` luma, the super-resolution convention):
     ``Y = (16 + 65.481 R + 128.553 G + 24.966 B) / 255``, so Y lies in [16/255, 235/255].
@@ -85,7 +85,7 @@ def convert_color(images: torch.Tensor, mode: ColorMode) -> torch.Tensor:
 def crop_border(images: torch.Tensor, pixels: int) -> torch.Tensor:
     """Remove ``pixels`` rows and columns from every side of each image.
 
-    Implements THEORY.md §3.1 (``crop_border``, applied before any statistic).
+    Implements docs/theory.md §3.1 (``crop_border``, applied before any statistic).
 
     ``out = images[..., p : H - p, p : W - p]`` with ``p = pixels``; ``p = 0`` is the identity.
 

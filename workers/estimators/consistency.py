@@ -1,11 +1,13 @@
-"""Measurement consistency and the two hallucination maps of a known degradation (THEORY.md §3.7).
+"""Measurement consistency and the two hallucination maps of a known degradation.
+
+docs/theory.md §3.7.
 
 With ``H`` the degradation's linear operator on the whole image and ``H+`` its pseudo-inverse
 (:meth:`DegradationOperator.pseudo_inverse`, conjugate gradients in float64):
 
 * ``measurement_residual``: how far the restored image is from explaining the observation,
   the mean squared residual ``mean |H x_hat - y|^2`` over the observation's entries. It is on
-  the scale of the noise variance ``s^2`` (THEORY.md §3.6): a restorer consistent with an 8-bit
+  the scale of the noise variance ``s^2`` (docs/theory.md §3.6): a restorer consistent with an 8-bit
   observation scores about ``1 / (12 * 255^2) = 1.28e-6`` (the rounding of ``y``), an
   inconsistent one much more. (Mean square rather than RMS so that it compares directly with
   ``s^2``; take the square root for grey levels.)
@@ -49,7 +51,7 @@ def measurement_residual(
 ) -> torch.Tensor:
     """Mean squared data inconsistency ``mean |H x_hat - y|^2`` per image.
 
-    Implements THEORY.md §3.7 (measurement consistency; compare with the noise variance of
+    Implements docs/theory.md §3.7 (measurement consistency; compare with the noise variance of
     §3.6).
 
     Args:
@@ -86,7 +88,7 @@ def measurement_map(
 ) -> torch.Tensor:
     """Measurement-space hallucination map ``|H+ (H x_hat - y)|``, summed over channels.
 
-    Implements THEORY.md §3.7.
+    Implements docs/theory.md §3.7.
 
     Args:
         restored: ``(B, C, H, W)`` restored images.
@@ -127,7 +129,7 @@ def null_space_map(
 ) -> torch.Tensor:
     """Null-space hallucination map ``|(I - H+ H)(x_hat - x)|``, summed over channels.
 
-    Implements THEORY.md §3.7.
+    Implements docs/theory.md §3.7.
 
     Args:
         restored: ``(B, C, H, W)`` restored images.

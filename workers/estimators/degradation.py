@@ -1,4 +1,4 @@
-"""The known degradation as a batched linear operator H (THEORY.md §3.6, §3.7).
+"""The known degradation as a batched linear operator H (docs/theory.md §3.6, §3.7).
 
 A degradation is blur -> downsample (-> noise, which is not part of H). Each linear stage acts on
 every channel alike and is one of:
@@ -248,7 +248,7 @@ def _parse_step(step: Mapping[str, Any]) -> Step | None:
 class DegradationOperator:
     """The linear part H of a degradation, applied to ``(B, C, H, W)`` batches.
 
-    Implements THEORY.md §3.6 (the map A) and §3.7 (H, H+, I - H+ H).
+    Implements docs/theory.md §3.6 (the map A) and §3.7 (H, H+, I - H+ H).
 
     Args:
         steps: at most one :class:`Blur` followed by at most one :class:`Downsample`. An empty
@@ -502,7 +502,7 @@ class DegradationOperator:
     def matrix_for_window(self, window_size: int, phase: tuple[int, int] = (0, 0)) -> torch.Tensor:
         """Dense A_w: the observations that depend only on pixels of one window.
 
-        Implements THEORY.md §3.6 step 1. The window (``window_size`` square, row-major
+        Implements docs/theory.md §3.6 step 1. The window (``window_size`` square, row-major
         flattening) is placed inside a canvas large enough that no border effect reaches it,
         at row and column offsets congruent to ``phase`` modulo the factor (H commutes only
         with shifts by the factor, so each phase has its own A_w). Each row of the result is

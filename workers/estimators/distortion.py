@@ -1,6 +1,6 @@
 """Per-image distortion: MSE, PSNR and SSIM, alone or fused in one pass.
 
-Implements THEORY.md §3.2. Every statistic is computed per image; averaging over images is the
+Implements docs/theory.md §3.2. Every statistic is computed per image; averaging over images is the
 caller's job (the papers' convention, not the MSE pooled over a batch).
 
 Provenance: SSIM follows Wang, Bovik, Sheikh and Simoncelli, *Image Quality Assessment: From
@@ -159,7 +159,7 @@ def _ssim_from_statistics(
 def mean_squared_error(preds: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean squared error of each image.
 
-    Implements THEORY.md §3.2.
+    Implements docs/theory.md §3.2.
 
     ``MSE_b = (1 / (C H W)) sum_{c, h, w} (preds[b, c, h, w] - target[b, c, h, w])²``.
 
@@ -188,7 +188,7 @@ def peak_signal_noise_ratio(
 ) -> torch.Tensor:
     """Peak signal-to-noise ratio of each image, in decibels.
 
-    Implements THEORY.md §3.2.
+    Implements docs/theory.md §3.2.
 
     ``PSNR_b = 10 log10(L² / MSE_b)`` with ``L = data_range``; ``+inf`` where ``MSE_b = 0``
     (the engine reports that as null with a flag).
@@ -223,7 +223,7 @@ def structural_similarity(
 ) -> torch.Tensor:
     """Mean structural similarity (SSIM) of each image.
 
-    Implements THEORY.md §3.2.
+    Implements docs/theory.md §3.2.
 
     With ``G`` the 11x11 Gaussian window (sigma 1.5), ``mu_x = G * x``,
     ``sigma_x² = G * x² - mu_x²``, ``sigma_xy = G * (x y) - mu_x mu_y`` (population moments),
@@ -267,7 +267,7 @@ def distortion_metrics(
 ) -> DistortionMetrics:
     """MSE, PSNR and SSIM of each image, validating once and blurring in one fused pass.
 
-    Implements THEORY.md §3.2.
+    Implements docs/theory.md §3.2.
 
     Same values as :func:`mean_squared_error`, :func:`peak_signal_noise_ratio` and
     :func:`structural_similarity` (``PSNR = 10 log10(L² / MSE)``, SSIM of Wang et al. 2004

@@ -1,4 +1,4 @@
-"""Separable Gaussian blur shared by the estimators (the detail operator of THEORY.md §3.7).
+"""Separable Gaussian blur shared by the estimators (the detail operator of docs/theory.md §3.7).
 
 Borders are extended by mirror reflection about the edge pixels, without repeating them
 (``d c b | a b c d | c b a``): torch's ``reflect`` padding, numpy's ``reflect`` and scipy's
@@ -28,7 +28,7 @@ def gaussian_kernel1d(
 ) -> torch.Tensor:
     """Normalised one-dimensional Gaussian kernel.
 
-    Implements the blur ``G_sigma`` of THEORY.md §3.7.
+    Implements the blur ``G_sigma`` of docs/theory.md §3.7.
 
     ``k[i] = exp(-i^2 / (2 sigma^2)) / sum_j exp(-j^2 / (2 sigma^2))`` for
     ``i = -radius .. radius``, computed in float64 and then cast to ``dtype``.
@@ -78,7 +78,7 @@ def _mirror_indices(size: int, radius: int, device: torch.device) -> torch.Tenso
 def gaussian_blur(images: torch.Tensor, sigma: float, radius: int | None = None) -> torch.Tensor:
     """Separable Gaussian blur of every channel, same size out, mirror-reflected borders.
 
-    Implements the blur ``G_sigma`` of THEORY.md §3.7.
+    Implements the blur ``G_sigma`` of docs/theory.md §3.7.
 
     ``(G * x)[r, c] = sum_{i, j} k[i] k[j] x~[r + i, c + j]`` with ``k`` from
     :func:`gaussian_kernel1d` and ``x~`` the mirror extension of ``x`` (module docstring), so a

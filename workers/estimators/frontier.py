@@ -1,7 +1,7 @@
-"""The Gaussian-oracle frontier of the uncertainty-perception plane (THEORY.md §3.6).
+"""The Gaussian-oracle frontier of the uncertainty-perception plane (docs/theory.md §3.6).
 
 A single-output audit measures the *marginal* perception index, and eta(P; d) of Theorem 3 is
-a floor only for the *conditional* one (THEORY.md §3.5). The reference a marginal audit can
+a floor only for the *conditional* one (docs/theory.md §3.5). The reference a marginal audit can
 honestly use is the family of restorers that the fitted Gaussian model makes optimal:
 
 ``X_t = E[X|Y] + t W``, ``W ~ N(0, posterior covariance)`` independent, ``t`` in [0, 1],
@@ -55,7 +55,7 @@ _BISECTION_STEPS = 60
 
 
 def frontier_eigenvalues(prior_block: torch.Tensor, posterior_block: torch.Tensor) -> torch.Tensor:
-    """Generalised eigenvalues of the posterior block against the prior block (THEORY.md §3.6).
+    """Generalised eigenvalues of the posterior block against the prior block (docs/theory.md §3.6).
 
     Args:
         prior_block: ``(..., d, d)`` prior covariance ``S`` of a patch, positive definite.
@@ -95,7 +95,7 @@ def _perception_at(eigenvalues: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
 def frontier_perception(
     prior_block: torch.Tensor, posterior_block: torch.Tensor, t: float | torch.Tensor
 ) -> torch.Tensor:
-    """Marginal index ``P_t`` of the oracle restorer ``E[X|Y] + t W`` (THEORY.md §3.6).
+    """Marginal index ``P_t`` of the oracle restorer ``E[X|Y] + t W`` (docs/theory.md §3.6).
 
     ``P_t = D_1/2( N(0, S), N(0, S - (1 - t^2) B) )``, its ratio being ``1 + t^2``.
 
@@ -135,7 +135,7 @@ def frontier_ratio(
 ) -> torch.Tensor:
     """The frontier ``r_oracle(P)``: least uncertainty ratio of the Gaussian oracle at ``P``.
 
-    Implements THEORY.md §3.6: ``r_oracle(P) = 1 + t(P)^2`` where ``P_t = P`` for
+    Implements docs/theory.md §3.6: ``r_oracle(P) = 1 + t(P)^2`` where ``P_t = P`` for
     ``P < P_0`` (the posterior mean's index), and 1 for ``P >= P_0``; 2 at ``P <= 0``.
 
     Args:
@@ -176,7 +176,7 @@ def frontier_min_perception(
 ) -> torch.Tensor:
     """Least marginal index compatible with uncertainty ratio ``r`` on the frontier.
 
-    Implements THEORY.md §3.6 (the inverse of :func:`frontier_ratio`): ``P_min(r) = P_t`` with
+    Implements docs/theory.md §3.6 (the inverse of :func:`frontier_ratio`): ``P_min(r) = P_t`` with
     ``t = sqrt(r - 1)`` for ``r`` in [1, 2], 0 for ``r > 2``, and NaN for ``r < 1`` (no
     restorer of the Gaussian oracle family is that certain). ``r >= r_oracle(P)`` holds
     exactly when ``P >= P_min(r)``.
@@ -209,7 +209,7 @@ def frontier_points(
 ) -> list[tuple[float, float]]:
     """``count`` points ``(P_t, 1 + t^2)`` of the frontier, ``t`` from 1 down to 0.
 
-    Implements THEORY.md §3.6 (the points the report and the UP plot carry). ``t`` is spaced
+    Implements docs/theory.md §3.6 (the points the report and the UP plot carry). ``t`` is spaced
     evenly in ``t^2`` so the ratios are evenly spaced.
 
     Args:

@@ -1,11 +1,11 @@
 """Invented detail: high-pass detail of the restored image that the ground truth does not explain.
 
-Implements the part of THEORY.md §3.7 that needs no degradation model: the detail operator
+Implements the part of docs/theory.md §3.7 that needs no degradation model: the detail operator
 ``D x = x - G_sigma * x`` (a Gaussian high-pass, borders mirror-reflected, see
 :mod:`workers.estimators.filters`) and the invented-detail ratio, globally per pair and as a
 windowed map.
 
-Choices of this module (THEORY.md leaves them open):
+Choices of this module (docs/theory.md leaves them open):
 
 * The regression coefficient ``a`` is one number **per image, shared by all channels**: sums run
   over channels and pixels together. A channel-wise ``a`` would let a colour shift of the detail
@@ -34,13 +34,13 @@ FLAT_DETAIL_ENERGY = 1e-12
 def detail(images: torch.Tensor, sigma: float) -> torch.Tensor:
     """High-pass detail of every channel: the image minus its Gaussian blur.
 
-    Implements THEORY.md §3.7 (the detail operator D).
+    Implements docs/theory.md §3.7 (the detail operator D).
 
     ``D x = x - G_sigma * x``; constants map to 0, and ``D`` is linear.
 
     Args:
         images: Floating tensor of shape ``(B, C, H, W)``, finite, values in [0, 1].
-        sigma: Blur scale in pixels, > 0 (THEORY.md: factor / 2 when a downsampling factor is
+        sigma: Blur scale in pixels, > 0 (docs/theory.md: factor / 2 when a downsampling factor is
             known, else 2).
 
     Returns:
@@ -76,7 +76,7 @@ def invented_detail_statistics(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Sufficient statistics of the invented-detail ratio: residual and detail energies.
 
-    Implements THEORY.md §3.7 (invented-detail ratio, global form).
+    Implements docs/theory.md §3.7 (invented-detail ratio, global form).
 
     With ``h = D x̂`` and ``g = D x`` (sums over channels and pixels of one image):
     ``a = <h, g> / ||g||^2``, ``r = h - a g``; returns ``(||r||^2, ||g||^2)``. When
@@ -111,7 +111,7 @@ def invented_detail_ratio(
 ) -> torch.Tensor:
     """Share of the restored image's detail energy not explained by the true detail.
 
-    Implements THEORY.md §3.7 (invented-detail ratio).
+    Implements docs/theory.md §3.7 (invented-detail ratio).
 
     ``ratio = ||D x̂ - a D x||^2 / ||D x||^2`` with ``a = <D x̂, D x> / ||D x||^2`` (one ``a``
     per image, over all channels). 0 for the truth and for any ``c x + b`` (gain and offset
@@ -156,7 +156,7 @@ def invented_detail_map(
 ) -> torch.Tensor:
     """Windowed invented-detail ratio: where in the image the detail is invented.
 
-    Implements THEORY.md §3.7 (invented-detail map).
+    Implements docs/theory.md §3.7 (invented-detail map).
 
     With ``h = D x̂``, ``g = D x``, ``W`` a Gaussian window of scale ``window_sigma`` and channel
     sums inside the products: ``S_hh = W*(h.h)``, ``S_hg = W*(h.g)``, ``S_gg = W*(g.g)``. The
@@ -171,7 +171,7 @@ def invented_detail_map(
         restored: Restored images ``x̂``, floating ``(B, C, H, W)``, finite, in [0, 1].
         target: Ground truth ``x``, same shape and dtype as ``restored``.
         sigma: Scale of the detail operator in pixels, > 0.
-        window_sigma: Scale of the Gaussian window in pixels, > 0 (THEORY.md default 8).
+        window_sigma: Scale of the Gaussian window in pixels, > 0 (docs/theory.md default 8).
         floor: Denominator floor as a fraction of the mean detail energy, > 0.
 
     Returns:

@@ -1,4 +1,4 @@
-"""Inherent uncertainty N(X|Y) of a p x p patch when the degradation is known (THEORY.md §3.6).
+"""Inherent uncertainty N(X|Y) of a p x p patch when the degradation is known (docs/theory.md §3.6).
 
 The recipe of §3.6, with the choices this module makes:
 
@@ -109,7 +109,7 @@ def posterior_patch_covariance(
     noise_variance: float,
     central: torch.Tensor,
 ) -> torch.Tensor:
-    """Central block of ``S - S A' (A S A' + s^2 I)^-1 A S`` (THEORY.md §3.6 step 3).
+    """Central block of ``S - S A' (A S A' + s^2 I)^-1 A S`` (docs/theory.md §3.6 step 3).
 
     Args:
         prior_cov: ``(d_w, d_w)`` float64 prior covariance of the window.
@@ -205,7 +205,7 @@ def inherent_uncertainty(
 ) -> InherentUncertainty:
     """Entropy power N(X|Y) of the posterior of one patch given all the observations.
 
-    Implements THEORY.md §3.6 (steps 1-3; see the module docstring for the window stride, the
+    Implements docs/theory.md §3.6 (steps 1-3; see the module docstring for the window stride, the
     shrinkage rule and the pooling over sampling phases):
 
     ``N(X|Y) = det(mean_phi B_phi)^(1/d)``, ``B_phi`` the central ``p x p`` block of
@@ -268,7 +268,7 @@ def inherent_uncertainty(
 
 @dataclass(frozen=True)
 class WindowMoments:
-    """Per-image sums of the prior's windows (THEORY.md §3.6 step 2), so the prior can be
+    """Per-image sums of the prior's windows (docs/theory.md §3.6 step 2), so the prior can be
     refitted under any weighting of the images, e.g. a bootstrap resample of pairs.
 
     Attributes:
@@ -308,7 +308,7 @@ class WindowMoments:
 
 
 def window_moments(images: torch.Tensor, window: int, stride: int) -> WindowMoments:
-    """Per-image window sums of ``(J, C, H, W)`` images (THEORY.md §3.6 steps 1-2).
+    """Per-image window sums of ``(J, C, H, W)`` images (docs/theory.md §3.6 steps 1-2).
 
     Windows are ``window`` pixels square at ``stride``, flattened in (channel, row, column)
     order; sums are float64 around the images' per-channel mean.
@@ -380,7 +380,7 @@ def posterior_blocks(
     margin: int,
     channels: int = 1,
 ) -> torch.Tensor:
-    """Central posterior blocks ``B_phi`` for every sampling phase (THEORY.md §3.6 step 3).
+    """Central posterior blocks ``B_phi`` for every sampling phase (docs/theory.md §3.6 step 3).
 
     ``B_phi`` is the central ``p x p`` block of ``S - S A_phi' (A_phi S A_phi' + s^2 I)^-1
     A_phi S``, for the ``factor**2`` phases of the window, batched over leading dimensions of
@@ -435,7 +435,7 @@ def posterior_blocks(
 class PosteriorSums:
     """Per-image window sums already projected on the degradation's observations.
 
-    The posterior of THEORY.md §3.6 step 3 needs the prior only through ``A_phi S A_phi'``,
+    The posterior of docs/theory.md §3.6 step 3 needs the prior only through ``A_phi S A_phi'``,
     ``A_phi S_{:, c}`` and ``S_cc`` (``c``: the central patch), all linear in the window
     sums. Keeping those projections per image, instead of the ``d_w x d_w`` sums, lets every
     bootstrap resample refit the prior and its posterior for the cost of a few small weighted
@@ -466,7 +466,7 @@ class PosteriorSums:
 def window_matrices(
     operator: DegradationOperator, window: int, channels: int = 1
 ) -> list[torch.Tensor]:
-    """``A_phi`` for every sampling phase, channels sharing the operator (THEORY.md §3.6)."""
+    """``A_phi`` for every sampling phase, channels sharing the operator (docs/theory.md §3.6)."""
     eye = torch.eye(channels, dtype=torch.float64)
     return [
         torch.kron(eye, operator.matrix_for_window(window, (row, col)))
@@ -482,7 +482,7 @@ def posterior_sums(
     margin: int,
     stride: int,
 ) -> PosteriorSums:
-    """Project each image's windows on the observations of every phase (THEORY.md §3.6).
+    """Project each image's windows on the observations of every phase (docs/theory.md §3.6).
 
     Args:
         images: ``(J, C, H, W)`` ground truths, at least ``p + 2m`` pixels on each side.
@@ -539,7 +539,7 @@ def posterior_blocks_from_sums(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Prior patch block ``S_cc`` and posterior blocks ``B_phi`` under image weights.
 
-    Implements THEORY.md §3.6 steps 2-3 on :class:`PosteriorSums`: the prior is the sample
+    Implements docs/theory.md §3.6 steps 2-3 on :class:`PosteriorSums`: the prior is the sample
     covariance (divisor n - 1) of the windows of the images weighted by ``weights`` (one row
     per bootstrap resample; ``None``: each image once), shrunk towards its diagonal with
     intensity ``shrinkage``; per phase ``B_phi = S_cc - G' (K + s^2 I)^-1 G`` with
@@ -616,7 +616,7 @@ def posterior_blocks_from_sums(
 def block_entropy_powers(blocks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``(pooled, per_phase)`` entropy powers of ``(..., Phi, d, d)`` posterior blocks.
 
-    Implements THEORY.md §3.6 step 4: pooled ``det(mean_phi B_phi)^(1/d)`` (what pooled error
+    Implements docs/theory.md §3.6 step 4: pooled ``det(mean_phi B_phi)^(1/d)`` (what pooled error
     statistics are compared with) and per phase the geometric mean over phases of
     ``det(B_phi)^(1/d)`` (the paper's N(X|Y) at a known position). NaN where a block is not
     positive definite.
@@ -643,7 +643,7 @@ def inherent_uncertainty_from_prior(
     margin: int,
     channels: int = 1,
 ) -> float:
-    """N(X|Y) for a given Gaussian window prior (THEORY.md §3.6 step 3, pooled over phases).
+    """N(X|Y) for a given Gaussian window prior (docs/theory.md §3.6 step 3, pooled over phases).
 
     ``N = det(mean_phi B_phi)^(1/d)``, ``B_phi`` the central block of
     ``S - S A_phi' (A_phi S A_phi' + s^2 I)^-1 A_phi S``, ``phi`` over the ``factor**2``

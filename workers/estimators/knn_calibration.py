@@ -1,6 +1,6 @@
 """Nearest-neighbour entropy power and Rényi divergence calibrated against a Gaussian null.
 
-Implements THEORY.md §3.10 for the estimators of §3.4.2 (Kozachenko-Leonenko entropy power)
+Implements docs/theory.md §3.10 for the estimators of §3.4.2 (Kozachenko-Leonenko entropy power)
 and §3.5.2 (Póczos-Schneider Rényi divergence). Raw, both are badly biased at patch
 dimensions (entropy power +13 % at d = 16 and +66 % at d = 64 for n = 4000 Gaussian
 vectors; the divergence negative on exact Gaussian data whose true divergence is 0.8 to 3.3
@@ -41,7 +41,7 @@ covariance fails a float64 Cholesky factorisation (rounding on a nearly singular
 class CalibratedEstimate:
     """A nearest-neighbour estimate calibrated against the Gaussian matched to the data.
 
-    THEORY.md §3.10. Every field is a float; all but ``raw`` are NaN where there is no
+    docs/theory.md §3.10. Every field is a float; all but ``raw`` are NaN where there is no
     matched Gaussian (n <= d vectors, or a covariance that no tiny jitter makes positive
     definite).
 
@@ -111,7 +111,7 @@ def calibrated_knn_entropy_power(
 ) -> CalibratedEstimate:
     """Kozachenko-Leonenko entropy power calibrated against the matched Gaussian.
 
-    Implements THEORY.md §3.10 for the estimator of §3.4.2, in the entropy (log) domain:
+    Implements docs/theory.md §3.10 for the estimator of §3.4.2, in the entropy (log) domain:
     ``h_cal = h_gauss + (h_knn(data) - h_knn(null))``, that is
     ``value = gaussian * raw / null`` with entropy powers
     ``N = exp(2 h / d) / (2 pi e)``. ``null`` is the estimate on n vectors of
@@ -199,7 +199,7 @@ def calibrated_knn_renyi_divergence(
 ) -> CalibratedEstimate:
     """Póczos-Schneider Rényi divergence D_alpha(truth, restored) calibrated against Gaussians.
 
-    Implements THEORY.md §3.10 for the estimator of §3.5.2:
+    Implements docs/theory.md §3.10 for the estimator of §3.5.2:
     ``value = gaussian + (raw - null)``, ``correction = raw - null``, with ``raw`` the
     estimate on the data and ``null`` the same estimator on draws (same sizes n and m) from
     N(mu_t, S_t) and N(mu_r, S_r), the Gaussians fitted to truth and restored (sample

@@ -1,13 +1,13 @@
 """Patch sufficient statistics: counts, sums and sums of outer products of p x p patches.
 
-Implements THEORY.md §3.3. The patch vector of a ``(C, H, W)`` image at top-left corner
+Implements docs/theory.md §3.3. The patch vector of a ``(C, H, W)`` image at top-left corner
 ``(i, j)`` is ``x[c, i + u, j + v]`` in (channel, row, col) order, the order of
 ``torch.nn.functional.unfold``, so ``d = C * p * p``.
 
 Stride 1 never forms the ``n x d`` patch matrix. The entry of the sum of outer products for
 offsets ``a = (c, u, v)`` and ``b = (c', u + du, v + dv)`` is the sum of the lag-``(du, dv)``
 product image ``P(r, s) = x_c(r, s) x_c'(r + du, s + dv)`` over the rectangle
-``[u, u + H - p] x [v, v + W - p]`` (THEORY.md §3.3, cost note). That rectangle is the whole
+``[u, u + H - p] x [v, v + W - p]`` (docs/theory.md §3.3, cost note). That rectangle is the whole
 image minus border strips narrower than ``p``, so each entry is
 
     G(du, dv) - Top(u) - Bottom(u) - Left(v) - Right(v) + four corner blocks,
@@ -46,7 +46,7 @@ _CHUNK_ELEMENTS = 1 << 24
 
 @dataclass(frozen=True)
 class PatchMoments:
-    """Float64 sufficient statistics of the patches of each image (THEORY.md §3.3).
+    """Float64 sufficient statistics of the patches of each image (docs/theory.md §3.3).
 
     Attributes:
         count: ``(B,)`` number of patches per image (float64).
@@ -115,7 +115,7 @@ def mean_and_covariance(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and population covariance of patches from their sufficient statistics.
 
-    Implements THEORY.md §3.3: ``mu = total / n`` and ``S = outer / n - mu mu'`` (divisor n,
+    Implements docs/theory.md §3.3: ``mu = total / n`` and ``S = outer / n - mu mu'`` (divisor n,
     not n - 1), symmetrised as ``(S + S') / 2``. ``gaussian_entropy_power`` converts it to
     the sample covariance that the Wishart bias assumes.
 
@@ -353,7 +353,7 @@ def _unfold_moments(x: torch.Tensor, p: int, stride: int) -> PatchMoments:
 def patch_moments(images: torch.Tensor, patch_size: int = 8, stride: int = 1) -> PatchMoments:
     """Per-image float64 sums over all p x p patches: count, sum and sum of outer products.
 
-    Implements THEORY.md §3.3: for patch vectors ``x_k`` (d = C p^2, (channel, row, col)
+    Implements docs/theory.md §3.3: for patch vectors ``x_k`` (d = C p^2, (channel, row, col)
     order as ``unfold``) at every ``stride``-spaced position,
     ``count = n``, ``total = sum_k x_k``, ``outer = sum_k x_k x_k'``. Stride 1 uses the
     lag decomposition of the cost note (see the module docstring) and never builds all
@@ -389,7 +389,7 @@ def sample_patches(
 ) -> torch.Tensor:
     """Patches at random distinct stride-1 positions, gathered without forming all patches.
 
-    Implements THEORY.md §3.3 (the nearest-neighbour estimators' seeded random subset).
+    Implements docs/theory.md §3.3 (the nearest-neighbour estimators' seeded random subset).
     Positions are drawn without replacement per image (duplicates would give zero
     nearest-neighbour distances), from ``generator`` on its own device.
 

@@ -1,6 +1,6 @@
 """Rényi divergences between ground-truth and restored patch laws (perception index).
 
-Implements THEORY.md §3.5: the closed form between Gaussian fits, and the Póczos-Schneider
+Implements docs/theory.md §3.5: the closed form between Gaussian fits, and the Póczos-Schneider
 nearest-neighbour estimate. ``D_alpha(p, q) = log(integral p^alpha q^(1 - alpha)) /
 (alpha - 1)`` with p the ground-truth law and q the restored one; orders in (0, 1).
 """
@@ -89,7 +89,7 @@ def gaussian_renyi_divergence(
 ) -> torch.Tensor:
     """Rényi divergence of order alpha between N(mu_p, cov_p) and N(mu_q, cov_q).
 
-    Implements THEORY.md §3.5.1:
+    Implements docs/theory.md §3.5.1:
     ``D_alpha = (alpha/2) dm' S_a^-1 dm
     - log(det S_a / (det S_p^(1-alpha) det S_q^alpha)) / (2 (alpha - 1))``,
     ``S_a = (1 - alpha) S_p + alpha S_q``, dm = mu_p - mu_q (p: ground truth, q: restored).
@@ -172,7 +172,7 @@ def knn_renyi_divergence(
 ) -> torch.Tensor:
     """Póczos-Schneider nearest-neighbour estimate of the Rényi divergence D_alpha(p, q).
 
-    Implements THEORY.md §3.5.2:
+    Implements docs/theory.md §3.5.2:
     ``T = B(k, alpha) mean_i( ((n - 1) / m * (rho_k(i) / nu_k(i))^d)^(1 - alpha) )``,
     ``B = Gamma(k)^2 / (Gamma(k - alpha + 1) Gamma(k + alpha - 1))``,
     ``D = log T / (alpha - 1)``, with rho_k(i) the distance from p-sample i to its k-th
@@ -228,7 +228,7 @@ def gaussian_renyi_half_bias(
 ) -> float | torch.Tensor:
     """First-order upward bias of the plug-in Gaussian D_1/2 between two sample covariances.
 
-    Implements THEORY.md §3.6 (small-sample bias of P): between sample covariances of ``n1``
+    Implements docs/theory.md §3.6 (small-sample bias of P): between sample covariances of ``n1``
     and ``n2`` vectors of one ``d``-dimensional law the plug-in order-1/2 divergence is about
     ``d (d + 1) / 8 (1 / n1 + 1 / n2)`` nats, not 0; the engine subtracts it (and clamps at 0)
     before placing a restorer, because the frontier is steep near P = 0.

@@ -1,19 +1,19 @@
 """Hallucination-risk verdict, revision 2: graded evidence, the worst grade wins.
 
-Implements THEORY.md §3.8. Pure Python: the inputs are the already-reduced numbers of one pair
+Implements docs/theory.md §3.8. Pure Python: the inputs are the already-reduced numbers of one pair
 or one group, so the verdict can be recomputed from a report alone.
 
 The evidence, in the order the reasons are listed:
 
 1. the uncertainty ratio ``r = U / N(X|Y)`` (degradation known): errors as large as a
    posterior sampler's (``r`` near 2) mean added content is as often wrong as right;
-2. the invented-detail ratio (THEORY.md §3.7);
-3. sample calibration, the error-to-spread ratio of several outputs per input (THEORY.md
+2. the invented-detail ratio (docs/theory.md §3.7);
+3. sample calibration, the error-to-spread ratio of several outputs per input (docs/theory.md
    §3.9): 2 for a calibrated posterior sampler, above for over-confident samples, below for
    over-dispersed ones, so it is graded by the band it falls outside;
-4. ``eta(P; d)`` of a *conditional* perception index (THEORY.md §3.9).
+4. ``eta(P; d)`` of a *conditional* perception index (docs/theory.md §3.9).
 
-``eta`` of the marginal index is not evidence (THEORY.md §3.5): at high signal-to-noise the
+``eta`` of the marginal index is not evidence (docs/theory.md §3.5): at high signal-to-noise the
 posterior mean has a near-perfect marginal law, and calling it high risk was the defect that
 revision 2 corrects. Evidence that is not available is named as missing, with why, and never
 raises the level.
@@ -92,7 +92,7 @@ def _available(value: float | None) -> bool:
 
 @dataclass(frozen=True)
 class VerdictThresholds:
-    """Where each piece of evidence turns medium and high (THEORY.md §3.8 defaults)."""
+    """Where each piece of evidence turns medium and high (docs/theory.md §3.8 defaults)."""
 
     high_ratio: float = 1.8
     medium_ratio: float = 1.4
@@ -194,7 +194,7 @@ def risk_verdict(
 ) -> RiskVerdict:
     """Low, medium or high hallucination risk, with one reason per piece of evidence.
 
-    Implements THEORY.md §3.8 (revision 2). Each available input is graded (``high`` at or
+    Implements docs/theory.md §3.8 (revision 2). Each available input is graded (``high`` at or
     above its high threshold, ``medium`` at or above its medium one, else ``low``; the
     error-to-spread ratio by the band it falls outside) and the verdict is the worst grade.
     A missing input (``None`` or NaN) adds a sentence saying it is missing and why (from
@@ -206,7 +206,7 @@ def risk_verdict(
         invented_detail_ratio: the invented-detail ratio (>= 0), or None.
         error_to_spread_ratio: error-to-spread ratio of several outputs per input, or None.
         min_uncertainty_multiplier: ``eta(P_cond; d)`` in [1, 2], or None.
-        thresholds: the thresholds (defaults of THEORY.md §3.8).
+        thresholds: the thresholds (defaults of docs/theory.md §3.8).
         missing: why an input is missing, by input name, for the reasons.
 
     Returns:

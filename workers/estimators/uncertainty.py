@@ -1,6 +1,6 @@
 """Entropy-power estimates of the error law: Gaussian (Wishart-corrected) and k-NN.
 
-Implements THEORY.md §3.4 (and the entropy power of §1). All computations run in float64;
+Implements docs/theory.md §3.4 (and the entropy power of §1). All computations run in float64;
 results are cast back to the input's floating dtype, on its device.
 """
 
@@ -48,7 +48,7 @@ def _logdet_or_nan(cov: torch.Tensor) -> torch.Tensor:
 def wishart_logdet_bias(dimension: int, n: float | torch.Tensor) -> torch.Tensor:
     """Expected log-determinant bias of a d x d sample covariance from n Gaussian vectors.
 
-    Implements THEORY.md §3.4.1:
+    Implements docs/theory.md §3.4.1:
     ``bias(d, n) = sum_{i=1..d} digamma((n - i) / 2) + d log(2 / (n - 1))``, which is
     ``E[log det S] - log det Sigma`` for the *sample* covariance ``S`` (divisor n - 1, mean
     estimated) of n i.i.d. N(mu, Sigma) vectors, since (n - 1) S ~ Wishart(Sigma, n - 1).
@@ -85,7 +85,7 @@ def gaussian_entropy_power(
 ) -> torch.Tensor:
     """Wishart-corrected Gaussian entropy power U_gauss of n vectors' covariance.
 
-    Implements THEORY.md §3.4.1: ``U_gauss = exp((log det S_e - bias(d, n)) / d)`` with
+    Implements docs/theory.md §3.4.1: ``U_gauss = exp((log det S_e - bias(d, n)) / d)`` with
     ``S_e`` the sample covariance (divisor n - 1), which the Wishart bias assumes. The
     default input is the population covariance (divisor n) of
     ``PatchMoments.mean_and_covariance``; it is converted with
@@ -137,7 +137,7 @@ def gaussian_entropy_power(
 def entropy_power_of_gaussian(cov: torch.Tensor) -> torch.Tensor:
     """Entropy power of N(mu, cov): the geometric mean of cov's eigenvalues.
 
-    Implements THEORY.md §1: ``N = det(cov)^(1/d)``, via a float64 Cholesky; NaN where
+    Implements docs/theory.md §1: ``N = det(cov)^(1/d)``, via a float64 Cholesky; NaN where
     cov is not positive definite.
 
     Args:
@@ -180,7 +180,7 @@ def kth_neighbour_distance(
 ) -> torch.Tensor:
     """Distance from each query to its k-th nearest point, by chunked ``torch.cdist``.
 
-    Shared by the nearest-neighbour estimators of THEORY.md §3.4.2 and §3.5.2; rows are
+    Shared by the nearest-neighbour estimators of docs/theory.md §3.4.2 and §3.5.2; rows are
     processed in chunks so the distance matrix stays under ~32 MiB.
 
     Args:
@@ -223,7 +223,7 @@ def kth_neighbour_distance(
 def knn_entropy_power(samples: torch.Tensor, k: int = 3) -> torch.Tensor:
     """Kozachenko-Leonenko nearest-neighbour estimate of the entropy power.
 
-    Implements THEORY.md §3.4.2:
+    Implements docs/theory.md §3.4.2:
     ``h = digamma(n) - digamma(k) + log V_d + (d / n) sum_i log rho_k(i)``,
     ``V_d = pi^(d/2) / Gamma(d/2 + 1)``, ``U_knn = exp(2 h / d) / (2 pi e)``, rho_k(i) the
     Euclidean distance from sample i to its k-th nearest other sample. Distances are

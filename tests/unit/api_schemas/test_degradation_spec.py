@@ -1,4 +1,4 @@
-"""Degradation wire models and the CLI short form (THEORY.md §3.6)."""
+"""Degradation wire models and the CLI short form (docs/theory.md §3.6)."""
 
 from __future__ import annotations
 

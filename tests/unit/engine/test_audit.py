@@ -94,7 +94,7 @@ def test_pooled_uncertainty_matches_brute_force_patches(photos: list[np.ndarray]
 
 
 def test_uncertainty_below_trace_below_mse_on_real_images(photos: list[np.ndarray]) -> None:
-    """THEORY.md 3.4.1 invariant: U_gauss <= trace(S_e)/d <= MSE."""
+    """docs/theory.md 3.4.1 invariant: U_gauss <= trace(S_e)/d <= MSE."""
     for kind in ("noise", "blur", "jpeg", "sharpen"):
         pairs = _pairs(photos, kind)
         report = run_audit(pairs, AuditOptions(bootstrap={"resamples": 0}), device="cpu")

@@ -1,4 +1,4 @@
-"""Degradation-aware audits end to end (THEORY.md 3.6, 3.7): exact Gaussian restorers.
+"""Degradation-aware audits end to end (docs/theory.md 3.6, 3.7): exact Gaussian restorers.
 
 For a stationary Gaussian source under 4x bicubic downsampling the posterior mean and a
 posterior sample are computable exactly, so the theory fixes where they must land: the

@@ -1,4 +1,4 @@
-"""Bootstrap over pairs (THEORY.md §3.4 item 3) against numpy and binomial closed forms."""
+"""Bootstrap over pairs (docs/theory.md §3.4 item 3) against numpy and binomial closed forms."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""eta(P; d) and P_min(r; d) against the reference vectors (THEORY.md §2, Thm 3)."""
+"""eta(P; d) and P_min(r; d) against the reference vectors (docs/theory.md §2, Thm 3)."""
 
 from __future__ import annotations
 
@@ -134,7 +134,7 @@ def test_p_min_rejects_non_positive_ratio_and_bad_dimension() -> None:
 
 
 def test_example1_vectors_are_not_thm3_eta(theory_vectors: list[dict[str, Any]]) -> None:
-    # The example1_* vectors use a perception measure that THEORY.md does not define (see
+    # The example1_* vectors use a perception measure that docs/theory.md does not define (see
     # the report): they are not 2 N eta(P; 1) for the Rényi-1/2 index of §2. This pins
     # that finding so nobody wires them to eta by mistake.
     for v in theory_vectors:

@@ -1,4 +1,7 @@
-"""convert_color and crop_border against scikit-image, Pillow and closed forms (THEORY.md §3.1)."""
+"""convert_color and crop_border against scikit-image, Pillow and closed forms.
+
+docs/theory.md §3.1.
+"""
 
 from __future__ import annotations
 
@@ -57,7 +60,7 @@ def test_y_closed_form_primaries_float32() -> None:
 
 
 def test_luma_conventions_differ_by_about_a_decibel_of_psnr(photos: torch.Tensor) -> None:
-    # THEORY.md §3.1: the two luma conventions change PSNR on a pair by about 1.3 dB.
+    # docs/theory.md §3.1: the two luma conventions change PSNR on a pair by about 1.3 dB.
     noisy = (
         photos
         + 0.05

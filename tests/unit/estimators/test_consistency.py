@@ -1,4 +1,4 @@
-"""Measurement consistency and hallucination maps (THEORY.md §3.7) against closed forms."""
+"""Measurement consistency and hallucination maps (docs/theory.md §3.7) against closed forms."""
 
 from __future__ import annotations
 

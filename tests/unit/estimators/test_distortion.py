@@ -1,7 +1,9 @@
-"""MSE, PSNR and SSIM against scikit-image and torchmetrics on real photographs (THEORY.md §3.2).
+"""MSE, PSNR and SSIM against scikit-image and torchmetrics on real photographs.
+
+docs/theory.md §3.2.
 
 Tolerances: 1e-4 against scikit-image (float64 reference; ours also runs in float32), as
-THEORY.md §3.2 promises. torchmetrics reflect-pads the borders and averages the whole SSIM map,
+docs/theory.md §3.2 promises. torchmetrics reflect-pads the borders and averages the whole SSIM map,
 so it differs by a border effect bounded here by 0.005; cropping its full map to the valid
 interior recovers our value to 1e-5.
 """
@@ -214,7 +216,7 @@ def test_ssim_differs_from_torchmetrics_only_by_its_padded_border() -> None:
     )
     gap = (ours - theirs).abs()
     assert bool((gap <= 2 * border_share).all())  # SSIM in [-1, 1]: a universal bound
-    # Typical size on photographs (THEORY.md §3.2 says "about 0.002"): the median over these
+    # Typical size on photographs (docs/theory.md §3.2 says "about 0.002"): the median over these
     # 15 pairs is under 0.005 and not zero. It is not a bound for every pair: content at the
     # border decides, and single 256x256 pairs here reach about 0.0055.
     assert 1e-4 < float(gap.median()) < 5e-3

@@ -1,4 +1,4 @@
-"""Invented-detail ratio and map (THEORY.md §3.7) against closed forms and numpy brute force."""
+"""Invented-detail ratio and map (docs/theory.md §3.7) against closed forms and brute force."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from workers.estimators.hallucination import (
     invented_detail_statistics,
 )
 
-SIGMA = 2.0  # THEORY.md default detail scale without a known factor
+SIGMA = 2.0  # docs/theory.md default detail scale without a known factor
 
 
 @functools.cache

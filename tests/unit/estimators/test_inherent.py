@@ -1,4 +1,4 @@
-"""Inherent uncertainty N(X|Y) (THEORY.md §3.6) against closed forms and dense posteriors."""
+"""Inherent uncertainty N(X|Y) (docs/theory.md §3.6) against closed forms and dense posteriors."""
 
 from __future__ import annotations
 
@@ -155,7 +155,7 @@ def gaussian_source() -> dict[str, Any]:
 
 
 def test_gaussian_source_posterior_mean_and_sampler_ratios(gaussian_source: dict[str, Any]) -> None:
-    # THEORY.md §3.6: for a Gaussian source the posterior-mean restorer's uncertainty ratio
+    # docs/theory.md §3.6: for a Gaussian source the posterior-mean restorer's uncertainty ratio
     # tends to 1 and a posterior sampler's to 2 as the margin grows. Measured at m = 10
     # (seed 0): 0.979 and 1.948; at m = 16: 0.998 and 2.008.
     src = gaussian_source
@@ -254,7 +254,7 @@ def test_invalid_inputs_raise() -> None:
 def test_real_photographs_margin_and_distortion_bound() -> None:
     # Luma-like crops of three bundled photographs, 4x bicubic, 8-bit observations. The
     # posterior given more observations (larger margin) is tighter, and no restorer can have
-    # a per-pixel MSE under N(X|Y) (THEORY.md §2, Thm 4: D >= eta N(X|Y) >= N(X|Y)); Pillow's
+    # a per-pixel MSE under N(X|Y) (docs/theory.md §2, Thm 4: D >= eta N(X|Y) >= N(X|Y)); Pillow's
     # bicubic upscaling is one such restorer. Measured on 256 x 256 crops of four photographs
     # (all windows at stride 2): N = 0.00152 (m = 8) and 0.00139 (m = 12), bicubic MSE
     # 0.00275, U_gauss(bicubic error) / N = 0.95 (m = 8) and 1.05 (m = 12): m = 8 is too small

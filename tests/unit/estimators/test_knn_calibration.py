@@ -1,4 +1,4 @@
-"""Nearest-neighbour estimates calibrated against a Gaussian null (THEORY.md §3.10).
+"""Nearest-neighbour estimates calibrated against a Gaussian null (docs/theory.md §3.10).
 
 Tolerances come from 40 repeated runs of each case (data seed and null seed varied together;
 measured means and spreads quoted beside each assertion), set at 3.5 or more spreads from

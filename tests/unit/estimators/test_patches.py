@@ -1,4 +1,4 @@
-"""Patch moments against a brute-force unfold computation (THEORY.md §3.3)."""
+"""Patch moments against a brute-force unfold computation (docs/theory.md §3.3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rényi divergences against reference vectors and direct formulas (THEORY.md §3.5)."""
+"""Rényi divergences against reference vectors and direct formulas (docs/theory.md §3.5)."""
 
 from __future__ import annotations
 

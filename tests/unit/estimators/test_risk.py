@@ -1,4 +1,4 @@
-"""Risk verdict, revision 2 (THEORY.md §3.8) at and around every threshold."""
+"""Risk verdict, revision 2 (docs/theory.md §3.8) at and around every threshold."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Entropy-power estimators against closed forms and Monte Carlo (THEORY.md §1, §3.4)."""
+"""Entropy-power estimators against closed forms and Monte Carlo (docs/theory.md §1, §3.4)."""
 
 from __future__ import annotations
 

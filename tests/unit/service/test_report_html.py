@@ -126,7 +126,7 @@ def test_page_has_every_section_restorer_and_pair(audited):
     for pair in report.pairs:
         assert f'<td class="name">{pair.id}</td>' in page
     assert "abc123" in page
-    # Estimates with their bootstrap intervals, the bound, and the prose of THEORY.md.
+    # Estimates with their bootstrap intervals, the bound, and the prose of docs/theory.md.
     mse = report.groups[0].distortion.mse
     assert f"[{mse.ci_low:.4g}, {mse.ci_high:.4g}]" in page
     assert "N(X|Y), inherent uncertainty" in page

@@ -6,6 +6,7 @@ from .body_create_job import BodyCreateJob
 from .bootstrap_options import BootstrapOptions
 from .engine_info import EngineInfo
 from .estimate import Estimate
+from .frontier_point import FrontierPoint
 from .group_distortion import GroupDistortion
 from .group_hallucination import GroupHallucination
 from .group_perception import GroupPerception
@@ -14,11 +15,13 @@ from .group_report_up_region_type_0 import GroupReportUpRegionType0
 from .group_uncertainty import GroupUncertainty
 from .health import Health
 from .health_checks import HealthChecks
+from .interval_coverage import IntervalCoverage
 from .job_links import JobLinks
 from .job_list import JobList
 from .job_progress import JobProgress
 from .job_read import JobRead
 from .job_read_state import JobReadState
+from .knn_calibrated import KnnCalibrated
 from .list_jobs_state_type_0 import ListJobsStateType0
 from .pair_consistency import PairConsistency
 from .pair_distortion import PairDistortion
@@ -27,12 +30,15 @@ from .pair_hallucination_maps import PairHallucinationMaps
 from .pair_perception import PairPerception
 from .pair_report import PairReport
 from .pair_uncertainty import PairUncertainty
+from .patch_size_row import PatchSizeRow
+from .patch_size_row_up_region_type_0 import PatchSizeRowUpRegionType0
 from .problem import Problem
 from .problem_error import ProblemError
 from .report_settings import ReportSettings
 from .report_settings_color import ReportSettingsColor
 from .report_settings_degradation_type_0 import ReportSettingsDegradationType0
 from .risk_thresholds import RiskThresholds
+from .sample_statistics import SampleStatistics
 from .verdict import Verdict
 from .verdict_level import VerdictLevel
 
@@ -43,6 +49,7 @@ __all__ = (
     "BootstrapOptions",
     "EngineInfo",
     "Estimate",
+    "FrontierPoint",
     "GroupDistortion",
     "GroupHallucination",
     "GroupPerception",
@@ -51,11 +58,13 @@ __all__ = (
     "GroupUncertainty",
     "Health",
     "HealthChecks",
+    "IntervalCoverage",
     "JobLinks",
     "JobList",
     "JobProgress",
     "JobRead",
     "JobReadState",
+    "KnnCalibrated",
     "ListJobsStateType0",
     "PairConsistency",
     "PairDistortion",
@@ -64,12 +73,15 @@ __all__ = (
     "PairPerception",
     "PairReport",
     "PairUncertainty",
+    "PatchSizeRow",
+    "PatchSizeRowUpRegionType0",
     "Problem",
     "ProblemError",
     "ReportSettings",
     "ReportSettingsColor",
     "ReportSettingsDegradationType0",
     "RiskThresholds",
+    "SampleStatistics",
     "Verdict",
     "VerdictLevel",
 )

@@ -34,7 +34,7 @@ class AuditReport:
         settings (ReportSettings):
         groups (list[GroupReport]):
         pairs (list[PairReport]):
-        schema_version (Literal['1'] | Unset):  Default: '1'.
+        schema_version (Literal['2'] | Unset):  Default: '2'.
         plots (AuditReportPlots | Unset):
         warnings (list[str] | Unset):
     """
@@ -43,7 +43,7 @@ class AuditReport:
     settings: ReportSettings
     groups: list[GroupReport]
     pairs: list[PairReport]
-    schema_version: Literal["1"] | Unset = "1"
+    schema_version: Literal["2"] | Unset = "2"
     plots: AuditReportPlots | Unset = UNSET
     warnings: list[str] | Unset = UNSET
 
@@ -118,10 +118,10 @@ class AuditReport:
 
             pairs.append(pairs_item)
 
-        schema_version = cast(Literal["1"] | Unset, d.pop("schema_version", UNSET))
-        if schema_version != "1" and not isinstance(schema_version, Unset):
+        schema_version = cast(Literal["2"] | Unset, d.pop("schema_version", UNSET))
+        if schema_version != "2" and not isinstance(schema_version, Unset):
             raise ValueError(
-                f"schema_version must match const '1', got '{schema_version}'"
+                f"schema_version must match const '2', got '{schema_version}'"
             )
 
         _plots = d.pop("plots", UNSET)

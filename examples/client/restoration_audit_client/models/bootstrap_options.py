@@ -12,7 +12,7 @@ T = TypeVar("T", bound="BootstrapOptions")
 
 @_attrs_define
 class BootstrapOptions:
-    """Bootstrap over pairs (THEORY.md 3.4 item 3).
+    """Bootstrap over pairs (docs/theory.md 3.4 item 3).
 
     Attributes:
         resamples (int | Unset):  Default: 200.

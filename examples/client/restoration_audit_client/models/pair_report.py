@@ -31,7 +31,7 @@ class PairReport:
         uncertainty (PairUncertainty):
         perception (PairPerception):
         hallucination (PairHallucination):
-        risk (Verdict): Hallucination-risk verdict (THEORY.md 3.8) with the reasons that fired.
+        risk (Verdict): Hallucination-risk verdict (docs/theory.md 3.8) with the reasons that fired.
         consistency (None | PairConsistency | Unset):
         warnings (list[str] | Unset):
     """

@@ -29,9 +29,10 @@ class ReportSettings:
         crop_border (int):
         renyi_order (float):
         knn_k (int):
-        bootstrap (BootstrapOptions): Bootstrap over pairs (THEORY.md 3.4 item 3).
+        bootstrap (BootstrapOptions): Bootstrap over pairs (docs/theory.md 3.4 item 3).
         degradation (None | ReportSettingsDegradationType0):
-        thresholds (RiskThresholds): Thresholds of the risk verdict (THEORY.md 3.8); echoed in the report.
+        thresholds (RiskThresholds): Thresholds of the risk verdict (docs/theory.md 3.8, revision 2); echoed in the
+            report.
         bound_tolerance (float | None | Unset):
     """
 

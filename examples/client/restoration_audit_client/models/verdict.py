@@ -12,7 +12,7 @@ T = TypeVar("T", bound="Verdict")
 
 @_attrs_define
 class Verdict:
-    """Hallucination-risk verdict (THEORY.md 3.8) with the reasons that fired.
+    """Hallucination-risk verdict (docs/theory.md 3.8) with the reasons that fired.
 
     Attributes:
         level (VerdictLevel):
