@@ -98,6 +98,9 @@ class AuditOptions(BaseModel):
     """Scale of the high-pass detail operator (docs/theory.md 3.7); ``None``: factor / 2 when a
     downsampling factor is known, else 2 pixels."""
     map_window_sigma: Annotated[float, Field(gt=0.0, le=128.0)] = 8.0
+    interval_level: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.9
+    """Level of the per-pixel intervals of several outputs per input (docs/theory.md 3.9),
+    calibrated by split conformal prediction on half of the inputs."""
     maps: bool = True
     """Render the per-pair heat maps and the job's plots as PNG artifacts where the caller
     keeps artifacts (the service does; the CLI with ``--maps``). On small images they add

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import torch
 
 from workers.engine.gaussian import perception_of, uncertainty_of
+from workers.engine.samples import FinishedSamples, GroupSamples, SampleBatch, sample_statistics
 from workers.estimators.color import convert_color, crop_border
 from workers.estimators.consistency import measurement_map, measurement_residual, null_space_map
 from workers.estimators.degradation import DegradationOperator
@@ -64,6 +65,8 @@ class BatchStatistics:
     restored_quantised: bool = False
     """Whether every restored image of the batch lies on the 8-bit grid (docs/theory.md 3.6: its
     rounding then adds to every error)."""
+    samples: SampleBatch | None = None
+    """Within-input statistics when the pairs are several outputs per input (3.9)."""
     maps: dict[str, torch.Tensor] = field(default_factory=dict)
     """Per-pixel maps ``(B, 1, H', W')`` on the cropped grid, by artifact kind."""
 
@@ -94,8 +97,13 @@ def batch_statistics(
     *,
     with_maps: bool,
     degradation: DegradationInputs | None = None,
+    inputs: list[int] | None = None,
 ) -> BatchStatistics:
-    """Compute every per-pair statistic of one same-size batch ``(B, C, H, W)``."""
+    """Compute every per-pair statistic of one same-size batch ``(B, C, H, W)``.
+
+    ``inputs``, when the pairs are several outputs per input, gives each row's input index
+    in its group; the rows of one input are then in this batch together (docs/theory.md 3.9).
+    """
     x_full = convert_color(truth, settings.color)  # type: ignore[arg-type]
     x_hat_full = convert_color(restored, settings.color)  # type: ignore[arg-type]
     x, x_hat = _crop(x_full, settings), _crop(x_hat_full, settings)
@@ -127,6 +135,17 @@ def batch_statistics(
             x_hat_full, x_full, degradation, settings, with_maps=with_maps
         )
         maps.update(extra)
+    sample_batch = None
+    if inputs is not None:
+        order = list(dict.fromkeys(inputs))
+        rows_of_input = [[row for row, i in enumerate(inputs) if i == index] for index in order]
+        sample_batch = sample_statistics(x, x_hat, rows_of_input, order, p, s, generator)
+        if with_maps:
+            # The input's standard-deviation map goes with its first sample's pair.
+            sigma = torch.full((truth.shape[0], 1, *x_hat.shape[-2:]), math.nan)
+            for position, rows in enumerate(rows_of_input):
+                sigma[rows[0]] = sample_batch.sigma_map[position]
+            maps["sample_std"] = sigma
     cpu = [_moments_to_cpu(m) for m in moments]
     grid = restored * 255.0
     quantised = bool(((grid - grid.round()).abs() <= 1e-3).all())
@@ -147,6 +166,7 @@ def batch_statistics(
         extra=by_size,  # type: ignore[arg-type]
         max_error=error.abs().amax(dim=(1, 2, 3)).double().cpu(),
         restored_quantised=quantised,
+        samples=sample_batch,
         maps=maps,
     )
 
@@ -272,9 +292,17 @@ class GroupStatistics:
     d x d matrices per moment kind, not n.
     """
 
-    def __init__(self, members: list[int], weights: torch.Tensor | None, order: float) -> None:
-        """``members``: the group's pair indices in submission order (``weights``' columns)."""
+    def __init__(
+        self,
+        members: list[int],
+        weights: torch.Tensor | None,
+        order: float,
+        samples: GroupSamples | None = None,
+    ) -> None:
+        """``members``: the group's pair indices in submission order (``weights``' columns);
+        ``samples``: the accumulator of several outputs per input, when there are."""
         self.column = {index: column for column, index in enumerate(members)}
+        self.samples = samples
         self.weights = weights
         self.order = order
         self.records: list[_BatchRecord] = []
@@ -300,6 +328,8 @@ class GroupStatistics:
         self.perception.append(perception_of(batch.truth, batch.restored, self.order))
         self.patch_count += int(batch.error.count.sum())
         self.restored_quantised &= batch.restored_quantised
+        if self.samples is not None and batch.samples is not None:
+            self.samples.add(batch.samples)
         self.records.append(
             _BatchRecord(
                 batch.indices,
@@ -360,6 +390,7 @@ class GroupStatistics:
                 for size, sums in self.extra.items()
             },
             restored_quantised=self.restored_quantised,
+            samples=self.samples.finish() if self.samples is not None else None,
         )
 
 
@@ -410,6 +441,8 @@ class FinishedGroup:
     """Moment sums at the extra patch sizes of the dimension sweep (docs/theory.md 3.11)."""
     restored_quantised: bool
     """Whether every restored image of the group lies on the 8-bit grid."""
+    samples: FinishedSamples | None = None
+    """Several outputs per input (docs/theory.md 3.9), or None."""
 
     @property
     def sums(self) -> MomentSums:

@@ -19,6 +19,7 @@ _MAP_LABELS = {
     "error": ("error", "|restored - truth| (sum over channels)", None),
     "null_space": ("null-space error", "|(I - H+H)(restored - truth)|", None),
     "measurement": ("data inconsistency", "|H+(H restored - observation)|", None),
+    "sample_std": ("sample standard deviation", "std over the input's samples", None),
 }
 """Title, colour-bar label and fixed scale (None: the map's own maximum) of each map kind.
 The invented-detail ratio has a meaningful scale (1: detail fully invented), so it is fixed

@@ -22,6 +22,7 @@ from workers.engine.accumulate import (
 )
 from workers.engine.artifacts import render_maps, render_plots
 from workers.engine.degradation import GAUSSIAN_MODEL_NOTE, KnownDegradation, PriorImages
+from workers.engine.samples import GroupSamples
 from workers.engine.sources import ArtifactWriter, LoadedPair, PairSource, load_pair
 from workers.engine.summarize import PairMeta, group_bootstrap_weights, summarize_group
 from workers.errors import AuditCancelledError, AuditInputError
@@ -78,6 +79,99 @@ def _validate_pairs(pairs: Sequence[PairSource]) -> None:
             raise AuditInputError("empty group name", part=f"pairs[{pair.id}]")
 
 
+@dataclass(frozen=True)
+class SampleLayout:
+    """How one group's pairs form inputs with several samples each (docs/theory.md 3.9)."""
+
+    names: list[str]
+    """Input names, in order of first appearance."""
+    input_of: dict[int, int]
+    """Pair index -> input index."""
+    order: dict[int, tuple[int, int]]
+    """Pair index -> (input index, sample index): the processing order."""
+    samples: list[int]
+    """K of each input."""
+
+    @property
+    def count(self) -> int:
+        """Number of inputs."""
+        return len(self.names)
+
+    def calibration(self, options: AuditOptions) -> set[int]:
+        """The inputs whose scores calibrate the per-pixel intervals: a seeded half."""
+        generator = torch.Generator().manual_seed(options.bootstrap.seed + 1)
+        permutation = torch.randperm(self.count, generator=generator).tolist()
+        return set(permutation[: self.count // 2])
+
+    def chunks(
+        self, members: list[tuple[int, PairSource]], batch_size: int
+    ) -> list[list[tuple[int, PairSource]]]:
+        """Batches of whole inputs, about ``batch_size`` pairs each (at least one input)."""
+        chunks: list[list[tuple[int, PairSource]]] = [[]]
+        for position, member in enumerate(members):
+            first_of_input = position == 0 or (
+                self.input_of[member[0]] != self.input_of[members[position - 1][0]]
+            )
+            if first_of_input and chunks[-1]:
+                k = self.samples[self.input_of[member[0]]]
+                if len(chunks[-1]) + k > batch_size:
+                    chunks.append([])
+            chunks[-1].append(member)
+        return chunks
+
+
+def _sample_layout(pairs: Sequence[PairSource]) -> dict[str, SampleLayout]:
+    """The groups whose pairs are several samples per input, validated (docs/theory.md 3.9).
+
+    A group is sampled when any of its pairs names a sample; then every pair must, every
+    input must have at least two samples with distinct indices, and one-sample inputs may not
+    be mixed in.
+    """
+    layouts: dict[str, SampleLayout] = {}
+    groups = list(dict.fromkeys(p.group for p in pairs))
+    for group in groups:
+        members = [(i, p) for i, p in enumerate(pairs) if p.group == group]
+        if all(p.sample is None for _, p in members):
+            continue
+        names: list[str] = []
+        by_input: dict[str, list[tuple[int, int]]] = {}
+        for index, pair in members:
+            if pair.sample is None:
+                raise AuditInputError(
+                    f"group {group!r} mixes several samples per input with pairs that have "
+                    "no sample index: give every pair of a sampled group its sample",
+                    part=f"pairs[{pair.id}]",
+                )
+            name = pair.input if pair.input is not None else pair.id
+            if name not in by_input:
+                names.append(name)
+                by_input[name] = []
+            by_input[name].append((pair.sample, index))
+        input_of: dict[int, int] = {}
+        order: dict[int, tuple[int, int]] = {}
+        samples = []
+        for position, name in enumerate(names):
+            entries = sorted(by_input[name])
+            if len(entries) < 2:
+                raise AuditInputError(
+                    f"input {name!r} of group {group!r} has one sample while the group has "
+                    "several per input: give every input at least two samples, or audit it "
+                    "in another group",
+                    part=f"pairs[{pairs[entries[0][1]].id}]",
+                )
+            if len({s for s, _ in entries}) != len(entries):
+                raise AuditInputError(
+                    f"input {name!r} of group {group!r} repeats a sample index",
+                    part=f"pairs[{pairs[entries[0][1]].id}]",
+                )
+            samples.append(len(entries))
+            for rank, (_, index) in enumerate(entries):
+                input_of[index] = position
+                order[index] = (position, rank)
+        layouts[group] = SampleLayout(names, input_of, order, samples)
+    return layouts
+
+
 def _chunks(
     items: Sequence[tuple[int, PairSource]], size: int
 ) -> Iterator[list[tuple[int, PairSource]]]:
@@ -123,6 +217,7 @@ def run_audit(
         AuditCancelledError: ``should_cancel`` returned True.
     """
     _validate_pairs(pairs)
+    sampled = _sample_layout(pairs)
     if not options.maps:
         artifacts = None
     if batch_size < 1:
@@ -146,11 +241,29 @@ def run_audit(
             # A CPU generator on every device: the same seed draws the same patch positions and
             # dequantisation noise on CPU and CUDA, so their reports agree.
             generator = torch.Generator().manual_seed(options.bootstrap.seed)
-            weights = group_bootstrap_weights(len(members), options)
-            stats = GroupStatistics([i for i, _ in members], weights, options.renyi_order)
+            layout = sampled.get(name)
+            group_samples = None
+            if layout is None:
+                weights = group_bootstrap_weights(len(members), options)
+                chunks = list(_chunks(members, batch_size))
+            else:
+                # Inputs, not samples, are resampled (a pair's weight is its input's), and
+                # the samples of one input share a batch.
+                input_weights = group_bootstrap_weights(layout.count, options)
+                weights = (
+                    None
+                    if input_weights is None
+                    else input_weights[:, [layout.input_of[i] for i, _ in members]]
+                )
+                group_samples = GroupSamples(input_weights, layout.calibration(options))
+                chunks = layout.chunks(
+                    sorted(members, key=lambda m: layout.order[m[0]]), batch_size
+                )
+            stats = GroupStatistics(
+                [i for i, _ in members], weights, options.renyi_order, group_samples
+            )
             prior = PriorImages(known, options) if known is not None else None
             metas: dict[int, PairMeta] = {}
-            chunks = list(_chunks(members, batch_size))
             # Decoding runs one chunk ahead of the device: the next chunk's files are decoded
             # by the pool (Pillow releases the GIL) while this chunk is being computed.
             pending = _submit_decode(pool, chunks[0], max_pixels)
@@ -175,6 +288,7 @@ def run_audit(
                         with_maps=artifacts is not None,
                         known=known,
                         prior=prior,
+                        layout=layout,
                     )
                     stats.add(batch)
                     links = (
@@ -298,8 +412,21 @@ def _run_batch(
     with_maps: bool,
     known: KnownDegradation | None,
     prior: PriorImages | None,
+    layout: SampleLayout | None = None,
 ) -> BatchStatistics:
     channels, height, width = items[0].ground_truth.shape
+    inputs = None
+    if layout is not None:
+        inputs = [layout.input_of[i.index] for i in items]
+        for index in set(inputs):
+            if inputs.count(index) != layout.samples[index]:
+                first = next(i for i in items if layout.input_of[i.index] == index)
+                raise AuditInputError(
+                    f"the samples of input {layout.names[index]!r} of group "
+                    f"{first.source.group!r} differ in size: all outputs of one input must "
+                    "have the same size",
+                    part=f"pairs[{first.source.id}]",
+                )
     minimum = (
         max(options.patch_size, *(options.patch_sizes or ()), _SSIM_WINDOW) + 2 * resolved.crop
     )
@@ -343,6 +470,7 @@ def _run_batch(
             generator,
             with_maps=with_maps,
             degradation=degradation,
+            inputs=inputs,
         )
     except EstimatorInputError as error:
         raise AuditInputError(str(error), part=f"pairs[{items[0].source.id}]") from error

@@ -29,6 +29,11 @@ class PairSource:
     ground_truth: ImageSource
     restored: ImageSource
     observation: ImageSource | None = None
+    input: str | None = None
+    """The input this output was restored from: outputs of one group with the same input are
+    several samples of a stochastic restorer (docs/theory.md 3.9); None means the pair's id."""
+    sample: int | None = None
+    """Index of this sample among the input's outputs; None for a one-output audit."""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from api_schemas.report import (
     GroupPerception,
     GroupReport,
     GroupUncertainty,
+    IntervalCoverage,
     KnnCalibrated,
     PairConsistency,
     PairDistortion,
@@ -30,6 +31,7 @@ from api_schemas.report import (
     PairReport,
     PairUncertainty,
     PatchSizeRow,
+    SampleStatistics,
     Verdict,
 )
 from workers.engine.accumulate import FinishedGroup, MomentSums
@@ -41,13 +43,16 @@ from workers.engine.degradation import (
     place_on_frontier,
 )
 from workers.engine.gaussian import perception_of, uncertainty_of
+from workers.engine.samples import FinishedSamples, conformal_coverage
 from workers.estimators.bootstrap import bootstrap_weights, percentile_interval
 from workers.estimators.knn_calibration import (
     calibrated_knn_entropy_power,
     calibrated_knn_renyi_divergence,
 )
+from workers.estimators.patches import PatchMoments
 from workers.estimators.perception import gaussian_renyi_half_bias
 from workers.estimators.risk import VerdictThresholds, risk_verdict
+from workers.estimators.uncertainty import gaussian_entropy_power
 
 ZERO_ERROR_REASON = "restored image equals the ground truth (MSE 0): no error, nothing invented"
 
@@ -116,12 +121,14 @@ def _verdict(
     invented: float | None,
     options: AuditOptions,
     missing: dict[str, str],
+    calibration: float | None = None,
 ) -> Verdict:
     if mse == 0.0:
         return Verdict(level="low", reasons=[ZERO_ERROR_REASON])
     verdict = risk_verdict(
         uncertainty_ratio=ratio,
         invented_detail_ratio=invented,
+        error_to_spread_ratio=calibration,
         thresholds=verdict_thresholds(options),
         missing=missing,
     )
@@ -130,6 +137,86 @@ def _verdict(
         # docs/theory.md 3.8: errors within the rounding of both 8-bit images are not content.
         return Verdict(level="low", reasons=[_ROUNDING_REASON, *reasons])
     return Verdict(level=verdict.level, reasons=reasons)
+
+
+_NO_SPREAD = 1e-12
+"""Per-pixel variance of the samples below which they count as identical: float32 rounding
+of values near 0.5 leaves about 1e-15, a grey level's quantisation 1.3e-6."""
+
+
+def _spread_of(moments: PatchMoments) -> torch.Tensor:
+    """Entropy power of the within-input covariance, one per row (docs/theory.md 3.9).
+
+    The deviations from each input's sample mean have mean 0 by construction and ``count``
+    is positions x (K - 1), so ``outer / count`` is the unbiased covariance, with the Wishart
+    correction of 3.4 at ``n - 1 = count``. Identical samples give 0.
+    """
+    cov = moments.outer / moments.count[:, None, None]
+    values = gaussian_entropy_power(cov, moments.count + 1, covariance="sample")
+    # Identical samples leave only float rounding (about 1e-16 per pixel): no spread.
+    variance = cov.diagonal(dim1=-2, dim2=-1).mean(-1)
+    return torch.where(variance <= _NO_SPREAD, torch.zeros_like(values), values)
+
+
+def _samples_report(
+    name: str,
+    samples: FinishedSamples,
+    uncertainty: Estimate,
+    boot_u: torch.Tensor | None,
+    options: AuditOptions,
+    warnings: list[str],
+) -> SampleStatistics:
+    """Spread, error-to-spread ratio and interval coverage of a sampled group (3.9)."""
+    level = options.bootstrap.level
+    n_inputs = len(samples.per_input)
+    spread = finite_or_none(_spread_of(samples.pooled_spread)[0])
+    boot_spread = (
+        _spread_of(samples.resampled_spread) if samples.resampled_spread is not None else None
+    )
+    n_deviations = int(samples.pooled_spread.count[0])
+    spread_estimate = _estimate(
+        spread, boot_spread, level, "gaussian_wishart_corrected_within_input", n_deviations
+    )
+    ratio = None
+    boot_ratio = None
+    if spread is None or spread == 0.0:
+        warnings.append(
+            f"group {name}: its samples of each input are identical (spread 0): a "
+            "deterministic restorer run several times, so there is no error-to-spread ratio"
+        )
+    elif uncertainty.value is not None:
+        ratio = uncertainty.value / spread
+        if boot_u is not None and boot_spread is not None:
+            boot_ratio = boot_u / boot_spread
+    coverage = conformal_coverage(
+        samples.calibration_scores,
+        samples.evaluation_scores,
+        samples.evaluation_sigma,
+        options.interval_level,
+    )
+    interval = None
+    if coverage is not None and math.isfinite(coverage[0]):
+        interval = IntervalCoverage(
+            level=options.interval_level, coverage=coverage[1], mean_width=coverage[2]
+        )
+    elif n_inputs >= 2 and spread:
+        warnings.append(
+            f"group {name}: per-pixel intervals need inputs with ground truth in both halves "
+            "of the split (calibration and evaluation); their coverage is not reported"
+        )
+    if len(set(samples.per_input)) > 1:
+        warnings.append(
+            f"group {name}: inputs have different numbers of samples "
+            f"({min(samples.per_input)} to {max(samples.per_input)})"
+        )
+    return SampleStatistics(
+        per_input=min(samples.per_input),
+        spread=spread_estimate,
+        error_to_spread_ratio=_estimate(
+            ratio, boot_ratio, level, "uncertainty_gaussian / spread", n_inputs
+        ),
+        interval_coverage=interval,
+    )
 
 
 def _consistency(residual: torch.Tensor) -> PairConsistency | None:
@@ -380,6 +467,15 @@ def summarize_group(
         else:
             warnings.extend(_placement_warnings(name, placement, rounding, options))
     group_ratio = placement.ratio.value if placement and placement.ratio else None
+    samples_report = None
+    calibration = None
+    if stats.samples is not None:
+        samples_report = _samples_report(
+            name, stats.samples, uncertainty, boot_u, options, warnings
+        )
+        calibration = samples_report.error_to_spread_ratio.value
+        if calibration is None:
+            missing["error_to_spread_ratio"] = "the samples have no spread (deterministic)"
     group = GroupReport(
         name=name,
         n_pairs=n_pairs,
@@ -427,6 +523,7 @@ def summarize_group(
             else None
         ),
         knn_calibrated=knn_calibrated,
+        samples=samples_report,
         by_patch_size=_sweep(
             stats,
             options,
@@ -444,9 +541,15 @@ def summarize_group(
             invented.value,
             options,
             missing,
+            calibration,
         ),
     )
 
+    pair_missing = dict(missing)
+    if stats.samples is not None:
+        pair_missing["error_to_spread_ratio"] = (
+            "the samples' calibration is measured over the group's inputs, not per pair"
+        )
     pairs: list[PairReport] = []
     for row, meta in enumerate(metas):
         mse = float(stats.mse[row])
@@ -482,7 +585,7 @@ def summarize_group(
                 consistency=_consistency(stats.measurement_residual[row]),
                 hallucination=PairHallucination(invented_detail_ratio=ratio_pair, maps=meta.maps),
                 risk=_verdict(
-                    mse, float(stats.max_error[row]), pair_ratio, ratio_pair, options, missing
+                    mse, float(stats.max_error[row]), pair_ratio, ratio_pair, options, pair_missing
                 ),
                 warnings=pair_warnings,
             )
