@@ -71,11 +71,16 @@ def match_pairs(
 
     truth = _images_by_stem(ground_truth, "--ground-truth")
     obs = _images_by_stem(observations, "--observations") if observations else None
-    names = [r.name for r in restored]
-    if len(set(names)) != len(names):
-        raise AuditInputError("restorer names must be unique", part="--restored")
+    # A name given more than once means several samples of that restorer per input
+    # (docs/theory.md 3.9): its folders are samples 0, 1, ... in the order given.
+    sample_of: dict[int, int] = {}
+    repeats: dict[str, int] = {}
+    for position, folder in enumerate(restored):
+        sample_of[position] = repeats.get(folder.name, 0)
+        repeats[folder.name] = sample_of[position] + 1
+    single_restorer = len(repeats) == 1 and len(restored) == 1
     pairs: list[object] = []
-    for folder in restored:
+    for position, folder in enumerate(restored):
         files = _images_by_stem(folder.path, f"--restored {folder.name}")
         only_restored = sorted(set(files) - set(truth))
         only_truth = sorted(set(truth) - set(files))
@@ -89,6 +94,7 @@ def match_pairs(
                 f"{truth[only_truth[0]].name} has no restored image in {folder.path}",
                 part=f"--restored {folder.name}",
             )
+        sampled = repeats[folder.name] > 1
         for stem in sorted(truth):
             observation = None
             if obs is not None:
@@ -98,8 +104,20 @@ def match_pairs(
                         part="--observations",
                     )
                 observation = obs[stem]
-            pair_id = stem if len(restored) == 1 else f"{folder.name}/{stem}"
-            pairs.append(PairSource(pair_id, folder.name, truth[stem], files[stem], observation))
+            pair_id = stem if single_restorer else f"{folder.name}/{stem}"
+            if sampled:
+                pair_id = f"{folder.name}/{stem}/{sample_of[position]}"
+            pairs.append(
+                PairSource(
+                    pair_id,
+                    folder.name,
+                    truth[stem],
+                    files[stem],
+                    observation,
+                    input=stem if sampled else None,
+                    sample=sample_of[position] if sampled else None,
+                )
+            )
     return pairs
 
 
@@ -165,6 +183,25 @@ def summary_table(report: AuditReport) -> str:
                 f"{shown:>22} {_fmt(oracle, 3):>8} "
                 f"{_fmt(g.min_perception_index, 3):>8}  {g.up_region or '-'}"
             )
+    sampled = [g for g in report.groups if g.samples is not None]
+    if sampled:
+        lines.append("")
+        lines.append(
+            f"{'restorer':<16} {'K':>3} {'spread':>10} {'error/spread [CI]':>24} {'coverage':>14}"
+        )
+        for g in sampled:
+            s = g.samples
+            assert s is not None
+            r = s.error_to_spread_ratio
+            shown = f"{_fmt(r.value, 3)} [{_fmt(r.ci_low, 3)}, {_fmt(r.ci_high, 3)}]"
+            cover = "-"
+            if s.interval_coverage is not None:
+                c = s.interval_coverage
+                cover = f"{c.coverage:.3f} at {c.level:g}"
+            lines.append(
+                f"{g.name[:16]:<16} {s.per_input:>3} {_fmt(s.spread.value, 3):>10} "
+                f"{shown:>24} {cover:>14}"
+            )
     for g in report.groups:
         for reason in g.risk.reasons:
             lines.append(f"  {g.name}: {reason}")
@@ -194,7 +231,9 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         action="append",
         type=parse_restored,
         metavar="NAME=DIR",
-        help="a restorer's outputs (repeat for several restorers)",
+        help="a restorer's outputs (repeat for several restorers); the same NAME again adds "
+        "another sample of that restorer per input (stochastic restorers: spread, "
+        "error-to-spread ratio, per-pixel intervals)",
     )
     p.add_argument(
         "--observations",

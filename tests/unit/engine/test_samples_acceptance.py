@@ -9,9 +9,15 @@ are built by the tests (tests/support), never by the code under test.
 
 from __future__ import annotations
 
-import pytest
+import subprocess
+import sys
+from pathlib import Path
 
-from api_schemas import AuditOptions
+import pytest
+import torch
+from PIL import Image
+
+from api_schemas import AuditOptions, AuditReport
 from api_schemas.report import GroupReport
 from tests.support.gaussian_source import GaussianProblem, gaussian_problem
 from workers.engine import PairSource, run_audit
@@ -135,3 +141,44 @@ def test_a_group_may_not_mix_one_sample_and_many_sample_inputs() -> None:
     with pytest.raises(AuditInputError, match="mixes several samples per input") as error:
         run_audit(mixed, AuditOptions(maps=False), device="cpu")
     assert error.value.part == "pairs[c]"
+
+
+def test_the_command_line_takes_samples_as_repeated_restorer_names(tmp_path: Path) -> None:
+    problem = gaussian_problem(BICUBIC_4X, n_images=6, samples_per_input=4, seed=2)
+    folders = {"gt": tmp_path / "gt", "lr": tmp_path / "lr"}
+    for k in range(4):
+        folders[f"s{k}"] = tmp_path / f"s{k}"
+    for folder in folders.values():
+        folder.mkdir()
+    for i in range(problem.truth.shape[0]):
+        _write_png(folders["gt"] / f"img{i}.png", problem.truth[i])
+        _write_png(folders["lr"] / f"img{i}.png", problem.observation[i])
+        for k in range(4):
+            _write_png(folders[f"s{k}"] / f"img{i}.png", problem.samples[i, k])
+    output = tmp_path / "report.json"
+    command = [
+        str(Path(sys.executable).with_name("restoration-audit")),
+        "audit",
+        "--ground-truth", str(folders["gt"]),
+        *[arg for k in range(4) for arg in ("--restored", f"sd={folders[f's{k}']}")],
+        "--observations", str(folders["lr"]),
+        "--degradation", "downsample:4:bicubic",
+        "--crop-border", "16",
+        "--bootstrap", "50",
+        "--output", str(output),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "error/spread" in result.stdout
+    report = AuditReport.model_validate_json(output.read_text())
+    assert [g.name for g in report.groups] == ["sd"]
+    assert {p.id for p in report.pairs} == {f"sd/img{i}/{k}" for i in range(6) for k in range(4)}
+    samples = report.groups[0].samples
+    assert samples is not None
+    assert samples.per_input == 4
+    assert samples.error_to_spread_ratio.value == pytest.approx(2.0, rel=0.10)
+
+
+def _write_png(path: Path, image: torch.Tensor) -> None:
+    pixels = (image[0].clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+    Image.fromarray(pixels, mode="L").save(path)
