@@ -7,7 +7,10 @@ median of interleaved repeats of:
   ``filters.gaussian_blur`` picks for many taps per pixel) against 65 shifted sums;
 * one heat map: drawing its RGB pixels (``render.heatmap_pixels``, what the worker does) against
   PNG-encoding them (``render.encode_png``, what the API does on first download), and storing
-  the pixels in a payload store (``write_artifact_pixels``, atomic, fsync'd);
+  the pixels in a payload store (``write_artifact_pixels``: compressed, atomic, fsync'd);
+* the storage amplification of the job of issue #11 (item 4g): two smooth 1024-px pairs with a
+  known degradation, four maps a pair, its maps' pixels raw (``np.save``, as stored before)
+  against compressed, over the bytes uploaded;
 * the job's two tradeoff plots (``engine.artifacts.render_plots``) with the module's fixed
   margins against matplotlib's constrained layout;
 * the nearest-neighbour subsample's positions (``patches._distinct_positions``, 128 of 62 001
@@ -19,6 +22,7 @@ Usage: python benchmarks/bench_artifacts.py [--repeats 15]
 from __future__ import annotations
 
 import argparse
+import io
 import math
 import os
 import platform
@@ -29,7 +33,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image, ImageFilter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -109,6 +115,7 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         store, job = PayloadStore(Path(tmp)), new_job_id()
+        store.write_input(job, "gt.png", io.BytesIO(b""))  # the job's directory
         one = interleaved(
             args.repeats,
             draw=lambda: heatmap_pixels(
@@ -123,6 +130,7 @@ def main() -> None:
         f"store pixels {one['store'] * 1e3:.2f} ms, PNG-encode {one['encode'] * 1e3:.2f} ms "
         f"({one['encode'] / one['draw']:.1f}x the drawing)"
     )
+    amplification()
 
     pairs = [
         PairSource(
@@ -167,6 +175,66 @@ def main() -> None:
         f"nearest-neighbour subsample, 128 of {positions} positions x 16 images: draw with "
         f"rejection {draw['rejection'] * 1e3:.2f} ms, top-k of random keys "
         f"{draw['topk'] * 1e3:.2f} ms ({draw['topk'] / draw['rejection']:.1f}x)"
+    )
+
+
+def directory_bytes(path: Path) -> int:
+    """Bytes of the files under ``path``."""
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def amplification(size: int = 1024) -> None:
+    """Print what the maps of a two-pair job of smooth ``size``-pixel images store, raw and
+    compressed, against its uploads (the job of issue #11: 28 MB of raw pixels)."""
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    with tempfile.TemporaryDirectory() as tmp:
+        store, job = PayloadStore(Path(tmp)), new_job_id()
+        pairs = []
+        for i in range(2):
+            level = 0.5 + 0.25 * np.sin(2 * np.pi * (3 + i) * xx) * np.cos(4 * np.pi * yy)
+            truth = np.rint(np.stack([level, 0.9 * level, 1 - level], -1) * 255).astype(np.uint8)
+            restored = np.asarray(Image.fromarray(truth).filter(ImageFilter.GaussianBlur(2)))
+            low = Image.fromarray(truth).resize((size // 2,) * 2, Image.Resampling.BOX)
+            paths = []
+            for role, image in (("gt", truth), ("restored", restored), ("obs", np.asarray(low))):
+                buffer = io.BytesIO()
+                Image.fromarray(image).save(buffer, format="PNG")
+                buffer.seek(0)
+                paths.append(store.write_input(job, f"{role}{i}.png", buffer))
+            gt, rs, ob = paths
+            pairs.append(PairSource(f"p{i}", "smooth", gt, rs, observation=ob))
+        uploads = directory_bytes(store.input_dir(job))
+        raw = 0
+
+        def write_pixels(name: str, pixels: np.ndarray) -> None:
+            nonlocal raw
+            buffer = io.BytesIO()
+            np.save(buffer, pixels, allow_pickle=False)
+            raw += len(buffer.getvalue())
+            store.write_artifact_pixels(job, name, pixels)
+
+        options = AuditOptions.model_validate(
+            {
+                "bootstrap": {"resamples": 20},
+                "degradation": {"type": "downsample", "factor": 2, "kernel": "area"},
+            }
+        )
+
+        def write(name: str, data: bytes) -> None:
+            store.write_artifact(job, name, data)
+
+        writer = ArtifactWriter(
+            write=write,
+            url_for=str,
+            write_pixels=write_pixels,
+        )
+        run_audit(pairs, options, artifacts=writer)
+        stored = directory_bytes(store.job_dir(job) / "pixels")
+        maps = len(list((store.job_dir(job) / "pixels").iterdir()))
+    print(
+        f"storage of a job of 2 smooth {size}-px pairs ({maps} maps): uploads {uploads / 1e3:.0f}"
+        f" kB; maps raw {raw / 1e6:.1f} MB ({raw / uploads:.0f}x the uploads), compressed "
+        f"{stored / 1e6:.2f} MB ({stored / uploads:.1f}x the uploads, {raw / stored:.0f}x less)"
     )
 
 
