@@ -76,6 +76,13 @@ class PairSpec(BaseModel):
 
     id: PairId | None = None
     group: GroupName | None = None
+    input: PairId | None = None
+    """The input this output was restored from; pairs of one group with the same input and a
+    ``sample`` index are several samples of a stochastic restorer (docs/theory.md 3.9).
+    Defaults to the pair's id."""
+    sample: Annotated[int, Field(ge=0, le=10_000)] | None = None
+    """Index of this output among its input's samples; every pair of a sampled group has
+    one, and every input of it at least two."""
 
 
 class JobCreateOptions(AuditOptions):
@@ -131,6 +138,8 @@ class ManifestPair(BaseModel):
     ground_truth: RelativePath
     restored: RelativePath
     observation: RelativePath | None = None
+    input: PairId | None = None
+    sample: int | None = None
 
 
 class JobManifest(BaseModel):

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from api_schemas.degradation import parse_degradation, super_resolution_factor
 from api_schemas.jobs import DEFAULT_GROUP, JobCreateOptions, JobManifest, ManifestPair
 from api_schemas.problems import ProblemError
+from api_schemas.samples import SampleEntry, sample_problems
 from jobstore import JobRecord, new_job_id
 from jobstore import TooManyJobsError as StoreTooManyJobsError
 from jobstore.logs import bind
@@ -189,6 +190,8 @@ class Submissions:
                     errors.append(ProblemError(part=f"{role}[{i}]", message=str(exc)))
         if not errors:
             errors += _pair_errors(headers, options)
+            names = _pair_names(options, len(parts["ground_truth"]))
+            errors += _sample_errors(options, names, headers)
         if errors:
             raise InvalidSubmissionError("the batch was not accepted", errors=errors)
         return headers
@@ -262,6 +265,7 @@ class Submissions:
                 self.r.payloads.write_input(job_id, name, fp)
                 names.setdefault(role, []).append(name)
         pair_names = _pair_names(options, len(parts["ground_truth"]))
+        specs = options.pairs or []
         pairs = [
             ManifestPair(
                 id=pair_id,
@@ -269,6 +273,8 @@ class Submissions:
                 ground_truth=names["ground_truth"][i],
                 restored=names["restored"][i],
                 observation=names["observation"][i] if "observation" in names else None,
+                input=specs[i].input if i < len(specs) else None,
+                sample=specs[i].sample if i < len(specs) else None,
             )
             for i, (pair_id, group) in enumerate(pair_names)
         ]
@@ -331,6 +337,28 @@ def _pair_names(options: JobCreateOptions, n: int) -> list[tuple[str, str]]:
         group = spec.group if spec is not None and spec.group is not None else DEFAULT_GROUP
         names.append((pair_id, group))
     return names
+
+
+def _sample_errors(
+    options: JobCreateOptions, names: list[tuple[str, str]], headers: dict[str, list[ImageHeader]]
+) -> list[ProblemError]:
+    """Several outputs per input: the rule of ``api_schemas.samples`` (docs/theory.md 3.9)."""
+    specs = options.pairs or []
+    restored = headers.get("restored", [])
+    entries = [
+        SampleEntry(
+            pair_id,
+            group,
+            specs[i].input if i < len(specs) else None,
+            specs[i].sample if i < len(specs) else None,
+            (restored[i].width, restored[i].height) if i < len(restored) else None,
+        )
+        for i, (pair_id, group) in enumerate(names)
+    ]
+    return [
+        ProblemError(part=f"options.pairs[{p.position}]", message=p.message)
+        for p in sample_problems(entries)
+    ]
 
 
 def _pair_errors(

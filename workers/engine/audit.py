@@ -13,6 +13,7 @@ import torch
 
 from api_schemas.options import AuditOptions
 from api_schemas.report import AuditReport, EngineInfo, PairReport, ReportSettings
+from api_schemas.samples import SampleEntry, input_name, sample_problems
 from workers.engine.accumulate import (
     BatchStatistics,
     DegradationInputs,
@@ -121,51 +122,26 @@ class SampleLayout:
 
 
 def _sample_layout(pairs: Sequence[PairSource]) -> dict[str, SampleLayout]:
-    """The groups whose pairs are several samples per input, validated (docs/theory.md 3.9).
-
-    A group is sampled when any of its pairs names a sample; then every pair must, every
-    input must have at least two samples with distinct indices, and one-sample inputs may not
-    be mixed in.
-    """
+    """The groups whose pairs are several samples per input (docs/theory.md 3.9), validated
+    by the rule of ``api_schemas.samples`` that the API applies at submission too."""
+    entries = [SampleEntry(p.id, p.group, p.input, p.sample) for p in pairs]
+    problems = sample_problems(entries)
+    if problems:
+        first = problems[0]
+        raise AuditInputError(first.message, part=f"pairs[{pairs[first.position].id}]")
     layouts: dict[str, SampleLayout] = {}
-    groups = list(dict.fromkeys(p.group for p in pairs))
-    for group in groups:
-        members = [(i, p) for i, p in enumerate(pairs) if p.group == group]
-        if all(p.sample is None for _, p in members):
+    for group in dict.fromkeys(p.group for p in pairs):
+        members = [(i, e) for i, e in enumerate(entries) if e.group == group]
+        if all(e.sample is None for _, e in members):
             continue
-        names: list[str] = []
-        by_input: dict[str, list[tuple[int, int]]] = {}
-        for index, pair in members:
-            if pair.sample is None:
-                raise AuditInputError(
-                    f"group {group!r} mixes several samples per input with pairs that have "
-                    "no sample index: give every pair of a sampled group its sample",
-                    part=f"pairs[{pair.id}]",
-                )
-            name = pair.input if pair.input is not None else pair.id
-            if name not in by_input:
-                names.append(name)
-                by_input[name] = []
-            by_input[name].append((pair.sample, index))
+        names = list(dict.fromkeys(input_name(e) for _, e in members))
         input_of: dict[int, int] = {}
         order: dict[int, tuple[int, int]] = {}
         samples = []
         for position, name in enumerate(names):
-            entries = sorted(by_input[name])
-            if len(entries) < 2:
-                raise AuditInputError(
-                    f"input {name!r} of group {group!r} has one sample while the group has "
-                    "several per input: give every input at least two samples, or audit it "
-                    "in another group",
-                    part=f"pairs[{pairs[entries[0][1]].id}]",
-                )
-            if len({s for s, _ in entries}) != len(entries):
-                raise AuditInputError(
-                    f"input {name!r} of group {group!r} repeats a sample index",
-                    part=f"pairs[{pairs[entries[0][1]].id}]",
-                )
-            samples.append(len(entries))
-            for rank, (_, index) in enumerate(entries):
+            outputs = sorted((e.sample or 0, i) for i, e in members if input_name(e) == name)
+            samples.append(len(outputs))
+            for rank, (_, index) in enumerate(outputs):
                 input_of[index] = position
                 order[index] = (position, rank)
         layouts[group] = SampleLayout(names, input_of, order, samples)

@@ -230,6 +230,8 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
             ground_truth=input_dir / p.ground_truth,
             restored=input_dir / p.restored,
             observation=None if p.observation is None else input_dir / p.observation,
+            input=p.input,
+            sample=p.sample,
         )
         for p in manifest.pairs
     ]

@@ -298,3 +298,61 @@ def test_options_may_come_as_a_json_file_part(client, settings):
     kwargs["files"][-1] = ("options", ("options.json", b"\xff\xfe", "application/json"))
     bad = client.post("/v1/jobs", **kwargs)
     assert errors_of(bad) == {"options": "expected UTF-8 JSON text"}
+
+
+def test_several_samples_per_input_are_accepted_and_kept_in_the_manifest(client, settings):
+    pairs = [{"id": f"img-{k}", "group": "sd", "input": "img", "sample": k} for k in range(3)]
+    response = client.post("/v1/jobs", **batch(3, size=(24, 24), pairs=pairs))
+    assert response.status_code == 202, response.text
+    manifest = next((settings.data_dir).rglob("manifest.json"))
+    stored = json.loads(manifest.read_text())["pairs"]
+    assert [(p["input"], p["sample"]) for p in stored] == [("img", 0), ("img", 1), ("img", 2)]
+
+
+@pytest.mark.parametrize(
+    ("pairs", "part", "words"),
+    [
+        (  # one input with a single sample in a sampled group
+            [
+                {"id": "a0", "group": "sd", "input": "a", "sample": 0},
+                {"id": "a1", "group": "sd", "input": "a", "sample": 1},
+                {"id": "b0", "group": "sd", "input": "b", "sample": 0},
+            ],
+            "options.pairs[2]",
+            "input 'b' of group 'sd' has one sample",
+        ),
+        (  # a pair without a sample index in a sampled group
+            [
+                {"id": "a0", "group": "sd", "input": "a", "sample": 0},
+                {"id": "a1", "group": "sd", "input": "a", "sample": 1},
+                {"id": "c", "group": "sd"},
+            ],
+            "options.pairs[2]",
+            "mixes several samples per input",
+        ),
+        (  # the same sample index twice
+            [
+                {"id": "a0", "group": "sd", "input": "a", "sample": 0},
+                {"id": "a1", "group": "sd", "input": "a", "sample": 0},
+                {"id": "x", "group": "other"},
+            ],
+            "options.pairs[0]",
+            "repeats a sample index",
+        ),
+    ],
+)
+def test_sample_layouts_that_cannot_run_are_422_naming_the_pair(client, pairs, part, words):
+    response = client.post("/v1/jobs", **batch(3, size=(24, 24), pairs=pairs))
+    assert response.status_code == 422
+    assert words in errors_of(response)[part]
+
+
+def test_samples_of_one_input_must_agree_in_size(client):
+    pairs = [{"id": f"img-{k}", "group": "sd", "input": "img", "sample": k} for k in range(2)]
+    kwargs = batch(2, size=(24, 24), pairs=pairs)
+    files = kwargs["files"]
+    files[1] = ("ground_truth", ("gt1.png", png((24, 28), seed=1), "image/png"))
+    files[3] = ("restored", ("r1.png", png((24, 28), seed=11), "image/png"))
+    response = client.post("/v1/jobs", **kwargs)
+    assert response.status_code == 422
+    assert "differ in size" in errors_of(response)["options.pairs[0]"]
