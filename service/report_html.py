@@ -99,10 +99,20 @@ class EstimateRow:
 
 
 @dataclass(frozen=True)
+class SampleMapView:
+    """The per-pixel standard-deviation map of one input of a stochastic restorer."""
+
+    pair_id: str
+    risk: RiskLevel
+    map_uri: str | None
+
+
+@dataclass(frozen=True)
 class RestorerView:
     group: GroupReport
     rows: list[EstimateRow]
     up_region: str
+    sample_maps: list[SampleMapView] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -211,6 +221,61 @@ def _restorer_rows(group: GroupReport) -> list[EstimateRow]:
         )
     )
     return rows
+
+
+_SAMPLE_MAPS = 3
+"""Standard-deviation maps shown per stochastic restorer: those of its riskiest inputs."""
+
+
+def _sample_rows(group: GroupReport) -> list[EstimateRow]:
+    """The conditional statistics of several outputs per input (docs/theory.md 3.9)."""
+    samples = group.samples
+    if samples is None:
+        return []
+    rows = [
+        EstimateRow("Samples", "samples per input K", str(samples.per_input)),
+        _estimate_row("Samples", "spread N of the within-input covariance", samples.spread),
+        _estimate_row(
+            "Samples",
+            "error-to-spread ratio (2: calibrated posterior sampler)",
+            samples.error_to_spread_ratio,
+        ),
+    ]
+    coverage = samples.interval_coverage
+    if coverage is not None:
+        rows += [
+            EstimateRow(
+                "Samples",
+                f"coverage of the {100 * coverage.level:g} % per-pixel intervals",
+                format_number(coverage.coverage, 3),
+                estimator="split conformal, evaluation half",
+            ),
+            EstimateRow(
+                "Samples",
+                "mean width of the per-pixel intervals",
+                format_number(coverage.mean_width),
+            ),
+        ]
+    return rows
+
+
+def _sample_maps(
+    group: GroupReport, pairs: Sequence[PairReport], images: ReportImages, crop: int
+) -> list[SampleMapView]:
+    """Standard-deviation maps of the riskiest inputs of a stochastic restorer."""
+    if group.samples is None:
+        return []
+    views = []
+    for pair in risk_order([p for p in pairs if p.group == group.name]):
+        link = pair.hallucination.maps.get("sample_std")
+        if link is None:
+            continue
+        path = images.artifact(link)
+        uri = map_thumbnail(path, pair, crop) if path is not None else None
+        views.append(SampleMapView(pair.id, pair.risk.level, uri))
+        if len(views) == _SAMPLE_MAPS:
+            break
+    return views
 
 
 def risk_order(pairs: Sequence[PairReport]) -> list[PairReport]:
@@ -391,20 +456,26 @@ def render_report_html(
         for rank, pair in enumerate(ordered, start=1)
     ]
     restorers = [
-        RestorerView(g, _restorer_rows(g), _UP_REGION_TEXT.get(g.up_region or "", ""))
+        RestorerView(
+            g,
+            _restorer_rows(g) + _sample_rows(g),
+            _UP_REGION_TEXT.get(g.up_region or "", ""),
+            _sample_maps(g, report.pairs, images, crop),
+        )
         for g in report.groups
     ]
     plots = [
         _plot(
             report, images, "up_plane", "Uncertainty–perception plane",
-            "Each restorer at its perception index P and uncertainty N(X̂−X), with the "
-            "bootstrap interval. When the degradation is known, the curve is the bound "
-            "η(P; d)·N(X|Y) and the shaded region below it is impossible.",
+            "Each restorer at its marginal perception index P and uncertainty N(X̂−X), with "
+            "the bootstrap interval. When the degradation is known, the curve is the "
+            "Gaussian-oracle frontier r_oracle(P)·N(X|Y); below it a restorer is more certain "
+            "than the best Gaussian restorer at that perception (possible on photographs).",
         ),
         _plot(
             report, images, "dp_plane", "Distortion–perception plane",
             "Each restorer at its perception index P and MSE. With a known degradation the "
-            "same curve bounds the MSE from below (D(P) ≥ η(P; d)·N(X|Y)).",
+            "same frontier is drawn: the MSE is never below the uncertainty (Thm 4).",
         ),
     ]  # fmt: skip
     settings = report.settings

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from markupsafe import escape
 from PIL import Image
 
@@ -33,6 +34,7 @@ from tests.support.report_demo import (
     demo_images,
     write_demo_folders,
 )
+from tests.support.sample_pairs import crops
 from workers import render
 from workers.engine import ArtifactWriter, PairSource, run_audit
 
@@ -289,3 +291,37 @@ def test_template_ships_as_package_data():
     shipped = [p for pattern in patterns for p in (REPO / "service").glob(pattern)]
     assert REPO / "service" / "templates" / report_html.TEMPLATE in shipped
     assert len(report_html.renderer_fingerprint()) == 32
+
+
+def test_a_stochastic_restorer_gets_its_samples_section_with_std_maps(tmp_path):
+    # Three noisy samples per input of a smooth restorer: the page shows K, the
+    # error-to-spread ratio and the coverage, and the standard-deviation maps of the inputs.
+    rng = np.random.default_rng(0)
+    pairs = []
+    for i, crop in enumerate(crops(4, 96, seed=1)):
+        truth = torch.from_numpy(np.ascontiguousarray(crop)).permute(2, 0, 1).float() / 255
+        for k in range(3):
+            noisy = (truth + 0.03 * torch.from_numpy(rng.standard_normal(truth.shape))).clamp(0, 1)
+            pairs.append(
+                PairSource(
+                    f"img{i}-{k}", "sampler", truth, noisy.float(), input=f"img{i}", sample=k
+                )
+            )
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    writer = ArtifactWriter(
+        write=lambda name, data: (maps / name).write_bytes(data), url_for=lambda n: str(maps / n)
+    )
+    report = run_audit(pairs, AuditOptions.model_validate(FAST), device="cpu", artifacts=writer)
+    images_at = ReportImages(
+        artifact=lambda link: Path(link) if Path(link).is_file() else None,
+        restored=lambda _: None,
+    )
+    page = render_report_html(report, images_at)
+    samples = report.groups[0].samples
+    assert samples is not None
+    assert "Several samples per input" in page
+    assert "error-to-spread ratio (2: calibrated posterior sampler)" in page
+    assert "samples per input K" in page
+    assert page.count('alt="standard-deviation map of') == 3
+    assert f"{samples.error_to_spread_ratio.value:.3g}" in page
