@@ -14,6 +14,7 @@ from jobstore.errors import (
     JobNotFoundError,
     JobRunningError,
     JobStoreError,
+    StorageQuotaExceededError,
     TooManyJobsError,
 )
 from jobstore.idempotency import IdempotencyKeys, Reservation, ReservationState
@@ -45,6 +46,7 @@ __all__ = [
     "PayloadStore",
     "Reservation",
     "ReservationState",
+    "StorageQuotaExceededError",
     "TooManyJobsError",
     "dispatch_name",
     "is_valid_job_id",

@@ -8,6 +8,8 @@ Layout in Redis (``p`` is the prefix):
 - ``p:state:<state>``: zset of all job ids in a state (metrics).
 - ``p:leases``: zset of running job ids scored by lease expiry (epoch seconds).
 - ``p:seq``: the sequence counter.
+- ``p:t:<tenant>:bytes``: hash job id -> bytes the job stores (``jobstore.storage``); it
+  expires with the tenant's indexes, and entries of records that are gone stop counting.
 
 Index entries of an expired record are removed lazily by the readers. Times come from the
 Redis server clock (``TIME``), so API and workers on different hosts agree on lease expiry.
@@ -36,6 +38,7 @@ local function move(tenant, seq, from, to)
 end
 local function expire_indexes(tenant)
   redis.call('EXPIRE', p .. ':t:' .. tenant .. ':jobs', retention)
+  redis.call('EXPIRE', p .. ':t:' .. tenant .. ':bytes', retention)
   for _, st in ipairs({'queued', 'running', 'succeeded', 'failed', 'cancelled'}) do
     redis.call('EXPIRE', p .. ':t:' .. tenant .. ':state:' .. st, retention)
   end
@@ -53,12 +56,35 @@ local function owned(worker)
 end
 """
 
-# ARGV[4..]: tenant, total, idempotency key, payload digest, idempotency ref, max in flight
+STORED_BYTES = """
+local function stored_bytes(p, tenant)
+  local key = p .. ':t:' .. tenant .. ':bytes'
+  local entries = redis.call('HGETALL', key)
+  local total = 0
+  for i = 1, #entries, 2 do
+    if redis.call('EXISTS', p .. ':job:' .. entries[i]) == 1 then
+      total = total + tonumber(entries[i + 1])
+    else
+      redis.call('HDEL', key, entries[i])
+    end
+  end
+  return total
+end
+"""
+"""Bytes stored by the tenant's jobs whose record exists (deleted and expired ones drop out
+here, in the same atomic step as any script that calls it); prunes the others."""
+
+# ARGV[4..]: tenant, total, idempotency key, payload digest, idempotency ref, max in flight,
+# bytes the job stores, the tenant's quota of stored bytes (-1: none). Returns {'ok'},
+# {'exists'}, {'busy'} or {'quota', bytes the tenant stores}.
 CREATE = (
     _PRELUDE
+    + STORED_BYTES
     + """
 local tenant = ARGV[4]
 local max_in_flight = tonumber(ARGV[9])
+local job_bytes = tonumber(ARGV[10])
+local max_bytes = tonumber(ARGV[11])
 if redis.call('EXISTS', jk) == 1 then return {'exists'} end
 if max_in_flight >= 0 then
   local count = 0
@@ -75,6 +101,10 @@ if max_in_flight >= 0 then
   end
   if count >= max_in_flight then return {'busy'} end
 end
+if max_bytes >= 0 then
+  local used = stored_bytes(p, tenant)
+  if used + job_bytes > max_bytes then return {'quota', used} end
+end
 local seq = redis.call('INCR', p .. ':seq')
 redis.call('HSET', jk, 'id', id, 'tenant', tenant, 'state', 'queued', 'created_at', fmt(now()),
   'started_at', '', 'finished_at', '', 'done', 0, 'total', ARGV[5], 'error', '',
@@ -84,8 +114,29 @@ redis.call('EXPIRE', jk, retention)
 redis.call('ZADD', p .. ':t:' .. tenant .. ':jobs', seq, id)
 redis.call('ZADD', p .. ':t:' .. tenant .. ':state:queued', seq, id)
 redis.call('ZADD', p .. ':state:queued', seq, id)
+redis.call('HSET', p .. ':t:' .. tenant .. ':bytes', id, job_bytes)
 expire_indexes(tenant)
 return {'ok'}
+"""
+)
+
+# ARGV[4]: bytes the job stores now. Returns 1, or 0 when the record is gone.
+SET_JOB_BYTES = (
+    _PRELUDE
+    + """
+if redis.call('EXISTS', jk) == 0 then return 0 end
+local tenant = field('tenant')
+redis.call('HSET', p .. ':t:' .. tenant .. ':bytes', id, ARGV[4])
+expire_indexes(tenant)
+return 1
+"""
+)
+
+# ARGV[1]: prefix, ARGV[2]: tenant. Returns the bytes the tenant's jobs store.
+TENANT_BYTES = (
+    STORED_BYTES
+    + """
+return stored_bytes(ARGV[1], ARGV[2])
 """
 )
 

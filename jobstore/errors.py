@@ -42,3 +42,17 @@ class InvalidPageTokenError(JobStoreError, ValueError):
 
 class InvalidArtifactNameError(JobStoreError, ValueError):
     """An artifact or input file name outside ``[A-Za-z0-9._-]+`` or with a traversal."""
+
+
+class StorageQuotaExceededError(JobStoreError):
+    """The tenant's jobs store so many bytes that this job would take it over its quota."""
+
+    def __init__(self, tenant: str, usage: int, quota: int, job_bytes: int) -> None:
+        super().__init__(
+            f"tenant {tenant!r} stores {usage} bytes of its {quota}; a job of {job_bytes} more "
+            "does not fit"
+        )
+        self.tenant = tenant
+        self.usage = usage
+        self.quota = quota
+        self.job_bytes = job_bytes

@@ -33,6 +33,7 @@ from jobstore.errors import (
     JobExistsError,
     JobNotFoundError,
     JobRunningError,
+    StorageQuotaExceededError,
     TooManyJobsError,
 )
 from jobstore.idempotency import idempotency_key_name
@@ -202,13 +203,18 @@ class JobRecords:
         idempotency_key: str | None = None,
         payload_digest: str | None = None,
         max_in_flight: int | None = None,
+        stored_bytes: int = 0,
+        max_stored_bytes: int | None = None,
     ) -> JobRecord:
-        """Create a queued record.
+        """Create a queued record; ``stored_bytes`` (its inputs) count towards the tenant's
+        stored bytes (``jobstore.storage.StoredBytes``) from now until the record is gone.
 
         Raises:
             JobExistsError: A record with this id exists.
             TooManyJobsError: ``max_in_flight`` is set and the tenant has that many queued or
                 running jobs (checked atomically with the insert).
+            StorageQuotaExceededError: ``max_stored_bytes`` is set and the tenant's jobs
+                store more than it less ``stored_bytes`` (checked atomically too).
         """
         ref = (
             idempotency_key_name(self.prefix, tenant, idempotency_key)
@@ -216,6 +222,7 @@ class JobRecords:
             else ""
         )
         limit = -1 if max_in_flight is None else max_in_flight
+        quota = -1 if max_stored_bytes is None else max_stored_bytes
         status = self._run(
             self._create,
             job_id,
@@ -225,12 +232,16 @@ class JobRecords:
             payload_digest or "",
             ref,
             limit,
+            stored_bytes,
+            quota,
         )
         outcome = _text(status[0])
         if outcome == "exists":
             raise JobExistsError(f"job {job_id} exists")
         if outcome == "busy":
             raise TooManyJobsError(tenant, limit)
+        if outcome == "quota":
+            raise StorageQuotaExceededError(tenant, int(status[1]), quota, stored_bytes)
         return self.require(job_id)
 
     def get(self, job_id: str) -> JobRecord | None:

@@ -48,6 +48,7 @@ from redis.retry import Retry
 from api_schemas.jobs import JobManifest
 from api_schemas.problems import PROBLEM_TYPE_BASE, Problem, ProblemError
 from jobstore import AUDIT_TASK, JobNotFoundError, JobRecords, PayloadStore, is_valid_job_id
+from jobstore.storage import StoredBytes, directory_bytes
 from jobstore.telemetry import Telemetry
 from workers.engine import ArtifactWriter, PairSource, run_audit
 from workers.errors import AuditCancelledError, AuditInputError
@@ -71,6 +72,14 @@ class Stores:
     def telemetry(self) -> Telemetry:
         """The service metrics, in the same Redis as the records."""
         return Telemetry(self.records.redis, prefix=self.records.prefix)
+
+    @cached_property
+    def stored_bytes(self) -> StoredBytes:
+        """Each tenant's stored bytes (its storage quota's usage), beside the records."""
+        records = self.records
+        return StoredBytes(
+            records.redis, prefix=records.prefix, retention_seconds=records.retention_seconds
+        )
 
 
 def open_stores(settings: WorkerSettings) -> Stores:
@@ -166,14 +175,25 @@ class LeaseKeeper:
 
 
 def observe_finished(stores: Stores, job_id: str) -> None:
-    """Count a job this worker just finished in the job histograms (best effort: metrics must
-    never fail a job whose result is already recorded)."""
+    """Count a job this worker just finished in the job histograms, and what it stores in its
+    tenant's stored bytes (best effort: neither must fail a job whose result is recorded)."""
     try:
         record = stores.records.get(job_id)
         if record is not None and record.finished:
             stores.telemetry.record_finished(record)
     except redis.RedisError as exc:
         logger.warning("job %s: metrics not recorded (%s)", job_id, exc)
+    record_stored_bytes(stores, job_id)
+
+
+def record_stored_bytes(stores: Stores, job_id: str) -> None:
+    """Set the bytes the job keeps in the payload store (inputs, report, maps) in its tenant's
+    usage, which the API checks against the tenant's quota at the next submission."""
+    try:
+        stored = directory_bytes(stores.payloads.job_dir(job_id))
+        stores.stored_bytes.set_job_bytes(job_id, stored)
+    except (redis.RedisError, OSError) as exc:
+        logger.warning("job %s: stored bytes not recorded (%s)", job_id, exc)
 
 
 class PairMeter:
