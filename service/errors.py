@@ -5,6 +5,12 @@ Application code raises a ``DomainError`` subclass; each declares its ``status``
 one handler on the base class (Starlette resolves handlers along the MRO), one for request
 validation errors and one for Starlette's own HTTP errors (404, 405, 413, malformed bodies),
 so every error answer is ``application/problem+json``.
+
+Storage failures are answered on every route, wherever they surface: Redis unreachable, or
+refusing writes (``MISCONF`` when it cannot persist to a full disk, ``OOM``, ``READONLY``,
+``NOREPLICAS``; ``jobstore.storage.write_refusal``), is a 503 with ``Retry-After``; a full disk
+under the payload store (``ENOSPC``, ``EDQUOT``) is a 507 ``storage-full`` with ``Retry-After``.
+Any other Redis or OS error stays a 500.
 """
 
 from __future__ import annotations
@@ -21,8 +27,19 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api_schemas.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE, Problem, ProblemError
+from jobstore.storage import WriteRefusal, is_disk_full, write_refusal
 
 logger = logging.getLogger(__name__)
+
+REDIS_UNAVAILABLE_RETRY_AFTER = 5
+STORE_REFUSES_WRITES_RETRY_AFTER = 30
+STORAGE_FULL_RETRY_AFTER = 60
+_REFUSALS: dict[WriteRefusal, str] = {
+    "MISCONF": "Redis cannot persist its data, usually because its disk is full",
+    "OOM": "Redis has reached its memory limit",
+    "READONLY": "Redis is a read-only replica (a failover may be under way)",
+    "NOREPLICAS": "Redis has too few replicas to accept writes",
+}
 
 
 class DomainError(Exception):
@@ -38,11 +55,14 @@ class DomainError(Exception):
         *,
         errors: Iterable[ProblemError] | None = None,
         headers: Mapping[str, str] | None = None,
+        extensions: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail
         self.errors = list(errors) if errors is not None else None
         self.headers = dict(headers or {})
+        self.extensions = dict(extensions or {})
+        """RFC 9457 extension members of this occurrence (JSON values), next to ``type``..."""
 
     @classmethod
     def type_uri(cls) -> str:
@@ -70,8 +90,14 @@ class _RetryLaterError(DomainError):
         *,
         retry_after: int,
         errors: Iterable[ProblemError] | None = None,
+        extensions: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(detail, errors=errors, headers={"Retry-After": str(retry_after)})
+        super().__init__(
+            detail,
+            errors=errors,
+            headers={"Retry-After": str(retry_after)},
+            extensions=extensions,
+        )
         self.retry_after = retry_after
 
 
@@ -147,6 +173,15 @@ class IdempotencyKeyInProgressError(_RetryLaterError):
     title = "A request with this idempotency key is in progress"
 
 
+class StorageQuotaExceededError(DomainError):
+    """The tenant's jobs store as many bytes as its quota allows (extension members
+    ``quota_bytes``, ``usage_bytes`` and ``request_bytes``)."""
+
+    status = 413
+    slug = "storage-quota-exceeded"
+    title = "Storage quota exceeded"
+
+
 class UnsupportedMediaTypeError(DomainError):
     status = 415
     slug = "unsupported-media-type"
@@ -195,20 +230,39 @@ class NotReadyError(_RetryLaterError):
     title = "Service not ready"
 
 
-def problem_response(problem: Problem, headers: Mapping[str, str] | None = None) -> JSONResponse:
-    """Render a problem as ``application/problem+json``."""
+class StorageFullError(_RetryLaterError):
+    """The payload store's disk is full, or would be below its reserve after this request."""
+
+    status = 507
+    slug = "storage-full"
+    title = "Insufficient storage"
+
+
+def problem_response(
+    problem: Problem,
+    headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
+) -> JSONResponse:
+    """Render a problem as ``application/problem+json``, with its extension members."""
+    body = dict(extensions or {})
+    body.update(problem.model_dump(mode="json", exclude_none=True))  # never shadowed
     return JSONResponse(
-        problem.model_dump(mode="json", exclude_none=True),
+        body,
         status_code=problem.status,
         media_type=PROBLEM_MEDIA_TYPE,
         headers=dict(headers or {}),
     )
 
 
+def _error_response(request: Request, error: DomainError) -> JSONResponse:
+    problem = error.problem(instance=request.url.path)
+    return problem_response(problem, error.headers, error.extensions)
+
+
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, DomainError):  # pragma: no cover - registered for DomainError only
         raise exc
-    return problem_response(exc.problem(instance=request.url.path), exc.headers)
+    return _error_response(request, exc)
 
 
 def _part(loc: Iterable[int | str]) -> str:
@@ -267,8 +321,41 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _redis_unavailable(request: Request, exc: Exception) -> JSONResponse:
     logger.warning("redis unavailable: %s", exc)
-    error = ServiceUnavailableError("the job store is unreachable", retry_after=5)
-    return problem_response(error.problem(instance=request.url.path), error.headers)
+    error = ServiceUnavailableError(
+        "the job store is unreachable", retry_after=REDIS_UNAVAILABLE_RETRY_AFTER
+    )
+    return _error_response(request, error)
+
+
+def store_refuses_writes(kind: WriteRefusal) -> ServiceUnavailableError:
+    """The 503 of a Redis write refusal of ``kind``."""
+    return ServiceUnavailableError(
+        f"the job store refuses writes for now ({kind}: {_REFUSALS[kind]}); reads still work, "
+        "try this request again later",
+        retry_after=STORE_REFUSES_WRITES_RETRY_AFTER,
+    )
+
+
+async def _redis_response_error(request: Request, exc: Exception) -> JSONResponse:
+    kind = write_refusal(exc)
+    if kind is None:  # a wrong type, a script bug: ours
+        return await _unexpected(request, exc)
+    logger.warning("redis refuses writes on %s %s: %s", request.method, request.url.path, exc)
+    return _error_response(request, store_refuses_writes(kind))
+
+
+def storage_full(detail: str, **extensions: Any) -> StorageFullError:
+    """The 507 of a full payload store."""
+    members = {name: value for name, value in extensions.items() if value is not None}
+    return StorageFullError(detail, retry_after=STORAGE_FULL_RETRY_AFTER, extensions=members)
+
+
+async def _os_error(request: Request, exc: Exception) -> JSONResponse:
+    if not is_disk_full(exc):
+        return await _unexpected(request, exc)
+    logger.error("disk full on %s %s: %s", request.method, request.url.path, exc)
+    error = storage_full("the payload store's disk is full; try again once space is freed")
+    return _error_response(request, error)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -284,4 +371,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(redis.ConnectionError, _redis_unavailable)
     app.add_exception_handler(redis.TimeoutError, _redis_unavailable)
+    app.add_exception_handler(redis.ResponseError, _redis_response_error)
+    app.add_exception_handler(OSError, _os_error)
     app.add_exception_handler(Exception, _unexpected)

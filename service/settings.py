@@ -31,6 +31,7 @@ LOCAL_TENANT: Final = "local"
 TENANT_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _SHA256_HEX: Final = re.compile(r"[0-9a-f]{64}")
 MIB: Final = 1 << 20
+GIB: Final = 1 << 30
 
 
 class UnsafeSettingsError(ValueError):
@@ -74,6 +75,12 @@ class ServiceSettings(BaseSettings):
     max_jobs_in_flight_per_tenant: Annotated[int, Field(gt=0)] = 16
     max_queued_jobs: Annotated[int, Field(gt=0)] = 10_000
     """Queued jobs over all tenants; beyond it submissions are 503 with ``Retry-After``."""
+    max_stored_bytes_per_tenant: Annotated[int, Field(gt=0)] = 10 * GIB
+    """Bytes a tenant's jobs may keep in the payload store (inputs, reports, maps) until they
+    are deleted or expire; a submission that would go beyond is a 413 problem."""
+    min_free_bytes: Annotated[int, Field(ge=0)] = GIB
+    """Free space kept on the payload store's disk for Redis and running jobs: a submission
+    that would leave less is a 507 problem, and ``/readyz`` says ``storage: full`` below it."""
     api_keys: dict[str, str] = Field(default_factory=dict)
     """Tenant -> SHA-256 hex digest of its API key (JSON in ``RA_API_KEYS``)."""
     local_mode: bool = False

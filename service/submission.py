@@ -5,14 +5,19 @@ Order of work in ``Submissions.submit``:
 1. counts and the JSON ``options`` part (cheap, no I/O); observations only with a degradation;
 2. the payload digest and the idempotency reservation (a replay skips everything below);
 3. image headers of every part and equal sizes per pair, all errors reported together;
-4. the inputs and manifest into the payload store, then the job record (with the per-tenant
-   limit checked atomically), then the task message. Whatever fails undoes what was done.
+4. room for it: the payload store's disk must keep ``min_free_bytes`` free after it (else 507
+   ``storage-full``) and the tenant's stored bytes must stay within its quota (else 413
+   ``storage-quota-exceeded``), both checked before anything is written;
+5. the inputs and manifest into the payload store, then the job record (with the per-tenant
+   limits, in-flight jobs and stored bytes, checked again atomically), then the task message.
+   Whatever fails undoes what was done.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import BinaryIO, Final, Protocol
@@ -25,8 +30,10 @@ from api_schemas.jobs import DEFAULT_GROUP, JobCreateOptions, JobManifest, Manif
 from api_schemas.problems import ProblemError
 from api_schemas.samples import SampleEntry, sample_problems
 from jobstore import JobRecord, new_job_id
+from jobstore import StorageQuotaExceededError as StoreQuotaExceededError
 from jobstore import TooManyJobsError as StoreTooManyJobsError
 from jobstore.logs import bind
+from jobstore.storage import StoredBytes, directory_bytes, format_bytes, free_bytes, is_disk_full
 from service.dispatch import DispatchError
 from service.errors import (
     IdempotencyKeyInProgressError,
@@ -34,7 +41,10 @@ from service.errors import (
     InvalidSubmissionError,
     JobNotFoundError,
     ServiceUnavailableError,
+    StorageFullError,
+    StorageQuotaExceededError,
     TooManyJobsError,
+    storage_full,
     validation_errors,
 )
 from service.images import ImageHeader, InvalidImageError, inspect_image
@@ -73,6 +83,12 @@ class Submissions:
 
     def __init__(self, resources: Resources) -> None:
         self.r = resources
+        settings = resources.settings
+        self.stored = StoredBytes(
+            resources.redis,
+            prefix=settings.redis_prefix,
+            retention_seconds=settings.retention_seconds,
+        )
 
     def submit(
         self,
@@ -90,6 +106,8 @@ class Submissions:
             IdempotencyKeyReusedError: The key was used with another payload.
             IdempotencyKeyInProgressError: A request with the key is still being accepted.
             TooManyJobsError: The tenant has too many unfinished jobs.
+            StorageFullError: The payload store's disk is full or would be below its reserve.
+            StorageQuotaExceededError: The tenant's jobs would store more than its quota.
             ServiceUnavailableError: The queue is full, or the broker did not take the task.
         """
         parts = {"ground_truth": ground_truth, "restored": restored, "observation": observation}
@@ -212,6 +230,8 @@ class Submissions:
                 f"the queue is full ({queued} jobs waiting); try again later",
                 retry_after=QUEUE_FULL_RETRY_AFTER,
             )
+        incoming = _parts_bytes(parts)
+        self._check_room(tenant, incoming)
         headers = self._inspect(parts, options)
         n = len(parts["ground_truth"])
         job_id = new_job_id()
@@ -225,13 +245,20 @@ class Submissions:
                 idempotency_key=idempotency_key,
                 payload_digest=digest,
                 max_in_flight=self.r.settings.max_jobs_in_flight_per_tenant,
+                stored_bytes=directory_bytes(self.r.payloads.job_dir(job_id)),
+                max_stored_bytes=self.r.settings.max_stored_bytes_per_tenant,
             )
         except StoreTooManyJobsError as exc:
             self.r.payloads.delete(job_id)
             raise self._too_many() from exc
+        except StoreQuotaExceededError as exc:  # a concurrent submission took the room
+            self.r.payloads.delete(job_id)
+            raise self._over_quota(tenant, exc.usage, exc.job_bytes) from exc
         except OSError as exc:  # disk full, volume gone: the payload store cannot take it
             logger.error("payload store write failed for job %s: %s", job_id, exc)
             self.r.payloads.delete(job_id)
+            if is_disk_full(exc):
+                raise self._store_full(self._free_bytes(), incoming) from exc
             raise ServiceUnavailableError(
                 "the payload store cannot take the batch now", retry_after=STORAGE_RETRY_AFTER
             ) from exc
@@ -249,6 +276,48 @@ class Submissions:
             ) from exc
         logger.info("queued job %s of tenant %s: %d pairs", job_id, tenant, n)
         return record
+
+    def _check_room(self, tenant: str, incoming: int) -> None:
+        """Refuse a batch of ``incoming`` bytes that the disk or the tenant's quota cannot
+        take, before writing any of it (the quota is checked again atomically at creation)."""
+        free = self._free_bytes()
+        if free is not None and free - incoming < self.r.settings.min_free_bytes:
+            raise self._store_full(free, incoming)
+        usage = self.stored.usage(tenant)
+        if usage + incoming > self.r.settings.max_stored_bytes_per_tenant:
+            raise self._over_quota(tenant, usage, incoming)
+
+    def _free_bytes(self) -> int | None:
+        try:
+            return free_bytes(self.r.payloads.root)
+        except OSError as exc:  # the volume is gone: writing will say so
+            logger.warning("free space of %s unknown: %s", self.r.payloads.root, exc)
+            return None
+
+    def _store_full(self, free: int | None, incoming: int) -> StorageFullError:
+        reserve = self.r.settings.min_free_bytes
+        if free is None:
+            detail = "the payload store's disk is full; try again once space is freed"
+        else:
+            detail = (
+                f"the payload store has {format_bytes(free)} free and keeps "
+                f"{format_bytes(reserve)} in reserve; this batch of {format_bytes(incoming)} "
+                "does not fit now: try again once jobs are deleted or expire"
+            )
+        return storage_full(detail, free_bytes=free, reserve_bytes=reserve, request_bytes=incoming)
+
+    def _over_quota(self, tenant: str, usage: int, incoming: int) -> StorageQuotaExceededError:
+        quota = self.r.settings.max_stored_bytes_per_tenant
+        detail = (
+            f"tenant {tenant} stores {format_bytes(usage)} of its {format_bytes(quota)} quota; "
+            f"this batch of {format_bytes(incoming)} would exceed it: delete finished jobs "
+            "(DELETE /v1/jobs/{id}) or wait for them to expire"
+        )
+        return StorageQuotaExceededError(
+            detail,
+            errors=[ProblemError(part="body", message=detail)],
+            extensions={"quota_bytes": quota, "usage_bytes": usage, "request_bytes": incoming},
+        )
 
     def _store(
         self,
@@ -326,6 +395,17 @@ def options_text(value: str | SupportsFile | None) -> str | None:
     except UnicodeDecodeError as exc:
         error = ProblemError(part="options", message="expected UTF-8 JSON text")
         raise InvalidSubmissionError("the batch was not accepted", errors=[error]) from exc
+
+
+def _parts_bytes(parts: dict[str, Sequence[BinaryIO]]) -> int:
+    """Total size of the uploaded parts (spooled files: seek to the end and back)."""
+    total = 0
+    for fps in parts.values():
+        for fp in fps:
+            position = fp.tell()
+            total += fp.seek(0, os.SEEK_END)
+            fp.seek(position)
+    return total
 
 
 def _pair_names(options: JobCreateOptions, n: int) -> list[tuple[str, str]]:

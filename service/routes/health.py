@@ -37,7 +37,8 @@ def healthz() -> Health:
 
 @router.get("/readyz", response_model=Health, responses=problem_responses(503))
 def readyz(resources: ResourcesDep) -> Health:
-    """Readiness: Redis answers, the payload store is writable and a worker answers."""
+    """Readiness: Redis takes writes, the payload store has room (``storage: full`` when its
+    disk is below its reserve or Redis cannot persist) and a worker answers."""
     return Health(status="ready", checks=check_ready(resources))
 
 

@@ -56,7 +56,7 @@ def _job_headers(job: JobRecord, settings: ServiceSettings) -> dict[str, str]:
                 **_JOB_HEADERS,
             },
         },
-        **problem_responses(400, 401, 409, 413, 415, 422, 429, 503),
+        **problem_responses(400, 401, 409, 413, 415, 422, 429, 503, 507),
     },
 )
 def create_job(

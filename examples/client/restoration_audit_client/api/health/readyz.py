@@ -56,7 +56,8 @@ def sync_detailed(
 ) -> Response[Health | Problem]:
     """Readyz
 
-     Readiness: Redis answers, the payload store is writable and a worker answers.
+     Readiness: Redis takes writes, the payload store has room (``storage: full`` when its
+    disk is below its reserve or Redis cannot persist) and a worker answers.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -81,7 +82,8 @@ def sync(
 ) -> Health | Problem | None:
     """Readyz
 
-     Readiness: Redis answers, the payload store is writable and a worker answers.
+     Readiness: Redis takes writes, the payload store has room (``storage: full`` when its
+    disk is below its reserve or Redis cannot persist) and a worker answers.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -102,7 +104,8 @@ async def asyncio_detailed(
 ) -> Response[Health | Problem]:
     """Readyz
 
-     Readiness: Redis answers, the payload store is writable and a worker answers.
+     Readiness: Redis takes writes, the payload store has room (``storage: full`` when its
+    disk is below its reserve or Redis cannot persist) and a worker answers.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -125,7 +128,8 @@ async def asyncio(
 ) -> Health | Problem | None:
     """Readyz
 
-     Readiness: Redis answers, the payload store is writable and a worker answers.
+     Readiness: Redis takes writes, the payload store has room (``storage: full`` when its
+    disk is below its reserve or Redis cannot persist) and a worker answers.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
