@@ -18,6 +18,16 @@ with a growing delay, and a Redis server that cannot start ``MAX_QUICK_REDIS_EXI
 row stops everything, as the API exiting does. Ctrl-C or SIGTERM stops uvicorn, then the worker
 (SIGTERM, then SIGKILL after a grace period), then Redis. The launcher writes
 ``DATA/launcher.json`` with the children's PIDs, start counts and URLs, for operators and tests.
+
+A full data disk takes nothing down. The launcher's state lives in memory: when
+``launcher.json`` cannot be written (``ENOSPC``) it says so once on stderr, goes on
+supervising, and writes the file again once it can. Redis refuses writes (``MISCONF``) while
+its append-only file cannot be written and, with ``appendfsync everysec`` (pinned here: with
+``always`` Redis exits on such an error), retries the write every second by itself, so it
+takes writes again within a second of space returning. Snapshots are off (``save ""``), and
+``stop-writes-on-bgsave-error no`` keeps an operator's manual ``BGSAVE`` that fails from
+blocking writes: the append-only file is the durable copy. A worker that exits meanwhile is
+restarted with the usual backoff.
 """
 
 from __future__ import annotations
@@ -80,6 +90,13 @@ def _reason(error: Mapping[str, Any]) -> str:
     message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
     loc = error.get("loc") or ()
     return f"RA_{str(loc[0]).upper()}: {message}" if loc else message
+
+
+def _say(message: str) -> None:
+    """One line on stderr; a stderr that cannot be written (a log file on a full disk) must not
+    stop the launcher."""
+    with contextlib.suppress(OSError, ValueError):
+        print(f"restoration-audit: {message}", file=sys.stderr, flush=True)
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
@@ -182,7 +199,9 @@ def redis_child(data_dir: Path, port: int, env: dict[str, str]) -> Child:
         "--protected-mode", "yes",
         "--dir", str(redis_dir.resolve()),
         "--appendonly", "yes",
+        "--appendfsync", "everysec",
         "--save", "",
+        "--stop-writes-on-bgsave-error", "no",
         "--daemonize", "no",
         "--loglevel", "warning",
     ]  # fmt: skip
@@ -238,7 +257,11 @@ class Launcher:
     poll_interval: float = 0.5
     children: dict[str, Child] = field(default_factory=dict)
     redis_port: int = 0
+    state: dict[str, Any] = field(default_factory=dict)
+    """What ``launcher.json`` holds, kept here whether or not the file could be written."""
     _stopping: bool = False
+    _state_unwritten: str | None = None
+    """Why the last write of ``launcher.json`` failed (``None`` once it is up to date)."""
 
     @property
     def api_url(self) -> str:
@@ -305,7 +328,7 @@ class Launcher:
         self._write_state(env["RA_REDIS_URL"])
 
     def _write_state(self, redis_url: str) -> None:
-        state = {
+        self.state = {
             "pid": os.getpid(),
             "api": self.api_url,
             "redis_url": redis_url,
@@ -313,10 +336,27 @@ class Launcher:
             "worker_starts": self.children["worker"].starts,
             "redis_starts": self.children["redis"].starts,
         }
+        self._save_state()
+
+    def _save_state(self) -> None:
+        """Write ``self.state`` to ``launcher.json`` (atomically); on failure, say why once
+        and leave it for the next turn of ``supervise``."""
         path = self.data_dir / "launcher.json"
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=2))
-        tmp.replace(path)
+        try:
+            tmp.write_text(json.dumps(self.state, indent=2))
+            tmp.replace(path)
+        except OSError as exc:
+            reason = f"{type(exc).__name__}: {exc.strerror or exc}"
+            if reason != self._state_unwritten:
+                _say(f"cannot write {path} ({reason}); state kept in memory, retrying")
+            self._state_unwritten = reason
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            return
+        if self._state_unwritten is not None:
+            _say(f"{path} written again")
+            self._state_unwritten = None
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         """Signal handler: leave the supervise loop at its next turn."""
@@ -330,8 +370,10 @@ class Launcher:
         while not self._stopping:
             time.sleep(self.poll_interval)
             if not self.children["api"].alive():
-                print("restoration-audit: api exited; stopping", file=sys.stderr)
+                _say("api exited; stopping")
                 return 1
+            if self._state_unwritten is not None:
+                self._save_state()
             for name in RESTARTED:
                 child, plan = self.children[name], restarts[name]
                 if child.alive():
@@ -340,17 +382,12 @@ class Launcher:
                 if plan.restart_at is None:
                     delay = plan.schedule(child, now)
                     if name == "redis" and plan.quick_exits >= MAX_QUICK_REDIS_EXITS:
-                        print(
-                            f"restoration-audit: redis exited {plan.quick_exits} times in a "
-                            f"row soon after starting ({child.returncode}); stopping",
-                            file=sys.stderr,
+                        _say(
+                            f"redis exited {plan.quick_exits} times in a row soon after "
+                            f"starting ({child.returncode}); stopping"
                         )
                         return 1
-                    print(
-                        f"restoration-audit: {name} exited ({child.returncode}); "
-                        f"restarting in {delay:.0f} s",
-                        file=sys.stderr,
-                    )
+                    _say(f"{name} exited ({child.returncode}); restarting in {delay:.0f} s")
                 if now >= (plan.restart_at or now):
                     self._restart(name)
                     plan.restart_at = None
@@ -366,9 +403,9 @@ class Launcher:
             try:
                 wait_for_redis(self.redis_port, timeout=REDIS_RESTART_WAIT_S, server=child)
             except TimeoutError as exc:  # exited (the next turn restarts it) or still loading
-                print(f"restoration-audit: {exc}", file=sys.stderr)
+                _say(str(exc))
             else:
-                print("restoration-audit: redis is back", file=sys.stderr)
+                _say("redis is back")
 
     def stop(self) -> None:
         """Stop the API, then the worker, then Redis; no process is left behind."""
@@ -392,10 +429,7 @@ def serve(
     }
     try:
         launcher.start()
-        print(
-            f"restoration-audit: serving {launcher.api_url} (data in {data_dir})",
-            file=sys.stderr,
-        )
+        _say(f"serving {launcher.api_url} (data in {data_dir})")
         return launcher.supervise()
     finally:
         launcher.stop()
