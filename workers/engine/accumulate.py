@@ -140,6 +140,15 @@ def batch_statistics(
         order = list(dict.fromkeys(inputs))
         rows_of_input = [[row for row, i in enumerate(inputs) if i == index] for index in order]
         sample_batch = sample_statistics(x, x_hat, rows_of_input, order, p, s, generator)
+        if degradation is not None:
+            kept = []
+            for position, rows in enumerate(rows_of_input):
+                observation = degradation.observations[rows[0]]
+                if observation is None:
+                    continue
+                y = convert_color(observation[None].to(x_hat_full.device), settings.color)  # type: ignore[arg-type]
+                kept.append((order[position], x_hat_full[rows].mean(0).cpu(), y[0].cpu()))
+            sample_batch.conditional = kept
         if with_maps:
             # The input's standard-deviation map goes with its first sample's pair.
             sigma = torch.full((truth.shape[0], 1, *x_hat.shape[-2:]), math.nan)

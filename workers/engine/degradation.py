@@ -28,6 +28,7 @@ from workers.estimators.frontier import (
     frontier_ratio,
 )
 from workers.estimators.inherent import (
+    PosteriorSums,
     block_entropy_powers,
     posterior_blocks_from_sums,
     posterior_sums,
@@ -166,6 +167,18 @@ class PriorImages:
 
 
 @dataclass(frozen=True)
+class PosteriorModel:
+    """The Gaussian window model fitted to a group's ground truths (docs/theory.md 3.6)."""
+
+    sums: PosteriorSums
+    shrinkage: float
+    noise_variance: float
+    posterior_block: torch.Tensor
+    """B, pooled over phases, rounding included as in the ratios."""
+    margin: int
+
+
+@dataclass(frozen=True)
 class BoundPlacement:
     """Where a group sits against the Gaussian-oracle frontier (docs/theory.md 3.6)."""
 
@@ -179,6 +192,8 @@ class BoundPlacement:
     frontier: list[tuple[float, float]] | None
     prior_resamples: int
     ratio_of_pair: Callable[[float | None], float | None]
+    model: PosteriorModel | None = None
+    """The fitted Gaussian model, for the conditional audit of several samples (3.9)."""
 
     @property
     def floor(self) -> float | None:
@@ -355,6 +370,7 @@ def place_on_frontier(
         frontier,
         used,
         pair_ratio,
+        PosteriorModel(sums, lam, noise, pooled_block + rounding, margin),
     )
 
 

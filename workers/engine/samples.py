@@ -21,6 +21,9 @@ SCORES_PER_INPUT = 4096
 """Pixels per input whose conformal score is kept (a seeded subsample): enough for the
 quantile and the coverage to about 0.5 % with a few inputs, and memory stays flat."""
 _TINY = 1e-12
+CONDITIONAL_PIXEL_BUDGET = 8_000_000
+"""Pixels of sample means kept per group for the conditional index (with their
+observations): it is an average over inputs, which a few dozen images pin down."""
 
 
 @dataclass
@@ -40,6 +43,9 @@ class SampleBatch:
     """Per input, a subsample of ``|x - mean| / std`` (None without ground truth)."""
     sigma_map: torch.Tensor
     """(n_in, 1, H, W) per-pixel sample standard deviation (root mean over channels)."""
+    conditional: list[tuple[int, torch.Tensor, torch.Tensor]] | None = None
+    """Per input with an observation: (input, uncropped sample mean, observation), both
+    colour-converted, for the conditional perception index."""
 
 
 def sample_statistics(
@@ -119,6 +125,10 @@ class FinishedSamples:
     evaluation_scores: torch.Tensor
     evaluation_sigma: torch.Tensor
     """Mean per-pixel standard deviation of each evaluation input."""
+    conditional: list[tuple[int, torch.Tensor, torch.Tensor]]
+    """(input, sample mean, observation) of the inputs kept for the conditional index."""
+    weights: torch.Tensor | None = None
+    """The bootstrap's counts over inputs (R x n_inputs), or None."""
 
 
 class GroupSamples:
@@ -139,6 +149,8 @@ class GroupSamples:
         self.calibration_scores: list[torch.Tensor] = []
         self.evaluation_scores: list[torch.Tensor] = []
         self.evaluation_sigma: list[float] = []
+        self.conditional: list[tuple[int, torch.Tensor, torch.Tensor]] = []
+        self._conditional_pixels = 0
 
     def add(self, batch: SampleBatch) -> None:
         """Fold one batch's inputs in."""
@@ -147,6 +159,11 @@ class GroupSamples:
         if self.weights is not None:
             part = batch.spread.weighted(self.weights[:, batch.inputs])
             self.resampled = part if self.resampled is None else _plus(self.resampled, part)
+        for entry in batch.conditional or []:
+            pixels = entry[1].numel()
+            if self._conditional_pixels + pixels <= CONDITIONAL_PIXEL_BUDGET:
+                self.conditional.append(entry)
+                self._conditional_pixels += pixels
         for row, index in enumerate(batch.inputs):
             self.per_input[index] = batch.samples[row]
             scores = batch.scores[row]
@@ -173,6 +190,8 @@ class GroupSamples:
             if self.evaluation_scores
             else empty,
             evaluation_sigma=torch.tensor(self.evaluation_sigma, dtype=torch.float64),
+            conditional=self.conditional,
+            weights=self.weights,
         )
 
 

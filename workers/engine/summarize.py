@@ -39,12 +39,19 @@ from workers.engine.degradation import (
     BoundPlacement,
     KnownDegradation,
     Measured,
+    PosteriorModel,
     PriorImages,
     place_on_frontier,
 )
 from workers.engine.gaussian import perception_of, uncertainty_of
 from workers.engine.samples import FinishedSamples, conformal_coverage
 from workers.estimators.bootstrap import bootstrap_weights, percentile_interval
+from workers.estimators.bounds import min_uncertainty_multiplier
+from workers.estimators.conditional import (
+    conditional_perception,
+    posterior_mean_deviation_moments,
+)
+from workers.estimators.inherent import posterior_gains
 from workers.estimators.knn_calibration import (
     calibrated_knn_entropy_power,
     calibrated_knn_renyi_divergence,
@@ -122,6 +129,7 @@ def _verdict(
     options: AuditOptions,
     missing: dict[str, str],
     calibration: float | None = None,
+    conditional_eta: float | None = None,
 ) -> Verdict:
     if mse == 0.0:
         return Verdict(level="low", reasons=[ZERO_ERROR_REASON])
@@ -129,6 +137,7 @@ def _verdict(
         uncertainty_ratio=ratio,
         invented_detail_ratio=invented,
         error_to_spread_ratio=calibration,
+        min_uncertainty_multiplier=conditional_eta,
         thresholds=verdict_thresholds(options),
         missing=missing,
     )
@@ -217,6 +226,99 @@ def _samples_report(
         ),
         interval_coverage=interval,
     )
+
+
+def _conditional(
+    name: str,
+    samples: FinishedSamples,
+    model: PosteriorModel,
+    known: KnownDegradation,
+    options: AuditOptions,
+    dimension: int,
+    warnings: list[str],
+) -> tuple[Estimate | None, float | None]:
+    """The conditional perception index of a sampled group and eta of it (3.9).
+
+    Over the inputs kept with their observation: the second moment of the samples' mean
+    minus the Gaussian-model posterior mean of each patch, then P_cond with the finite-K and
+    Wishart corrections; its bootstrap re-weights the inputs' sums with the resamples of the
+    spread. Returns (estimate, eta), both None when it cannot be computed.
+
+    Known bias: the posterior mean of a patch comes from its window's observations only, and
+    the windowed mean misses the far observations' evidence, whose variance (the gap between
+    the windowed and the whole-image posterior covariance, about 1 % at the default margin)
+    enters the mean term: on an exact Gaussian source under 4x bicubic a calibrated sampler
+    measures P_cond = 0.35 nats at d = 64 and margin 12 (eta 1.81), 0.24 at margin 16. So the
+    placement stays against the frontier of 3.6, and eta is reported and graded as evidence.
+    """
+    spread_count = float(samples.pooled_spread.count[0])
+    if not samples.conditional or spread_count <= 0:
+        return None, None
+    spread = samples.pooled_spread.outer[0] / spread_count
+    if float(spread.diagonal().mean()) <= _NO_SPREAD:
+        return None, None  # deterministic: infinite conditional index, said elsewhere
+    window_mean, gains = posterior_gains(model.sums, model.noise_variance, model.shrinkage)
+    inputs, moments, counts = [], [], []
+    for index, mean, observation in samples.conditional:
+        moment, count = posterior_mean_deviation_moments(
+            mean,
+            observation,
+            known.operator,
+            window_mean,
+            gains,
+            model.sums.matrices,
+            options.patch_size,
+            model.margin,
+        )
+        if count:
+            inputs.append(index)
+            moments.append(moment)
+            counts.append(float(count))
+    if not moments:
+        return None, None
+    stacked = torch.stack(moments)
+    weights_count = torch.tensor(counts, dtype=torch.float64)
+    k = sum(samples.per_input[i] for i in inputs) / len(inputs)
+    block = model.posterior_block
+    value = conditional_perception(
+        stacked.sum(0) / weights_count.sum(), block, spread, k, spread_count
+    )
+    if not math.isfinite(value):
+        return None, None
+    resampled = None
+    if samples.weights is not None and samples.resampled_spread is not None:
+        rows = samples.weights[:, inputs]
+        moment_r = torch.einsum("ri,iab->rab", rows, stacked)
+        count_r = rows @ weights_count
+        spread_r = samples.resampled_spread.outer / samples.resampled_spread.count[:, None, None]
+        values = [
+            conditional_perception(
+                moment_r[r] / count_r[r],
+                block,
+                spread_r[r],
+                k,
+                float(samples.resampled_spread.count[r]),
+            )
+            if float(count_r[r]) > 0
+            else math.nan
+            for r in range(rows.shape[0])
+        ]
+        resampled = torch.tensor(values, dtype=torch.float64).clamp(min=0.0)
+    if value < 0:
+        warnings.append(
+            f"group {name}: the conditional perception index came out {value:.3g} before "
+            "clamping at 0 (sampling noise around a calibrated posterior sampler)"
+        )
+    clamped = max(0.0, value)
+    estimate = _estimate(
+        clamped,
+        resampled,
+        options.bootstrap.level,
+        "gaussian_renyi_order_0.5_conditional_k_and_wishart_corrected",
+        len(inputs),
+    )
+    eta = float(min_uncertainty_multiplier(clamped, dimension))
+    return estimate, eta
 
 
 def _consistency(residual: torch.Tensor) -> PairConsistency | None:
@@ -469,6 +571,7 @@ def summarize_group(
     group_ratio = placement.ratio.value if placement and placement.ratio else None
     samples_report = None
     calibration = None
+    eta = None
     if stats.samples is not None:
         samples_report = _samples_report(
             name, stats.samples, uncertainty, boot_u, options, warnings
@@ -476,6 +579,14 @@ def summarize_group(
         calibration = samples_report.error_to_spread_ratio.value
         if calibration is None:
             missing["error_to_spread_ratio"] = "the samples have no spread (deterministic)"
+        if known is not None and placement is not None and placement.model is not None:
+            conditional, eta = _conditional(
+                name, stats.samples, placement.model, known, options, dimension, warnings
+            )
+            if conditional is not None:
+                samples_report = samples_report.model_copy(
+                    update={"conditional_perception": conditional}
+                )
     group = GroupReport(
         name=name,
         n_pairs=n_pairs,
@@ -507,7 +618,7 @@ def summarize_group(
             ),
             per_dimension=None if perception is None else perception / dimension,
         ),
-        min_uncertainty_multiplier=None,
+        min_uncertainty_multiplier=eta,
         inherent_uncertainty=placement.inherent.value if placement and placement.inherent else None,
         inherent_uncertainty_interval=placement.inherent if placement else None,
         inherent_uncertainty_per_phase=placement.inherent_per_phase if placement else None,
@@ -542,6 +653,7 @@ def summarize_group(
             options,
             missing,
             calibration,
+            eta,
         ),
     )
 

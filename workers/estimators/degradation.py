@@ -543,3 +543,36 @@ class DegradationOperator:
         inside = self.apply(outside, absolute=True).flatten() == 0
         columns = self.apply(basis).reshape(d_w, -1)
         return columns[:, inside].T.contiguous()
+
+    def window_observation_offsets(
+        self, window_size: int, phase: tuple[int, int] = (0, 0)
+    ) -> torch.Tensor:
+        """Where the rows of :meth:`matrix_for_window` sit in an image's observation grid.
+
+        Implements docs/theory.md §3.9 (the Gaussian-model posterior mean of a patch needs the
+        observations of its window). For a window whose top-left pixel is at ``(r, c)`` with
+        ``r % factor == phase[0]`` and ``c % factor == phase[1]``, lying inside the image,
+        row ``k`` of ``matrix_for_window(window_size, phase)`` is the observation
+        ``y[(r - phase[0]) // factor + offsets[k, 0], (c - phase[1]) // factor + offsets[k, 1]]``
+        (H commutes with shifts by the factor, and an observation whose support lies inside
+        the window is untouched by the image's border handling).
+
+        Returns:
+            ``(d'_w, 2)`` int64 CPU tensor of (row, column) offsets, in the matrix's row order.
+
+        Example:
+            >>> DegradationOperator([Downsample(2, "area")]).window_observation_offsets(4).tolist()
+            [[0, 0], [0, 1], [1, 0], [1, 1]]
+        """
+        if not (isinstance(window_size, int) and window_size >= 1):
+            raise EstimatorInputError(f"expected window_size >= 1, got {window_size!r}")
+        f = self.factor
+        if not all(isinstance(p, int) and 0 <= p < f for p in phase):
+            raise EstimatorInputError(f"expected phase entries in [0, {f}), got {phase!r}")
+        pad = f * (self.support_radius() // f + 1)
+        canvas = f * math.ceil((2 * pad + f + window_size) / f)
+        top, left = pad + phase[0], pad + phase[1]
+        outside = torch.ones(1, 1, canvas, canvas, dtype=torch.float64)
+        outside[..., top : top + window_size, left : left + window_size] = 0.0
+        inside = self.apply(outside, absolute=True)[0, 0] == 0
+        return torch.nonzero(inside) - pad // f

@@ -50,6 +50,7 @@ __all__ = [
     "inherent_uncertainty_from_prior",
     "posterior_blocks",
     "posterior_blocks_from_sums",
+    "posterior_gains",
     "posterior_patch_covariance",
     "posterior_sums",
     "prior_patch_block",
@@ -461,6 +462,8 @@ class PosteriorSums:
     cross: list[torch.Tensor]
     matrices: list[torch.Tensor]
     central_index: torch.Tensor
+    shift: torch.Tensor | None = None
+    """``(d_w,)`` the per-channel means subtracted before summing."""
 
 
 def window_matrices(
@@ -528,6 +531,7 @@ def posterior_sums(
         cross=[torch.stack(c) for c in cross],
         matrices=[m.to(data.device) for m in matrices],
         central_index=central,
+        shift=shift,
     )
 
 
@@ -611,6 +615,44 @@ def posterior_blocks_from_sums(
         bad = (info != 0)[:, None, None] | ~torch.isfinite(block)
         blocks.append(torch.where(bad, torch.full_like(block, math.nan), block))
     return prior, torch.stack(blocks, dim=1)
+
+
+def posterior_gains(
+    sums: PosteriorSums, noise_variance: float, shrinkage: float = 0.0
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The prior's window mean and, per phase, ``(K + s^2 I)^-1 G`` (docs/theory.md §3.9).
+
+    With ``K = A_phi S A_phi'`` and ``G = A_phi S_{:, c}`` of the prior fitted to every image
+    of ``sums`` (shrunk like :func:`posterior_blocks_from_sums`), the Gaussian-model posterior
+    mean of the central patch is ``mu_c + gain' (y_w - A_phi mu_w)``.
+
+    Returns:
+        ``(d_w,)`` float64 window mean and per phase a ``(d'_phi, d)`` gain.
+    """
+    check_positive(noise_variance, "noise_variance")
+    n = sums.count.sum()
+    mean = sums.total.sum(0) / n
+    centre = mean[sums.central_index]
+    diagonal = (sums.square.sum(0) - n * mean.square()) / (n - 1)
+    gains = []
+    for matrix, observed, cross in zip(sums.matrices, sums.observed, sums.cross, strict=True):
+        if matrix.shape[0] == 0:
+            gains.append(matrix.new_zeros(0, centre.numel()))
+            continue
+        projected = matrix @ mean
+        system = (observed.sum(0) - n * torch.outer(projected, projected)) / (n - 1)
+        gain = (cross.sum(0) - n * torch.outer(projected, centre)) / (n - 1)
+        if shrinkage:
+            system = (1.0 - shrinkage) * system + shrinkage * (matrix * diagonal) @ matrix.T
+            gain = (1.0 - shrinkage) * gain + shrinkage * matrix[:, sums.central_index] * (
+                diagonal[sums.central_index]
+            )
+        system = (system + system.T) / 2 + noise_variance * torch.eye(
+            system.shape[0], dtype=system.dtype, device=system.device
+        )
+        gains.append(torch.cholesky_solve(gain, torch.linalg.cholesky(system)))
+    shift = sums.shift if sums.shift is not None else torch.zeros_like(mean)
+    return shift + mean, gains
 
 
 def block_entropy_powers(blocks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -64,7 +64,7 @@ def audited(
     options = AuditOptions(
         degradation=degradation,
         crop_border=16,
-        bootstrap={"resamples": 100},
+        bootstrap={"resamples": 50},
         interval_level=level,
         maps=False,
     )
@@ -182,3 +182,24 @@ def test_the_command_line_takes_samples_as_repeated_restorer_names(tmp_path: Pat
 def _write_png(path: Path, image: torch.Tensor) -> None:
     pixels = (image[0].clamp(0, 1) * 255).round().to(torch.uint8).numpy()
     Image.fromarray(pixels, mode="L").save(path)
+
+
+def test_the_conditional_index_separates_calibrated_and_narrow_samples(
+    audited: tuple[GaussianProblem, float, dict[str, GroupReport]],
+) -> None:
+    # docs/theory.md 3.9: samples E[X|Y] + c W have P_cond / d = log((1 + c^2) / (2 c)):
+    # 0 for the sampler, 0.223 at c = 1/2 (eta 1.25). The windowed Gaussian model's mean
+    # misses the far observations, which adds a small positive bias (measured 0.2-0.4 nats at
+    # d = 64 for the sampler: see summarize._conditional), so the sampler's bound is loose.
+    groups = audited[2]
+    sampler, half = groups["sampler"], groups["half_spread"]
+    assert sampler.samples is not None
+    assert half.samples is not None
+    assert sampler.samples.conditional_perception is not None
+    assert half.samples.conditional_perception is not None
+    assert sampler.samples.conditional_perception.value is not None
+    assert sampler.samples.conditional_perception.value / sampler.dimension < 0.01
+    assert sampler.min_uncertainty_multiplier is not None
+    assert sampler.min_uncertainty_multiplier > 1.7
+    assert half.min_uncertainty_multiplier == pytest.approx(1.25, rel=0.03)
+    assert groups["mean_repeated"].min_uncertainty_multiplier is None
