@@ -12,6 +12,12 @@ Job ids and file names are validated on every use, so no caller-controlled text 
 path unchecked. Writes of reports and artifacts go to a temporary file in the same directory
 followed by ``os.replace``, so a reader sees the old file or the new one, never half of it.
 
+A deleted job's directory never comes back. Only the API's first input of a new job creates
+``jobs/<job id>``; every other write (manifest, report, artifacts, pixels, a PNG encoded on
+first download) needs it to exist and raises ``JobNotFoundError`` when it does not. Deletion
+renames the directory into ``jobs/.trash`` (one atomic step) and removes it there, so a write
+racing a delete either lands in the renamed directory and is removed with it, or fails.
+
 Heat maps are many (one or more per pair) and encoding a PNG costs several times drawing
 it, so the worker stores their pixels and the first download encodes them: the worker's
 time goes to auditing, and maps nobody opens are never encoded. The pixels are kept
@@ -30,6 +36,7 @@ import shutil
 import struct
 import tempfile
 import time
+import uuid
 import zlib
 from pathlib import Path
 from typing import BinaryIO, Final, Protocol
@@ -44,6 +51,8 @@ from jobstore.ids import is_valid_job_id, validate_job_id
 
 _NAME: Final = re.compile(r"[A-Za-z0-9._-]+")
 _COPY_CHUNK: Final = 1 << 20
+_TRASH: Final = ".trash"
+"""Directory of ``jobs`` where deleted jobs' directories are removed (not a valid job id)."""
 _PIXELS_HEADER: Final = struct.Struct("<5sII")
 _PIXELS_MAGIC: Final = b"RAPX1"
 _PIXELS_LEVEL: Final = 1
@@ -64,7 +73,8 @@ def validate_name(name: str) -> str:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write through a temporary file and ``os.replace``. The directory must exist: nothing
+    here creates one (``FileNotFoundError`` instead)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -146,7 +156,11 @@ class PayloadStore:
     # -- inputs and manifest ----------------------------------------------------------------
 
     def write_input(self, job_id: str, name: str, source: BinaryIO) -> Path:
-        """Stream ``source`` into the job's input directory as ``name``; returns the path."""
+        """Stream ``source`` into the job's input directory as ``name``; returns the path.
+
+        The one write that creates the job's directory: the API writes the inputs of a new job
+        id, before its record exists (so before anyone can delete it).
+        """
         target = self.input_dir(job_id) / validate_name(name)
         target.parent.mkdir(parents=True, exist_ok=True)
         with target.open("wb") as fh:
@@ -156,7 +170,7 @@ class PayloadStore:
     def write_manifest(self, manifest: JobManifest) -> None:
         """Write the manifest atomically (after the inputs it names)."""
         data = manifest.model_dump_json(indent=2).encode()
-        _atomic_write(self.manifest_path(manifest.job_id), data)
+        self._write_output(manifest.job_id, self.manifest_path(manifest.job_id), data)
 
     def read_manifest(self, job_id: str) -> JobManifest:
         """The job's manifest; raises ``JobNotFoundError`` if there is none."""
@@ -169,9 +183,28 @@ class PayloadStore:
 
     # -- outputs ----------------------------------------------------------------------------
 
+    def _write_output(self, job_id: str, path: Path, data: bytes) -> Path:
+        """Write ``data`` atomically at ``path``, in the job's directory or a subdirectory of
+        it (created here, never the job's directory itself).
+
+        Raises:
+            JobNotFoundError: The job's directory is gone (deleted or expired); nothing was
+                written.
+        """
+        try:
+            if path.parent != self.job_dir(job_id):
+                path.parent.mkdir(exist_ok=True)  # no parents: a missing job directory stays so
+            _atomic_write(path, data)
+        except FileNotFoundError as exc:
+            raise JobNotFoundError(
+                f"job {job_id} has no payload directory (deleted or expired); nothing written"
+            ) from exc
+        return path
+
     def write_report(self, job_id: str, data: bytes) -> None:
-        """Write the report JSON atomically."""
-        _atomic_write(self.report_path(job_id), data)
+        """Write the report JSON atomically; ``JobNotFoundError`` if the job's directory is
+        gone."""
+        self._write_output(job_id, self.report_path(job_id), data)
 
     def read_report(self, job_id: str) -> bytes | None:
         """The report bytes, or ``None`` if not written (or the id is malformed)."""
@@ -183,17 +216,16 @@ class PayloadStore:
             return None
 
     def write_artifact(self, job_id: str, name: str, data: bytes) -> Path:
-        """Write an artifact atomically; ``name`` must match ``[A-Za-z0-9._-]+``."""
-        path = self.artifacts_dir(job_id) / validate_name(name)
-        _atomic_write(path, data)
-        return path
+        """Write an artifact atomically; ``name`` must match ``[A-Za-z0-9._-]+``.
+        ``JobNotFoundError`` if the job's directory is gone."""
+        return self._write_output(job_id, self.artifacts_dir(job_id) / validate_name(name), data)
 
     def write_artifact_pixels(self, job_id: str, name: str, pixels: NDArray[np.uint8]) -> None:
         """Keep an ``(H, W, 3)`` uint8 RGB image as the artifact ``name`` (a ``.png`` name),
         to be PNG-encoded when first read through :meth:`artifact_path`."""
         if not name.endswith(".png"):
             raise InvalidArtifactNameError(f"expected a .png artifact name, got {name[:80]!r}")
-        _atomic_write(self._pixels_path(job_id, name), encode_pixels(pixels))
+        self._write_output(job_id, self._pixels_path(job_id, name), encode_pixels(pixels))
 
     def artifact_path(self, job_id: str, name: str) -> Path | None:
         """The artifact's path if it exists; ``None`` for missing files and unsafe names.
@@ -221,10 +253,25 @@ class PayloadStore:
                 pixels = decode_pixels(data)
             buffer = io.BytesIO()
             Image.fromarray(pixels).save(buffer, format="PNG")
-            _atomic_write(path, buffer.getvalue())
+            try:
+                self._write_output(job_id, path, buffer.getvalue())
+            except JobNotFoundError:
+                return None  # the job was deleted meanwhile: not brought back
             pixels_path.unlink(missing_ok=True)
             return path
         return path if path.is_file() else None  # encoded by a concurrent read meanwhile
+
+    def open_artifact(self, job_id: str, name: str) -> BinaryIO | None:
+        """The artifact opened for reading, or ``None`` (as :meth:`artifact_path`, and when
+        the job is deleted before it opens). The open file reads whole even if the job is
+        deleted while it is being read: serve from it, never from the path again."""
+        path = self.artifact_path(job_id, name)
+        if path is None:
+            return None
+        try:
+            return path.open("rb")
+        except FileNotFoundError:
+            return None
 
     def _pixels_path(self, job_id: str, name: str) -> Path:
         return self.job_dir(job_id) / "pixels" / f"{validate_name(name)}.rgbz"
@@ -236,8 +283,21 @@ class PayloadStore:
     # -- deletion ---------------------------------------------------------------------------
 
     def delete(self, job_id: str) -> None:
-        """Remove everything of the job (no error if nothing is there)."""
-        shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
+        """Remove everything of the job (no error if nothing is there).
+
+        The directory is renamed into ``jobs/.trash`` first: from that instant
+        ``jobs/<job id>`` is gone for good (writes never create it), and writes racing the
+        removal cannot leave files behind that keep the directory alive.
+        """
+        source = self.job_dir(job_id)
+        trash = self.jobs_root / _TRASH
+        target = trash / f"{job_id}.{uuid.uuid4().hex}"
+        try:
+            trash.mkdir(exist_ok=True)
+            os.rename(source, target)
+        except FileNotFoundError:
+            return  # nothing there, or deleted concurrently
+        shutil.rmtree(target, ignore_errors=True)
 
     def job_ids(self) -> list[str]:
         """Ids of the job directories present."""
@@ -265,4 +325,8 @@ class PayloadStore:
                 continue
             self.delete(job_id)
             deleted.append(job_id)
+        trash = self.jobs_root / _TRASH
+        if trash.is_dir():  # what a process that died while deleting left there
+            for leftover in trash.iterdir():
+                shutil.rmtree(leftover, ignore_errors=True)
         return deleted
