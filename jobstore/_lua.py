@@ -175,11 +175,12 @@ return 1
 )
 
 # ARGV[4]: worker id, ARGV[5]: lease seconds. The lease is not part of the representation,
-# so the version is not bumped; the retention is.
+# so the version is not bumped; the retention is. A cancel request does not stop renewals: the
+# job is the worker's until it acknowledges the cancel (FINISH) or its lease truly expires.
 RENEW_LEASE = (
     _PRELUDE
     + """
-if not owned(ARGV[4]) or field('cancel_requested') == '1' then return 0 end
+if not owned(ARGV[4]) then return 0 end
 local until_ = now() + tonumber(ARGV[5])
 redis.call('HSET', jk, 'lease_until', fmt(until_))
 redis.call('ZADD', p .. ':leases', until_, id)
@@ -241,7 +242,8 @@ return 'ok'
 """
 )
 
-# Running with an expired lease: back to queued (or to cancelled when that was requested).
+# Running with an expired lease (its worker is gone): back to queued, or to cancelled when that
+# was requested.
 # Returns 1 when requeued: the caller sends the task again.
 REQUEUE = (
     _PRELUDE

@@ -10,6 +10,11 @@ Lifecycle::
        |                    |  \\--mark_cancelled (after request_cancel)--> cancelled
        \\--request_cancel--> cancelled
     running with an expired lease --requeue--> queued (attempts + 1)
+    running with an expired lease, cancel requested --requeue or try_start--> cancelled
+
+A running job whose cancel was requested stays ``running`` (``cancel_requested`` set, its
+lease still renewed, delete refused) until its worker acknowledges with ``mark_cancelled`` at
+the next batch boundary, or until its lease expires because the worker is gone.
 """
 
 from __future__ import annotations
@@ -358,8 +363,17 @@ class JobRecords:
         return bool(self._run(self._try_start, job_id, worker_id, lease_seconds))
 
     def renew_lease(self, job_id: str, worker_id: str, lease_seconds: float) -> bool:
-        """Extend our lease; False if we no longer own the job or its cancel was requested."""
+        """Extend our lease; False if we no longer own the job. A cancel request does not
+        stop renewals: the job stays ours until we ``mark_cancelled`` it."""
         return bool(self._run(self._renew, job_id, worker_id, lease_seconds))
+
+    def holds(self, job_id: str, worker_id: str) -> bool:
+        """Whether ``worker_id`` runs the job now (running, and its lease not taken over);
+        the worker asks before each write to the job's payload."""
+        state, holder = cast(
+            builtins.list[Any], self.redis.hmget(self._job_key(job_id), "state", "worker_id")
+        )
+        return state is not None and _text(state) == "running" and _text(holder or "") == worker_id
 
     def set_progress(self, job_id: str, worker_id: str, done: int, total: int) -> bool:
         """Record progress; False (and nothing written) if we no longer own the job."""

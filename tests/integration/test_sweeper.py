@@ -15,7 +15,7 @@ import pytest
 import redis
 from celery.exceptions import TimeLimitExceeded
 
-from jobstore import AUDIT_TASK, JobRecords, PayloadStore
+from jobstore import AUDIT_TASK, JobRecords, JobRunningError, PayloadStore
 from tests.fixtures.redis_server import RedisServer
 from tests.integration.stack import sample_pairs, stored_job
 from workers import sweeper as sweeper_module
@@ -100,6 +100,30 @@ def test_cancel_requested_while_abandoned_ends_cancelled(stores: Stores) -> None
     sent: list[str] = []
     Sweeper(stores, sent.append, interval=60).sweep_once()
     assert stores.records.require(job_id).state == "cancelled"
+    assert sent == []
+
+
+def test_cancel_requested_job_keeps_its_renewed_lease_until_it_lapses(stores: Stores) -> None:
+    # Issue #11, item 5: a worker still in its batch after a cancel keeps renewing its lease,
+    # so the sweeper leaves the job running (delete refused) until the worker acknowledges or
+    # stops renewing because it is gone.
+    job_id = stored_job(stores.records, stores.payloads, sample_pairs(1, 64))
+    assert stores.records.try_start(job_id, "busy-worker", SHORT_LEASE)
+    stores.records.request_cancel(job_id)
+    sent: list[str] = []
+    sweeper = Sweeper(stores, sent.append, interval=60)
+    for _ in range(4):  # two leases long
+        time.sleep(SHORT_LEASE / 2)
+        assert stores.records.renew_lease(job_id, "busy-worker", SHORT_LEASE)
+        sweeper.sweep_once()
+        record = stores.records.require(job_id)
+        assert (record.state, record.cancel_requested) == ("running", True)
+        with pytest.raises(JobRunningError):
+            stores.records.delete(job_id)
+    time.sleep(SHORT_LEASE + 0.1)  # the worker is gone: nobody renews
+    sweeper.sweep_once()
+    assert stores.records.require(job_id).state == "cancelled"
+    assert not stores.records.renew_lease(job_id, "busy-worker", SHORT_LEASE)
     assert sent == []
 
 

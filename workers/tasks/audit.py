@@ -12,7 +12,12 @@ Outcomes:
 
 * report written atomically, then ``finish(succeeded)``;
 * ``AuditInputError``: ``finish(failed)`` with a 422 problem naming the offending part;
-* ``AuditCancelledError`` after a cancel request: ``mark_cancelled``;
+* ``AuditCancelledError`` after a cancel request: ``mark_cancelled`` (the acknowledgement:
+  until then the job stays running with ``cancel_requested`` and its lease is renewed, so the
+  sweeper never cancels a job whose worker is still computing);
+* the job no longer ours (lease taken over, job gone): stop quietly (``lost``). Before every
+  write to the payload store the worker checks it still holds the job, and the store refuses
+  to write for a deleted job, so nothing is ever written for a job deleted meanwhile;
 * soft time limit: ``finish(failed)`` with a "time limit" problem;
 * any other exception inside the audit: ``finish(failed)`` with a 500 problem, no retry;
 * Redis unreachable: progress and cancel checks are best effort during the audit, so a short
@@ -124,11 +129,16 @@ def input_problem(err: AuditInputError) -> dict[str, Any]:
     )
 
 
-class LeaseKeeper:
-    """Renews the job's lease every third of it in a background thread until stopped.
+class JobLostError(Exception):
+    """The job is no longer this worker's (lease taken over, job finished or deleted)."""
 
-    ``lost`` is set when the lease could not be renewed although no cancel was requested:
-    another worker took the job over (ours was presumed dead), so this run must stop quietly.
+
+class LeaseKeeper:
+    """Renews the job's lease every third of it in a background thread until stopped, a
+    cancel request included (the worker acknowledges it at the next batch boundary).
+
+    ``lost`` is set when the lease could not be renewed: the job is no longer ours (another
+    worker took it over after ours was presumed dead), so this run must stop quietly.
     """
 
     def __init__(self, records: JobRecords, job_id: str, worker_id: str, lease: float) -> None:
@@ -152,12 +162,28 @@ class LeaseKeeper:
         while not self._stop.wait(self.lease / 3):
             try:
                 renewed = self.records.renew_lease(self.job_id, self.worker_id, self.lease)
-                if not renewed and not self.records.is_cancel_requested(self.job_id):
-                    logger.warning("job %s: lease lost to another worker", self.job_id)
-                    self.lost.set()
-                    return
             except redis.RedisError:
                 logger.warning("job %s: lease renewal failed; retrying", self.job_id)
+                continue
+            if not renewed and not self._stop.is_set():
+                logger.warning("job %s: lease lost; the job is no longer ours", self.job_id)
+                self.lost.set()
+                return
+
+    def check_held(self) -> None:
+        """Before a write to the job's payload: raise ``JobLostError`` unless the job is
+        still ours. A Redis blip is not a loss (the payload store still refuses to write for
+        a deleted job)."""
+        if self.lost.is_set():
+            raise JobLostError(f"job {self.job_id} is no longer ours")
+        try:
+            held = self.records.holds(self.job_id, self.worker_id)
+        except redis.RedisError as exc:
+            logger.warning("job %s: ownership unreadable before a write (%s)", self.job_id, exc)
+            return
+        if not held:
+            self.lost.set()
+            raise JobLostError(f"job {self.job_id} is no longer ours")
 
     def should_stop(self) -> Callable[[], bool]:
         """The engine's ``should_cancel``: lease lost, or a cancel was requested."""
@@ -256,11 +282,21 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
         for p in manifest.pairs
     ]
 
+    keeper = LeaseKeeper(records, job_id, worker_id, lease)
+
+    def checked(write: Callable[[], object]) -> None:
+        keeper.check_held()
+        try:
+            write()
+        except JobNotFoundError as exc:  # the store found the job's directory gone
+            keeper.lost.set()
+            raise JobLostError(str(exc)) from exc
+
     def write_artifact(name: str, data: bytes) -> None:
-        payloads.write_artifact(job_id, name, data)
+        checked(lambda: payloads.write_artifact(job_id, name, data))
 
     def write_artifact_pixels(name: str, pixels: NDArray[np.uint8]) -> None:
-        payloads.write_artifact_pixels(job_id, name, pixels)
+        checked(lambda: payloads.write_artifact_pixels(job_id, name, pixels))
 
     writer = ArtifactWriter(
         write=write_artifact,
@@ -278,7 +314,7 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
         except redis.RedisError as exc:
             logger.warning("job %s: progress not recorded (%s)", job_id, exc)
 
-    with LeaseKeeper(records, job_id, worker_id, lease) as keeper:
+    with keeper:
         try:
             report = run_audit(
                 pairs,
@@ -289,14 +325,20 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
                 artifacts=writer,
                 batch_size=settings.batch_size,
             )
+        except JobLostError as exc:
+            logger.warning("job %s: stopped, no longer ours (%s)", job_id, exc)
+            return "lost"
         except AuditInputError as err:
             _finish(stores, job_id, worker_id, "failed", input_problem(err))
             return "failed"
         except AuditCancelledError:
             if keeper.lost.is_set():
                 return "lost"
-            if records.mark_cancelled(job_id, worker_id):
-                observe_finished(stores, job_id)
+            if not records.mark_cancelled(job_id, worker_id):
+                logger.warning("job %s: cancel not recorded, no longer ours", job_id)
+                return "lost"
+            logger.info("job %s: cancelled at a batch boundary", job_id)
+            observe_finished(stores, job_id)
             return "cancelled"
         except SoftTimeLimitExceeded:
             detail = f"the audit ran past the time limit of {settings.soft_time_limit} s"
@@ -311,9 +353,11 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
             error = problem("internal", "Internal error", 500, detail)
             _finish(stores, job_id, worker_id, "failed", error)
             return "failed"
-        if keeper.lost.is_set():
+        try:
+            checked(lambda: payloads.write_report(job_id, report.model_dump_json().encode()))
+        except JobLostError as exc:
+            logger.warning("job %s: report not written, no longer ours (%s)", job_id, exc)
             return "lost"
-        payloads.write_report(job_id, report.model_dump_json().encode())
         finished = _finish(stores, job_id, worker_id, "succeeded")
     return "succeeded" if finished else "lost"
 

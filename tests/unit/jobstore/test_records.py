@@ -139,10 +139,17 @@ def test_cancel_running_sets_flag_then_worker_marks(records):
     assert rec.state == "running"
     assert rec.cancel_requested
     assert records.is_cancel_requested(job_id)
-    assert not records.renew_lease(job_id, "w1", 30), "renewal tells the worker to stop"
+    # The job stays the worker's, lease renewed, until it acknowledges (issue #11, item 5).
+    assert records.renew_lease(job_id, "w1", 30), "a cancel request does not end the lease"
+    assert records.holds(job_id, "w1")
+    assert not records.holds(job_id, "w2")
+    assert records.require(job_id).state == "running"
+    assert job_id not in records.expired_leases()
     assert not records.mark_cancelled(job_id, "w2")
     assert records.mark_cancelled(job_id, "w1")
     assert records.require(job_id).state == "cancelled"
+    assert not records.holds(job_id, "w1")
+    assert not records.renew_lease(job_id, "w1", 30), "acknowledged: no longer the worker's"
 
 
 def test_cancel_finished_or_missing_raises(records):
