@@ -9,6 +9,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from pydantic import ValidationError
 
@@ -98,15 +99,16 @@ class Jobs:
             raise ReportNotFoundError(f"the report of job {job.id} is no longer stored")
         return data
 
-    def artifact(self, job: JobRecord, name: str) -> Path:
-        """Path of an artifact of the job."""
-        path = self.r.payloads.artifact_path(job.id, name)
-        if path is None:
+    def artifact(self, job: JobRecord, name: str) -> BinaryIO:
+        """An artifact of the job, opened: it reads whole even if the job is deleted while
+        it is being sent. A job deleted before it opens has no artifact (404)."""
+        file = self.r.payloads.open_artifact(job.id, name)
+        if file is None:
             message = f"job {job.id} has no artifact {name[:80]!r}"
             raise ArtifactNotFoundError(
                 message, errors=[ProblemError(part="name", message=message)]
             )
-        return path
+        return file
 
     def report_page(self, job: JobRecord) -> ReportPage:
         """The HTML report of a succeeded job; the same errors as ``report``."""

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated
+import os
+from collections.abc import Iterator
+from typing import Annotated, BinaryIO
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Response, UploadFile
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from starlette.background import BackgroundTask
 
 from api_schemas.jobs import JobList, JobRead, JobState
 from api_schemas.report import AuditReport
@@ -174,17 +177,37 @@ def get_report_html(job: OwnedJobDep, jobs: JobsDep, if_none_match: IfNoneMatch 
 
 @router.get(
     "/{job_id}/artifacts/{name}",
-    response_class=FileResponse,
+    response_class=StreamingResponse,
     responses={
         200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}},
         **problem_responses(401, 404),
     },
 )
-def get_artifact(job: OwnedJobDep, jobs: JobsDep, name: str) -> FileResponse:
+def get_artifact(job: OwnedJobDep, jobs: JobsDep, name: str) -> Response:
     """A PNG map or plot named in the report."""
-    path = jobs.artifact(job, name)
-    media_type = "image/png" if path.suffix == ".png" else "application/octet-stream"
-    return FileResponse(path, media_type=media_type, headers={"Cache-Control": IMMUTABLE})
+    file = jobs.artifact(job, name)
+    media_type = "image/png" if name.endswith(".png") else "application/octet-stream"
+    return _open_file_response(file, media_type)
+
+
+_CHUNK = 1 << 16
+
+
+def _open_file_response(file: BinaryIO, media_type: str) -> StreamingResponse:
+    """Send a file the handler opened (not a path: a DELETE may remove the path meanwhile):
+    its length is known before the first byte and the body is the whole file as opened."""
+    size = os.fstat(file.fileno()).st_size
+
+    def chunks() -> Iterator[bytes]:
+        with file:
+            while chunk := file.read(_CHUNK):
+                yield chunk
+
+    headers = {"Content-Length": str(size), "Cache-Control": IMMUTABLE}
+    # The task closes the file too when the client leaves before the body is consumed.
+    return StreamingResponse(
+        chunks(), media_type=media_type, headers=headers, background=BackgroundTask(file.close)
+    )
 
 
 @router.post(
