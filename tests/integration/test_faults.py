@@ -8,6 +8,12 @@
   its inputs kept (until retention ends, below).
 * Retention: an expired job's record is gone (404 everywhere) and the payload sweep deletes its
   inputs, report and artifacts; a failed job keeps its payload until then.
+* Cancel of a job whose batch outlives its lease (issue #11, item 5): the job stays ``running``
+  with ``cancel_requested`` (lease renewed, DELETE refused) until its worker stops at the batch
+  boundary; only then is it ``cancelled``, and once deleted its directory never comes back. A
+  cancelled job whose worker was killed becomes ``cancelled`` when its lease truly expires.
+* DELETE racing the first downloads of a job's artifacts (issue #11, item 6): every download is
+  the whole PNG or a 404 problem, never a 500 or a cut body, and the directory stays gone.
 
 The session's worker kept the records of test_recovery's faults; the Redis restart runs on a
 stack of its own (own Redis, worker and API) so the session's stack never sees the outage.
@@ -16,15 +22,19 @@ stack of its own (own Redis, worker and API) so the session's stack never sees t
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import redis
+from PIL import Image
 
 from jobstore import JobRecords, PayloadStore
 from tests.fixtures.redis_server import RedisServer
@@ -39,7 +49,7 @@ from tests.integration.stack import (
     wait_for,
     wait_for_record,
 )
-from tests.integration.test_jobs_http import FAST, in_process_report
+from tests.integration.test_jobs_http import FAST, PNG_MAGIC, in_process_report
 from workers.settings import WorkerSettings
 from workers.sweeper import Sweeper
 from workers.tasks.audit import Stores
@@ -287,3 +297,172 @@ def test_job_over_its_time_limit_fails_with_a_problem_and_keeps_its_payload(
             assert (stack.payloads.input_dir(job["id"]) / pair.restored).is_file()
         ttl = stack.records.redis.ttl(f"{stack.records.prefix}:job:{job['id']}")
         assert 0 < ttl <= 7 * 86400
+
+
+def _job_dir_stays_gone(payloads: PayloadStore, job_id: str, seconds: float = 0.5) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert not payloads.job_dir(job_id).exists(), f"job {job_id}'s directory came back"
+        time.sleep(0.02)
+
+
+TASK_RETURNED = "succeeded in"
+"""Celery's log line of a task that returned."""
+
+
+def test_cancel_keeps_the_lease_until_the_worker_stops_and_delete_waits_for_it(
+    stack_env: dict[str, str], stack_dir: Path, tmp_path: Path
+) -> None:
+    # A 1 s lease and batches of 4 pairs of 512 px with maps (seconds each on this machine):
+    # a batch outlives its lease several times over, as a big batch on a slow device does.
+    # The cancel comes as the second of three batches starts, so all of it is still to run.
+    lease = 1.0
+    settings = {"RA_LEASE_SECONDS": str(lease), "RA_SWEEP_INTERVAL": "0.2", "RA_BATCH_SIZE": "4"}
+    with (
+        own_stack(
+            stack_env, stack_dir / "logs", tmp_path, appendonly=False, extra_env=settings
+        ) as stack,
+        httpx.Client(base_url=stack.api.base_url, timeout=30.0) as http,
+    ):
+        _warm_up(stack.worker)
+        job_id = submit(http, sample_pairs(12, 512, seed=101)).json()["id"]
+        url = f"/v1/jobs/{job_id}"
+        wait_for(http, job_id, states=("running",), min_done=4, timeout=90)
+        returned = stack.worker.log().count(TASK_RETURNED)  # the warm-up tasks' (FIFO)
+        cancel = http.post(f"{url}/cancel")
+        assert cancel.status_code == 202, cancel.text
+        assert (cancel.json()["state"], cancel.json()["cancel_requested"]) == ("running", True)
+        cancelled_at = time.monotonic()
+
+        # Until the worker reaches the batch boundary: running, cancel requested, the lease
+        # renewed (the sweeper leaves it alone), and DELETE refused. Without renewals the
+        # sweeper would cancel it within a lease and a sweep of the cancel.
+        running_late = False
+        deadline = cancelled_at + 90
+        while True:
+            job = http.get(url).json()
+            if job["state"] != "running":
+                break
+            assert job["cancel_requested"] is True, job
+            refused = assert_problem(http.delete(url), 409)
+            assert refused["type"].endswith("/job-running")
+            if time.monotonic() - cancelled_at > 2 * lease:
+                running_late = True
+                lease_until = stack.records.require(job_id).lease_until
+                assert lease_until is None or lease_until.timestamp() > time.time() - lease
+            assert time.monotonic() < deadline, job
+            time.sleep(0.05)
+        assert job["state"] == "cancelled", job
+        ran_for = time.monotonic() - cancelled_at
+        assert http.delete(url).status_code == 204
+        assert_problem(http.get(url), 404)
+        deadline = time.monotonic() + 60
+        while stack.worker.log().count(TASK_RETURNED) == returned:  # its batch is over
+            assert time.monotonic() < deadline, stack.worker.log()[-3000:]
+            time.sleep(0.05)
+        _job_dir_stays_gone(stack.payloads, job_id)
+        assert running_late, f"the batch ended {ran_for:.1f} s after the cancel: no fault made"
+        assert job["progress"]["done"] < 12
+        assert f"job {job_id}: cancelled at a batch boundary" in stack.worker.log()
+
+        # A cancelled job whose worker is gone: cancelled once its lease truly expires, by the
+        # sweeper of the worker started in its place; deleted for good afterwards.
+        orphan = submit(http, sample_pairs(4, 512, seed=103)).json()["id"]
+        wait_for(http, orphan, states=("running",), timeout=60)
+        assert http.post(f"/v1/jobs/{orphan}/cancel").status_code == 202
+        stack.worker.kill()
+        assert_problem(http.delete(f"/v1/jobs/{orphan}"), 409)  # no sweeper while none lives
+        stack.worker.start()
+        ended = wait_for(http, orphan, timeout=60)
+        assert ended["state"] == "cancelled", ended
+        assert http.delete(f"/v1/jobs/{orphan}").status_code == 204
+        _job_dir_stays_gone(stack.payloads, orphan, seconds=2.0)
+
+
+DELETE_RACE_ROUNDS = 15
+
+
+def _check_download(
+    name: str, response: httpx.Response | Exception, bodies: dict[str, bytes]
+) -> str:
+    """What is wrong with one download racing the delete ('' when nothing)."""
+    if isinstance(response, Exception):
+        return f"{name}: {type(response).__name__}: {response}"
+    if response.status_code == 404:
+        problem = response.json()
+        if not response.headers["content-type"].startswith("application/problem+json"):
+            return f"{name}: 404 of {response.headers['content-type']}"
+        if not problem["type"].endswith(("/job-not-found", "/artifact-not-found")):
+            return f"{name}: 404 {problem['type']}"
+        return ""
+    if response.status_code != 200:
+        return f"{name}: {response.status_code} {response.text[:200]}"
+    body = response.content
+    if len(body) != int(response.headers["content-length"]) or not body.startswith(PNG_MAGIC):
+        return f"{name}: a cut or foreign body of {len(body)} bytes"
+    try:
+        with Image.open(io.BytesIO(body)) as image:
+            image.load()
+    except Exception as exc:  # a truncated PNG does not decode
+        return f"{name}: undecodable PNG ({exc})"
+    if bodies.setdefault(name, body) != body:
+        return f"{name}: two different bodies"
+    return ""
+
+
+def test_delete_racing_first_downloads_answers_404_or_the_whole_file(
+    client: httpx.Client, payloads: PayloadStore, api: ApiServer
+) -> None:
+    jobs: list[str] = []
+    for i in range(DELETE_RACE_ROUNDS):  # a few at a time: the in-flight limit is 16
+        response = submit(client, sample_pairs(2, 64, seed=120 + i), FAST)
+        assert response.status_code == 202, response.text
+        jobs.append(response.json()["id"])
+        if i % 5 == 4:
+            for job_id in jobs[-5:]:
+                assert wait_for(client, job_id, timeout=90)["state"] == "succeeded"
+    failures: list[str] = []
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        for round_, job_id in enumerate(jobs):
+            assert time.monotonic() - started < 240, "the race rounds are bounded in time"
+            report = client.get(f"/v1/jobs/{job_id}/report").json()
+            links = [u for p in report["pairs"] for u in p["hallucination"]["maps"].values()]
+            links += list(report["plots"].values())
+            assert links
+            assert not list(payloads.artifacts_dir(job_id).glob("pair-*")), "maps not encoded yet"
+            urls = links * 2  # two first downloads of every map at once
+            barrier = threading.Barrier(len(urls) + 1)
+
+            def download(url: str) -> httpx.Response | Exception:
+                with httpx.Client(base_url=api.base_url, timeout=10.0) as http:
+                    barrier.wait(10)
+                    try:
+                        response = http.get(url)
+                        response.read()
+                        return response
+                    except httpx.TransportError as exc:  # a dropped connection, a cut body
+                        return exc
+
+            def delete(delay: float) -> int:
+                with httpx.Client(base_url=api.base_url, timeout=10.0) as http:
+                    barrier.wait(10)
+                    time.sleep(delay)
+                    return http.delete(f"/v1/jobs/{job_id}").status_code
+
+            downloads = [pool.submit(download, url) for url in urls]
+            deleted = pool.submit(delete, (round_ % 5) * 0.004)
+            bodies: dict[str, bytes] = {}
+            for url, future in zip(urls, downloads, strict=True):
+                problem = _check_download(url.rsplit("/", 1)[-1], future.result(), bodies)
+                if problem:
+                    failures.append(f"round {round_}: {problem}")
+            if deleted.result() != 204:
+                failures.append(f"round {round_}: DELETE answered {deleted.result()}")
+            try:
+                _job_dir_stays_gone(payloads, job_id, seconds=0.2)
+            except AssertionError as exc:
+                failures.append(f"round {round_}: {exc}")
+            if client.get(f"/v1/jobs/{job_id}").status_code != 404:
+                failures.append(f"round {round_}: the job is still there")
+    assert not failures, "\n".join(failures)
