@@ -1,4 +1,4 @@
-"""The ``restoration-audit`` console script: audit, serve, worker, openapi.
+"""The ``restoration-audit`` console script: audit, selfcheck, serve, worker, openapi.
 
 Exit codes: 0 ok; 1 the audit found the risk level given to ``--fail-on``; 2 usage error;
 3 input error (an image that cannot be decoded, pairs that do not match, ...).
@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from workers.cli_audit import EXIT_USAGE, add_audit_parser, main_audit
+from workers.cli_selfcheck import add_selfcheck_parser, main_selfcheck
 
 EPILOG = """\
 examples:
@@ -19,10 +20,12 @@ examples:
   restoration-audit audit --ground-truth val/gt --restored a=out/a --restored b=out/b \\
       --html report.html --maps maps/      # a page to read, with heat maps
   restoration-audit audit ... --quiet --fail-on high   # gate a release in CI (exit 1)
+  restoration-audit selfcheck --degradation downsample:4:bicubic   # is the placement right?
   restoration-audit serve                  # the service on http://127.0.0.1:8000
   restoration-audit COMMAND --help         # every option of a command
 
-exit codes: 0 ok, 1 risk at the --fail-on level, 2 usage error, 3 input error
+exit codes: 0 ok, 1 risk at the --fail-on level (selfcheck: a check failed), 2 usage
+error, 3 input error
 """
 
 
@@ -36,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_audit_parser(sub)
+    add_selfcheck_parser(sub)
     # serve and worker own their parsers (workers.launcher); listed here for the help text.
     sub.add_parser(
         "serve",
@@ -64,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exit_.code or 0) and EXIT_USAGE
     if args.command == "audit":
         return main_audit(args)
+    if args.command == "selfcheck":
+        return main_selfcheck(args)
     if args.command == "openapi":
         from service.main import openapi_document  # FastAPI only on demand
 
