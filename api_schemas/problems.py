@@ -37,3 +37,11 @@ class Problem(BaseModel):
     detail: str | None = None
     instance: str | None = None
     errors: list[ProblemError] | None = None
+    estimated_memory_bytes: int | None = Field(
+        default=None,
+        description="Problems of type resources: the job's estimated peak memory in bytes.",
+    )
+    memory_limit_bytes: int | None = Field(
+        default=None,
+        description="Problems of type resources: a worker's memory budget for one job, bytes.",
+    )

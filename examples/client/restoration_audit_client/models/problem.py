@@ -29,6 +29,10 @@ class Problem:
             detail (None | str | Unset):
             instance (None | str | Unset):
             errors (list[ProblemError] | None | Unset):
+            estimated_memory_bytes (int | None | Unset): Problems of type resources: the job's estimated peak memory in
+                bytes.
+            memory_limit_bytes (int | None | Unset): Problems of type resources: a worker's memory budget for one job,
+                bytes.
     """
 
     title: str
@@ -37,6 +41,8 @@ class Problem:
     detail: None | str | Unset = UNSET
     instance: None | str | Unset = UNSET
     errors: list[ProblemError] | None | Unset = UNSET
+    estimated_memory_bytes: int | None | Unset = UNSET
+    memory_limit_bytes: int | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -70,6 +76,18 @@ class Problem:
         else:
             errors = self.errors
 
+        estimated_memory_bytes: int | None | Unset
+        if isinstance(self.estimated_memory_bytes, Unset):
+            estimated_memory_bytes = UNSET
+        else:
+            estimated_memory_bytes = self.estimated_memory_bytes
+
+        memory_limit_bytes: int | None | Unset
+        if isinstance(self.memory_limit_bytes, Unset):
+            memory_limit_bytes = UNSET
+        else:
+            memory_limit_bytes = self.memory_limit_bytes
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -86,6 +104,10 @@ class Problem:
             field_dict["instance"] = instance
         if errors is not UNSET:
             field_dict["errors"] = errors
+        if estimated_memory_bytes is not UNSET:
+            field_dict["estimated_memory_bytes"] = estimated_memory_bytes
+        if memory_limit_bytes is not UNSET:
+            field_dict["memory_limit_bytes"] = memory_limit_bytes
 
         return field_dict
 
@@ -140,6 +162,28 @@ class Problem:
 
         errors = _parse_errors(d.pop("errors", UNSET))
 
+        def _parse_estimated_memory_bytes(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        estimated_memory_bytes = _parse_estimated_memory_bytes(
+            d.pop("estimated_memory_bytes", UNSET)
+        )
+
+        def _parse_memory_limit_bytes(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        memory_limit_bytes = _parse_memory_limit_bytes(
+            d.pop("memory_limit_bytes", UNSET)
+        )
+
         problem = cls(
             title=title,
             status=status,
@@ -147,6 +191,8 @@ class Problem:
             detail=detail,
             instance=instance,
             errors=errors,
+            estimated_memory_bytes=estimated_memory_bytes,
+            memory_limit_bytes=memory_limit_bytes,
         )
 
         problem.additional_properties = d

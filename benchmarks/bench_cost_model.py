@@ -1,0 +1,299 @@
+"""The cost model (api_schemas/cost.py) against the peak RSS of real run_audit calls.
+
+Every shape runs in a fresh subprocess (``--point``) that audits image files from a temp dir
+(paths as PairSource, so the engine decodes batch by batch, as the worker does) and reports
+its peak RSS (``VmHWM`` of /proc/self/status: the whole process, imports included, which is
+what ``estimate_job`` estimates), its wall time, and with ``--phases`` the peak RSS seen in each
+engine step (a thread samples ``VmRSS`` every 2 ms while wrappers name the step): that is how
+the model's terms were fitted.
+
+Shapes: luma (``color: y`` of RGB PNGs) and RGB statistics at 256, 1024 and 2048 px, without
+and with a known degradation (4x bicubic, observations uploaded); one 4096 px grey float TIFF
+pair per batch (issue #11 item 2a's kind of input); a few shapes for single terms (blur, 8x,
+a large bootstrap, the dimension sweep). Real photo crops (tests/support/sample_pairs.py),
+fixed seeds.
+
+Usage: python benchmarks/bench_cost_model.py [--only NAME ...] [--phases] [--budget SECONDS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import importlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+POINT_TIMEOUT = 900.0
+X4 = {"type": "downsample", "factor": 4}
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One calibration job: ``pairs`` pairs of ``size`` px, audited ``batch`` pairs at a time."""
+
+    name: str
+    size: int
+    pairs: int
+    batch: int
+    options: dict[str, Any] = field(default_factory=dict)
+    kind: str = "rgb"
+    """``rgb``: 8-bit RGB PNGs; ``grey-float``: 32-bit float grey TIFFs."""
+
+    @property
+    def observations(self) -> bool:
+        degradation = self.options.get("degradation")
+        return degradation is not None and degradation.get("type") == "downsample"
+
+
+SHAPES = (
+    Shape("luma-256", 256, 16, 16),
+    Shape("luma-1024", 1024, 4, 4),
+    Shape("luma-2048", 2048, 2, 2),
+    Shape("rgb-256", 256, 16, 16, {"color": "rgb"}),
+    Shape("rgb-1024", 1024, 4, 2, {"color": "rgb"}),
+    Shape("rgb-2048", 2048, 2, 1, {"color": "rgb"}),
+    Shape("luma-256-x4", 256, 4, 4, {"degradation": X4}),
+    Shape("luma-1024-x4", 1024, 4, 2, {"degradation": X4}),
+    Shape("luma-2048-x4", 2048, 2, 1, {"degradation": X4}),
+    Shape("rgb-256-x4", 256, 4, 4, {"color": "rgb", "degradation": X4}),
+    Shape("rgb-1024-x4", 1024, 2, 1, {"color": "rgb", "degradation": X4}),
+    Shape("rgb-2048-x4", 2048, 2, 1, {"color": "rgb", "degradation": X4}),
+    Shape("grey-float-4096", 4096, 2, 1, kind="grey-float"),
+    Shape("luma-256-blur3", 256, 4, 4, {"degradation": {"type": "blur", "sigma": 3.0}}),
+    Shape("luma-256-x8", 256, 4, 4, {"degradation": {"type": "downsample", "factor": 8}}),
+    Shape("rgb-256-r1000", 256, 4, 4, {"color": "rgb", "bootstrap": {"resamples": 1000}}),
+    Shape("luma-256-sweep", 256, 16, 8, {"patch_sizes": [4, 8, 12]}),
+)
+
+
+def make_inputs(root: Path, shape: Shape) -> None:
+    """Ground truths, restorations (noisy) and, with a downsampling, bicubic observations."""
+    import numpy as np
+    from PIL import Image
+
+    from tests.support.sample_pairs import crops, degrade
+
+    root.mkdir(parents=True, exist_ok=True)
+    factor = shape.options["degradation"]["factor"] if shape.observations else 0
+    for i, truth in enumerate(crops(shape.pairs, shape.size, seed=0)):
+        restored = degrade(truth, "noise", seed=i)
+        if shape.kind == "grey-float":
+            for name, image in (("gt", truth), ("rs", restored)):
+                grey = image.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+                pixels = np.clip(grey / 255.0, 0.0, 1.0).astype(np.float32)
+                Image.fromarray(pixels, mode="F").save(root / f"{name}{i}.tif")
+            continue
+        Image.fromarray(truth).save(root / f"gt{i}.png", compress_level=1)
+        Image.fromarray(restored).save(root / f"rs{i}.png", compress_level=1)
+        if factor:
+            side = shape.size // factor
+            observed = Image.fromarray(truth).resize((side, side), Image.Resampling.BICUBIC)
+            observed.save(root / f"ob{i}.png")
+
+
+def vm_hwm_bytes() -> int:
+    """Peak RSS of this process (``VmHWM``), which starts afresh at ``execve``."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+_STEPS = (
+    ("workers.engine.audit", "_run_batch"),
+    ("workers.engine.audit", "load_pair"),
+    ("workers.engine.audit", "render_maps"),
+    ("workers.engine.audit", "summarize_group"),
+    ("workers.engine.accumulate", "GroupStatistics.add"),
+    ("workers.engine.accumulate", "patch_moments"),
+    ("workers.engine.accumulate", "distortion_metrics"),
+    ("workers.engine.accumulate", "_degradation_statistics"),
+    ("workers.engine.degradation", "PriorImages.__init__"),
+    ("workers.engine.summarize", "place_on_frontier"),
+    ("workers.engine.summarize", "calibrated_knn_entropy_power"),
+    ("workers.engine.degradation", "posterior_sums"),
+    ("workers.engine.degradation", "posterior_blocks_from_sums"),
+    ("workers.engine.degradation", "shrinkage_intensity"),
+    ("workers.engine.degradation", "block_entropy_powers"),
+)
+
+
+class PhaseSampler:
+    """Peak ``VmRSS`` per engine step: wrappers keep a stack of step names, a thread samples."""
+
+    def __init__(self) -> None:
+        self.stack = ["run"]
+        self.peaks: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        page = os.sysconf("SC_PAGE_SIZE")
+        with open("/proc/self/statm") as statm:
+            while not self._stop.is_set():
+                statm.seek(0)
+                rss = int(statm.read().split()[1]) * page
+                key = "/".join(self.stack[-2:])
+                self.peaks[key] = max(self.peaks.get(key, 0), rss)
+                time.sleep(0.002)
+
+    def wrap(self, module_name: str, attribute: str) -> None:
+        owner: Any = importlib.import_module(module_name)
+        *path, name = attribute.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        if not hasattr(owner, name):
+            return
+        original: Callable[..., Any] = getattr(owner, name)
+
+        @functools.wraps(original)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            self.stack.append(name)
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.stack.pop()
+
+        setattr(owner, name, wrapped)
+
+    def __enter__(self) -> PhaseSampler:
+        for module_name, attribute in _STEPS:
+            self.wrap(module_name, attribute)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def run_point(root: Path, shape: Shape, phases: bool) -> dict[str, Any]:
+    """In this (fresh) process: audit the shape's files as the worker does."""
+    from api_schemas.options import AuditOptions
+    from workers.engine import PairSource, run_audit
+
+    ext = "tif" if shape.kind == "grey-float" else "png"
+    sources = [
+        PairSource(
+            f"p{i}",
+            "restorer",
+            root / f"gt{i}.{ext}",
+            root / f"rs{i}.{ext}",
+            root / f"ob{i}.png" if shape.observations else None,
+        )
+        for i in range(shape.pairs)
+    ]
+    options = AuditOptions.model_validate(shape.options)
+    imports = vm_hwm_bytes()
+    sampler = PhaseSampler() if phases else None
+    start = time.perf_counter()
+    if sampler is not None:
+        with sampler:
+            run_audit(sources, options, device="cpu", batch_size=shape.batch)
+    else:
+        run_audit(sources, options, device="cpu", batch_size=shape.batch)
+    seconds = time.perf_counter() - start
+    return {
+        "imports": imports,
+        "peak": vm_hwm_bytes(),
+        "seconds": seconds,
+        "phases": sampler.peaks if sampler is not None else {},
+    }
+
+
+def measure(root: Path, shape: Shape, phases: bool) -> dict[str, Any]:
+    """One shape in a fresh interpreter."""
+    argv = [sys.executable, __file__, "--point", str(root), shape.name]
+    if phases:
+        argv.append("--phases")
+    done = subprocess.run(
+        argv, capture_output=True, text=True, timeout=POINT_TIMEOUT, cwd=REPO, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{shape.name} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def estimate(shape: Shape) -> Any:
+    """The model's estimate for the shape, at the batch size the point runs."""
+    from api_schemas.cost import PairShape, estimate_job
+    from api_schemas.options import AuditOptions
+
+    channels = 1 if shape.kind == "grey-float" else 3
+    pairs = [
+        PairShape(shape.size, shape.size, channels, observation=shape.observations)
+    ] * shape.pairs
+    return estimate_job(pairs, AuditOptions.model_validate(shape.options), batch_size=shape.batch)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", nargs="*", help="shape names (default: all)")
+    parser.add_argument("--phases", action="store_true", help="also print each step's peak")
+    parser.add_argument("--budget", type=float, default=3600.0, help="seconds; later shapes skip")
+    parser.add_argument("--point", nargs=2, metavar=("DIR", "SHAPE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    by_name = {shape.name: shape for shape in SHAPES}
+    if args.point:
+        result = run_point(Path(args.point[0]), by_name[args.point[1]], args.phases)
+        print(json.dumps(result))
+        return
+
+    import torch
+
+    shapes = [by_name[name] for name in args.only] if args.only else list(SHAPES)
+    started = time.monotonic()
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads), load average {load}"
+    )
+    print("peak = VmHWM of a fresh process running run_audit on files (device cpu)")
+    print(
+        f"{'shape':<16} {'px':>5} {'pairs':>5} {'batch':>5} {'estimate':>9} {'measured':>9} "
+        f"{'est/meas':>8} {'largest term':>12} {'est s':>6} {'meas s':>6}"
+    )
+    mib = 1 << 20
+    with tempfile.TemporaryDirectory(prefix="ra-bench-cost-") as tmp:
+        for shape in shapes:
+            if time.monotonic() - started > args.budget:
+                print(f"{shape.name:<16} skipped (past the {args.budget:.0f} s budget)")
+                continue
+            root = Path(tmp) / shape.name
+            make_inputs(root, shape)
+            result = measure(root, shape, args.phases)
+            guess = estimate(shape)
+            print(
+                f"{shape.name:<16} {shape.size:5d} {shape.pairs:5d} {shape.batch:5d} "
+                f"{guess.peak_bytes / mib:5.0f} MiB {result['peak'] / mib:5.0f} MiB "
+                f"{guess.peak_bytes / result['peak']:8.2f} {guess.largest:>12} "
+                f"{guess.seconds:6.0f} {result['seconds']:6.0f}",
+                flush=True,
+            )
+            if args.phases:
+                base = result["imports"]
+                ranked = sorted(result["phases"].items(), key=lambda kv: -kv[1])[:6]
+                terms = ", ".join(f"{k}={v / mib:.0f}" for k, v in guess.components.items())
+                print(f"    model terms (MiB): {terms}")
+                for step, peak in ranked:
+                    print(f"    {(peak - base) / mib:7.0f} MiB over imports in {step}")
+    print(f"\ntotal benchmark time {time.monotonic() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
