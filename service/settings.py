@@ -27,6 +27,8 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import AnyHttpUrl, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api_schemas.cost import DEFAULT_MAX_JOB_MEMORY_BYTES
+
 LOCAL_TENANT: Final = "local"
 TENANT_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _SHA256_HEX: Final = re.compile(r"[0-9a-f]{64}")
@@ -75,6 +77,9 @@ class ServiceSettings(BaseSettings):
     max_jobs_in_flight_per_tenant: Annotated[int, Field(gt=0)] = 16
     max_queued_jobs: Annotated[int, Field(gt=0)] = 10_000
     """Queued jobs over all tenants; beyond it submissions are 503 with ``Retry-After``."""
+    max_job_memory_bytes: Annotated[int, Field(gt=0)] = DEFAULT_MAX_JOB_MEMORY_BYTES
+    """Memory one job may need on a worker (``api_schemas.cost``'s estimate, the workers read
+    the same variable); a job over it is a 413 (its images) or 422 (its options) problem."""
     max_stored_bytes_per_tenant: Annotated[int, Field(gt=0)] = 10 * GIB
     """Bytes a tenant's jobs may keep in the payload store (inputs, reports, maps) until they
     are deleted or expire; a submission that would go beyond is a 413 problem."""

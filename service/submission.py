@@ -34,6 +34,7 @@ from jobstore import StorageQuotaExceededError as StoreQuotaExceededError
 from jobstore import TooManyJobsError as StoreTooManyJobsError
 from jobstore.logs import bind
 from jobstore.storage import StoredBytes, directory_bytes, format_bytes, free_bytes, is_disk_full
+from service.budget import check_budget
 from service.dispatch import DispatchError
 from service.errors import (
     IdempotencyKeyInProgressError,
@@ -234,6 +235,8 @@ class Submissions:
         self._check_room(tenant, incoming)
         headers = self._inspect(parts, options)
         n = len(parts["ground_truth"])
+        groups = [group for _, group in _pair_names(options, n)]
+        check_budget(headers, groups, options.audit_options(), self.r.settings.max_job_memory_bytes)
         job_id = new_job_id()
         bind(job_id=job_id)
         try:

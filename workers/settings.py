@@ -15,6 +15,9 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api_schemas.cost import DEFAULT_MAX_JOB_MEMORY_BYTES
+from api_schemas.images import DEFAULT_MAX_COMPRESSION_RATIO, DEFAULT_MAX_PIXELS
+
 _DEVICE = re.compile(r"^(auto|cpu|cuda|cuda:\d+)$")
 
 
@@ -37,7 +40,15 @@ class WorkerSettings(BaseSettings):
         sweep_interval: Seconds between two scans for expired leases.
         retention_seconds: How long records and payloads are kept (default 7 days).
         concurrency: Pool processes per worker; one per GPU.
-        batch_size: Pairs per device batch; progress and cancel checks happen between batches.
+        batch_size: Pairs per device batch at most; progress and cancel checks happen between
+            batches. Lowered for large images so that a batch fits ``max_job_memory_bytes``.
+        max_job_memory_bytes: Memory one job may need (``api_schemas.cost``'s estimate; the
+            API reads the same ``RA_MAX_JOB_MEMORY_BYTES``): a job over it fails with a
+            ``resources`` problem before running instead of being killed out of memory.
+        max_pixels_per_image: Largest image (``RA_MAX_PIXELS_PER_IMAGE``, the API's setting:
+            both decide by ``api_schemas.images``).
+        max_compression_ratio: Largest declared compression ratio of an image file
+            (``RA_MAX_COMPRESSION_RATIO``, the API's setting too).
         heartbeat_interval: Seconds between two heartbeats of the worker (``/metrics`` counts
             a worker as live until it missed three).
         log_format: ``json`` (one JSON object per line, Celery's own lines included) or
@@ -60,6 +71,9 @@ class WorkerSettings(BaseSettings):
     retention_seconds: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
     concurrency: Annotated[int, Field(ge=1, le=64)] = 1
     batch_size: Annotated[int, Field(ge=1, le=4096)] = 16
+    max_job_memory_bytes: Annotated[int, Field(gt=0)] = DEFAULT_MAX_JOB_MEMORY_BYTES
+    max_pixels_per_image: Annotated[int, Field(gt=0)] = DEFAULT_MAX_PIXELS
+    max_compression_ratio: Annotated[float, Field(ge=1.0)] = DEFAULT_MAX_COMPRESSION_RATIO
     heartbeat_interval: Annotated[float, Field(gt=0.0, le=300.0)] = 5.0
     log_format: Literal["json", "text"] = "json"
 
