@@ -10,10 +10,12 @@ stopped by ``worker_shutdown``. Every ``sweep_interval`` seconds it:
 1. asks ``records.expired_leases()`` for running jobs whose lease expired;
 2. for each, ``records.requeue(job_id)`` (one conditional Lua transition, so when several
    workers sweep at once only one wins) and, when it won, sends ``audit.run`` again by name;
-   a job requeued ``MAX_ATTEMPTS`` times is failed instead, so a job that kills its worker
-   every time does not loop forever, and a job whose audit was killed at the hard time limit
-   (marked by a ``task_failure`` handler in the worker's main process) is failed with a
-   time-limit problem instead of being run again;
+   a job already requeued ``MAX_ATTEMPTS`` time (once) is failed instead with a
+   ``resources`` problem: a job that killed its worker twice, most likely out of memory, is
+   not run into the out-of-memory killer again (issue #11, item 2; ``workers.tasks.resources``
+   also checks its estimated memory before running it); a job whose audit was killed at the
+   hard time limit (marked by a ``task_failure`` handler in the worker's main process) is
+   failed with a time-limit problem instead of being run again;
 3. deletes payload directories whose record expired (``PayloadStore.sweep_expired``) and
    prunes stale index entries, once a minute.
 
@@ -36,13 +38,14 @@ from celery import Celery
 from celery.exceptions import TimeLimitExceeded
 from celery.signals import task_failure, worker_ready, worker_shutdown
 
-from jobstore import AUDIT_QUEUE, AUDIT_TASK, is_valid_job_id
+from jobstore import AUDIT_QUEUE, AUDIT_TASK, JobNotFoundError, is_valid_job_id
 from workers.tasks.audit import Stores, new_worker_id, observe_finished, problem, stores
+from workers.tasks.resources import MAX_WORKER_LOSSES, worker_lost_problem
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 3
-"""Recoveries (requeues or take-overs) after which a job whose worker keeps dying is failed."""
+MAX_ATTEMPTS = MAX_WORKER_LOSSES
+"""Recoveries (requeues or take-overs) after which a job whose worker dies again is failed."""
 PAYLOAD_SWEEP_EVERY_S = 60.0
 
 
@@ -94,8 +97,7 @@ class Sweeper:
                 self._give_up(job_id, problem("time-limit", "Time limit", 500, detail))
                 continue
             if record is not None and record.attempts >= MAX_ATTEMPTS:
-                detail = f"the job's worker was lost {record.attempts + 1} times; giving up"
-                self._give_up(job_id, problem("worker-lost", "Worker lost", 500, detail))
+                self._give_up(job_id, self._lost_problem(job_id, record.attempts + 1))
                 continue
             if records.requeue(job_id):
                 logger.warning("sweeper: job %s lost its worker; requeued", job_id)
@@ -107,6 +109,17 @@ class Sweeper:
             self.stores.payloads.sweep_expired(records)
             records.prune_indexes()
         return resent
+
+    def _lost_problem(self, job_id: str, losses: int) -> dict[str, Any]:
+        """The ``resources`` problem of a job whose worker died ``losses`` times."""
+        payloads = self.stores.payloads
+        try:
+            manifest = payloads.read_manifest(job_id)
+        except (JobNotFoundError, ValueError, OSError):
+            manifest = None
+        return worker_lost_problem(
+            manifest, payloads.input_dir(job_id), self.stores.settings, losses
+        )
 
     def _give_up(self, job_id: str, error: dict[str, Any]) -> None:
         """Fail the job (taking its expired lease first, so only one sweeper does it)."""

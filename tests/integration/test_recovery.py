@@ -23,6 +23,7 @@ from tests.integration.stack import (
     wait_for_record,
 )
 from tests.integration.test_jobs_http import FAST, in_process_report
+from workers.settings import WorkerSettings
 
 
 def _send(worker: WorkerProcess, job_id: str) -> None:
@@ -66,6 +67,52 @@ def test_pool_child_killed_mid_job_is_rerun(
     assert records.require(job["id"]).attempts >= 1
     assert worker.popen is not None
     assert worker.popen.poll() is None, "the worker's main process must survive its child"
+
+
+def _kill_pool_children(worker: WorkerProcess) -> None:
+    """SIGKILL the worker's pool children, as the out-of-memory killer does."""
+    children = [pid for pid in group_pids(worker.pid) if pid != worker.pid and _is_pool(pid)]
+    assert children, "no pool child found"
+    for pid in children:
+        os.kill(pid, signal.SIGKILL)
+
+
+def _running_by_another(records: JobRecords, job_id: str, before: list[str]) -> str:
+    """Wait until the job runs under a worker id not in ``before``; returns that id."""
+    deadline = time.monotonic() + 90
+    while True:
+        record = records.require(job_id)
+        if record.state == "running" and record.worker_id and record.worker_id not in before:
+            return record.worker_id
+        assert not record.finished, record
+        assert time.monotonic() < deadline, f"job {job_id} not rerun: {record}"
+        time.sleep(0.02)
+
+
+def test_job_whose_worker_is_killed_twice_fails_with_a_resources_problem(
+    worker: WorkerProcess, records: JobRecords, payloads: PayloadStore
+) -> None:
+    # Issue #11, item 2: an audit killed mid-task (the out-of-memory killer's SIGKILL) is run
+    # once more; killed again, it fails with a resources problem instead of a third run.
+    job_id = stored_job(records, payloads, sample_pairs(16, 96, seed=61), FAST)
+    _send(worker, job_id)
+    holders: list[str] = []
+    for _ in range(2):
+        holders.append(_running_by_another(records, job_id, holders))
+        _kill_pool_children(worker)
+    try:
+        record = wait_for_record(records, job_id, timeout=90)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n--- worker log ---\n{worker.log()[-4000:]}") from exc
+    assert record.state == "failed", record
+    assert record.error is not None
+    assert record.error["type"].endswith("/resources"), record.error
+    assert "died 2 times" in record.error["detail"]
+    assert record.error["memory_limit_bytes"] == WorkerSettings().max_job_memory_bytes
+    assert record.attempts == 2  # one requeue, then the take-over that failed it
+    assert payloads.read_report(job_id) is None
+    assert worker.popen is not None
+    assert worker.popen.poll() is None, "the worker's main process must survive its children"
 
 
 def _is_pool(pid: int) -> bool:

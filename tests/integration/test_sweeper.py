@@ -89,7 +89,14 @@ def test_job_that_keeps_losing_its_worker_is_failed(stores: Stores) -> None:
     record = stores.records.require(job_id)
     assert record.state == "failed"
     assert record.error is not None
-    assert record.error["title"] == "Worker lost"
+    # Issue #11, item 2: a job whose worker died again after its one retry (most likely out
+    # of memory) fails with a resources problem carrying the estimate and the budget.
+    assert MAX_ATTEMPTS == 1
+    assert record.error["type"].endswith("/resources")
+    assert record.error["title"] == "Job exceeds the memory budget"
+    assert "died 2 times" in record.error["detail"]
+    assert record.error["memory_limit_bytes"] == stores.settings.max_job_memory_bytes
+    assert record.error["estimated_memory_bytes"] > 0
     assert len(sent) == MAX_ATTEMPTS
 
 

@@ -58,6 +58,7 @@ from jobstore.telemetry import Telemetry
 from workers.engine import ArtifactWriter, PairSource, run_audit
 from workers.errors import AuditCancelledError, AuditInputError
 from workers.settings import WorkerSettings, get_settings
+from workers.tasks.resources import plan_job
 
 logger = logging.getLogger(__name__)
 
@@ -269,6 +270,12 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
         _finish(stores, job_id, worker_id, "failed", error)
         return "failed"
     input_dir = payloads.input_dir(job_id)
+    record = records.get(job_id)
+    plan = plan_job(manifest, input_dir, settings, record.attempts if record else 0)
+    if plan.problem is not None:  # over the memory budget, or its worker kept dying
+        logger.error("job %s: %s", job_id, plan.problem.get("detail"))
+        _finish(stores, job_id, worker_id, "failed", plan.problem)
+        return "failed"
     pairs = [
         PairSource(
             id=p.id,
@@ -323,7 +330,7 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
                 progress=progress,
                 should_cancel=keeper.should_stop(),
                 artifacts=writer,
-                batch_size=settings.batch_size,
+                batch_size=plan.batch_size,
             )
         except JobLostError as exc:
             logger.warning("job %s: stopped, no longer ours (%s)", job_id, exc)
