@@ -28,6 +28,7 @@ from pydantic import AnyHttpUrl, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api_schemas.cost import DEFAULT_MAX_JOB_MEMORY_BYTES
+from api_schemas.images import DEFAULT_MAX_COMPRESSION_RATIO, DEFAULT_MAX_PIXELS
 
 LOCAL_TENANT: Final = "local"
 TENANT_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -72,7 +73,15 @@ class ServiceSettings(BaseSettings):
     """Root of the payload store (shared with the workers)."""
     retention_seconds: Annotated[int, Field(gt=0)] = 7 * 86400
     max_body_bytes: Annotated[int, Field(gt=0)] = 512 * MIB
-    max_pixels_per_image: Annotated[int, Field(gt=0)] = 40_000_000
+    max_pixels_per_image: Annotated[int, Field(gt=0)] = DEFAULT_MAX_PIXELS
+    """Largest image; the workers read the same variable (``api_schemas.images``)."""
+    max_compression_ratio: Annotated[float, Field(ge=1.0)] = DEFAULT_MAX_COMPRESSION_RATIO
+    """Largest declared compression ratio of an image file (pixel bytes as stored per file
+    byte); beyond it the part is a 422, refused without decoding. The workers read it too."""
+    max_concurrent_submissions: Annotated[int, Field(gt=0, le=256)] = 2
+    """Submissions this process inspects and stores at once, in threads of their own; the
+    rest wait their turn, so health checks and polling keep their threads and the GIL
+    (benchmarks/bench_healthz_flood.py: more threads add no throughput, only latency)."""
     max_pairs_per_job: Annotated[int, Field(gt=0, le=100_000)] = 1024
     max_jobs_in_flight_per_tenant: Annotated[int, Field(gt=0)] = 16
     max_queued_jobs: Annotated[int, Field(gt=0)] = 10_000

@@ -25,13 +25,15 @@ from typing import BinaryIO, Final, Protocol
 import redis
 from pydantic import ValidationError
 
-from api_schemas.degradation import parse_degradation, super_resolution_factor
+from api_schemas.degradation import parse_degradation
+from api_schemas.images import Geometry, PairGeometry, audit_problems
 from api_schemas.jobs import DEFAULT_GROUP, JobCreateOptions, JobManifest, ManifestPair
 from api_schemas.problems import ProblemError
 from api_schemas.samples import SampleEntry, sample_problems
 from jobstore import JobRecord, new_job_id
 from jobstore import StorageQuotaExceededError as StoreQuotaExceededError
 from jobstore import TooManyJobsError as StoreTooManyJobsError
+from jobstore.admissions import Admissions
 from jobstore.logs import bind
 from jobstore.storage import StoredBytes, directory_bytes, format_bytes, free_bytes, is_disk_full
 from service.budget import check_budget
@@ -62,8 +64,6 @@ _CHUNK: Final = 1 << 20
 MAX_OPTIONS_BYTES: Final = 1 << 20
 FORM_PARTS: Final = frozenset({*ROLES, "options"})
 IDEMPOTENCY_KEY_PATTERN: Final = r"^[\x21-\x7e]{1,255}$"
-SSIM_WINDOW: Final = 11
-"""Side of the SSIM window the worker slides over every pair (workers/engine/audit.py)."""
 OBSERVATION_NEEDS_DEGRADATION: Final = (
     "an observation is only used with a known degradation H (the audit measures how far each "
     "degraded restoration H(restored) is from it): add options.degradation, the degradation "
@@ -90,6 +90,7 @@ class Submissions:
             prefix=settings.redis_prefix,
             retention_seconds=settings.retention_seconds,
         )
+        self.admissions = Admissions(resources.redis, prefix=settings.redis_prefix)
 
     def submit(
         self,
@@ -199,12 +200,16 @@ class Submissions:
         self, parts: dict[str, Sequence[BinaryIO]], options: JobCreateOptions
     ) -> dict[str, list[ImageHeader]]:
         max_pixels = self.r.settings.max_pixels_per_image
+        max_ratio = self.r.settings.max_compression_ratio
         headers: dict[str, list[ImageHeader]] = {}
         errors = []
         for role in ROLES:
             for i, fp in enumerate(parts[role]):
                 try:
-                    headers.setdefault(role, []).append(inspect_image(fp, max_pixels=max_pixels))
+                    header = inspect_image(
+                        fp, max_pixels=max_pixels, max_compression_ratio=max_ratio
+                    )
+                    headers.setdefault(role, []).append(header)
                 except InvalidImageError as exc:
                     errors.append(ProblemError(part=f"{role}[{i}]", message=str(exc)))
         if not errors:
@@ -223,8 +228,29 @@ class Submissions:
         idempotency_key: str | None,
         digest: str | None,
     ) -> JobRecord:
-        if self.r.records.count_in_flight(tenant) >= self.r.settings.max_jobs_in_flight_per_tenant:
-            raise self._too_many()  # early and cheap; create() checks again atomically
+        # The submission holds a slot of the tenant's in-flight limit while its images are
+        # inspected and stored (jobstore.admissions): at its limit a tenant gets 429 before
+        # any inspection; create() checks the limit again atomically.
+        job_id = new_job_id()
+        if not self.admissions.admit(tenant, job_id, self.r.settings.max_jobs_in_flight_per_tenant):
+            raise self._too_many()
+        try:
+            return self._admitted(job_id, tenant, parts, options, idempotency_key, digest)
+        finally:
+            try:
+                self.admissions.release(tenant, job_id)
+            except redis.RedisError:  # the slot lapses by itself
+                logger.warning("could not release the admission of job %s", job_id)
+
+    def _admitted(
+        self,
+        job_id: str,
+        tenant: str,
+        parts: dict[str, Sequence[BinaryIO]],
+        options: JobCreateOptions,
+        idempotency_key: str | None,
+        digest: str | None,
+    ) -> JobRecord:
         queued = self.r.records.counts_by_state()["queued"]
         if queued >= self.r.settings.max_queued_jobs:  # a soft cap: concurrent submits may pass
             raise ServiceUnavailableError(
@@ -237,7 +263,6 @@ class Submissions:
         n = len(parts["ground_truth"])
         groups = [group for _, group in _pair_names(options, n)]
         check_budget(headers, groups, options.audit_options(), self.r.settings.max_job_memory_bytes)
-        job_id = new_job_id()
         bind(job_id=job_id)
         try:
             self._store(job_id, tenant, parts, headers, options)
@@ -447,53 +472,27 @@ def _sample_errors(
 def _pair_errors(
     headers: dict[str, list[ImageHeader]], options: JobCreateOptions
 ) -> list[ProblemError]:
-    """Per pair: equal sizes and channels, room for a patch and the SSIM window inside the
-    border, and observations of the size the degradation produces."""
-    factor = None
-    if options.degradation is not None:
-        factor = super_resolution_factor(parse_degradation(options.degradation))
-    crop = options.crop_border if options.crop_border is not None else (factor or 0)
-    minimum = max(options.patch_size, SSIM_WINDOW) + 2 * crop
-    observations = headers.get("observation", [])
-    errors = []
-    for i, (gt, rs) in enumerate(zip(headers["ground_truth"], headers["restored"], strict=True)):
-        if (gt.width, gt.height) != (rs.width, rs.height):
-            errors.append(
-                ProblemError(
-                    part=f"restored[{i}]",
-                    message=f"size {rs.width}x{rs.height} differs from "
-                    f"ground_truth[{i}] ({gt.width}x{gt.height})",
-                )
-            )
-        elif gt.channels != rs.channels:
-            errors.append(
-                ProblemError(
-                    part=f"restored[{i}]",
-                    message=f"{rs.channels} channel(s) but ground_truth[{i}] has {gt.channels}",
-                )
-            )
-        if min(gt.width, gt.height) < minimum:
-            errors.append(
-                ProblemError(
-                    part=f"ground_truth[{i}]",
-                    message=f"{gt.width}x{gt.height} is too small: at least {minimum}x{minimum}"
-                    f" (patch size {options.patch_size}, SSIM window {SSIM_WINDOW}, border "
-                    f"{crop} on each side)",
-                )
-            )
-        if i < len(observations) and options.degradation is not None:
-            ob, f = observations[i], factor or 1
-            expected = (gt.width // f, gt.height // f)
-            if (ob.width, ob.height) != expected:
-                errors.append(
-                    ProblemError(
-                        part=f"observation[{i}]",
-                        message=f"size {ob.width}x{ob.height}; the degradation makes "
-                        f"{expected[0]}x{expected[1]} of ground_truth[{i}] "
-                        f"({gt.width}x{gt.height})",
-                    )
-                )
-    return errors
+    """What the options need of the images, by the rule the worker applies too
+    (``api_schemas.images.audit_problems``): equal sizes and channels per pair, room for
+    every patch size and the SSIM window inside the border, observations of the size and
+    channels the degradation gives, RGB images for ``color: rgb``, and enough patches per
+    group for ``knn_k``."""
+
+    def geometry(role: str, i: int) -> Geometry:
+        h = headers[role][i]
+        return Geometry(f"{role}[{i}]", h.width, h.height, h.channels, h.orientation)
+
+    observed = bool(headers.get("observation"))
+    pairs = [
+        PairGeometry(
+            geometry("ground_truth", i),
+            geometry("restored", i),
+            geometry("observation", i) if observed else None,
+            group,
+        )
+        for i, (_, group) in enumerate(_pair_names(options, len(headers["ground_truth"])))
+    ]
+    return audit_problems(pairs, options.audit_options())
 
 
 def _duplicate_ids(names: list[tuple[str, str]]) -> list[ProblemError]:

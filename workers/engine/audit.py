@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -11,6 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import torch
 
+from api_schemas import images as policy
 from api_schemas.options import AuditOptions
 from api_schemas.report import AuditReport, EngineInfo, PairReport, ReportSettings
 from api_schemas.samples import SampleEntry, input_name, sample_problems
@@ -31,8 +31,7 @@ from workers.estimators.color import convert_color
 from workers.estimators.errors import EstimatorInputError
 
 DEFAULT_BATCH_SIZE = 16
-DEFAULT_MAX_PIXELS = 40_000_000
-_SSIM_WINDOW = 11
+DEFAULT_MAX_PIXELS = policy.DEFAULT_MAX_PIXELS
 
 
 def engine_version() -> str:
@@ -165,6 +164,7 @@ def run_audit(
     artifacts: ArtifactWriter | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_compression_ratio: float = policy.DEFAULT_MAX_COMPRESSION_RATIO,
     decode_workers: int | None = None,
 ) -> AuditReport:
     """Audit pairs of ground-truth and restored images and return the report of REPORT.md.
@@ -182,7 +182,9 @@ def run_audit(
         artifacts: where maps and plots go; ``None`` (or ``options.maps`` false) renders
             none.
         batch_size: pairs per device batch; bounds peak memory.
-        max_pixels: decompression-bomb limit per image.
+        max_pixels: decompression-bomb limit per image (``RA_MAX_PIXELS_PER_IMAGE``).
+        max_compression_ratio: largest declared compression ratio of an image file
+            (``RA_MAX_COMPRESSION_RATIO``; ``api_schemas.images``).
         decode_workers: decoding threads (default: the CPU count).
 
     Returns:
@@ -209,11 +211,12 @@ def run_audit(
     resolved: ResolvedSettings | None = None
     known = KnownDegradation.from_options(options)
     plots: dict[str, str] = {}
+    limits = policy.ImageLimits(max_pixels, max_compression_ratio)
 
     with torch.inference_mode(), ThreadPoolExecutor(max_workers=workers) as pool:
         for name in group_names:
             members = [(i, p) for i, p in enumerate(pairs) if p.group == name]
-            knn_per_pair = max(1, math.ceil(options.knn_samples / len(members)))
+            knn_per_pair = policy.knn_per_pair(options, len(members))
             # A CPU generator on every device: the same seed draws the same patch positions and
             # dequantisation noise on CPU and CUDA, so their reports agree.
             generator = torch.Generator().manual_seed(options.bootstrap.seed)
@@ -242,7 +245,7 @@ def run_audit(
             metas: dict[int, PairMeta] = {}
             # Decoding runs one chunk ahead of the device: the next chunk's files are decoded
             # by the pool (Pillow releases the GIL) while this chunk is being computed.
-            pending = _submit_decode(pool, chunks[0], max_pixels)
+            pending = _submit_decode(pool, chunks[0], limits)
             for number in range(len(chunks)):
                 if should_cancel is not None and should_cancel():
                     for future in pending:
@@ -250,7 +253,7 @@ def run_audit(
                     raise AuditCancelledError("the audit was cancelled")
                 loaded = [future.result() for future in pending]
                 if number + 1 < len(chunks):
-                    pending = _submit_decode(pool, chunks[number + 1], max_pixels)
+                    pending = _submit_decode(pool, chunks[number + 1], limits)
                 for same_size in _same_size_batches(loaded):
                     if resolved is None:
                         resolved = _resolve(options, known)
@@ -286,6 +289,8 @@ def run_audit(
                 if progress is not None:
                     progress(done, total)
             finished = stats.finish()
+            assert resolved is not None
+            _check_knn(name, [metas[i] for i in finished.indices], options, resolved.crop)
             dimension = finished.dimension
             group, pair_reports, group_warnings = summarize_group(
                 name,
@@ -330,8 +335,17 @@ def run_audit(
     )
 
 
+def _check_knn(group: str, metas: list[PairMeta], options: AuditOptions, crop: int) -> None:
+    """The group's images give the nearest-neighbour estimators enough patches for knn_k
+    (the rule of ``api_schemas.images`` the API applies at submission)."""
+    sizes = [policy.Geometry(f"ground_truth[{m.id}]", m.width, m.height, 1) for m in metas]
+    problems = policy.knn_problems(group, sizes, options, crop)
+    if problems:
+        raise AuditInputError(problems[0].message, part=problems[0].part)
+
+
 def _submit_decode(
-    pool: ThreadPoolExecutor, chunk: list[tuple[int, PairSource]], max_pixels: int
+    pool: ThreadPoolExecutor, chunk: list[tuple[int, PairSource]], limits: policy.ImageLimits
 ) -> list[Future[LoadedPair]]:
     futures: list[Future[LoadedPair]] = []
     for index, pair in chunk:
@@ -340,12 +354,12 @@ def _submit_decode(
             # cores with the batch being computed.
             done: Future[LoadedPair] = Future()
             try:
-                done.set_result(load_pair(index, pair, max_pixels))
+                done.set_result(load_pair(index, pair, limits))
             except AuditInputError as error:
                 done.set_exception(error)
             futures.append(done)
         else:
-            futures.append(pool.submit(load_pair, index, pair, max_pixels))
+            futures.append(pool.submit(load_pair, index, pair, limits))
     return futures
 
 
@@ -368,6 +382,20 @@ def _observation(item: LoadedPair, known: KnownDegradation) -> torch.Tensor | No
             part=f"observation[{item.source.id}]",
         )
     return item.observation
+
+
+def _pair_geometry(item: LoadedPair) -> policy.PairGeometry:
+    def geometry(role: str, image: torch.Tensor) -> policy.Geometry:
+        channels, height, width = image.shape
+        return policy.Geometry(f"{role}[{item.source.id}]", int(width), int(height), int(channels))
+
+    observation = item.observation
+    return policy.PairGeometry(
+        geometry("ground_truth", item.ground_truth),
+        geometry("restored", item.restored),
+        None if observation is None else geometry("observation", observation),
+        item.source.group,
+    )
 
 
 def _same_size_batches(loaded: list[LoadedPair]) -> list[list[LoadedPair]]:
@@ -403,16 +431,10 @@ def _run_batch(
                     "have the same size",
                     part=f"pairs[{first.source.id}]",
                 )
-    minimum = (
-        max(options.patch_size, *(options.patch_sizes or ()), _SSIM_WINDOW) + 2 * resolved.crop
-    )
-    if height < minimum or width < minimum:
-        raise AuditInputError(
-            f"expected images of at least {minimum}x{minimum} pixels (patch size "
-            f"{options.patch_size}, SSIM window {_SSIM_WINDOW}, border {resolved.crop}), "
-            f"got {width}x{height}",
-            part=f"pairs[{items[0].source.id}]",
-        )
+    for item in items:  # the size rules of api_schemas.images, as the API applies them
+        problems = policy.pair_problems(_pair_geometry(item), options, resolved.crop)
+        if problems:
+            raise AuditInputError(problems[0].message, part=problems[0].part)
     truth = torch.stack([i.ground_truth for i in items]).to(device, non_blocking=True)
     restored = torch.stack([i.restored for i in items]).to(device, non_blocking=True)
     settings = StatisticSettings(

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from api_schemas.images import Geometry, ImageLimits, orientation_warning
 from workers import io as image_io
 from workers.errors import AuditInputError
 
@@ -63,7 +64,7 @@ class LoadedPair:
     warnings: list[str] = field(default_factory=list)
 
 
-def _load_one(source: ImageSource, part: str, max_pixels: int) -> image_io.DecodedImage:
+def _load_one(source: ImageSource, part: str, limits: ImageLimits) -> image_io.DecodedImage:
     if isinstance(source, torch.Tensor):
         tensor = source.detach()
         if tensor.ndim == 4 and tensor.shape[0] == 1:
@@ -87,18 +88,34 @@ def _load_one(source: ImageSource, part: str, max_pixels: int) -> image_io.Decod
             bit_depth=32,
             format="tensor",
         )
-    return image_io.decode_image(Path(source), name=part, max_pixels=max_pixels)
+    return image_io.decode_image(
+        Path(source),
+        name=part,
+        max_pixels=limits.max_pixels,
+        max_compression_ratio=limits.max_compression_ratio,
+    )
 
 
-def load_pair(index: int, pair: PairSource, max_pixels: int) -> LoadedPair:
-    """Decode one pair and check its geometry; errors name the offending part."""
-    gt = _load_one(pair.ground_truth, f"ground_truth[{pair.id}]", max_pixels)
-    restored = _load_one(pair.restored, f"restored[{pair.id}]", max_pixels)
+def load_pair(index: int, pair: PairSource, limits: ImageLimits | int) -> LoadedPair:
+    """Decode one pair and check its geometry; errors name the offending part.
+
+    ``limits`` are the deployment's image limits (an int: the pixel limit alone). Ground
+    truth and restored with different EXIF orientations get a pair warning (both are
+    compared as displayed: ``api_schemas.images``)."""
+    if isinstance(limits, int):
+        limits = ImageLimits(max_pixels=limits)
+    gt = _load_one(pair.ground_truth, f"ground_truth[{pair.id}]", limits)
+    restored = _load_one(pair.restored, f"restored[{pair.id}]", limits)
     image_io.check_same_geometry(gt, restored, name=f"restored[{pair.id}]")
     observation = None
     warnings = [*gt.warnings, *restored.warnings]
+    turned = orientation_warning(
+        _geometry(gt, f"ground_truth[{pair.id}]"), _geometry(restored, f"restored[{pair.id}]")
+    )
+    if turned is not None:
+        warnings.append(turned)
     if pair.observation is not None:
-        obs = _load_one(pair.observation, f"observation[{pair.id}]", max_pixels)
+        obs = _load_one(pair.observation, f"observation[{pair.id}]", limits)
         if obs.tensor.shape[0] != gt.tensor.shape[0]:
             raise AuditInputError(
                 f"expected {gt.tensor.shape[0]} channels like the ground truth, "
@@ -110,11 +127,18 @@ def load_pair(index: int, pair: PairSource, max_pixels: int) -> LoadedPair:
     return LoadedPair(index, pair, gt.tensor, restored.tensor, observation, warnings)
 
 
+def _geometry(image: image_io.DecodedImage, part: str) -> Geometry:
+    channels, height, width = image.tensor.shape
+    return Geometry(part, int(width), int(height), int(channels), image.orientation)
+
+
 def load_pairs(
-    indexed: Sequence[tuple[int, PairSource]], executor: Executor | None, max_pixels: int
+    indexed: Sequence[tuple[int, PairSource]],
+    executor: Executor | None,
+    limits: ImageLimits | int,
 ) -> list[LoadedPair]:
     """Decode several pairs, in parallel when an executor is given (Pillow frees the GIL)."""
     if executor is None:
-        return [load_pair(i, p, max_pixels) for i, p in indexed]
-    futures = [executor.submit(load_pair, i, p, max_pixels) for i, p in indexed]
+        return [load_pair(i, p, limits) for i, p in indexed]
+    futures = [executor.submit(load_pair, i, p, limits) for i, p in indexed]
     return [f.result() for f in futures]

@@ -331,6 +331,8 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
                 should_cancel=keeper.should_stop(),
                 artifacts=writer,
                 batch_size=plan.batch_size,
+                max_pixels=settings.max_pixels_per_image,
+                max_compression_ratio=settings.max_compression_ratio,
             )
         except JobLostError as exc:
             logger.warning("job %s: stopped, no longer ours (%s)", job_id, exc)

@@ -23,6 +23,14 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from service.main import create_app
+from tests.support.crafted_images import (
+    grey_palette,
+    noise,
+    pa_tiff,
+    png_with_late_exif,
+    png_with_late_ztxt,
+    strip_bomb_tiff,
+)
 from tests.unit.service.conftest import auth, batch, png
 
 PROBLEM = "application/problem+json"
@@ -337,6 +345,78 @@ CASES: dict[str, Case] = {
     ),
     "observation_size_vs_degradation": Case(
         lambda c: _downsampled_with_observation(), 422, "observation[0]", "makes 16x16"
+    ),
+    # The API and the worker decide by one policy (api_schemas.images); each of these was
+    # accepted with 202 and failed in the worker, or the other way round (issue #11, item 7).
+    "png_exif_orientation_turns_the_ground_truth": Case(
+        lambda c: _pair(png_with_late_exif(noise(VALID_SIZE), 6), RS),
+        422,
+        "restored[0]",
+        "differ only by EXIF orientation",
+    ),
+    "grey_palette_ground_truth_with_rgb_restored": Case(
+        lambda c: _pair(_encode(grey_palette(VALID_SIZE), "PNG"), RS),
+        422,
+        "restored[0]",
+        "3 channel(s) (RGB) but ground_truth[0] has 1 channel(s) (grey)",
+    ),
+    "grey_palette_pa_tiff_with_rgb_ground_truth": Case(
+        lambda c: _pair(GT, pa_tiff(VALID_SIZE, grey=True)),
+        422,
+        "restored[0]",
+        "1 channel(s) (grey) but ground_truth[0] has 3",
+    ),
+    "ztxt_past_1_mib_after_the_pixels": Case(
+        lambda c: _replace("restored", png_with_late_ztxt(noise(VALID_SIZE), (1 << 20) + 1)),
+        422,
+        "restored[0]",
+        "zTXt chunk decompresses to more than 1048576 bytes",
+    ),
+    "color_rgb_with_grey_images": Case(
+        lambda c: _pair(
+            png(VALID_SIZE, mode="L"),
+            png(VALID_SIZE, mode="L", seed=2),
+            data={"options": json.dumps({"color": "rgb"})},
+        ),
+        422,
+        "options.color",
+        "ground_truth[0] is grey",
+    ),
+    "grey_observation_with_rgb_ground_truth": Case(
+        lambda c: _parts(
+            ("ground_truth", GT),
+            ("restored", RS),
+            ("observation", png(VALID_SIZE, mode="L")),
+            data={"options": json.dumps({"degradation": NOISE})},
+        ),
+        422,
+        "observation[0]",
+        "1 channel(s) (grey) but ground_truth[0] has 3",
+    ),
+    "patch_size_16_on_16x16": Case(
+        lambda c: _with_options({"patch_size": 16}, size=(16, 16)),
+        422,
+        "options.patch_size",
+        "knn_k = 3 needs at least 4",
+    ),
+    "knn_k_32_on_tiny_images": Case(
+        lambda c: _with_options({"knn_k": 32}, size=(11, 11)),
+        422,
+        "options.knn_k",
+        "knn_k = 32 needs at least 33",
+    ),
+    "patch_sweep_larger_than_the_image": Case(
+        lambda c: _with_options({"patch_sizes": [4, 16]}, size=(15, 15)),
+        422,
+        "ground_truth[0]",
+        "patch sizes 4, 16",
+    ),
+    # Decode amplification: refused from the header, never decoded (issue #11, item 3).
+    "tiff_strips_sharing_one_deflated_run": Case(
+        lambda c: _replace("restored", strip_bomb_tiff(1000, 1000, 16)),
+        422,
+        "restored[0]",
+        "compression ratio",
     ),
     # Sizes and counts over the limits.
     "body_over_limit_declared": Case(

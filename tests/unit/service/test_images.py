@@ -27,12 +27,19 @@ def encode(im: Image.Image, fmt: str, **kwargs) -> io.BytesIO:
         ("RGBA", "PNG", 3),
         ("RGB", "WEBP", 3),
         ("F", "TIFF", 1),
-        ("P", "PNG", 3),
+        ("P", "PNG", 1),  # Image.new's palette is grey: one channel, as the worker decodes it
+        ("PA", "TIFF", 1),
     ],
 )
 def test_accepted_images(mode, fmt, channels):
     header = inspect_image(encode(Image.new(mode, (7, 5)), fmt), max_pixels=100)
     assert (header.width, header.height, header.channels, header.format) == (7, 5, channels, fmt)
+
+
+def test_a_colour_palette_is_three_channels():
+    im = Image.new("P", (7, 5))
+    im.putpalette([0, 0, 0, 255, 0, 0])
+    assert inspect_image(encode(im, "PNG"), max_pixels=100).channels == 3
 
 
 def test_exif_orientation_swaps_size():
