@@ -1,4 +1,5 @@
-"""Refuse requests before their body is read: declared oversizes and unknown callers.
+"""Refuse requests before their body is read: declared oversizes and unknown callers; and run
+submissions in threads of their own (``SubmissionPool``).
 
 FastAPI's ``max_body_size`` enforces the limit while the body streams (the 413 then goes
 through the problem handlers); but when ``Content-Length`` already says the body is too big,
@@ -8,9 +9,20 @@ Starlette answers a plain-text 413 itself. ``DeclaredBodyLimit`` answers those f
 FastAPI reads (and spools) a request body before it runs dependencies, so without
 ``AuthenticateBeforeBody`` an unauthenticated caller could make the API spool a whole upload
 before hearing 401.
+
+A submission (inspecting every image header, storing the parts, queueing the job) runs in a
+``SubmissionPool`` of ``RA_MAX_CONCURRENT_SUBMISSIONS`` threads, not in the threads that
+serve the other routes: a flood of submissions waits its turn there while ``/healthz``,
+``/readyz`` and polling keep their threads (and the cores the GIL lets them have).
 """
 
 from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -85,3 +97,24 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+T = TypeVar("T")
+
+
+class SubmissionPool:
+    """A fixed number of threads for submissions; callers beyond it wait in line."""
+
+    def __init__(self, threads: int) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="submission")
+
+    async def run(self, work: Callable[[], T]) -> T:
+        """Run ``work`` in one of the pool's threads, in the request's context (its log
+        context included). A request whose client left before its turn never runs."""
+        context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, context.run, work)
+
+    def close(self) -> None:
+        """Stop taking work; submissions already running finish."""
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from jobstore.logs import configure_logging
 from service import errors, openapi
 from service.images import configure_pillow
-from service.limits import AuthenticateBeforeBody, DeclaredBodyLimit
+from service.limits import AuthenticateBeforeBody, DeclaredBodyLimit, SubmissionPool
 from service.logcontext import JobLogContextMiddleware
 from service.metrics import metrics_registry
 from service.resources import Resources
@@ -30,10 +30,12 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     configure_logging(settings.log_format, settings.log_level)
     resources = Resources.from_settings(settings)
     configure_pillow()
+    submission_pool = SubmissionPool(settings.max_concurrent_submissions)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        submission_pool.close()
         resources.close()
 
     app = FastAPI(
@@ -49,6 +51,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         },
     )
     app.state.resources = resources
+    app.state.submission_pool = submission_pool
     app.state.metrics_registry = metrics_registry(resources)
     app.add_middleware(AuthenticateBeforeBody, settings=settings)
     app.add_middleware(DeclaredBodyLimit, max_body_size=settings.max_body_bytes)

@@ -30,8 +30,8 @@ class Health(BaseModel):
 
 
 @router.get("/healthz", response_model=Health)
-def healthz() -> Health:
-    """Liveness: the process serves HTTP."""
+async def healthz() -> Health:
+    """Liveness: the process serves HTTP (answered on the event loop, needing no thread)."""
     return Health(status="ok")
 
 

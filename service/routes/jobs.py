@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator
 from typing import Annotated, BinaryIO
 
-from fastapi import APIRouter, Depends, File, Form, Header, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
@@ -24,6 +24,7 @@ from service.deps import (
     check_form_parts,
     require_multipart,
 )
+from service.limits import SubmissionPool
 from service.openapi import problem_responses
 from service.report_html import CONTENT_SECURITY_POLICY
 from service.settings import ServiceSettings
@@ -62,7 +63,8 @@ def _job_headers(job: JobRecord, settings: ServiceSettings) -> dict[str, str]:
         **problem_responses(400, 401, 409, 413, 415, 422, 429, 503, 507),
     },
 )
-def create_job(
+async def create_job(
+    request: Request,
     ground_truth: Annotated[
         list[UploadFile], File(min_length=1, description="Ground truths, in pair order.")
     ],
@@ -84,13 +86,16 @@ def create_job(
     ] = None,
 ) -> JobRead:
     """Submit a batch of ground-truth/restored pairs; answers 202 with the queued job."""
-    record = submissions.submit(
-        tenant,
-        [part.file for part in ground_truth],
-        [part.file for part in restored],
-        [part.file for part in observation or []],
-        options_text(options),
-        idempotency_key,
+    pool: SubmissionPool = request.app.state.submission_pool
+    record = await pool.run(
+        lambda: submissions.submit(
+            tenant,
+            [part.file for part in ground_truth],
+            [part.file for part in restored],
+            [part.file for part in observation or []],
+            options_text(options),
+            idempotency_key,
+        )
     )
     job = record.to_read(settings.jobs_url)
     response.headers.update(_job_headers(record, settings) | {"Location": job.links.self_})
