@@ -50,7 +50,7 @@ def sync_detailed(
 ) -> Response[Health]:
     """Healthz
 
-     Liveness: the process serves HTTP.
+     Liveness: the process serves HTTP (answered on the event loop, needing no thread).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -75,7 +75,7 @@ def sync(
 ) -> Health | None:
     """Healthz
 
-     Liveness: the process serves HTTP.
+     Liveness: the process serves HTTP (answered on the event loop, needing no thread).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -96,7 +96,7 @@ async def asyncio_detailed(
 ) -> Response[Health]:
     """Healthz
 
-     Liveness: the process serves HTTP.
+     Liveness: the process serves HTTP (answered on the event loop, needing no thread).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -119,7 +119,7 @@ async def asyncio(
 ) -> Health | None:
     """Healthz
 
-     Liveness: the process serves HTTP.
+     Liveness: the process serves HTTP (answered on the event loop, needing no thread).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
