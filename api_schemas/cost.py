@@ -111,18 +111,25 @@ image at a time (cross spectra of every channel pair)."""
 SPECTRUM_COPIES: Final = 4.8
 """Complex128 copies of the patch moments' spectra per image of a transform chunk
 (``PATCH_CHUNK_ELEMENTS``), per squared channel."""
+SWEEP_SPECTRUM_SHARE: Final = 0.5
+"""Each further patch size of a dimension sweep adds this share of the spectra (its moments
+are taken in the same batch, one size after the other)."""
 LEFTOVER_SHARE: Final = 0.6
 """Share of the batches' peak still resident (freed but not returned to the system, or too
 fragmented to reuse) when the group's summary and window prior are computed."""
-SUMMARY_COPIES: Final = 9.0
+SUMMARY_COPIES: Final = 9.5
 """``(R + 1) d^2`` float64 copies alive while the bootstrap's covariances and divergences
 are computed (summarize_group), beside the resident sums."""
 WEIGHTED_COPIES: Final = 2.0
 """``(R + 1) d^2`` float64 copies of a batch's bootstrap-weighted moments (GroupStatistics.add)."""
 KNN_COPIES: Final = 3.0
 """Copies of the nearest-neighbour samples alive during their Gaussian-null calibration."""
-BASIS_COPIES: Final = 2.5
-"""Copies of one phase's ``w^2 x canvas^2`` basis while ``matrix_for_window`` applies H."""
+BASIS_COPIES: Final = 1.25
+"""Copies of one phase's ``w^2 x canvas^2`` basis while ``matrix_for_window`` applies H (the
+basis, and H's output, ``1 / f^2`` of it)..."""
+BLUR_BASIS_COPIES: Final = 2.25
+"""...plus this many over ``f^2`` (a blur's output is as large as the basis: measured 3.3
+basis copies for a blur, 1.1-1.2 for 8x and 16x downsamplings)."""
 WINDOW_COPIES: Final = 4.5
 """Copies of the ``n x d_w`` unfolded windows alive while the prior is fitted."""
 SHRINKAGE_COPIES: Final = 6.0
@@ -132,14 +139,17 @@ BLOCK_COPIES: Final = 4.2
 PRIOR_COVARIANCE_COPIES: Final = 5.0
 """``(R + 1) d^2`` float64 copies of the resampled prior blocks beside them."""
 
-# Time: rough wall seconds on the same machine (2 shared cores, CPU).
-SECONDS_FIXED: Final = 4.0
-SECONDS_PER_STAT_PIXEL: Final = 1.8e-6
+# Time: rough wall seconds on the same machine (2 cores shared with other work, CPU); the
+# measured times move by 2-4x with the machine's load.
+SECONDS_FIXED: Final = 2.0
+SECONDS_PER_STAT_PIXEL: Final = 0.9e-6
 """Per pixel of a pair, per ``(1 + C^2) / 2`` (spectra of every channel pair)."""
-SECONDS_PER_BOOTSTRAP_FLOP: Final = 2.0e-9
-SECONDS_PER_KNN_FLOP: Final = 1.0e-9
-SECONDS_PER_PRIOR_FLOP: Final = 9.0e-10
-SECONDS_PER_BASIS_BYTE: Final = 1.0e-9
+SECONDS_PER_BOOTSTRAP_FLOP: Final = 1.0e-9
+SECONDS_PER_KNN_FLOP: Final = 0.5e-9
+SECONDS_PER_PRIOR_FLOP: Final = 4.5e-10
+SECONDS_PER_BASIS_BYTE: Final = 3.0e-9
+"""Per byte of each phase's basis (measured 19.7 s for one 4.1 GiB basis of a 16x window on
+the loaded machine)."""
 
 _FLOAT64: Final = 8
 _COMPLEX128: Final = 16
@@ -530,7 +540,8 @@ def _prior_terms(
         d = c_stat * size * size
         d_w = geometry.window_dimension
         resident += geometry.matrix_bytes  # cached per patch size for the whole group
-        build = max(build, BASIS_COPIES * geometry.basis_bytes)
+        copies = BASIS_COPIES + BLUR_BASIS_COPIES / geometry.phases
+        build = max(build, copies * geometry.basis_bytes)
         seconds += geometry.phases * geometry.basis_bytes * SECONDS_PER_BASIS_BYTE
         if min(shape.height, shape.width) < geometry.window:
             continue  # the engine leaves the group unplaced: no windows fitted
@@ -598,7 +609,9 @@ def _group_terms(options: AuditOptions, group: _Group) -> _Terms:
     rows, cols = _fast_size(shape.height + q), _fast_size(shape.width + q)
     per_image = c_stat * c_stat * max(rows * cols, (2 * q + 1) ** 2 * biggest**2)
     weighted = WEIGHTED_COPIES * (resamples + 1) * max(dims) ** 2 * _FLOAT64
-    summary = SUMMARY_COPIES * (resamples + 1) * max(dims) ** 2 * _FLOAT64
+    # The sweep's sizes are summarised one after the other, but what one leaves behind is
+    # fragmented: counted for every size (measured peaks of a 4, 8, 12 sweep vary by 15 %).
+    summary = SUMMARY_COPIES * (resamples + 1) * sum(k * k for k in dims) * _FLOAT64
     # Time.
     stat_work = (1 + c_stat * c_stat) / 2 * sum(q * q for q in sizes) / 64
     bootstrap = sum(3 * (resamples + 1) * k**3 for k in dims) + (
@@ -611,7 +624,13 @@ def _group_terms(options: AuditOptions, group: _Group) -> _Terms:
         + BYTES_PER_IMAGE_PIXEL * c_stat * c_stat * shape.pixels
         + weighted,
         batch_per_pair=per_pixel * shape.pixels,
-        spectrum_per_image=SPECTRUM_COPIES * _COMPLEX128 * c_stat * c_stat * rows * (cols // 2 + 1),
+        spectrum_per_image=SPECTRUM_COPIES
+        * (1 + SWEEP_SPECTRUM_SHARE * (len(sizes) - 1))
+        * _COMPLEX128
+        * c_stat
+        * c_stat
+        * rows
+        * (cols // 2 + 1),
         spectrum_chunk=max(1, PATCH_CHUNK_ELEMENTS // per_image),
         summary=max(summary, KNN_COPIES * knn),
         prior_build=prior_build,

@@ -14,6 +14,7 @@ a large bootstrap, the dimension sweep). Real photo crops (tests/support/sample_
 fixed seeds.
 
 Usage: python benchmarks/bench_cost_model.py [--only NAME ...] [--phases] [--budget SECONDS]
+       python benchmarks/bench_cost_model.py --cases   (the issue's two jobs, estimates only)
 """
 
 from __future__ import annotations
@@ -241,13 +242,48 @@ def estimate(shape: Shape) -> Any:
     return estimate_job(pairs, AuditOptions.model_validate(shape.options), batch_size=shape.batch)
 
 
+def print_issue_cases() -> None:
+    """The model on the two jobs of issue #11 item 2 (estimates only: they do not fit here)."""
+    from api_schemas.cost import (
+        DEFAULT_MAX_JOB_MEMORY_BYTES,
+        PairShape,
+        estimate_job,
+        format_bytes,
+        over_budget,
+        pairs_per_batch,
+    )
+    from api_schemas.options import AuditOptions
+
+    budget = DEFAULT_MAX_JOB_MEMORY_BYTES
+    print(f"issue #11 item 2, budget {format_bytes(budget)} (RA_MAX_JOB_MEMORY_BYTES default):")
+    floats = [PairShape(6000, 6000, 1, part=f"ground_truth[{i}]") for i in range(16)]
+    whole = estimate_job(floats, AuditOptions(), batch_size=16)
+    fitted = estimate_job(floats, AuditOptions(), batch_size=16, budget=budget)
+    print(
+        f"  (a) 16 pairs of 6000x6000 grey float: {format_bytes(whole.peak_bytes)} at 16 pairs "
+        f"per batch; pairs_per_batch = {pairs_per_batch(budget, 6000, 6000, 1, group_pairs=16)}"
+        f", {format_bytes(fitted.peak_bytes)} at {fitted.batch_size} per batch, "
+        f"about {fitted.seconds / 60:.0f} min"
+    )
+    options = AuditOptions(color="rgb", degradation={"type": "downsample", "factor": 16})
+    over = over_budget([PairShape(128, 128, 3, part="ground_truth[0]")], options, budget)
+    assert over is not None
+    terms = ", ".join(f"{k} {format_bytes(v)}" for k, v in over.estimate.components.items())
+    print(f"  (b) one 128 px RGB pair, 16x downsampling, color rgb: {over.status} {over.errors}")
+    print(f"      terms: {terms}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", nargs="*", help="shape names (default: all)")
     parser.add_argument("--phases", action="store_true", help="also print each step's peak")
     parser.add_argument("--budget", type=float, default=3600.0, help="seconds; later shapes skip")
+    parser.add_argument("--cases", action="store_true", help="only the issue's two jobs")
     parser.add_argument("--point", nargs=2, metavar=("DIR", "SHAPE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.cases:
+        print_issue_cases()
+        return
     by_name = {shape.name: shape for shape in SHAPES}
     if args.point:
         result = run_point(Path(args.point[0]), by_name[args.point[1]], args.phases)
@@ -292,6 +328,8 @@ def main() -> None:
                 print(f"    model terms (MiB): {terms}")
                 for step, peak in ranked:
                     print(f"    {(peak - base) / mib:7.0f} MiB over imports in {step}")
+    print()
+    print_issue_cases()
     print(f"\ntotal benchmark time {time.monotonic() - started:.1f} s")
 
 
