@@ -284,7 +284,10 @@ class Submissions:
             raise self._over_quota(tenant, exc.usage, exc.job_bytes) from exc
         except OSError as exc:  # disk full, volume gone: the payload store cannot take it
             logger.error("payload store write failed for job %s: %s", job_id, exc)
-            self.r.payloads.delete(job_id)
+            try:  # best effort: a store that cannot write may not delete either
+                self.r.payloads.delete(job_id)
+            except OSError as cleanup:
+                logger.error("job %s: cleanup failed too: %s", job_id, cleanup)
             if is_disk_full(exc):
                 raise self._store_full(self._free_bytes(), incoming) from exc
             raise ServiceUnavailableError(
