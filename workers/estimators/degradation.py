@@ -526,6 +526,20 @@ class DegradationOperator:
             >>> op.matrix_for_window(2).tolist()
             [[0.25, 0.25, 0.25, 0.25]]
         """
+        _, canvas, top, left, inside = self._window_on_canvas(window_size, phase)
+        d_w = window_size * window_size
+        basis = torch.zeros(d_w, 1, canvas, canvas, dtype=torch.float64)
+        pixels = torch.arange(d_w)
+        basis[pixels, 0, top + pixels // window_size, left + pixels % window_size] = 1.0
+        columns = self.apply(basis).reshape(d_w, -1)
+        return columns[:, inside.flatten()].T.contiguous()
+
+    def _window_on_canvas(
+        self, window_size: int, phase: tuple[int, int]
+    ) -> tuple[int, int, int, int, torch.Tensor]:
+        """A canvas with the window at ``phase`` far from its borders, and which observations
+        depend only on the window: ``(pad, canvas, top, left, inside)``, ``inside`` a boolean
+        mask over the canvas's observation grid."""
         if not (isinstance(window_size, int) and window_size >= 1):
             raise EstimatorInputError(f"expected window_size >= 1, got {window_size!r}")
         f = self.factor
@@ -534,15 +548,10 @@ class DegradationOperator:
         pad = f * (self.support_radius() // f + 1)
         canvas = f * math.ceil((2 * pad + f + window_size) / f)
         top, left = pad + phase[0], pad + phase[1]
-        d_w = window_size * window_size
-        basis = torch.zeros(d_w, 1, canvas, canvas, dtype=torch.float64)
-        pixels = torch.arange(d_w)
-        basis[pixels, 0, top + pixels // window_size, left + pixels % window_size] = 1.0
         outside = torch.ones(1, 1, canvas, canvas, dtype=torch.float64)
         outside[..., top : top + window_size, left : left + window_size] = 0.0
-        inside = self.apply(outside, absolute=True).flatten() == 0
-        columns = self.apply(basis).reshape(d_w, -1)
-        return columns[:, inside].T.contiguous()
+        inside = self.apply(outside, absolute=True)[0, 0] == 0
+        return pad, canvas, top, left, inside
 
     def window_observation_offsets(
         self, window_size: int, phase: tuple[int, int] = (0, 0)
@@ -564,15 +573,5 @@ class DegradationOperator:
             >>> DegradationOperator([Downsample(2, "area")]).window_observation_offsets(4).tolist()
             [[0, 0], [0, 1], [1, 0], [1, 1]]
         """
-        if not (isinstance(window_size, int) and window_size >= 1):
-            raise EstimatorInputError(f"expected window_size >= 1, got {window_size!r}")
-        f = self.factor
-        if not all(isinstance(p, int) and 0 <= p < f for p in phase):
-            raise EstimatorInputError(f"expected phase entries in [0, {f}), got {phase!r}")
-        pad = f * (self.support_radius() // f + 1)
-        canvas = f * math.ceil((2 * pad + f + window_size) / f)
-        top, left = pad + phase[0], pad + phase[1]
-        outside = torch.ones(1, 1, canvas, canvas, dtype=torch.float64)
-        outside[..., top : top + window_size, left : left + window_size] = 0.0
-        inside = self.apply(outside, absolute=True)[0, 0] == 0
-        return torch.nonzero(inside) - pad // f
+        pad, _, _, _, inside = self._window_on_canvas(window_size, phase)
+        return torch.nonzero(inside) - pad // self.factor
