@@ -231,6 +231,9 @@ class Submissions:
         # The submission holds a slot of the tenant's in-flight limit while its images are
         # inspected and stored (jobstore.admissions): at its limit a tenant gets 429 before
         # any inspection; create() checks the limit again atomically.
+        # The disk and the quota first: a full disk may also stop Redis's writes, and the
+        # client must hear "storage full" (507), not "try again" from a refused slot (503).
+        self._check_room(tenant, _parts_bytes(parts))
         job_id = new_job_id()
         if not self.admissions.admit(tenant, job_id, self.r.settings.max_jobs_in_flight_per_tenant):
             raise self._too_many()
