@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from api_schemas.callbacks import CallbackDelivery
 from api_schemas.options import AuditOptions
 from api_schemas.problems import Problem
 
@@ -60,6 +61,8 @@ class JobRead(BaseModel):
     """A cancel was asked for; a running job stops at its worker's next check."""
     error: Problem | None = None
     links: JobLinks
+    callback: CallbackDelivery | None = None
+    """The job's webhook and its delivery attempts, when it named a ``callback_url``."""
 
 
 class JobList(BaseModel):
@@ -85,18 +88,40 @@ class PairSpec(BaseModel):
     one, and every input of it at least two."""
 
 
+MAX_SOURCE_URI_LENGTH = 4096
+SourceUri = Annotated[str, Field(min_length=1, max_length=MAX_SOURCE_URI_LENGTH)]
+
+
+class SourcePair(PairSpec):
+    """One pair given by reference (``api_schemas.sources``): where the worker reads its
+    images, ``https://`` or ``file://`` URIs, plus the names a ``PairSpec`` gives."""
+
+    ground_truth: SourceUri
+    restored: SourceUri
+    observation: SourceUri | None = None
+
+
 class JobCreateOptions(AuditOptions):
     """The JSON ``options`` part of ``POST /v1/jobs``: audit options plus pair names by order.
 
     ``pairs[i]`` names the i-th ``ground_truth``/``restored`` pair; unnamed pairs are called
-    ``pair-<i>`` and unassigned ones belong to group ``default``.
+    ``pair-<i>`` and unassigned ones belong to group ``default``. ``sources`` lists the pairs
+    by reference instead of file parts (then no image part is sent, and no ``pairs``).
+    ``callback_url`` receives a signed event when the job finishes (``api_schemas.callbacks``).
     """
 
     pairs: list[PairSpec] | None = None
+    callback_url: Annotated[str, Field(min_length=1, max_length=2048)] | None = None
+    """Where the worker side POSTs the job's terminal event (https, on the operator's
+    ``RA_CALLBACK_ALLOWED_HOSTS``); signed with the tenant's ``RA_CALLBACK_SECRET``."""
+    sources: Annotated[list[SourcePair], Field(min_length=1)] | None = None
+    """The pairs by reference (https:// or file:// URIs), fetched by the worker."""
 
     @model_validator(mode="after")
     def _unique_pair_ids(self) -> JobCreateOptions:
-        ids = [p.id for p in self.pairs or [] if p.id is not None]
+        if self.sources is not None and self.pairs is not None:
+            raise ValueError("name the pairs in sources, not in pairs, when sources are given")
+        ids = [p.id for p in self.pair_specs() if p.id is not None]
         seen: set[str] = set()
         for pair_id in ids:
             if pair_id in seen:
@@ -104,9 +129,15 @@ class JobCreateOptions(AuditOptions):
             seen.add(pair_id)
         return self
 
+    def pair_specs(self) -> list[PairSpec]:
+        """The names of the pairs by position, from ``pairs`` or ``sources``."""
+        return list(self.sources or self.pairs or [])
+
     def audit_options(self) -> AuditOptions:
-        """The options without the pair names, as the manifest and report keep them."""
-        return AuditOptions.model_validate(self.model_dump(exclude={"pairs"}))
+        """The options without the pair names, sources and callback, as the manifest and
+        report keep them."""
+        dumped = self.model_dump(exclude={"pairs", "sources", "callback_url"})
+        return AuditOptions.model_validate(dumped)
 
 
 def _relative_path(value: str) -> str:
@@ -128,8 +159,19 @@ def _relative_path(value: str) -> str:
 RelativePath = Annotated[str, AfterValidator(_relative_path)]
 
 
+class ManifestSources(BaseModel):
+    """The URIs a pair given by reference is read from (``api_schemas.sources``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ground_truth: SourceUri
+    restored: SourceUri
+    observation: SourceUri | None = None
+
+
 class ManifestPair(BaseModel):
-    """One pair of a job: file paths relative to the job's input directory."""
+    """One pair of a job: file paths relative to the job's input directory. A pair given by
+    reference has ``sources``: the worker fetches them to these paths before the audit."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -140,6 +182,7 @@ class ManifestPair(BaseModel):
     observation: RelativePath | None = None
     input: PairId | None = None
     sample: int | None = None
+    sources: ManifestSources | None = None
 
 
 class JobManifest(BaseModel):
@@ -153,3 +196,5 @@ class JobManifest(BaseModel):
     created_at: datetime
     options: AuditOptions
     pairs: list[ManifestPair] = Field(min_length=1)
+    callback_url: str | None = None
+    """Where the terminal event goes (also kept on the job record, which the deliverer reads)."""

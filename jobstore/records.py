@@ -29,10 +29,12 @@ from typing import Any, Final, Literal, cast
 import redis
 from pydantic import ValidationError
 
+from api_schemas.callbacks import CallbackDelivery
 from api_schemas.jobs import JOB_STATES, JobLinks, JobProgress, JobRead, JobState
 from api_schemas.problems import Problem
 from jobstore import _lua
 from jobstore._cursor import decode_token, encode_token
+from jobstore.callbacks import CALLBACK_FIELD
 from jobstore.errors import (
     JobAlreadyFinishedError,
     JobExistsError,
@@ -93,6 +95,8 @@ class JobRecord:
     version: int
     idempotency_key: str | None
     payload_digest: str | None
+    callback: dict[str, Any] | None = None
+    """The webhook's delivery record (``jobstore.callbacks``), when the job named one."""
 
     @property
     def etag(self) -> str:
@@ -131,6 +135,7 @@ class JobRecord:
             version=int(h.get("version", "1")),
             idempotency_key=h.get("idempotency_key") or None,
             payload_digest=h.get("payload_digest") or None,
+            callback=_json_object(h.get(CALLBACK_FIELD, "")),
         )
 
     def to_read(self, base_url_prefix: str) -> JobRead:
@@ -148,6 +153,7 @@ class JobRecord:
             links=JobLinks.model_validate(
                 {"self": url, "report": f"{url}/report", "cancel": f"{url}/cancel"}
             ),
+            callback=_delivery(self.callback),
         )
 
 
@@ -457,3 +463,23 @@ def _problem(error: dict[str, Any] | None) -> Problem | None:
         return Problem.model_validate(error)
     except ValidationError:
         return Problem(title="Job failed", status=500, detail=json.dumps(error)[:2000])
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _delivery(callback: dict[str, Any] | None) -> CallbackDelivery | None:
+    """The stored delivery record on the wire; a malformed one is left out, not a 500."""
+    if callback is None:
+        return None
+    try:
+        return CallbackDelivery.model_validate(callback)
+    except ValidationError:
+        return None

@@ -25,15 +25,24 @@ from typing import BinaryIO, Final, Protocol
 import redis
 from pydantic import ValidationError
 
+from api_schemas.callbacks import callback_url_problem
 from api_schemas.degradation import parse_degradation
 from api_schemas.images import Geometry, PairGeometry, audit_problems
-from api_schemas.jobs import DEFAULT_GROUP, JobCreateOptions, JobManifest, ManifestPair
+from api_schemas.jobs import (
+    DEFAULT_GROUP,
+    JobCreateOptions,
+    JobManifest,
+    ManifestPair,
+    ManifestSources,
+)
 from api_schemas.problems import ProblemError
 from api_schemas.samples import SampleEntry, sample_problems
+from api_schemas.sources import source_uri_problem
 from jobstore import JobRecord, new_job_id
 from jobstore import StorageQuotaExceededError as StoreQuotaExceededError
 from jobstore import TooManyJobsError as StoreTooManyJobsError
 from jobstore.admissions import Admissions
+from jobstore.callbacks import CallbackQueue
 from jobstore.logs import bind
 from jobstore.storage import StoredBytes, directory_bytes, format_bytes, free_bytes, is_disk_full
 from service.budget import check_budget
@@ -113,7 +122,7 @@ class Submissions:
             ServiceUnavailableError: The queue is full, or the broker did not take the task.
         """
         parts = {"ground_truth": ground_truth, "restored": restored, "observation": observation}
-        options = self._check_counts_and_options(parts, options_text)
+        options = self._check_counts_and_options(tenant, parts, options_text)
         if idempotency_key is None:
             return self._accept(tenant, parts, options, None, None)
         digest = payload_digest(parts, options)
@@ -141,12 +150,63 @@ class Submissions:
     # -- steps --------------------------------------------------------------------------------
 
     def _check_counts_and_options(
-        self, parts: dict[str, Sequence[BinaryIO]], options_text: str | None
+        self, tenant: str, parts: dict[str, Sequence[BinaryIO]], options_text: str | None
     ) -> JobCreateOptions:
+        options = JobCreateOptions()
+        errors: list[ProblemError] = []
+        options_valid = True
+        if options_text is not None and options_text.strip():
+            try:
+                options = JobCreateOptions.model_validate_json(options_text)
+            except ValidationError as exc:
+                options_valid = False
+                errors += validation_errors(exc.errors(), prefix="options")
+        if options.sources is not None:
+            errors += self._source_errors(parts, options)
+            n = len(options.sources)
+            observed = any(source.observation is not None for source in options.sources)
+        else:
+            errors += self._part_count_errors(parts)
+            n = len(parts["ground_truth"])
+            observed = bool(parts["observation"])
+        limit = self.r.settings.max_pairs_per_job
+        if n > limit:
+            part = "options.sources" if options.sources is not None else "ground_truth"
+            errors.append(ProblemError(part=part, message=f"at most {limit} pairs, got {n}"))
+        if observed and options_valid and options.degradation is None:
+            part = "options.sources" if options.sources is not None else "observation"
+            errors.append(ProblemError(part=part, message=OBSERVATION_NEEDS_DEGRADATION))
+        if options.degradation is not None:
+            try:
+                parse_degradation(options.degradation)
+            except ValidationError as exc:
+                errors += validation_errors(exc.errors(), prefix="options.degradation")
+        if options.pairs is not None and len(options.pairs) != n:
+            errors.append(
+                ProblemError(
+                    part="options.pairs",
+                    message=f"expected {n} entries, one per pair, got {len(options.pairs)}",
+                )
+            )
+        if options.callback_url is not None:
+            errors += self._callback_errors(tenant, options.callback_url)
+        if not errors:
+            errors += _duplicate_ids(_pair_names(options, n))
+        if errors:
+            raise InvalidSubmissionError("the batch was not accepted", errors=errors)
+        return options
+
+    def _part_count_errors(self, parts: dict[str, Sequence[BinaryIO]]) -> list[ProblemError]:
         n = len(parts["ground_truth"])
         errors = []
         if n == 0:
-            errors.append(ProblemError(part="ground_truth", message="expected at least one part"))
+            errors.append(
+                ProblemError(
+                    part="ground_truth",
+                    message="expected at least one part (or the pairs by reference in "
+                    "options.sources)",
+                )
+            )
         if len(parts["restored"]) != n:
             errors.append(
                 ProblemError(
@@ -163,38 +223,61 @@ class Submissions:
                     f"{len(parts['observation'])}",
                 )
             )
-        limit = self.r.settings.max_pairs_per_job
-        if n > limit:
-            errors.append(
-                ProblemError(part="ground_truth", message=f"at most {limit} pairs, got {n}")
+        return errors
+
+    def _source_errors(
+        self, parts: dict[str, Sequence[BinaryIO]], options: JobCreateOptions
+    ) -> list[ProblemError]:
+        """Sources instead of parts: no image part, and every URI readable by the rule of
+        ``api_schemas.sources`` as far as it is known without I/O (the worker checks the rest
+        and fails the job with a problem naming the pair and role)."""
+        settings = self.r.settings
+        errors = [
+            ProblemError(
+                part=role, message="send the pairs as parts or as options.sources, not both"
             )
-        options = JobCreateOptions()
-        options_valid = True
-        if options_text is not None and options_text.strip():
-            try:
-                options = JobCreateOptions.model_validate_json(options_text)
-            except ValidationError as exc:
-                options_valid = False
-                errors += validation_errors(exc.errors(), prefix="options")
-        if parts["observation"] and options_valid and options.degradation is None:
-            errors.append(ProblemError(part="observation", message=OBSERVATION_NEEDS_DEGRADATION))
-        if options.degradation is not None:
-            try:
-                parse_degradation(options.degradation)
-            except ValidationError as exc:
-                errors += validation_errors(exc.errors(), prefix="options.degradation")
-        if options.pairs is not None and len(options.pairs) != n:
+            for role in ROLES
+            if parts[role]
+        ]
+        sources = options.sources or []
+        observed = [source.observation is not None for source in sources]
+        if any(observed) and not all(observed):
             errors.append(
                 ProblemError(
-                    part="options.pairs",
-                    message=f"expected {n} entries, one per pair, got {len(options.pairs)}",
+                    part="options.sources",
+                    message="expected an observation for every pair or for none",
                 )
             )
-        if not errors:
-            errors += _duplicate_ids(_pair_names(options, n))
-        if errors:
-            raise InvalidSubmissionError("the batch was not accepted", errors=errors)
-        return options
+        for i, source in enumerate(sources):
+            for role in ROLES:
+                uri = getattr(source, role)
+                if uri is None:
+                    continue
+                problem = source_uri_problem(
+                    uri,
+                    allowed_hosts=settings.source_allowed_hosts,
+                    dataset_roots=settings.dataset_roots,
+                    local_mode=settings.local_mode,
+                )
+                if problem is not None:
+                    errors.append(
+                        ProblemError(part=f"options.sources[{i}].{role}", message=problem)
+                    )
+        return errors
+
+    def _callback_errors(self, tenant: str, url: str) -> list[ProblemError]:
+        settings = self.r.settings
+        problem = callback_url_problem(
+            url, settings.callback_allowed_hosts, local_mode=settings.local_mode
+        )
+        if problem is None and tenant not in settings.callback_secret:
+            problem = (
+                f"tenant {tenant} has no webhook secret: the operator sets it in "
+                "RA_CALLBACK_SECRET before callbacks can be signed"
+            )
+        return (
+            [] if problem is None else [ProblemError(part="options.callback_url", message=problem)]
+        )
 
     def _inspect(
         self, parts: dict[str, Sequence[BinaryIO]], options: JobCreateOptions
@@ -262,10 +345,17 @@ class Submissions:
             )
         incoming = _parts_bytes(parts)
         self._check_room(tenant, incoming)
-        headers = self._inspect(parts, options)
-        n = len(parts["ground_truth"])
-        groups = [group for _, group in _pair_names(options, n)]
-        check_budget(headers, groups, options.audit_options(), self.r.settings.max_job_memory_bytes)
+        n = _pair_count(parts, options)
+        if options.sources is None:
+            headers = self._inspect(parts, options)
+            groups = [group for _, group in _pair_names(options, n)]
+            budget = self.r.settings.max_job_memory_bytes
+            check_budget(headers, groups, options.audit_options(), budget)
+        else:  # the worker checks the images, their sizes and the budget once fetched
+            headers = {}
+            errors = _sample_errors(options, _pair_names(options, n), headers)
+            if errors:
+                raise InvalidSubmissionError("the batch was not accepted", errors=errors)
         bind(job_id=job_id)
         try:
             self._store(job_id, tenant, parts, headers, options)
@@ -279,6 +369,8 @@ class Submissions:
                 stored_bytes=directory_bytes(self.r.payloads.job_dir(job_id)),
                 max_stored_bytes=self.r.settings.max_stored_bytes_per_tenant,
             )
+            if options.callback_url is not None:
+                self._register_callback(job_id, options.callback_url)
         except StoreTooManyJobsError as exc:
             self.r.payloads.delete(job_id)
             raise self._too_many() from exc
@@ -310,6 +402,14 @@ class Submissions:
             ) from exc
         logger.info("queued job %s of tenant %s: %d pairs", job_id, tenant, n)
         return record
+
+    def _register_callback(self, job_id: str, url: str) -> None:
+        """Queue the job's webhook (``jobstore.callbacks``); without it the job is not made."""
+        try:
+            CallbackQueue(self.r.redis, prefix=self.r.settings.redis_prefix).register(job_id, url)
+        except BaseException:
+            self.r.records.delete(job_id, force=True)
+            raise
 
     def _check_room(self, tenant: str, incoming: int) -> None:
         """Refuse a batch of ``incoming`` bytes that the disk or the tenant's quota cannot
@@ -367,8 +467,13 @@ class Submissions:
                 name = f"{role}-{i:05d}.{header.extension}"
                 self.r.payloads.write_input(job_id, name, fp)
                 names.setdefault(role, []).append(name)
-        pair_names = _pair_names(options, len(parts["ground_truth"]))
-        specs = options.pairs or []
+        sources = options.sources or []
+        for i, source in enumerate(sources):  # the worker fetches them to these names
+            for role in ROLES:
+                if getattr(source, role) is not None:
+                    names.setdefault(role, []).append(f"source-{i:05d}-{role}")
+        pair_names = _pair_names(options, _pair_count(parts, options))
+        specs = options.pair_specs()
         pairs = [
             ManifestPair(
                 id=pair_id,
@@ -378,6 +483,13 @@ class Submissions:
                 observation=names["observation"][i] if "observation" in names else None,
                 input=specs[i].input if i < len(specs) else None,
                 sample=specs[i].sample if i < len(specs) else None,
+                sources=ManifestSources(
+                    ground_truth=sources[i].ground_truth,
+                    restored=sources[i].restored,
+                    observation=sources[i].observation,
+                )
+                if sources
+                else None,
             )
             for i, (pair_id, group) in enumerate(pair_names)
         ]
@@ -387,6 +499,7 @@ class Submissions:
             created_at=datetime.now(UTC),
             options=options.audit_options(),
             pairs=pairs,
+            callback_url=options.callback_url,
         )
         self.r.payloads.write_manifest(manifest)
 
@@ -442,8 +555,13 @@ def _parts_bytes(parts: dict[str, Sequence[BinaryIO]]) -> int:
     return total
 
 
+def _pair_count(parts: dict[str, Sequence[BinaryIO]], options: JobCreateOptions) -> int:
+    """Pairs of the batch: its sources, else its ground-truth parts."""
+    return len(options.sources) if options.sources is not None else len(parts["ground_truth"])
+
+
 def _pair_names(options: JobCreateOptions, n: int) -> list[tuple[str, str]]:
-    specs = options.pairs or []
+    specs = options.pair_specs()
     names = []
     for i in range(n):
         spec = specs[i] if i < len(specs) else None
@@ -457,7 +575,7 @@ def _sample_errors(
     options: JobCreateOptions, names: list[tuple[str, str]], headers: dict[str, list[ImageHeader]]
 ) -> list[ProblemError]:
     """Several outputs per input: the rule of ``api_schemas.samples`` (docs/theory.md 3.9)."""
-    specs = options.pairs or []
+    specs = options.pair_specs()
     restored = headers.get("restored", [])
     entries = [
         SampleEntry(

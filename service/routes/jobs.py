@@ -37,7 +37,10 @@ _RETRY = {"description": "Seconds to wait before polling again.", "schema": {"ty
 _JOB_HEADERS = {"ETag": _ETAG, "Retry-After": _RETRY}
 
 IfNoneMatch = Annotated[str | None, Header(description="An ETag from an earlier answer.")]
-_OPTIONS_DOC = "JSON object: audit options plus `pairs` (ids and group names by position)."
+_OPTIONS_DOC = (
+    "JSON object: audit options plus `pairs` (ids and group names by position), or `sources` "
+    "(the pairs by URI instead of file parts), and an optional `callback_url` (webhook)."
+)
 
 
 def _job_headers(job: JobRecord, settings: ServiceSettings) -> dict[str, str]:
@@ -65,16 +68,24 @@ def _job_headers(job: JobRecord, settings: ServiceSettings) -> dict[str, str]:
 )
 async def create_job(
     request: Request,
-    ground_truth: Annotated[
-        list[UploadFile], File(min_length=1, description="Ground truths, in pair order.")
-    ],
-    restored: Annotated[
-        list[UploadFile], File(min_length=1, description="Restorations, in pair order.")
-    ],
     tenant: TenantDep,
     submissions: SubmissionsDep,
     settings: SettingsDep,
     response: Response,
+    ground_truth: Annotated[
+        list[UploadFile],
+        File(
+            default_factory=list,
+            description="Ground truths, in pair order (none with `options.sources`).",
+        ),
+    ],
+    restored: Annotated[
+        list[UploadFile],
+        File(
+            default_factory=list,
+            description="Restorations, in pair order (none with `options.sources`).",
+        ),
+    ],
     observation: Annotated[list[UploadFile] | None, File(description="Observations.")] = None,
     options: Annotated[str | UploadFile | None, Form(description=_OPTIONS_DOC)] = None,
     idempotency_key: Annotated[
@@ -85,7 +96,13 @@ async def create_job(
         ),
     ] = None,
 ) -> JobRead:
-    """Submit a batch of ground-truth/restored pairs; answers 202 with the queued job."""
+    """Submit a batch of ground-truth/restored pairs; answers 202 with the queued job.
+
+    The pairs come as file parts, or by reference in `options.sources` (https:// URIs on the
+    operator's `RA_SOURCE_ALLOWED_HOSTS`, or file:// under its `RA_DATASET_ROOTS`), fetched by
+    the worker. With `options.callback_url` (on `RA_CALLBACK_ALLOWED_HOSTS`) the worker side
+    POSTs a signed event when the job succeeds, fails or is cancelled; the job's `callback`
+    shows each delivery attempt (README: Webhooks)."""
     pool: SubmissionPool = request.app.state.submission_pool
     record = await pool.run(
         lambda: submissions.submit(
