@@ -154,10 +154,11 @@ def _copy_file(uri: str, out: BinaryIO, settings: WorkerSettings) -> None:
         raise SourceError("no such file") from None
     except OSError as exc:
         raise SourceError(f"cannot open the file ({exc.strerror})") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise SourceError("not a regular file")
     with os.fdopen(fd, "rb") as src:
-        info = os.fstat(src.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise SourceError("not a regular file")
         if info.st_size > settings.source_max_bytes:
             raise SourceError(f"over {settings.source_max_bytes} bytes ({info.st_size})")
         copied = 0
@@ -265,7 +266,7 @@ def _get(
             if declared is not None and declared.isdigit() and int(declared) > limit:
                 raise SourceError(f"over {limit} bytes (Content-Length {declared})")
             received = 0
-            for chunk in response.iter_bytes(_CHUNK):
+            for chunk in response.iter_bytes():  # as received: a chunk size would buffer
                 received += len(chunk)
                 if received > limit:
                     raise SourceError(f"over {limit} bytes")
