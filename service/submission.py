@@ -370,7 +370,7 @@ class Submissions:
                 max_stored_bytes=self.r.settings.max_stored_bytes_per_tenant,
             )
             if options.callback_url is not None:
-                self._register_callback(job_id, options.callback_url)
+                record = self._register_callback(job_id, options.callback_url)
         except StoreTooManyJobsError as exc:
             self.r.payloads.delete(job_id)
             raise self._too_many() from exc
@@ -403,10 +403,12 @@ class Submissions:
         logger.info("queued job %s of tenant %s: %d pairs", job_id, tenant, n)
         return record
 
-    def _register_callback(self, job_id: str, url: str) -> None:
-        """Queue the job's webhook (``jobstore.callbacks``); without it the job is not made."""
+    def _register_callback(self, job_id: str, url: str) -> JobRecord:
+        """Queue the job's webhook (``jobstore.callbacks``); without it the job is not made.
+        Returns the record as it now is (with its pending delivery)."""
         try:
             CallbackQueue(self.r.redis, prefix=self.r.settings.redis_prefix).register(job_id, url)
+            return self.r.records.require(job_id)
         except BaseException:
             self.r.records.delete(job_id, force=True)
             raise

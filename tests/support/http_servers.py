@@ -96,6 +96,7 @@ class Receiver:
         assert self.process.stdout is not None
         line = self.process.stdout.readline()  # blocks until the socket is bound
         if line.strip() != "ready":
+            self.stop()
             raise RuntimeError(f"receiver did not start: {line!r}")
         return self
 
@@ -121,7 +122,7 @@ class Receiver:
         return rows
 
     def __enter__(self) -> Receiver:
-        return self.start()
+        return self if self.process is not None else self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
