@@ -470,6 +470,8 @@ class Submissions:
                 self.r.payloads.write_input(job_id, name, fp)
                 names.setdefault(role, []).append(name)
         sources = options.sources or []
+        if sources:  # no part to write: the job's directory is made here, for its manifest
+            self.r.payloads.input_dir(job_id).mkdir(parents=True, exist_ok=True)
         for i, source in enumerate(sources):  # the worker fetches them to these names
             for role in ROLES:
                 if getattr(source, role) is not None:
