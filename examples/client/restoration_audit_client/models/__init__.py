@@ -4,6 +4,9 @@ from .audit_report import AuditReport
 from .audit_report_plots import AuditReportPlots
 from .body_create_job import BodyCreateJob
 from .bootstrap_options import BootstrapOptions
+from .callback_attempt import CallbackAttempt
+from .callback_delivery import CallbackDelivery
+from .callback_delivery_state import CallbackDeliveryState
 from .engine_info import EngineInfo
 from .estimate import Estimate
 from .frontier_point import FrontierPoint
@@ -47,6 +50,9 @@ __all__ = (
     "AuditReportPlots",
     "BodyCreateJob",
     "BootstrapOptions",
+    "CallbackAttempt",
+    "CallbackDelivery",
+    "CallbackDeliveryState",
     "EngineInfo",
     "Estimate",
     "FrontierPoint",

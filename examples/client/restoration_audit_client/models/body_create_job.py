@@ -17,30 +17,35 @@ T = TypeVar("T", bound="BodyCreateJob")
 class BodyCreateJob:
     """
     Attributes:
-        ground_truth (list[File]): Ground truths, in pair order.
-        restored (list[File]): Restorations, in pair order.
+        ground_truth (list[File] | Unset): Ground truths, in pair order (none with `options.sources`).
+        restored (list[File] | Unset): Restorations, in pair order (none with `options.sources`).
         observation (list[File] | None | Unset): Observations.
-        options (None | str | Unset): JSON object: audit options plus `pairs` (ids and group names by position).
+        options (None | str | Unset): JSON object: audit options plus `pairs` (ids and group names by position), or
+            `sources` (the pairs by URI instead of file parts), and an optional `callback_url` (webhook).
     """
 
-    ground_truth: list[File]
-    restored: list[File]
+    ground_truth: list[File] | Unset = UNSET
+    restored: list[File] | Unset = UNSET
     observation: list[File] | None | Unset = UNSET
     options: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        ground_truth = []
-        for ground_truth_item_data in self.ground_truth:
-            ground_truth_item = ground_truth_item_data.to_tuple()
+        ground_truth: list[FileTypes] | Unset = UNSET
+        if not isinstance(self.ground_truth, Unset):
+            ground_truth = []
+            for ground_truth_item_data in self.ground_truth:
+                ground_truth_item = ground_truth_item_data.to_tuple()
 
-            ground_truth.append(ground_truth_item)
+                ground_truth.append(ground_truth_item)
 
-        restored = []
-        for restored_item_data in self.restored:
-            restored_item = restored_item_data.to_tuple()
+        restored: list[FileTypes] | Unset = UNSET
+        if not isinstance(self.restored, Unset):
+            restored = []
+            for restored_item_data in self.restored:
+                restored_item = restored_item_data.to_tuple()
 
-            restored.append(restored_item)
+                restored.append(restored_item)
 
         observation: list[FileTypes] | None | Unset
         if isinstance(self.observation, Unset):
@@ -63,12 +68,11 @@ class BodyCreateJob:
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "ground_truth": ground_truth,
-                "restored": restored,
-            }
-        )
+        field_dict.update({})
+        if ground_truth is not UNSET:
+            field_dict["ground_truth"] = ground_truth
+        if restored is not UNSET:
+            field_dict["restored"] = restored
         if observation is not UNSET:
             field_dict["observation"] = observation
         if options is not UNSET:
@@ -79,11 +83,13 @@ class BodyCreateJob:
     def to_multipart(self) -> types.RequestFiles:
         files: types.RequestFiles = []
 
-        for ground_truth_item_element in self.ground_truth:
-            files.append(("ground_truth", ground_truth_item_element.to_tuple()))
+        if not isinstance(self.ground_truth, Unset):
+            for ground_truth_item_element in self.ground_truth:
+                files.append(("ground_truth", ground_truth_item_element.to_tuple()))
 
-        for restored_item_element in self.restored:
-            files.append(("restored", restored_item_element.to_tuple()))
+        if not isinstance(self.restored, Unset):
+            for restored_item_element in self.restored:
+                files.append(("restored", restored_item_element.to_tuple()))
 
         if not isinstance(self.observation, Unset):
             if isinstance(self.observation, list):
@@ -117,19 +123,23 @@ class BodyCreateJob:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        ground_truth = []
-        _ground_truth = d.pop("ground_truth")
-        for ground_truth_item_data in _ground_truth:
-            ground_truth_item = File(payload=BytesIO(ground_truth_item_data))
+        _ground_truth = d.pop("ground_truth", UNSET)
+        ground_truth: list[File] | Unset = UNSET
+        if _ground_truth is not UNSET:
+            ground_truth = []
+            for ground_truth_item_data in _ground_truth:
+                ground_truth_item = File(payload=BytesIO(ground_truth_item_data))
 
-            ground_truth.append(ground_truth_item)
+                ground_truth.append(ground_truth_item)
 
-        restored = []
-        _restored = d.pop("restored")
-        for restored_item_data in _restored:
-            restored_item = File(payload=BytesIO(restored_item_data))
+        _restored = d.pop("restored", UNSET)
+        restored: list[File] | Unset = UNSET
+        if _restored is not UNSET:
+            restored = []
+            for restored_item_data in _restored:
+                restored_item = File(payload=BytesIO(restored_item_data))
 
-            restored.append(restored_item)
+                restored.append(restored_item)
 
         def _parse_observation(data: object) -> list[File] | None | Unset:
             if data is None:

@@ -11,6 +11,7 @@ from ..models.job_read_state import JobReadState
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.callback_delivery import CallbackDelivery
     from ..models.job_links import JobLinks
     from ..models.job_progress import JobProgress
     from ..models.problem import Problem
@@ -33,6 +34,7 @@ class JobRead:
         finished_at (datetime.datetime | None | Unset):
         cancel_requested (bool | Unset):  Default: False.
         error (None | Problem | Unset):
+        callback (CallbackDelivery | None | Unset):
     """
 
     id: str
@@ -44,9 +46,11 @@ class JobRead:
     finished_at: datetime.datetime | None | Unset = UNSET
     cancel_requested: bool | Unset = False
     error: None | Problem | Unset = UNSET
+    callback: CallbackDelivery | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.callback_delivery import CallbackDelivery
         from ..models.problem import Problem
 
         id = self.id
@@ -85,6 +89,14 @@ class JobRead:
         else:
             error = self.error
 
+        callback: dict[str, Any] | None | Unset
+        if isinstance(self.callback, Unset):
+            callback = UNSET
+        elif isinstance(self.callback, CallbackDelivery):
+            callback = self.callback.to_dict()
+        else:
+            callback = self.callback
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -104,11 +116,14 @@ class JobRead:
             field_dict["cancel_requested"] = cancel_requested
         if error is not UNSET:
             field_dict["error"] = error
+        if callback is not UNSET:
+            field_dict["callback"] = callback
 
         return field_dict
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.callback_delivery import CallbackDelivery
         from ..models.job_links import JobLinks
         from ..models.job_progress import JobProgress
         from ..models.problem import Problem
@@ -177,6 +192,23 @@ class JobRead:
 
         error = _parse_error(d.pop("error", UNSET))
 
+        def _parse_callback(data: object) -> CallbackDelivery | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                callback_type_0 = CallbackDelivery.from_dict(data)
+
+                return callback_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CallbackDelivery | None | Unset, data)
+
+        callback = _parse_callback(d.pop("callback", UNSET))
+
         job_read = cls(
             id=id,
             state=state,
@@ -187,6 +219,7 @@ class JobRead:
             finished_at=finished_at,
             cancel_requested=cancel_requested,
             error=error,
+            callback=callback,
         )
 
         job_read.additional_properties = d

@@ -13,7 +13,7 @@ from ...types import UNSET, Response, Unset
 
 def _get_kwargs(
     *,
-    body: BodyCreateJob,
+    body: BodyCreateJob | Unset = UNSET,
     idempotency_key: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -25,7 +25,8 @@ def _get_kwargs(
         "url": "/v1/jobs",
     }
 
-    _kwargs["files"] = body.to_multipart()
+    if not isinstance(body, Unset):
+        _kwargs["files"] = body.to_multipart()
 
     headers["Content-Type"] = "multipart/form-data; boundary=+++"
 
@@ -106,17 +107,23 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-    body: BodyCreateJob,
+    body: BodyCreateJob | Unset = UNSET,
     idempotency_key: None | str | Unset = UNSET,
 ) -> Response[JobRead | Problem]:
     """Create Job
 
      Submit a batch of ground-truth/restored pairs; answers 202 with the queued job.
 
+    The pairs come as file parts, or by reference in `options.sources` (https:// URIs on the
+    operator's `RA_SOURCE_ALLOWED_HOSTS`, or file:// under its `RA_DATASET_ROOTS`), fetched by
+    the worker. With `options.callback_url` (on `RA_CALLBACK_ALLOWED_HOSTS`) the worker side
+    POSTs a signed event when the job succeeds, fails or is cancelled; the job's `callback`
+    shows each delivery attempt (README: Webhooks).
+
     Args:
         idempotency_key (None | str | Unset): 1 to 255 visible ASCII characters; replays answer
             the first job.
-        body (BodyCreateJob):
+        body (BodyCreateJob | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -141,17 +148,23 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
-    body: BodyCreateJob,
+    body: BodyCreateJob | Unset = UNSET,
     idempotency_key: None | str | Unset = UNSET,
 ) -> JobRead | Problem | None:
     """Create Job
 
      Submit a batch of ground-truth/restored pairs; answers 202 with the queued job.
 
+    The pairs come as file parts, or by reference in `options.sources` (https:// URIs on the
+    operator's `RA_SOURCE_ALLOWED_HOSTS`, or file:// under its `RA_DATASET_ROOTS`), fetched by
+    the worker. With `options.callback_url` (on `RA_CALLBACK_ALLOWED_HOSTS`) the worker side
+    POSTs a signed event when the job succeeds, fails or is cancelled; the job's `callback`
+    shows each delivery attempt (README: Webhooks).
+
     Args:
         idempotency_key (None | str | Unset): 1 to 255 visible ASCII characters; replays answer
             the first job.
-        body (BodyCreateJob):
+        body (BodyCreateJob | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -171,17 +184,23 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-    body: BodyCreateJob,
+    body: BodyCreateJob | Unset = UNSET,
     idempotency_key: None | str | Unset = UNSET,
 ) -> Response[JobRead | Problem]:
     """Create Job
 
      Submit a batch of ground-truth/restored pairs; answers 202 with the queued job.
 
+    The pairs come as file parts, or by reference in `options.sources` (https:// URIs on the
+    operator's `RA_SOURCE_ALLOWED_HOSTS`, or file:// under its `RA_DATASET_ROOTS`), fetched by
+    the worker. With `options.callback_url` (on `RA_CALLBACK_ALLOWED_HOSTS`) the worker side
+    POSTs a signed event when the job succeeds, fails or is cancelled; the job's `callback`
+    shows each delivery attempt (README: Webhooks).
+
     Args:
         idempotency_key (None | str | Unset): 1 to 255 visible ASCII characters; replays answer
             the first job.
-        body (BodyCreateJob):
+        body (BodyCreateJob | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -204,17 +223,23 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
-    body: BodyCreateJob,
+    body: BodyCreateJob | Unset = UNSET,
     idempotency_key: None | str | Unset = UNSET,
 ) -> JobRead | Problem | None:
     """Create Job
 
      Submit a batch of ground-truth/restored pairs; answers 202 with the queued job.
 
+    The pairs come as file parts, or by reference in `options.sources` (https:// URIs on the
+    operator's `RA_SOURCE_ALLOWED_HOSTS`, or file:// under its `RA_DATASET_ROOTS`), fetched by
+    the worker. With `options.callback_url` (on `RA_CALLBACK_ALLOWED_HOSTS`) the worker side
+    POSTs a signed event when the job succeeds, fails or is cancelled; the job's `callback`
+    shows each delivery attempt (README: Webhooks).
+
     Args:
         idempotency_key (None | str | Unset): 1 to 255 visible ASCII characters; replays answer
             the first job.
-        body (BodyCreateJob):
+        body (BodyCreateJob | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
