@@ -70,18 +70,28 @@ def callback_url_problem(url: str, allowed_hosts: Sequence[str], *, local_mode: 
 class CallbackAttempt(BaseModel):
     """One POST of the event to the callback URL."""
 
-    at: datetime
-    status_code: int | None = None
-    """The receiver's HTTP status; ``None`` when no answer came (``error`` says why)."""
-    error: str | None = None
+    at: datetime = Field(description="When the attempt started (UTC).")
+    status_code: int | None = Field(
+        default=None,
+        description="The receiver's HTTP status; null when no answer came (`error` says why).",
+    )
+    error: str | None = Field(
+        default=None, description="Why the attempt failed (`HTTP 500`, a connect error, ...)."
+    )
 
 
 class CallbackDelivery(BaseModel):
     """Where the job's terminal event goes and how its delivery went."""
 
-    url: str
-    state: DeliveryState
-    """``pending`` until the job finishes and the receiver answers 2xx (``delivered``);
-    ``failed`` once retries ran out (``RA_CALLBACK_GIVE_UP_SECONDS`` after the first try)."""
-    attempts: list[CallbackAttempt] = Field(default_factory=list)
-    next_attempt_at: datetime | None = None
+    url: str = Field(description="The job's `callback_url`.")
+    state: DeliveryState = Field(
+        description="`pending` until the job finishes and the receiver answers 2xx "
+        "(`delivered`); `failed` once retries ran out (`RA_CALLBACK_GIVE_UP_SECONDS` after "
+        "the first attempt)."
+    )
+    attempts: list[CallbackAttempt] = Field(
+        default_factory=list, description="Every POST so far, oldest first."
+    )
+    next_attempt_at: datetime | None = Field(
+        default=None, description="When the next retry is due; null when none is planned."
+    )

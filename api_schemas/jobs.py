@@ -61,8 +61,11 @@ class JobRead(BaseModel):
     """A cancel was asked for; a running job stops at its worker's next check."""
     error: Problem | None = None
     links: JobLinks
-    callback: CallbackDelivery | None = None
-    """The job's webhook and its delivery attempts, when it named a ``callback_url``."""
+    callback: CallbackDelivery | None = Field(
+        default=None,
+        description="The job's webhook and its delivery attempts, when it named a "
+        "`callback_url` (README: Webhooks).",
+    )
 
 
 class JobList(BaseModel):
@@ -111,11 +114,18 @@ class JobCreateOptions(AuditOptions):
     """
 
     pairs: list[PairSpec] | None = None
-    callback_url: Annotated[str, Field(min_length=1, max_length=2048)] | None = None
-    """Where the worker side POSTs the job's terminal event (https, on the operator's
-    ``RA_CALLBACK_ALLOWED_HOSTS``); signed with the tenant's ``RA_CALLBACK_SECRET``."""
-    sources: Annotated[list[SourcePair], Field(min_length=1)] | None = None
-    """The pairs by reference (https:// or file:// URIs), fetched by the worker."""
+    callback_url: Annotated[str, Field(min_length=1, max_length=2048)] | None = Field(
+        default=None,
+        description="Where the worker side POSTs a signed event when the job succeeds, fails "
+        "or is cancelled: https on the operator's RA_CALLBACK_ALLOWED_HOSTS (http to loopback "
+        "in local mode), signed with the tenant's RA_CALLBACK_SECRET.",
+    )
+    sources: Annotated[list[SourcePair], Field(min_length=1)] | None = Field(
+        default=None,
+        description="The pairs by reference instead of file parts: https:// URIs on "
+        "RA_SOURCE_ALLOWED_HOSTS or file:// URIs under RA_DATASET_ROOTS, fetched by the "
+        "worker.",
+    )
 
     @model_validator(mode="after")
     def _unique_pair_ids(self) -> JobCreateOptions:

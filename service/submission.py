@@ -3,8 +3,11 @@
 Order of work in ``Submissions.submit``:
 
 1. counts and the JSON ``options`` part (cheap, no I/O); observations only with a degradation;
+   a ``callback_url`` on the allow-list for a tenant with a secret; ``sources`` instead of
+   parts, by the rule of ``api_schemas.sources`` (the worker fetches and checks the images);
 2. the payload digest and the idempotency reservation (a replay skips everything below);
-3. image headers of every part and equal sizes per pair, all errors reported together;
+3. image headers of every part and equal sizes per pair, all errors reported together (a
+   job of sources only gets its sample rule checked here);
 4. room for it: the payload store's disk must keep ``min_free_bytes`` free after it (else 507
    ``storage-full``) and the tenant's stored bytes must stay within its quota (else 413
    ``storage-quota-exceeded``), both checked before anything is written;

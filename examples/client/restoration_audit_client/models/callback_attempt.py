@@ -17,9 +17,9 @@ class CallbackAttempt:
     """One POST of the event to the callback URL.
 
     Attributes:
-        at (datetime.datetime):
-        status_code (int | None | Unset):
-        error (None | str | Unset):
+        at (datetime.datetime): When the attempt started (UTC).
+        status_code (int | None | Unset): The receiver's HTTP status; null when no answer came (`error` says why).
+        error (None | str | Unset): Why the attempt failed (`HTTP 500`, a connect error, ...).
     """
 
     at: datetime.datetime

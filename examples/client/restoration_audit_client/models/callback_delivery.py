@@ -22,10 +22,11 @@ class CallbackDelivery:
     """Where the job's terminal event goes and how its delivery went.
 
     Attributes:
-        url (str):
-        state (CallbackDeliveryState):
-        attempts (list[CallbackAttempt] | Unset):
-        next_attempt_at (datetime.datetime | None | Unset):
+        url (str): The job's `callback_url`.
+        state (CallbackDeliveryState): `pending` until the job finishes and the receiver answers 2xx (`delivered`);
+            `failed` once retries ran out (`RA_CALLBACK_GIVE_UP_SECONDS` after the first attempt).
+        attempts (list[CallbackAttempt] | Unset): Every POST so far, oldest first.
+        next_attempt_at (datetime.datetime | None | Unset): When the next retry is due; null when none is planned.
     """
 
     url: str

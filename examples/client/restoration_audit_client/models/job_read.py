@@ -34,7 +34,8 @@ class JobRead:
         finished_at (datetime.datetime | None | Unset):
         cancel_requested (bool | Unset):  Default: False.
         error (None | Problem | Unset):
-        callback (CallbackDelivery | None | Unset):
+        callback (CallbackDelivery | None | Unset): The job's webhook and its delivery attempts, when it named a
+            `callback_url` (README: Webhooks).
     """
 
     id: str
