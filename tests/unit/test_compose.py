@@ -44,6 +44,7 @@ def compose() -> dict[str, Any]:
     return data
 
 
+@pytest.mark.integration  # starts a process
 def test_compose_config_is_valid() -> None:
     command = _compose_command()
     if command is None:
@@ -65,6 +66,7 @@ def test_compose_config_is_valid() -> None:
     assert set(resolved["services"]) == {"redis", "api", "worker"}
 
 
+@pytest.mark.integration  # starts a process
 def test_compose_refuses_to_start_the_api_without_keys() -> None:
     command = _compose_command()
     if command is None:

@@ -166,6 +166,7 @@ def test_fail_on_gates_a_release(folders: dict[str, Path], tmp_path: Path) -> No
     assert main([*args, "--options", str(strict), "--fail-on", "high"]) == 1
 
 
+@pytest.mark.integration  # starts a process
 def test_console_script_runs_as_a_process(folders: dict[str, Path], tmp_path: Path) -> None:
     result = subprocess.run(
         [
