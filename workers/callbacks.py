@@ -41,6 +41,7 @@ from api_schemas.callbacks import (
 from jobstore import JobRecord, JobRecords, PayloadStore
 from jobstore.callbacks import CallbackQueue
 from workers.settings import WorkerSettings
+from workers.stores import stores
 
 logger = logging.getLogger(__name__)
 
@@ -224,8 +225,6 @@ _deliverer: Deliverer | None = None
 @worker_ready.connect  # type: ignore[untyped-decorator]  # celery ships no stubs
 def _start_deliverer(**_: Any) -> None:
     global _deliverer
-    from workers.tasks.audit import stores  # the task module imports this one
-
     s = stores()
     _deliverer = Deliverer(s.records, s.payloads, s.settings)
     _deliverer.start()
