@@ -75,6 +75,8 @@ class WorkerSettings(BaseSettings):
         source_max_bytes: Largest source file.
         source_timeout_seconds: Time one source may take to fetch, whole (a server trickling
             bytes is cut off at this deadline, not at a per-read timeout).
+        source_ca_bundle: PEM file of the certificate authorities https sources are verified
+            against (an internal CA); the system's default bundle when unset.
     """
 
     model_config = SettingsConfigDict(env_prefix="RA_", extra="ignore")
@@ -112,6 +114,7 @@ class WorkerSettings(BaseSettings):
     source_allow_private_addresses: bool = False
     source_max_bytes: Annotated[int, Field(gt=0)] = 512 << 20
     source_timeout_seconds: Annotated[float, Field(gt=0.0, le=3600.0)] = 60.0
+    source_ca_bundle: Path | None = None
 
     @field_validator(
         "callback_allowed_hosts", "source_allowed_hosts", "dataset_roots", mode="before"

@@ -25,6 +25,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import ssl
 import stat
 import time
 from collections.abc import Callable
@@ -172,8 +173,8 @@ def _copy_file(uri: str, out: BinaryIO, settings: WorkerSettings) -> None:
 # -- https:// ---------------------------------------------------------------------------------
 
 
-def checked_address(host: str, port: int, *, allow_private: bool) -> str:
-    """An address of ``host`` to connect to, after checking every address it resolves to.
+def checked_addresses(host: str, port: int, *, allow_private: bool) -> list[str]:
+    """The addresses of ``host`` to connect to, in resolver order, after checking every one.
 
     Raises:
         SourceError: The name does not resolve, or resolves to a private, loopback,
@@ -194,7 +195,7 @@ def checked_address(host: str, port: int, *, allow_private: bool) -> str:
         addresses.append(address)
     if not addresses:
         raise SourceError(f"host {host!r} does not resolve")
-    return str(addresses[0])
+    return list(dict.fromkeys(str(address) for address in addresses))
 
 
 def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -206,7 +207,10 @@ def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 def _download(uri: str, out: BinaryIO, settings: WorkerSettings) -> None:
     deadline = time.monotonic() + settings.source_timeout_seconds
     url = uri
-    with httpx.Client(follow_redirects=False, trust_env=False, http2=False) as client:
+    verify: ssl.SSLContext | bool = True
+    if settings.source_ca_bundle is not None:
+        verify = ssl.create_default_context(cafile=str(settings.source_ca_bundle))
+    with httpx.Client(follow_redirects=False, trust_env=False, verify=verify) as client:
         for _ in range(MAX_REDIRECTS + 1):
             location = _get(client, url, out, settings, deadline)
             if location is None:
@@ -231,11 +235,34 @@ def _redirect_problem(url: str, location: str) -> str | None:
 def _get(
     client: httpx.Client, url: str, out: BinaryIO, settings: WorkerSettings, deadline: float
 ) -> str | None:
-    """GET ``url`` through its checked address into ``out``; the redirect target or ``None``."""
+    """GET ``url`` through one of its checked addresses into ``out`` (the next one when a
+    connection is refused); the redirect target or ``None``."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    address = checked_address(host, port, allow_private=settings.source_allow_private_addresses)
+    allow_private = settings.source_allow_private_addresses
+    addresses = checked_addresses(host, port, allow_private=allow_private)
+    for i, address in enumerate(addresses):
+        try:
+            return _get_from(client, url, address, out, settings, deadline)
+        except httpx.ConnectError as exc:  # refused, unreachable, or TLS verification failed
+            if i == len(addresses) - 1:
+                reason = str(exc)[:300]
+                raise SourceError(f"cannot connect to {host!r} on port {port}: {reason}") from None
+    raise AssertionError("unreachable: checked_addresses returns at least one address")
+
+
+def _get_from(
+    client: httpx.Client,
+    url: str,
+    address: str,
+    out: BinaryIO,
+    settings: WorkerSettings,
+    deadline: float,
+) -> str | None:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     literal = f"[{address}]" if ":" in address else address
     direct = urlunsplit((parts.scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
     host_header = parts.netloc.rsplit("@", 1)[-1]
@@ -274,6 +301,8 @@ def _get(
                     raise SourceError(f"not fetched within {settings.source_timeout_seconds:g} s")
                 out.write(chunk)
             return None
+    except httpx.ConnectError:
+        raise  # the caller tries the host's next address
     except httpx.TimeoutException:
         raise SourceError(f"not fetched within {settings.source_timeout_seconds:g} s") from None
     except httpx.HTTPError as exc:

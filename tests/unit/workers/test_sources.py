@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import io
 import os
-from datetime import UTC, datetime
+import ssl
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from api_schemas.options import AuditOptions
 from tests.support.http_servers import ImageServer, Route
 from workers.errors import AuditInputError
 from workers.settings import WorkerSettings
-from workers.sources import SourceError, checked_address, fetch_source, fetch_sources
+from workers.sources import SourceError, checked_addresses, fetch_source, fetch_sources
 
 
 def _png(seed: int = 0, side: int = 24) -> bytes:
@@ -129,11 +130,11 @@ def test_loopback_addresses_need_the_private_switch(server: ImageServer, tmp_pat
 @pytest.mark.parametrize("address", ["10.1.2.3", "169.254.169.254", "192.168.0.1", "::1"])
 def test_private_and_link_local_addresses_are_refused(address: str) -> None:
     with pytest.raises(SourceError, match="private or local address"):
-        checked_address(address, 443, allow_private=False)
+        checked_addresses(address, 443, allow_private=False)
 
 
 def test_a_public_address_passes() -> None:
-    assert checked_address("8.8.8.8", 443, allow_private=False) == "8.8.8.8"
+    assert checked_addresses("8.8.8.8", 443, allow_private=False) == ["8.8.8.8"]
 
 
 def test_a_host_off_the_allow_list_is_refused(server: ImageServer, tmp_path: Path) -> None:
@@ -230,3 +231,73 @@ def test_a_failing_source_names_its_pair_and_role(server: ImageServer, tmp_path:
         fetch_sources(manifest, tmp_path, _settings())
     assert caught.value.part == "options.sources[0].restored"
     assert "pair 'cat', restored" in str(caught.value)
+
+
+# -- https: the checked address is dialled, the certificate is verified against the name -------
+
+
+def _self_signed(directory: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed certificate for the DNS name ``name`` and its key, as PEM files."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / f"{name}.pem", directory / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def _tls_server(cert: Path, key: Path) -> ImageServer:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return ImageServer(tls=context)
+
+
+def test_https_is_verified_against_the_host_name_while_dialling_the_checked_address(
+    tmp_path: Path,
+) -> None:
+    # The URL names "localhost"; the worker connects to the address it checked (127.0.0.1 or
+    # ::1) and still verifies the certificate against "localhost" (TLS server name).
+    cert, key = _self_signed(tmp_path, "localhost")
+    settings = _settings(
+        local_mode=False, source_allowed_hosts=["localhost"], source_ca_bundle=cert
+    )
+    with _tls_server(cert, key) as server:
+        server.routes["/gt.png"] = Route(body=_png(7))
+        fetch_source(server.url("/gt.png", "localhost"), tmp_path / "out", settings)
+    assert (tmp_path / "out").read_bytes() == _png(7)
+
+
+def test_https_with_a_certificate_for_another_name_is_refused(tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path, "images.example.com")
+    settings = _settings(
+        local_mode=False, source_allowed_hosts=["localhost"], source_ca_bundle=cert
+    )
+    with _tls_server(cert, key) as server:
+        server.routes["/gt.png"] = Route(body=_png())
+        with pytest.raises(SourceError, match=r"CERTIFICATE_VERIFY_FAILED|certificate"):
+            fetch_source(server.url("/gt.png", "localhost"), tmp_path / "out", settings)
+        assert server.hits == []  # nothing was asked of a server that is not the name's
