@@ -19,6 +19,10 @@ from api_schemas.problems import Problem
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 JOB_STATES: tuple[JobState, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
 FINISHED_STATES: frozenset[JobState] = frozenset({"succeeded", "failed", "cancelled"})
+JobKind = Literal["audit", "selfcheck"]
+"""What a job runs: an audit of uploaded pairs (``POST /v1/jobs``) or a self-check on a
+synthetic Gaussian problem (``POST /v1/selfchecks``, docs/theory.md §3.12)."""
+JOB_KINDS: tuple[JobKind, ...] = ("audit", "selfcheck")
 
 PAIR_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 GROUP_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$"
@@ -51,6 +55,9 @@ class JobRead(BaseModel):
     """The status monitor of one job."""
 
     id: str
+    kind: JobKind = "audit"
+    """``selfcheck`` for a self-check: its checks are at ``/v1/selfchecks/{id}``, and its
+    report (of the synthetic restorers) at ``links.report`` like an audit's."""
     state: JobState
     created_at: datetime
     started_at: datetime | None = None

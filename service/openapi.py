@@ -65,6 +65,17 @@ def _problem_content(schema: dict[str, Any]) -> None:
     if "options" in body:
         # The server also takes the JSON as a file part; clients should send text.
         body["options"]["anyOf"] = [{"type": "string"}, {"type": "null"}]
+    selfcheck = components.get("Body_create_selfcheck", {}).get("properties", {})
+    if "options" in selfcheck:
+        # JSON text of a SelfCheckCreate (a schema of the document, for generators).
+        selfcheck["options"] = {
+            "type": "string",
+            "title": "Options",
+            "description": selfcheck["options"].get("description", ""),
+            "contentMediaType": "application/json",
+            "contentSchema": {"$ref": "#/components/schemas/SelfCheckCreate"},
+            "examples": ['{"degradation": "noise:0.05", "images": 4, "size": 64}'],
+        }
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
 

@@ -161,12 +161,12 @@ def checks_table(result: SelfCheckResult) -> str:
     header = f"{'check':<36} {'expected':<12} {'measured':<34} result"
     lines += ["", header, "-" * len(header)]
     for check in result.checks:
-        verdict = "pass" if check.passed else "FAIL"
+        verdict = "pass" if check.holds else "FAIL"
         lines.append(f"{check.name:<36} {check.expected:<12} {check.measured:<34} {verdict}")
     lines.append("")
     for note in result.notes:
         lines.append(f"note: {note}")
-    failed = [c for c in result.checks if not c.passed]
+    failed = [c for c in result.checks if not c.holds]
     timing = f"synthesis {result.synthesis_seconds:.1f} s, audit {result.audit_seconds:.1f} s"
     if failed:
         lines.append(
@@ -217,7 +217,7 @@ def run_selfcheck_command(args: argparse.Namespace, stdout: TextIO) -> int:
     except SelfCheckError as error:
         raise AuditInputError(str(error), part="selfcheck") from error
     if args.json:
-        stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        stdout.write(result.model_dump_json(indent=2) + "\n")
     else:
         stdout.write(checks_table(result) + "\n")
     return EXIT_OK if result.passed else EXIT_CHECK_FAILED
