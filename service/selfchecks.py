@@ -25,8 +25,6 @@ from pydantic import ValidationError
 
 import jobstore
 from api_schemas.cost import (
-    RESOURCES_SLUG,
-    RESOURCES_TITLE,
     OverBudget,
     PairShape,
     format_bytes,
@@ -75,15 +73,12 @@ _RESTORERS: Final = ("posterior_mean", "posterior_sampler", "half_spread")
 _NOT_ACCEPTED: Final = "the self-check was not accepted"
 
 
-class SelfCheckOverBudgetError(DomainError):
-    """A self-check whose synthesis (or audit) would not fit a worker's memory budget."""
-
-    status = 422
-    slug = RESOURCES_SLUG
-    title = RESOURCES_TITLE
+class SelfCheckOverBudgetError(JobOverBudgetError):
+    """A self-check whose synthesis would not fit a worker's memory budget: the job's
+    ``resources`` problem (422), its estimate the synthesis's rather than the audit's."""
 
     def __init__(self, detail: str, errors: list[ProblemError], need: int, limit: int) -> None:
-        super().__init__(detail, errors=errors)
+        DomainError.__init__(self, detail, errors=errors)
         self.need, self.limit = need, limit
 
     def problem(self, instance: str | None = None) -> Problem:

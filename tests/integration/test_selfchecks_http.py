@@ -4,7 +4,8 @@ The session's stack (local mode, tenant ``local``) runs a self-check for pure no
 the worker and polls it to completion: the exact posterior mean lands at an uncertainty ratio
 of 1, the posterior sampler at 2 and the half-spread restorer at 1.25, all on the frontier
 (docs/theory.md §3.12), the checks of the command line. Bad requests are problem+json 4xx and
-queue nothing; a self-check can be cancelled and deleted like a job. A second API process on
+queue nothing; a self-check can be cancelled and deleted like a job, and a worker killed in
+the middle of one loses nothing (the lease sweeper requeues it). A second API process on
 the same Redis and worker, with two tenants' keys, shows that a self-check belongs to its
 tenant (the other gets 404, as for a job) and that uploaded ground truths shape the source.
 """
@@ -137,7 +138,7 @@ def test_the_worker_runs_it_and_every_check_holds(
     assert result["source"]["n_images"] == 6
     assert {group["name"] for group in result["report"]["groups"]} == set(EXPECTED_RATIOS)
     # It ran on the worker, never in the API process.
-    assert f"self-check {finished['id']}: passed" in worker.log
+    assert f"self-check {finished['id']}: passed" in worker.log()
 
 
 def test_it_is_listed_and_reported_like_a_job(
@@ -180,6 +181,26 @@ def test_a_selfcheck_can_be_cancelled(client: httpx.Client) -> None:
     body = _poll(client, url)
     assert body["state"] == "cancelled"
     assert body["result"] is None
+    assert client.delete(url).status_code == 204
+
+
+def test_a_selfcheck_survives_a_killed_worker(
+    client: httpx.Client, worker: WorkerProcess, records: JobRecords
+) -> None:
+    response = _submit(client, FAST_REQUEST)
+    assert response.status_code == 202, response.text
+    selfcheck_id, url = response.json()["id"], response.headers["Location"]
+    deadline = time.monotonic() + 120
+    while (record := records.require(selfcheck_id)).done < 2:  # mid-audit
+        assert not record.finished, record
+        assert time.monotonic() < deadline, record
+        time.sleep(0.05)
+    worker.kill()  # main process and pool child, SIGKILL: nothing gets to clean up
+    worker.start()
+    finished = _poll(client, url)
+    assert finished["state"] == "succeeded", finished
+    assert records.require(selfcheck_id).attempts == 1, "expected one requeue by the sweeper"
+    assert finished["result"]["passed"] is True
     assert client.delete(url).status_code == 204
 
 

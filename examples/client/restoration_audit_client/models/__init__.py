@@ -3,6 +3,7 @@
 from .audit_report import AuditReport
 from .audit_report_plots import AuditReportPlots
 from .body_create_job import BodyCreateJob
+from .body_create_selfcheck import BodyCreateSelfcheck
 from .bootstrap_options import BootstrapOptions
 from .engine_info import EngineInfo
 from .estimate import Estimate
@@ -20,6 +21,7 @@ from .job_links import JobLinks
 from .job_list import JobList
 from .job_progress import JobProgress
 from .job_read import JobRead
+from .job_read_kind import JobReadKind
 from .job_read_state import JobReadState
 from .knn_calibrated import KnnCalibrated
 from .list_jobs_state_type_0 import ListJobsStateType0
@@ -39,6 +41,22 @@ from .report_settings_color import ReportSettingsColor
 from .report_settings_degradation_type_0 import ReportSettingsDegradationType0
 from .risk_thresholds import RiskThresholds
 from .sample_statistics import SampleStatistics
+from .self_check_audit_options import SelfCheckAuditOptions
+from .self_check_audit_options_color import SelfCheckAuditOptionsColor
+from .self_check_audit_options_degradation_type_0 import (
+    SelfCheckAuditOptionsDegradationType0,
+)
+from .self_check_create import SelfCheckCreate
+from .self_check_create_degradation_type_0 import SelfCheckCreateDegradationType0
+from .self_check_item import SelfCheckItem
+from .self_check_links import SelfCheckLinks
+from .self_check_read import SelfCheckRead
+from .self_check_read_state import SelfCheckReadState
+from .self_check_result import SelfCheckResult
+from .self_check_source import SelfCheckSource
+from .self_check_source_audited_degradation import SelfCheckSourceAuditedDegradation
+from .self_check_source_degradation import SelfCheckSourceDegradation
+from .self_check_source_spectrum import SelfCheckSourceSpectrum
 from .verdict import Verdict
 from .verdict_level import VerdictLevel
 
@@ -46,6 +64,7 @@ __all__ = (
     "AuditReport",
     "AuditReportPlots",
     "BodyCreateJob",
+    "BodyCreateSelfcheck",
     "BootstrapOptions",
     "EngineInfo",
     "Estimate",
@@ -63,6 +82,7 @@ __all__ = (
     "JobList",
     "JobProgress",
     "JobRead",
+    "JobReadKind",
     "JobReadState",
     "KnnCalibrated",
     "ListJobsStateType0",
@@ -82,6 +102,20 @@ __all__ = (
     "ReportSettingsDegradationType0",
     "RiskThresholds",
     "SampleStatistics",
+    "SelfCheckAuditOptions",
+    "SelfCheckAuditOptionsColor",
+    "SelfCheckAuditOptionsDegradationType0",
+    "SelfCheckCreate",
+    "SelfCheckCreateDegradationType0",
+    "SelfCheckItem",
+    "SelfCheckLinks",
+    "SelfCheckRead",
+    "SelfCheckReadState",
+    "SelfCheckResult",
+    "SelfCheckSource",
+    "SelfCheckSourceAuditedDegradation",
+    "SelfCheckSourceDegradation",
+    "SelfCheckSourceSpectrum",
     "Verdict",
     "VerdictLevel",
 )
