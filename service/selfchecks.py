@@ -46,8 +46,8 @@ from api_schemas.selfcheck import (
 from jobstore import JobRecord, new_job_id
 from jobstore import StorageQuotaExceededError as StoreQuotaExceededError
 from jobstore import TooManyJobsError as StoreTooManyJobsError
-from jobstore.logs import bind
 from jobstore.storage import directory_bytes
+from observability.logs import bind
 from service.budget import JobOverBudgetError
 from service.dispatch import DispatchError
 from service.errors import (

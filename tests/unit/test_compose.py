@@ -44,6 +44,7 @@ def compose() -> dict[str, Any]:
     return data
 
 
+@pytest.mark.integration  # starts a process
 def test_compose_config_is_valid() -> None:
     command = _compose_command()
     if command is None:
@@ -65,6 +66,7 @@ def test_compose_config_is_valid() -> None:
     assert set(resolved["services"]) == {"redis", "api", "worker"}
 
 
+@pytest.mark.integration  # starts a process
 def test_compose_refuses_to_start_the_api_without_keys() -> None:
     command = _compose_command()
     if command is None:
@@ -158,7 +160,7 @@ _DISTRIBUTIONS = {
     "starlette": "starlette",
     "uvicorn": "uvicorn",
 }
-_API_PACKAGES = ("service", "jobstore", "api_schemas")
+_API_PACKAGES = ("service", "reporting", "observability", "jobstore", "api_schemas")
 
 
 def _third_party_imports() -> set[str]:

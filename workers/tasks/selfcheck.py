@@ -20,20 +20,19 @@ from collections.abc import Callable
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
 
+from api_schemas.problems import JOB_PROBLEMS
 from api_schemas.selfcheck import SelfCheckManifest
 from jobstore import JobNotFoundError
 from workers.errors import AuditCancelledError, AuditInputError
+from workers.stores import Stores
 from workers.tasks.audit import (
-    JobLostError,
-    LeaseKeeper,
     PairMeter,
-    Stores,
     _finish,
     input_problem,
     new_worker_id,
     observe_finished,
-    problem,
 )
+from workers.tasks.lease import JobLostError, LeaseKeeper
 from workers.tasks.resources import MAX_WORKER_LOSSES, worker_lost_problem
 
 logger = logging.getLogger(__name__)
@@ -64,7 +63,7 @@ def selfcheck_job(job_id: str, stores: Stores, worker_id: str | None = None) -> 
             job_id,
             worker_id,
             "failed",
-            problem("missing-input", "Missing input", 500, detail),
+            JOB_PROBLEMS.MISSING_INPUT.problem(detail),
         )
         return "failed"
     record = records.get(job_id)
@@ -120,7 +119,7 @@ def selfcheck_job(job_id: str, stores: Stores, worker_id: str | None = None) -> 
             _finish(stores, job_id, worker_id, "failed", input_problem(err))
             return "failed"
         except SelfCheckError as err:  # the synthetic problem could not be built
-            error = problem("selfcheck-unbuildable", "Self-check not possible", 422, str(err))
+            error = JOB_PROBLEMS.SELFCHECK_UNBUILDABLE.problem(str(err))
             _finish(stores, job_id, worker_id, "failed", error)
             return "failed"
         except AuditCancelledError:
@@ -137,7 +136,7 @@ def selfcheck_job(job_id: str, stores: Stores, worker_id: str | None = None) -> 
                 job_id,
                 worker_id,
                 "failed",
-                problem("time-limit", "Time limit", 500, detail),
+                JOB_PROBLEMS.TIME_LIMIT.problem(detail),
             )
             return "failed"
         except redis.ConnectionError:
@@ -150,7 +149,7 @@ def selfcheck_job(job_id: str, stores: Stores, worker_id: str | None = None) -> 
                 job_id,
                 worker_id,
                 "failed",
-                problem("internal", "Internal error", 500, detail),
+                JOB_PROBLEMS.INTERNAL.problem(detail),
             )
             return "failed"
         try:
