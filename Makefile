@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH_VERSION ?= 2.13.0
 
-.PHONY: install install-test test-system-deps serve test test-unit test-integration lint typecheck bench load-test check client
+.PHONY: install install-test install-examples test-system-deps serve demo test test-unit test-integration lint lint-openapi openapi-tools typecheck bench load-test check client
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,15 @@ install: $(BIN)/python
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q torch==$(TORCH_VERSION)
 	$(BIN)/pip install -q -e .
 
-install-test: install test-system-deps
+install-test: install test-system-deps openapi-tools
 	$(BIN)/pip install -q -e ".[test]"
+
+# The npm tools that check the OpenAPI document (Redocly's linter, openapi-typescript,
+# openapi-fetch, typescript), exactly as tools/openapi/package-lock.json pins them.
+OPENAPI_TOOLS := tools/openapi
+$(OPENAPI_TOOLS)/node_modules/.package-lock.json: $(OPENAPI_TOOLS)/package-lock.json
+	cd $(OPENAPI_TOOLS) && npm ci --no-audit --no-fund
+openapi-tools: $(OPENAPI_TOOLS)/node_modules/.package-lock.json
 
 # Debian packages some tests use: Chromium (the HTML report's browser test; playwright drives
 # it and downloads no browser) and docker-compose (validates docker-compose.yml without an
@@ -47,9 +54,15 @@ test-unit: install-test
 test-integration: install-test
 	$(BIN)/pytest -m integration
 
-lint:
+lint: lint-openapi
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The OpenAPI document, linted by Redocly's recommended rules (tools/openapi/redocly.yaml).
+lint-openapi: openapi-tools
+	$(BIN)/restoration-audit openapi > $(OPENAPI_TOOLS)/openapi.json
+	$(OPENAPI_TOOLS)/node_modules/.bin/redocly lint --config $(OPENAPI_TOOLS)/redocly.yaml \
+		$(OPENAPI_TOOLS)/openapi.json
 
 typecheck:
 	$(BIN)/mypy api_schemas jobstore service workers

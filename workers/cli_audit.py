@@ -13,6 +13,7 @@ from typing import TextIO
 
 from api_schemas.options import AuditOptions
 from api_schemas.report import AuditReport
+from workers.device import DEVICE_CHOICES, parse_device
 from workers.errors import AuditInputError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"}
@@ -293,7 +294,7 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         default=0,
         help="seed of the bootstrap and of the nearest-neighbour subsample",
     )
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--device", default="auto", help=DEVICE_CHOICES)
     p.add_argument(
         "--batch-size",
         type=int,
@@ -335,6 +336,14 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
 
 
+def device_option(text: str) -> str:
+    """``--device`` checked by the rule workers' ``RA_DEVICE`` follows (``workers.device``)."""
+    try:
+        return parse_device(text)
+    except ValueError as error:
+        raise UsageError(f"--device: {error}") from None
+
+
 def _options(args: argparse.Namespace) -> AuditOptions:
     base: dict[str, object] = {}
     if args.options is not None:
@@ -363,9 +372,11 @@ def _options(args: argparse.Namespace) -> AuditOptions:
     try:
         return AuditOptions.model_validate(base)
     except ValidationError as error:
+        from api_schemas.problems import error_location, error_message
+
         first = error.errors()[0]
-        where = ".".join(str(x) for x in first["loc"])
-        raise UsageError(f"invalid option {where}: {first['msg']}") from error
+        where = error_location(first["loc"]) or "options"
+        raise UsageError(f"invalid option {where}: {error_message(first)}") from error
 
 
 def _parse_degradation(text: str) -> dict[str, object]:
@@ -433,6 +444,7 @@ def run_audit_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) 
 
     if args.html_thumbnails < 0:
         raise UsageError(f"--html-thumbnails: expected N >= 0, got {args.html_thumbnails}")
+    device_option(args.device)
     options = _options(args)
     pairs = match_pairs(args.ground_truth, args.restored, args.observations)
     artifacts = None

@@ -48,6 +48,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from api_schemas.problems import error_message
 from jobstore import AUDIT_QUEUE
 
 DEFAULT_DATA_DIR = Path("restoration-audit-data")
@@ -87,7 +88,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def _reason(error: Mapping[str, Any]) -> str:
     """One pydantic error as ``RA_FIELD: message`` (the message alone for the whole model)."""
-    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    message = error_message(error)
     loc = error.get("loc") or ()
     return f"RA_{str(loc[0]).upper()}: {message}" if loc else message
 

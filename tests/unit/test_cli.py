@@ -255,3 +255,54 @@ def test_openapi_prints_the_document_without_configuration(
     assert main(["openapi"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["paths"]["/v1/jobs"]["post"]["operationId"] == "create_job"
+
+
+@pytest.mark.parametrize("device", ["tpu", "mps", "xla", "", "cuda:x", "cpu:3", "cuda:-1", "CPU"])
+@pytest.mark.parametrize("command", ["audit", "selfcheck"])
+def test_unknown_device_is_a_one_line_usage_error(
+    folders: dict[str, Path], capsys: pytest.CaptureFixture[str], device: str, command: str
+) -> None:
+    if command == "audit":
+        argv = ["audit", "--ground-truth", str(folders["gt"]), "--restored", str(folders["blur"])]
+    else:
+        argv = ["selfcheck", "--degradation", "downsample:4"]
+    code = main([*argv, "--device", device])
+    assert code == 2  # usage, not 1 (the --fail-on level reached)
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        f"restoration-audit: error: --device: expected auto, cpu, cuda or cuda:N, got {device!r}"
+    )
+
+
+def test_worker_settings_share_the_device_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from workers.settings import WorkerSettings
+
+    for device in ("auto", "cpu", "cuda", "cuda:1"):
+        assert WorkerSettings(device=device).device == device
+    for device in ("cpu:3", "tpu", ""):
+        with pytest.raises(ValidationError, match="expected auto, cpu, cuda or cuda:N"):
+            WorkerSettings(device=device)
+
+
+def test_short_degradation_in_the_options_file(
+    folders: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The options JSON of examples/README.md: the short form is a degradation there too."""
+    options = tmp_path / "options.json"
+    options.write_text('{"degradation": "blur:1.2", "maps": false}')
+    output = tmp_path / "report.json"
+    argv = ["audit", "--ground-truth", str(folders["gt"]), "--restored", str(folders["blur"])]
+    code = main(
+        [*argv, "--quiet", "--bootstrap", "0", "--options", str(options), "-o", str(output)]
+    )
+    assert code == 0, capsys.readouterr().err
+    report = AuditReport.model_validate_json(output.read_text())
+    assert report.settings.degradation == {"type": "blur", "sigma": 1.2, "kernel": None}
+    options.write_text('{"degradation": {"factor": 4}}')
+    assert main([*argv, "--quiet", "--options", str(options)]) == 2
+    err = capsys.readouterr().err
+    assert "invalid option degradation: expected a degradation" in err
+    assert "_spec_tag" not in err
+    assert "discriminator" not in err

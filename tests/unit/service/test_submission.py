@@ -364,3 +364,25 @@ def test_samples_of_one_input_must_agree_in_size(client):
     response = client.post("/v1/jobs", **kwargs)
     assert response.status_code == 422
     assert "differ in size" in errors_of(response)["options.pairs[0]"]
+
+
+def test_options_take_the_short_degradation_form(client):
+    response = client.post("/v1/jobs", **batch(2, size=(64, 64), degradation="blur:1.5"))
+    assert response.status_code == 202, response.text
+
+
+@pytest.mark.parametrize(
+    ("degradation", "part", "words"),
+    [
+        ({"factor": 4}, "options.degradation", "expected a degradation"),
+        ("downsample:four", "options.degradation", "expected an integer in 'downsample:four'"),
+        ({"type": "downsample", "factor": 40}, "options.degradation.factor", "less than or equal"),
+    ],
+)
+def test_degradation_problems_name_no_internals(client, degradation, part, words):
+    response = client.post("/v1/jobs", **batch(2, size=(64, 64), degradation=degradation))
+    assert response.status_code == 422
+    errors = errors_of(response)
+    assert words in errors[part], errors
+    for internal in ("_spec_tag", "discriminator", "Value error"):
+        assert internal not in response.text
