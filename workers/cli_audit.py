@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from api_schemas.jobs import group_name_problem, pair_id_problem
 from api_schemas.options import AuditOptions
 from api_schemas.report import AuditReport
 from workers.device import DEVICE_CHOICES, parse_device
@@ -41,6 +42,9 @@ def parse_restored(value: str) -> RestoredFolder:
         return RestoredFolder("default", Path(value))
     if not name or not path:
         raise argparse.ArgumentTypeError(f"expected NAME=DIR, got {value!r}")
+    problem = group_name_problem(name)  # the service's rule for restorer names
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
     return RestoredFolder(name, Path(path))
 
 
@@ -108,6 +112,12 @@ def match_pairs(
             pair_id = stem if single_restorer else f"{folder.name}/{stem}"
             if sampled:
                 pair_id = f"{folder.name}/{stem}/{sample_of[position]}"
+            problem = pair_id_problem(pair_id)  # the service's rule, so reports line up
+            if problem is not None:
+                raise AuditInputError(
+                    f"{files[stem].name}: the file name makes {problem}; rename the file",
+                    part=f"--restored {folder.name}",
+                )
             pairs.append(
                 PairSource(
                     pair_id,
@@ -117,6 +127,12 @@ def match_pairs(
                     observation,
                     input=stem if sampled else None,
                     sample=sample_of[position] if sampled else None,
+                    # Errors name the files, not positions in a list the user never wrote.
+                    names=(
+                        str(truth[stem]),
+                        str(files[stem]),
+                        None if observation is None else str(observation),
+                    ),
                 )
             )
     return pairs

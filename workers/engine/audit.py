@@ -392,7 +392,7 @@ def _observation(item: LoadedPair, known: KnownDegradation) -> torch.Tensor | No
         raise AuditInputError(
             f"expected an observation of {expected[1]}x{expected[0]} pixels for a "
             f"{width}x{height} ground truth under the degradation, got {got[1]}x{got[0]}",
-            part=f"observation[{item.source.id}]",
+            part=item.source.part("observation"),
         )
     return item.observation
 
@@ -400,7 +400,7 @@ def _observation(item: LoadedPair, known: KnownDegradation) -> torch.Tensor | No
 def _pair_geometry(item: LoadedPair) -> policy.PairGeometry:
     def geometry(role: str, image: torch.Tensor) -> policy.Geometry:
         channels, height, width = image.shape
-        return policy.Geometry(f"{role}[{item.source.id}]", int(width), int(height), int(channels))
+        return policy.Geometry(item.source.part(role), int(width), int(height), int(channels))
 
     observation = item.observation
     return policy.PairGeometry(

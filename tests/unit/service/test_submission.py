@@ -46,7 +46,9 @@ def files_with(role: str, index: int, content: bytes, n: int = 2):
 def test_undecodable_part_is_named(client):
     response = client.post("/v1/jobs", **files_with("restored", 1, b"not an image"))
     assert response.status_code == 422
-    assert errors_of(response) == {"restored[1]": "not a decodable image (PNG, JPEG, TIFF or WebP)"}
+    assert errors_of(response) == {
+        "restored[1]": "'x.png': not a decodable image (PNG, JPEG, TIFF or WebP)"
+    }
 
 
 def test_truncated_png_is_refused(client):
@@ -59,7 +61,10 @@ def test_truncated_png_is_refused(client):
 def test_pair_sizes_must_match(client):
     response = client.post("/v1/jobs", **files_with("restored", 0, png((20, 12))))
     assert response.status_code == 422
-    assert errors_of(response)["restored[0]"].startswith("size 20x12 differs")
+    # The part is the position; the message names the uploaded files of both sides.
+    assert errors_of(response)["restored[0]"] == (
+        "'x.png': size 20x12 differs from ground_truth[0] (16x12); ground_truth[0] is 'gt0.png'"
+    )
 
 
 def test_channel_counts_must_match(client):
