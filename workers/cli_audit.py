@@ -331,8 +331,8 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         type=Path,
         metavar="FILE",
         help="write the report as one self-contained HTML page (no network needed to view it): "
-        "summary, per-restorer estimates with intervals, verdicts, pairs by risk with "
-        "thumbnails; the UP/DP plots and heat maps are embedded when --maps DIR is given",
+        "summary, per-restorer estimates with intervals, verdicts, the UP/DP plots, pairs by "
+        "risk with thumbnails; their heat maps too when --maps DIR is given",
     )
     p.add_argument(
         "--html-thumbnails",
@@ -423,6 +423,37 @@ def _write_atomically(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+def _write_html(
+    path: Path,
+    report: AuditReport,
+    pairs: Sequence[object],
+    args: argparse.Namespace,
+    patch_size: int,
+) -> None:
+    """Write the HTML page; it always shows the UP/DP plots. Without ``--maps DIR`` (or with
+    ``maps`` false) the audit wrote none, so they are drawn here for the page only (the JSON
+    report keeps no links to files that do not exist)."""
+    if report.plots:
+        _write_atomically(path, html_page(report, pairs, args.ground_truth, args.html_thumbnails))
+        return
+    import tempfile
+
+    from workers.engine import ArtifactWriter
+    from workers.engine.artifacts import render_plots
+
+    with tempfile.TemporaryDirectory(prefix="restoration-audit-plots-") as scratch:
+        folder = Path(scratch)
+
+        def write(name: str, data: bytes) -> None:
+            (folder / name).write_bytes(data)
+
+        writer = ArtifactWriter(write=write, url_for=lambda name: str(folder / name))
+        plots = render_plots(report.groups, writer, patch_size)
+        page_report = report.model_copy(update={"plots": plots})
+        page = html_page(page_report, pairs, args.ground_truth, args.html_thumbnails)
+    _write_atomically(path, page)
+
+
 def html_page(
     report: AuditReport, pairs: Sequence[object], ground_truth: Path, thumbnails: int
 ) -> str:
@@ -485,9 +516,7 @@ def run_audit_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) 
     if args.output is not None:
         _write_atomically(args.output, document + "\n")
     if args.html is not None:
-        _write_atomically(
-            args.html, html_page(report, pairs, args.ground_truth, args.html_thumbnails)
-        )
+        _write_html(args.html, report, pairs, args, options.patch_size)
     if args.json:
         stdout.write(document + "\n")
     elif not args.quiet:
