@@ -16,8 +16,9 @@ install: $(BIN)/python
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q torch==$(TORCH_VERSION)
 	$(BIN)/pip install -q -e .
 
-install-test: install test-system-deps openapi-tools
+install-test: install test-system-deps
 	$(BIN)/pip install -q -e ".[test]"
+	$(MAKE) openapi-tools
 
 # The npm tools that check the OpenAPI document (Redocly's linter, openapi-typescript,
 # openapi-fetch, typescript), exactly as tools/openapi/package-lock.json pins them.
@@ -27,10 +28,11 @@ $(OPENAPI_TOOLS)/node_modules/.package-lock.json: $(OPENAPI_TOOLS)/package-lock.
 openapi-tools: $(OPENAPI_TOOLS)/node_modules/.package-lock.json
 
 # Debian packages some tests use: Chromium (the HTML report's browser test; playwright drives
-# it and downloads no browser) and docker-compose (validates docker-compose.yml without an
-# engine). Installed with apt-get when missing and this runs as root; otherwise says what to
-# install (those tests then fail and say so too).
-SYSTEM_DEPS := /usr/bin/chromium:chromium /usr/bin/docker-compose:docker-compose
+# it and downloads no browser), docker-compose (validates docker-compose.yml without an
+# engine) and npm with node (the OpenAPI linter and TypeScript check of tools/openapi).
+# Installed with apt-get when missing and this runs as root; otherwise says what to install
+# (those tests then fail and say so too).
+SYSTEM_DEPS := /usr/bin/chromium:chromium /usr/bin/docker-compose:docker-compose /usr/bin/npm:npm
 test-system-deps:
 	@missing=""; for dep in $(SYSTEM_DEPS); do \
 		[ -x "$${dep%%:*}" ] || missing="$$missing $${dep##*:}"; done; \
@@ -42,8 +44,16 @@ test-system-deps:
 		else echo "please install these Debian packages for the tests:$$missing"; fi; \
 	fi
 
+# The README's examples: scikit-image (bundled photographs) and openapi-python-client.
+install-examples: install
+	$(BIN)/pip install -q -e ".[examples]"
+
 serve: install
 	$(BIN)/restoration-audit serve
+
+# The README's demo data: 4 photographs, their 4x bicubic observations, 2 restorers, in demo/.
+demo: install-examples
+	$(BIN)/python examples/make_demo_pairs.py demo
 
 test: install-test
 	$(BIN)/pytest
