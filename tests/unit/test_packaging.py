@@ -3,6 +3,7 @@ git, and installing raises no setuptools deprecation warning (PEP 639 licence me
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tomllib
 from pathlib import Path
@@ -31,3 +32,10 @@ def test_the_readme_outputs_are_ignored_by_git(path: str) -> None:
         ["git", "check-ignore", "--no-index", "-q", path], cwd=REPO, check=False
     )
     assert result.returncode == 0, f"{path} is not in .gitignore"
+
+
+@pytest.mark.parametrize("readme", ["README.md", "benchmarks/README.md"])
+def test_the_readmes_speak_of_the_project_only(readme: str) -> None:
+    """Figures are the project's, with their scripts and machines, not a work session's."""
+    text = (REPO / readme).read_text()
+    assert not re.findall(r"(?i)\bsessions?\b", text)
