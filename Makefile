@@ -67,6 +67,7 @@ test-integration: install-test
 lint: lint-openapi
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 # The OpenAPI document, linted by Redocly's recommended rules (tools/openapi/redocly.yaml).
 lint-openapi: openapi-tools
@@ -75,7 +76,7 @@ lint-openapi: openapi-tools
 		$(OPENAPI_TOOLS)/openapi.json
 
 typecheck:
-	$(BIN)/mypy api_schemas jobstore service workers
+	$(BIN)/mypy api_schemas jobstore observability reporting service workers runtime cli
 
 bench: install-test
 	$(BIN)/python benchmarks/bench_audit.py

@@ -307,8 +307,14 @@ def _token_of(tokens: list[str], loc: tuple[Any, ...]) -> str:
     return repr(tokens[0].strip())
 
 
-def _steps(spec: DegradationSpec) -> list[BlurSpec | DownsampleSpec | NoiseSpec]:
+def degradation_steps(spec: DegradationSpec) -> list[BlurSpec | DownsampleSpec | NoiseSpec]:
+    """The steps of a degradation in order (a single step is a one-step list)."""
     return list(spec.steps) if isinstance(spec, CompositeSpec) else [spec]
+
+
+def linear_steps(spec: DegradationSpec) -> list[BlurSpec | DownsampleSpec]:
+    """The steps that make the linear map H (noise does not change it), in order."""
+    return [s for s in degradation_steps(spec) if isinstance(s, BlurSpec | DownsampleSpec)]
 
 
 def super_resolution_factor(spec: DegradationSpec) -> int | None:
@@ -318,7 +324,7 @@ def super_resolution_factor(spec: DegradationSpec) -> int | None:
         >>> super_resolution_factor(parse_degradation_short("blur:1+downsample:3"))
         3
     """
-    for step in _steps(spec):
+    for step in degradation_steps(spec):
         if isinstance(step, DownsampleSpec):
             return step.factor
     return None
@@ -338,7 +344,7 @@ def noise_variance(spec: DegradationSpec) -> float:
         >>> round(noise_variance(parse_degradation_short("blur:1")) * 12 * 255**2, 12)
         1.0
     """
-    for step in _steps(spec):
+    for step in degradation_steps(spec):
         if isinstance(step, NoiseSpec):
             return max(step.sigma**2, QUANTISATION_NOISE_VARIANCE)
     return QUANTISATION_NOISE_VARIANCE

@@ -12,12 +12,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
 
-from api_schemas.degradation import parse_degradation
+from api_schemas.degradation import DegradationSpec, parse_degradation
 
 ColorMode = Literal["y", "y_full", "rgb"]
 
@@ -157,6 +158,16 @@ class AuditOptions(BaseModel):
         if len(set(value)) != len(value):
             raise ValueError("patch_sizes must not repeat a size")
         return sorted(value)
+
+    _degradation_spec: DegradationSpec | None = PrivateAttr(default=None)
+
+    @property
+    def degradation_spec(self) -> DegradationSpec | None:
+        """``degradation`` as its validated model (parsed once, on first use): what the engine,
+        the cost model and the image policy read, so none of them parses the JSON again."""
+        if self.degradation is not None and self._degradation_spec is None:
+            self._degradation_spec = parse_degradation(self.degradation)
+        return self._degradation_spec
 
     @field_validator("degradation", mode="before")
     @classmethod

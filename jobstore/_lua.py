@@ -13,20 +13,21 @@ Layout in Redis (``p`` is the prefix):
 
 Index entries of an expired record are removed lazily by the readers. Times come from the
 Redis server clock (``TIME``), so API and workers on different hosts agree on lease expiry.
-Every script takes ``ARGV[1]`` = prefix, ``ARGV[2]`` = job id, ``ARGV[3]`` = retention seconds.
+Every script takes ``ARGV[1]`` = prefix, ``ARGV[2]`` = job id, ``ARGV[3]`` = retention seconds,
+and as its last argument the injected time of ``jobstore.clock`` (``''``: the server's clock).
 """
 
 from __future__ import annotations
 
-_PRELUDE = """
+from jobstore.clock import LUA_NOW
+
+_PRELUDE = (
+    LUA_NOW
+    + """
 local p = ARGV[1]
 local id = ARGV[2]
 local retention = tonumber(ARGV[3])
 local jk = p .. ':job:' .. id
-local function now()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) + tonumber(t[2]) / 1000000
-end
 local function fmt(t)
   return string.format('%.6f', t)
 end
@@ -55,6 +56,7 @@ local function owned(worker)
   return field('state') == 'running' and field('worker_id') == worker
 end
 """
+)
 
 STORED_BYTES = """
 local function stored_bytes(p, tenant)

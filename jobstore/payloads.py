@@ -21,9 +21,10 @@ racing a delete either lands in the renamed directory and is removed with it, or
 Heat maps are many (one or more per pair) and encoding a PNG costs several times drawing
 it, so the worker stores their pixels and the first download encodes them: the worker's
 time goes to auditing, and maps nobody opens are never encoded. The pixels are kept
-compressed (:func:`encode_pixels`: each row minus the row above, then zlib at level 1, about
-4 ms a 352x276 map against 30 ms for the PNG), because raw they made a job's store hundreds of
-times larger than its uploads (``benchmarks/bench_artifacts.py`` prints the figures). Stores
+compressed (:func:`encode_pixels`: each row minus the row above, then zlib at level 1, several
+times cheaper than the PNG), because raw they made a job's store hundreds of times larger than
+its uploads (``benchmarks/bench_artifacts.py`` prints the figures, ``benchmarks/README.md``
+keeps them). Stores
 written before keep raw ``.npy`` pixels; those are still read.
 """
 

@@ -33,6 +33,7 @@ from api_schemas.jobs import JOB_STATES, JobLinks, JobProgress, JobRead, JobStat
 from api_schemas.problems import Problem
 from jobstore import _lua
 from jobstore._cursor import decode_token, encode_token
+from jobstore.clock import Clock, clock_argument, redis_now
 from jobstore.errors import (
     JobAlreadyFinishedError,
     JobExistsError,
@@ -158,6 +159,8 @@ class JobRecords:
         redis: A client of the Redis server that holds the records (any ``decode_responses``).
         prefix: Prefix of every key, so several deployments can share one server.
         retention_seconds: Records expire this long after their last change.
+        clock: Epoch seconds now for leases and timestamps (``jobstore.clock``); ``None``, the
+            default and what the service uses, is the Redis server's clock.
     """
 
     def __init__(
@@ -166,6 +169,7 @@ class JobRecords:
         *,
         prefix: str = "ra",
         retention_seconds: int = DEFAULT_RETENTION_SECONDS,
+        clock: Clock | None = None,
     ) -> None:
         if retention_seconds <= 0:
             raise ValueError(f"expected a positive retention, got {retention_seconds}")
@@ -174,6 +178,7 @@ class JobRecords:
         self.redis = redis
         self.prefix = prefix
         self.retention_seconds = retention_seconds
+        self.clock = clock
         self._create = redis.register_script(_lua.CREATE)
         self._try_start = redis.register_script(_lua.TRY_START)
         self._renew = redis.register_script(_lua.RENEW_LEASE)
@@ -195,7 +200,8 @@ class JobRecords:
 
     def _run(self, script: Any, job_id: str, *args: object) -> Any:
         validate_job_id(job_id)
-        return script(args=[self.prefix, job_id, self.retention_seconds, *args])
+        time = clock_argument(self.clock)
+        return script(args=[self.prefix, job_id, self.retention_seconds, *args, time])
 
     # -- create and read --------------------------------------------------------------------
 
@@ -434,10 +440,10 @@ class JobRecords:
     # -- sweeper ----------------------------------------------------------------------------
 
     def expired_leases(self, now: float | None = None) -> builtins.list[str]:
-        """Ids of running jobs whose lease expired by ``now`` (epoch s; Redis clock if None)."""
+        """Ids of running jobs whose lease expired by ``now`` (epoch s; the store's clock if
+        None)."""
         if now is None:
-            seconds, micros = self.redis.time()
-            now = seconds + micros / 1e6
+            now = redis_now(self.redis, self.clock)
         rows = cast(
             builtins.list[Any], self.redis.zrangebyscore(f"{self.prefix}:leases", "-inf", now)
         )

@@ -11,8 +11,8 @@ engine on a problem whose answer is known. This module builds that problem:
    scaled to a pixel standard deviation of 0.08 around 0.5, so the images, observations and
    posterior samples stay inside [0, 1] (an image that does not is redrawn).
 2. **Observations** through the named degradation: the engine's own operator A
-   (``DegradationOperator.from_spec``) plus white Gaussian noise of the spec's variance s^2
-   (``noise_variance``: the 8-bit quantisation variance when no noise is named).
+   (``workers.engine.degradation.linear_operator``) plus white Gaussian noise of the spec's
+   variance s^2 (``noise_variance``: the 8-bit quantisation variance when no noise is named).
 3. **Exact restorers** on the crop, with the crop's exact covariance S:
    the posterior mean ``E[x|y] = mu + S A' (A S A' + s^2 I)^-1 (y - A mu)``, solved by
    preconditioned conjugate gradients (batched, float64), and an exact posterior draw W by the
@@ -40,6 +40,7 @@ import torch
 from api_schemas.degradation import noise_variance, parse_degradation, parse_degradation_short
 from api_schemas.options import AuditOptions
 from api_schemas.report import AuditReport, GroupReport
+from workers.engine.degradation import linear_operator
 from workers.errors import AuditInputError
 from workers.estimators.degradation import DegradationOperator
 
@@ -377,8 +378,9 @@ def synthesize(
     Raises:
         SelfCheckError: if [0, 1] cannot be met after several redraws (a spectrum too strong).
     """
-    operator = DegradationOperator.from_spec(spec)
-    noise = noise_variance(parse_degradation(spec))
+    parsed = parse_degradation(spec)
+    operator = linear_operator(parsed)
+    noise = noise_variance(parsed)
     posterior = GaussianPosterior(source, operator, noise)
     sigma = math.sqrt(noise)
     device = source.device
@@ -645,7 +647,7 @@ def run_selfcheck(
         {"maps": False, **overrides, "bootstrap": bootstrap, "degradation": audited}
     )
 
-    factor = DegradationOperator.from_spec(spec).factor
+    factor = linear_operator(parse_degradation(spec)).factor
     notes: list[str] = []
     side = size // factor * factor
     if side != size:
@@ -665,7 +667,7 @@ def run_selfcheck(
     source = StationarySource.from_profile(profile, side, pixel_std, torch_device)
     generator = torch.Generator().manual_seed(seed)
     problem = synthesize(spec, source, n_images, generator)
-    audited_grid = DegradationOperator.from_spec(audited).output_size(side, side)
+    audited_grid = linear_operator(parse_degradation(audited)).output_size(side, side)
     with_observations = tuple(problem.observation.shape[-2:]) == audited_grid
     if not with_observations:
         notes.append(

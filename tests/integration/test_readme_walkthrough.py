@@ -50,7 +50,7 @@ def _argv(command: str) -> list[str]:
     if tool == "python":
         return [sys.executable, *argv[1:]]
     if tool == "restoration-audit":
-        return [sys.executable, "-c", "import sys; from workers.cli import main; sys.exit(main())",
+        return [sys.executable, "-c", "import sys; from cli.main import main; sys.exit(main())",
                 *argv[1:]]  # fmt: skip
     return [str(BIN / tool), *argv[1:]]
 

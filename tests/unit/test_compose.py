@@ -45,6 +45,7 @@ def compose() -> dict[str, Any]:
     return data
 
 
+@pytest.mark.integration  # starts a process
 def test_compose_config_is_valid() -> None:
     command = _compose_command()
     if command is None:
@@ -66,6 +67,7 @@ def test_compose_config_is_valid() -> None:
     assert set(resolved["services"]) == {"redis", "api", "worker"}
 
 
+@pytest.mark.integration  # starts a process
 def test_compose_refuses_to_start_the_api_without_keys() -> None:
     command = _compose_command()
     if command is None:
@@ -89,6 +91,7 @@ def test_worker_reserves_an_nvidia_gpu(compose: dict[str, Any]) -> None:
     assert compose["services"]["worker"]["environment"]["RA_DEVICE"] == "cuda"
 
 
+@pytest.mark.integration  # starts a process
 def test_worker_names_its_gpu(compose: dict[str, Any]) -> None:
     """``count: 1`` without device ids gave every replica (and every copy) the same GPU."""
     (device,) = compose["services"]["worker"]["deploy"]["resources"]["reservations"]["devices"]
@@ -109,6 +112,7 @@ def test_the_payload_volume_is_writable_by_the_service_user(dockerfile: Path) ->
     assert _instructions(dockerfile.read_text(), "USER") == ["audit"]
 
 
+@pytest.mark.integration  # starts a process
 def test_the_api_trusts_a_proxy_container_but_not_the_gateway() -> None:
     """--proxy-headers trusts FORWARDED_ALLOW_IPS (uvicorn's default is loopback only): the
     containers' range of the project network, which leaves out its gateway (the address
@@ -214,7 +218,7 @@ _DISTRIBUTIONS = {
     "starlette": "starlette",
     "uvicorn": "uvicorn",
 }
-_API_PACKAGES = ("service", "jobstore", "api_schemas")
+_API_PACKAGES = ("service", "reporting", "observability", "jobstore", "api_schemas")
 
 
 def _third_party_imports() -> set[str]:

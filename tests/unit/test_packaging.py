@@ -22,6 +22,7 @@ def test_license_is_an_spdx_expression_with_its_file() -> None:
     assert any(req.startswith("setuptools>=77") for req in project["build-system"]["requires"])
 
 
+@pytest.mark.integration  # starts a process (git)
 @pytest.mark.parametrize(
     "path",
     ["demo/gt/0.png", "maps/up_plane.png", "report.json", "report.html", "openapi.json",

@@ -21,9 +21,8 @@ def test_api_conforms_to_its_schema(settings):
     strategy = st.one_of(*(op.as_strategy() for op in operations))
 
     @seed(20261127)
-    @hypothesis_settings(
-        max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None
-    )
+    # Each example is an HTTP request to the app: schemathesis' strategies are slow to draw.
+    @hypothesis_settings(max_examples=150, suppress_health_check=list(HealthCheck))
     @given(strategy)
     def run(case):
         # Random bytes are schema-valid file parts but not images: refusing them is right.

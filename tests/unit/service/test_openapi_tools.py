@@ -67,6 +67,7 @@ def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.integration  # starts a process (npm tools)
 def test_redocly_lints_the_document_clean(tools: Path, document: Path) -> None:
     result = _run(
         [str(BIN / "redocly"), "lint", "--config", str(tools / "redocly.yaml"),
@@ -110,11 +111,13 @@ def _typecheck(
 PROGRAM = TOOLS / "typecheck" / "submit_poll_report.ts"
 
 
+@pytest.mark.integration  # starts a process (npm tools)
 def test_a_typescript_client_type_checks(tools: Path, document: Path, tmp_path: Path) -> None:
     checked = _typecheck(tools, document, tmp_path, PROGRAM.read_text())
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
+@pytest.mark.integration  # starts a process (npm tools)
 def test_the_type_check_catches_a_wrong_option(tools: Path, document: Path, tmp_path: Path) -> None:
     """The type check has teeth: a misspelt colour mode in the options does not compile."""
     program = PROGRAM.read_text()

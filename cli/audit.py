@@ -1,0 +1,541 @@
+"""`restoration-audit audit`: audit folders of images from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from api_schemas.exit_codes import EXIT_HIGH_RISK, EXIT_INPUT, EXIT_OK, EXIT_USAGE
+from api_schemas.jobs import group_name_problem, pair_id_problem
+from api_schemas.options import AuditOptions
+from api_schemas.report import AuditReport
+from workers.device import DEVICE_CHOICES, parse_device
+from workers.errors import AuditInputError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"}
+
+
+class UsageError(Exception):
+    """The command line itself is wrong (exit 2)."""
+
+
+@dataclass(frozen=True)
+class RestoredFolder:
+    name: str
+    path: Path
+
+
+def parse_restored(value: str) -> RestoredFolder:
+    """``NAME=DIR`` or a bare ``DIR`` (group "default")."""
+    name, sep, path = value.partition("=")
+    if not sep:
+        return RestoredFolder("default", Path(value))
+    if not name or not path:
+        raise argparse.ArgumentTypeError(f"expected NAME=DIR, got {value!r}")
+    problem = group_name_problem(name)  # the service's rule for restorer names
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return RestoredFolder(name, Path(path))
+
+
+def _images_by_stem(folder: Path, role: str) -> dict[str, Path]:
+    if not folder.is_dir():
+        raise AuditInputError(f"not a directory: {folder}", part=role)
+    found: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
+            continue
+        if path.stem in found:
+            raise AuditInputError(
+                f"two images share the name {path.stem!r}: {found[path.stem].name} and {path.name}",
+                part=role,
+            )
+        found[path.stem] = path
+    if not found:
+        raise AuditInputError(
+            f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {folder}", part=role
+        )
+    return found
+
+
+def match_pairs(
+    ground_truth: Path, restored: Sequence[RestoredFolder], observations: Path | None
+) -> list[object]:
+    """Pair files by name (without extension); a file on one side only is an error naming it."""
+    from workers.engine import PairSource
+
+    truth = _images_by_stem(ground_truth, "--ground-truth")
+    obs = _images_by_stem(observations, "--observations") if observations else None
+    # A name given more than once means several samples of that restorer per input
+    # (docs/theory.md 3.9): its folders are samples 0, 1, ... in the order given.
+    sample_of: dict[int, int] = {}
+    repeats: dict[str, int] = {}
+    for position, folder in enumerate(restored):
+        sample_of[position] = repeats.get(folder.name, 0)
+        repeats[folder.name] = sample_of[position] + 1
+    single_restorer = len(repeats) == 1 and len(restored) == 1
+    pairs: list[object] = []
+    for position, folder in enumerate(restored):
+        files = _images_by_stem(folder.path, f"--restored {folder.name}")
+        only_restored = sorted(set(files) - set(truth))
+        only_truth = sorted(set(truth) - set(files))
+        if only_restored:
+            raise AuditInputError(
+                f"{files[only_restored[0]].name} has no ground truth in {ground_truth}",
+                part=f"--restored {folder.name}",
+            )
+        if only_truth:
+            raise AuditInputError(
+                f"{truth[only_truth[0]].name} has no restored image in {folder.path}",
+                part=f"--restored {folder.name}",
+            )
+        sampled = repeats[folder.name] > 1
+        for stem in sorted(truth):
+            observation = None
+            if obs is not None:
+                if stem not in obs:
+                    raise AuditInputError(
+                        f"{truth[stem].name} has no observation in {observations}",
+                        part="--observations",
+                    )
+                observation = obs[stem]
+            pair_id = stem if single_restorer else f"{folder.name}/{stem}"
+            if sampled:
+                pair_id = f"{folder.name}/{stem}/{sample_of[position]}"
+            problem = pair_id_problem(pair_id)  # the service's rule, so reports line up
+            if problem is not None:
+                raise AuditInputError(
+                    f"{files[stem].name}: the file name makes {problem}; rename the file",
+                    part=f"--restored {folder.name}",
+                )
+            pairs.append(
+                PairSource(
+                    pair_id,
+                    folder.name,
+                    truth[stem],
+                    files[stem],
+                    observation,
+                    input=stem if sampled else None,
+                    sample=sample_of[position] if sampled else None,
+                    # Errors name the files, not positions in a list the user never wrote.
+                    names=(
+                        str(truth[stem]),
+                        str(files[stem]),
+                        None if observation is None else str(observation),
+                    ),
+                )
+            )
+    return pairs
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal; silent elsewhere."""
+
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
+        self.stream = stream
+        self.enabled = enabled and stream.isatty()
+        self.started = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * done / max(total, 1))
+        rate = done / max(time.monotonic() - self.started, 1e-9)
+        self.stream.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} pairs {rate:.1f}/s"
+        )
+        if done >= total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    return "-" if value is None else f"{value:.{digits}g}"
+
+
+def summary_table(report: AuditReport) -> str:
+    """A short human summary: one line per restorer."""
+    header = (
+        f"{'restorer':<16} {'pairs':>5} {'PSNR':>7} {'SSIM':>6} {'uncertainty [CI]':>26} "
+        f"{'P/d':>8} {'invented':>8}  risk"
+    )
+    lines = [header, "-" * len(header)]
+    for g in report.groups:
+        u = g.uncertainty.gaussian
+        ci = f"[{_fmt(u.ci_low, 3)}, {_fmt(u.ci_high, 3)}]"
+        lines.append(
+            f"{g.name[:16]:<16} {g.n_pairs:>5} {_fmt(g.distortion.psnr.value, 4):>7} "
+            f"{_fmt(g.distortion.ssim.value, 3):>6} {_fmt(u.value, 3) + ' ' + ci:>26} "
+            f"{_fmt(g.perception.per_dimension, 3):>8} "
+            f"{_fmt(g.hallucination.invented_detail_ratio.value, 3):>8}  {g.risk.level}"
+        )
+    known = [g for g in report.groups if g.inherent_uncertainty is not None]
+    if known:
+        lines.append("")
+        lines.append(
+            f"{'restorer':<16} {'N(X|Y)':>10} {'ratio U/N [CI]':>22} {'oracle r':>8} "
+            f"{'P_min':>8}  place against the Gaussian-oracle frontier"
+        )
+        for g in known:
+            ratio = g.uncertainty_ratio
+            shown = "-"
+            if ratio is not None:
+                shown = (
+                    f"{_fmt(ratio.value, 3)} [{_fmt(ratio.ci_low, 3)}, {_fmt(ratio.ci_high, 3)}]"
+                )
+            oracle = g.uncertainty_floor_ratio.value if g.uncertainty_floor_ratio else None
+            lines.append(
+                f"{g.name[:16]:<16} {_fmt(g.inherent_uncertainty, 3):>10} "
+                f"{shown:>22} {_fmt(oracle, 3):>8} "
+                f"{_fmt(g.min_perception_index, 3):>8}  {g.up_region or '-'}"
+            )
+    sampled = [g for g in report.groups if g.samples is not None]
+    if sampled:
+        lines.append("")
+        lines.append(
+            f"{'restorer':<16} {'K':>3} {'spread':>10} {'error/spread [CI]':>24} {'coverage':>14}"
+        )
+        for g in sampled:
+            s = g.samples
+            assert s is not None
+            r = s.error_to_spread_ratio
+            shown = f"{_fmt(r.value, 3)} [{_fmt(r.ci_low, 3)}, {_fmt(r.ci_high, 3)}]"
+            cover = "-"
+            if s.interval_coverage is not None:
+                c = s.interval_coverage
+                cover = f"{c.coverage:.3f} at {c.level:g}"
+            lines.append(
+                f"{g.name[:16]:<16} {s.per_input:>3} {_fmt(s.spread.value, 3):>10} "
+                f"{shown:>24} {cover:>14}"
+            )
+    for g in report.groups:
+        for reason in g.risk.reasons:
+            lines.append(f"  {g.name}: {reason}")
+    return "\n".join(lines)
+
+
+def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the ``audit`` subcommand."""
+    p = sub.add_parser(
+        "audit",
+        help="audit restored images against ground truth and write the JSON report",
+        description=(
+            "Pair the images of --ground-truth with those of each --restored folder by file "
+            "name, run every estimator, print a summary and write the full JSON report."
+        ),
+    )
+    p.add_argument(
+        "--ground-truth",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="folder of ground-truth images",
+    )
+    p.add_argument(
+        "--restored",
+        required=True,
+        action="append",
+        type=parse_restored,
+        metavar="NAME=DIR",
+        help="a restorer's outputs (repeat for several restorers); the same NAME again adds "
+        "another sample of that restorer per input (stochastic restorers: spread, "
+        "error-to-spread ratio, per-pixel intervals)",
+    )
+    p.add_argument(
+        "--observations",
+        type=Path,
+        metavar="DIR",
+        help="folder of degraded observations, matched by name",
+    )
+    p.add_argument(
+        "--degradation",
+        metavar="SPEC",
+        help="known degradation, e.g. downsample:4:bicubic or a JSON object",
+    )
+    p.add_argument(
+        "--color",
+        choices=["y", "y_full", "rgb"],
+        default="y",
+        help="statistics on luma (y: MATLAB rgb2ycbcr, y_full: BT.601) or RGB",
+    )
+    p.add_argument(
+        "--patch-size",
+        type=int,
+        default=8,
+        metavar="N",
+        help="side of the patches whose statistics are taken (d = C N^2; default 8)",
+    )
+    p.add_argument(
+        "--patch-sizes",
+        default=None,
+        metavar="N,N,...",
+        help="dimension sweep: also take every patch statistic at these sizes, e.g. 4,6,8 "
+        "(report: by_patch_size; plot: up_plane_by_patch_size)",
+    )
+    p.add_argument(
+        "--patch-stride",
+        type=int,
+        default=1,
+        metavar="N",
+        help="step between patch positions (default 1: every position)",
+    )
+    p.add_argument(
+        "--crop-border",
+        type=int,
+        default=None,
+        metavar="N",
+        help="pixels cropped from every side (default: the SR factor, else 0)",
+    )
+    p.add_argument(
+        "--bootstrap",
+        type=int,
+        default=200,
+        metavar="R",
+        help="bootstrap resamples over pairs (0 disables intervals)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the bootstrap and of the nearest-neighbour subsample",
+    )
+    p.add_argument("--device", default="auto", help=DEVICE_CHOICES)
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=16,
+        metavar="N",
+        help="pairs per device batch (bounds memory)",
+    )
+    p.add_argument(
+        "--options",
+        type=Path,
+        metavar="FILE",
+        help="JSON file of audit options (command-line flags override it)",
+    )
+    p.add_argument("--maps", type=Path, metavar="DIR", help="write hallucination-map PNGs here")
+    p.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the JSON report")
+    p.add_argument(
+        "--html",
+        type=Path,
+        metavar="FILE",
+        help="write the report as one self-contained HTML page (no network needed to view it): "
+        "summary, per-restorer estimates with intervals, verdicts, the UP/DP plots, pairs by "
+        "risk with thumbnails; their heat maps too when --maps DIR is given",
+    )
+    p.add_argument(
+        "--html-thumbnails",
+        type=int,
+        default=12,
+        metavar="N",
+        help="riskiest pairs shown with thumbnails in the --html page (default 12; the "
+        "others are table rows)",
+    )
+    p.add_argument("--json", action="store_true", help="print the JSON report on stdout")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no summary")
+    p.add_argument(
+        "--fail-on",
+        choices=["high", "medium"],
+        default=None,
+        help="exit 1 when any restorer's risk reaches this level",
+    )
+
+
+def device_option(text: str) -> str:
+    """``--device`` checked by the rule workers' ``RA_DEVICE`` follows (``workers.device``)."""
+    try:
+        return parse_device(text)
+    except ValueError as error:
+        raise UsageError(f"--device: {error}") from None
+
+
+def _options(args: argparse.Namespace) -> AuditOptions:
+    base: dict[str, object] = {}
+    if args.options is not None:
+        try:
+            base = json.loads(args.options.read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            raise UsageError(f"--options: cannot read {args.options}: {error}") from error
+    base.update(
+        color=args.color,
+        patch_size=args.patch_size,
+        patch_stride=args.patch_stride,
+        crop_border=args.crop_border,
+        bootstrap={"resamples": args.bootstrap, "seed": args.seed, **(base.get("bootstrap") or {})},  # type: ignore[dict-item]
+    )
+    if args.degradation:
+        base["degradation"] = _parse_degradation(args.degradation)
+    if args.patch_sizes:
+        try:
+            base["patch_sizes"] = [int(x) for x in args.patch_sizes.split(",") if x.strip()]
+        except ValueError as error:
+            raise UsageError(
+                f"--patch-sizes: expected integers separated by commas, got {args.patch_sizes!r}"
+            ) from error
+    from pydantic import ValidationError
+
+    try:
+        return AuditOptions.model_validate(base)
+    except ValidationError as error:
+        from api_schemas.problems import error_location, error_message
+
+        first = error.errors()[0]
+        where = error_location(first["loc"]) or "options"
+        raise UsageError(f"invalid option {where}: {error_message(first)}") from error
+
+
+def _parse_degradation(text: str) -> dict[str, object]:
+    if text.lstrip().startswith("{"):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise UsageError(f"--degradation: invalid JSON: {error}") from error
+        if not isinstance(value, dict):
+            raise UsageError("--degradation: expected a JSON object")
+        return value
+    try:
+        from api_schemas.degradation import parse_degradation_short
+    except ImportError as error:  # pragma: no cover - the module ships with the package
+        raise UsageError("--degradation: short forms are not supported by this build") from error
+    try:
+        spec = parse_degradation_short(text)
+    except ValueError as error:
+        raise UsageError(f"--degradation: {error}") from error
+    dumped: dict[str, object] = spec.model_dump(mode="json")
+    return dumped
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def _write_html(
+    path: Path,
+    report: AuditReport,
+    pairs: Sequence[object],
+    args: argparse.Namespace,
+    patch_size: int,
+) -> None:
+    """Write the HTML page; it always shows the UP/DP plots. Without ``--maps DIR`` (or with
+    ``maps`` false) the audit wrote none, so they are drawn here for the page only (the JSON
+    report keeps no links to files that do not exist)."""
+    if report.plots:
+        _write_atomically(path, html_page(report, pairs, args.ground_truth, args.html_thumbnails))
+        return
+    import tempfile
+
+    from workers.engine import ArtifactWriter
+    from workers.engine.artifacts import render_plots
+
+    with tempfile.TemporaryDirectory(prefix="restoration-audit-plots-") as scratch:
+        folder = Path(scratch)
+
+        def write(name: str, data: bytes) -> None:
+            (folder / name).write_bytes(data)
+
+        writer = ArtifactWriter(write=write, url_for=lambda name: str(folder / name))
+        plots = render_plots(report.groups, writer, patch_size)
+        page_report = report.model_copy(update={"plots": plots})
+        page = html_page(page_report, pairs, args.ground_truth, args.html_thumbnails)
+    _write_atomically(path, page)
+
+
+def html_page(
+    report: AuditReport, pairs: Sequence[object], ground_truth: Path, thumbnails: int
+) -> str:
+    """The report as a self-contained HTML page, with thumbnails of the restored files and
+    the maps and plots that ``--maps`` wrote (their links are file paths)."""
+    from reporting.html import ReportImages, render_report_html
+    from workers.engine import PairSource
+
+    restored = {
+        pair.id: pair.restored
+        for pair in pairs
+        if isinstance(pair, PairSource) and isinstance(pair.restored, Path)
+    }
+
+    def restored_path(pair_id: str) -> Path | None:
+        path = restored.get(pair_id)
+        return path if path is not None and path.is_file() else None
+
+    def artifact_path(link: str) -> Path | None:
+        path = Path(link)
+        return path if path.is_file() else None
+
+    return render_report_html(
+        report,
+        ReportImages(artifact=artifact_path, restored=restored_path),
+        heading="Restoration audit report",
+        context=[("ground truth", str(ground_truth))],
+        thumbnails=thumbnails,
+    )
+
+
+def run_audit_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    """Execute ``audit``; returns the exit code."""
+    from workers.engine import ArtifactWriter, run_audit
+
+    if args.html_thumbnails < 0:
+        raise UsageError(f"--html-thumbnails: expected N >= 0, got {args.html_thumbnails}")
+    device_option(args.device)
+    options = _options(args)
+    pairs = match_pairs(args.ground_truth, args.restored, args.observations)
+    artifacts = None
+    if args.maps is not None:
+        maps_dir: Path = args.maps
+        maps_dir.mkdir(parents=True, exist_ok=True)
+
+        def write(name: str, data: bytes) -> None:
+            (maps_dir / name).write_bytes(data)
+
+        artifacts = ArtifactWriter(write=write, url_for=lambda name: str(maps_dir / name))
+    bar = ProgressBar(stderr, enabled=not args.quiet and not args.json)
+    report = run_audit(
+        pairs,  # type: ignore[arg-type]
+        options,
+        device=args.device,
+        progress=bar,
+        artifacts=artifacts,
+        batch_size=args.batch_size,
+    )
+    document = report.model_dump_json(indent=2)
+    if args.output is not None:
+        _write_atomically(args.output, document + "\n")
+    if args.html is not None:
+        _write_html(args.html, report, pairs, args, options.patch_size)
+    if args.json:
+        stdout.write(document + "\n")
+    elif not args.quiet:
+        stdout.write(summary_table(report) + "\n")
+        if args.output is not None:
+            stdout.write(f"report written to {args.output}\n")
+        if args.html is not None:
+            stdout.write(f"HTML report written to {args.html}\n")
+    if args.fail_on is not None:
+        levels = ["low", "medium", "high"]
+        threshold = levels.index(args.fail_on)
+        if any(levels.index(g.risk.level) >= threshold for g in report.groups):
+            return EXIT_HIGH_RISK
+    return EXIT_OK
+
+
+def main_audit(args: argparse.Namespace) -> int:
+    """Run ``audit`` with errors turned into one line and an exit code."""
+    try:
+        return run_audit_command(args, sys.stdout, sys.stderr)
+    except UsageError as error:
+        print(f"restoration-audit: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except AuditInputError as error:
+        print(f"restoration-audit: input error: {error}", file=sys.stderr)
+        return EXIT_INPUT
