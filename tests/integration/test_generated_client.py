@@ -74,7 +74,10 @@ def _submit_poll_read(client: Any, models: Any, types: Any) -> None:
             types.File(payload=io.BytesIO(rs), file_name=f"rs{i}.png", mime_type="image/png")
             for i, (_, rs) in enumerate(pairs)
         ],
-        options='{"knn_samples": 200, "pairs": [{"id": "first"}, {"id": "second"}]}',
+        # A typed model (the document publishes JobCreateOptions), sent as one JSON part.
+        options=models.JobCreateOptions.from_dict(
+            {"knn_samples": 200, "pairs": [{"id": "first"}, {"id": "second"}]}
+        ),
     )
     created = create_job.sync_detailed(client=client, body=body)
     assert created.status_code == 202, created.content

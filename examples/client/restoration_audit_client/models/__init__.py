@@ -17,6 +17,9 @@ from .group_uncertainty import GroupUncertainty
 from .health import Health
 from .health_checks import HealthChecks
 from .interval_coverage import IntervalCoverage
+from .job_create_options import JobCreateOptions
+from .job_create_options_color import JobCreateOptionsColor
+from .job_create_options_degradation_type_1 import JobCreateOptionsDegradationType1
 from .job_links import JobLinks
 from .job_list import JobList
 from .job_progress import JobProgress
@@ -31,6 +34,7 @@ from .pair_hallucination import PairHallucination
 from .pair_hallucination_maps import PairHallucinationMaps
 from .pair_perception import PairPerception
 from .pair_report import PairReport
+from .pair_spec import PairSpec
 from .pair_uncertainty import PairUncertainty
 from .patch_size_row import PatchSizeRow
 from .patch_size_row_up_region_type_0 import PatchSizeRowUpRegionType0
@@ -78,6 +82,9 @@ __all__ = (
     "Health",
     "HealthChecks",
     "IntervalCoverage",
+    "JobCreateOptions",
+    "JobCreateOptionsColor",
+    "JobCreateOptionsDegradationType1",
     "JobLinks",
     "JobList",
     "JobProgress",
@@ -92,6 +99,7 @@ __all__ = (
     "PairHallucinationMaps",
     "PairPerception",
     "PairReport",
+    "PairSpec",
     "PairUncertainty",
     "PatchSizeRow",
     "PatchSizeRowUpRegionType0",
