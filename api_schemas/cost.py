@@ -173,6 +173,7 @@ def support_radius(degradation: DegradationSpec) -> int:
     degradation's model (``AuditOptions.degradation_spec``).
 
     Example:
+        >>> from api_schemas.degradation import parse_degradation_short
         >>> support_radius(parse_degradation_short("downsample:4"))
         9
         >>> support_radius(parse_degradation_short("blur:1+downsample:2"))

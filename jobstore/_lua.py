@@ -77,7 +77,8 @@ end
 here, in the same atomic step as any script that calls it); prunes the others."""
 
 # ARGV[4..]: tenant, total, idempotency key, payload digest, idempotency ref, max in flight,
-# bytes the job stores, the tenant's quota of stored bytes (-1: none). Returns {'ok'},
+# bytes the job stores, the tenant's quota of stored bytes (-1: none), the job's kind
+# (``audit`` or ``selfcheck``). Returns {'ok'},
 # {'exists'}, {'busy'} or {'quota', bytes the tenant stores}.
 CREATE = (
     _PRELUDE
@@ -111,7 +112,8 @@ local seq = redis.call('INCR', p .. ':seq')
 redis.call('HSET', jk, 'id', id, 'tenant', tenant, 'state', 'queued', 'created_at', fmt(now()),
   'started_at', '', 'finished_at', '', 'done', 0, 'total', ARGV[5], 'error', '',
   'cancel_requested', 0, 'worker_id', '', 'lease_until', '', 'attempts', 0, 'version', 1,
-  'seq', seq, 'idempotency_key', ARGV[6], 'payload_digest', ARGV[7], 'idem_ref', ARGV[8])
+  'seq', seq, 'idempotency_key', ARGV[6], 'payload_digest', ARGV[7], 'idem_ref', ARGV[8],
+  'kind', ARGV[12] or 'audit')
 redis.call('EXPIRE', jk, retention)
 redis.call('ZADD', p .. ':t:' .. tenant .. ':jobs', seq, id)
 redis.call('ZADD', p .. ':t:' .. tenant .. ':state:queued', seq, id)

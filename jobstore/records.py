@@ -30,7 +30,15 @@ import redis
 from pydantic import ValidationError
 
 from api_schemas.callbacks import CallbackDelivery
-from api_schemas.jobs import JOB_STATES, JobLinks, JobProgress, JobRead, JobState
+from api_schemas.jobs import (
+    JOB_KINDS,
+    JOB_STATES,
+    JobKind,
+    JobLinks,
+    JobProgress,
+    JobRead,
+    JobState,
+)
 from api_schemas.problems import Problem
 from jobstore import _lua
 from jobstore._cursor import decode_token, encode_token
@@ -65,6 +73,7 @@ _FIELDS: Final = (
     "version",
     "idempotency_key",
     "payload_digest",
+    "kind",
 )
 
 
@@ -98,6 +107,8 @@ class JobRecord:
     payload_digest: str | None
     callback: dict[str, Any] | None = None
     """The webhook's delivery record (``jobstore.callbacks``), when the job named one."""
+    kind: JobKind = "audit"
+    """What the job runs; records written before kinds existed are audits."""
 
     @property
     def etag(self) -> str:
@@ -116,6 +127,9 @@ class JobRecord:
         state = h["state"]
         if state not in JOB_STATES:
             raise ValueError(f"expected a job state, got {state!r}")
+        kind = h.get("kind") or "audit"
+        if kind not in JOB_KINDS:
+            raise ValueError(f"expected a job kind, got {kind!r}")
         created = _time(h["created_at"])
         if created is None:
             raise ValueError("job record without created_at")
@@ -137,6 +151,7 @@ class JobRecord:
             idempotency_key=h.get("idempotency_key") or None,
             payload_digest=h.get("payload_digest") or None,
             callback=_json_object(h.get(CALLBACK_FIELD, "")),
+            kind=kind,
         )
 
     def to_read(self, base_url_prefix: str) -> JobRead:
@@ -144,6 +159,7 @@ class JobRecord:
         url = f"{base_url_prefix.rstrip('/')}/{self.id}"
         return JobRead(
             id=self.id,
+            kind=self.kind,
             state=self.state,
             created_at=self.created_at,
             started_at=self.started_at,
@@ -222,9 +238,10 @@ class JobRecords:
         max_in_flight: int | None = None,
         stored_bytes: int = 0,
         max_stored_bytes: int | None = None,
+        kind: JobKind = "audit",
     ) -> JobRecord:
-        """Create a queued record; ``stored_bytes`` (its inputs) count towards the tenant's
-        stored bytes (``jobstore.storage.StoredBytes``) from now until the record is gone.
+        """Create a queued record of ``kind``; ``stored_bytes`` (its inputs) count towards the
+        tenant's stored bytes (``jobstore.storage.StoredBytes``) from now until the record is gone.
 
         Raises:
             JobExistsError: A record with this id exists.
@@ -251,6 +268,7 @@ class JobRecords:
             limit,
             stored_bytes,
             quota,
+            kind,
         )
         outcome = _text(status[0])
         if outcome == "exists":
@@ -281,6 +299,15 @@ class JobRecords:
             return None
         value = self.redis.hget(self._job_key(job_id), "tenant")
         return None if value is None else _text(value)
+
+    def kind_of(self, job_id: str) -> JobKind | None:
+        """The job's kind (one ``HGET``), or ``None`` when there is no such job."""
+        if not is_valid_job_id(job_id):
+            return None
+        if not self.redis.exists(self._job_key(job_id)):
+            return None
+        value = _text(self.redis.hget(self._job_key(job_id), "kind") or "audit")
+        return "selfcheck" if value == "selfcheck" else "audit"
 
     def exists(self, job_id: str) -> bool:
         """Whether a record exists for ``job_id``."""

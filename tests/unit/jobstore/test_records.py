@@ -40,6 +40,20 @@ def test_create_queued_record_has_defaults(records):
     assert records.get(job_id) == rec
 
 
+def test_a_record_keeps_its_kind_and_old_records_are_audits(records, redis_client):
+    selfcheck, audit = new_job_id(), new_job_id()
+    records.create(selfcheck, "acme", 18, kind="selfcheck")
+    records.create(audit, "acme", 1)
+    assert records.require(selfcheck).kind == "selfcheck"
+    assert records.require(selfcheck).to_read("/v1/jobs").kind == "selfcheck"
+    assert (records.kind_of(selfcheck), records.kind_of(audit)) == ("selfcheck", "audit")
+    assert records.kind_of(new_job_id()) is None
+    # A record written before kinds existed has no field: it is an audit.
+    redis_client.hdel(f"t:job:{audit}", "kind")
+    assert records.require(audit).kind == "audit"
+    assert records.kind_of(audit) == "audit"
+
+
 def test_create_twice_raises(records):
     job_id = new_job_id()
     records.create(job_id, "acme", 1)

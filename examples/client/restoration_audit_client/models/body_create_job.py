@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from io import BytesIO
-from typing import Any, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from .. import types
 from ..types import UNSET, File, FileTypes, Unset
+
+if TYPE_CHECKING:
+    from ..models.job_create_options import JobCreateOptions
+
 
 T = TypeVar("T", bound="BodyCreateJob")
 
@@ -20,14 +25,19 @@ class BodyCreateJob:
         ground_truth (list[File] | Unset): Ground truths, in pair order (none with `options.sources`).
         restored (list[File] | Unset): Restorations, in pair order (none with `options.sources`).
         observation (list[File] | None | Unset): Observations.
-        options (None | str | Unset): JSON object: audit options plus `pairs` (ids and group names by position), or
-            `sources` (the pairs by URI instead of file parts), and an optional `callback_url` (webhook).
+        options (JobCreateOptions | Unset): The JSON ``options`` part of ``POST /v1/jobs``: audit options plus pair
+            names by order.
+
+            ``pairs[i]`` names the i-th ``ground_truth``/``restored`` pair; unnamed pairs are called
+            ``pair-<i>`` and unassigned ones belong to group ``default``. ``sources`` lists the pairs
+            by reference instead of file parts (then no image part is sent, and no ``pairs``).
+            ``callback_url`` receives a signed event when the job finishes (``api_schemas.callbacks``).
     """
 
     ground_truth: list[File] | Unset = UNSET
     restored: list[File] | Unset = UNSET
     observation: list[File] | None | Unset = UNSET
-    options: None | str | Unset = UNSET
+    options: JobCreateOptions | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -60,11 +70,9 @@ class BodyCreateJob:
         else:
             observation = self.observation
 
-        options: None | str | Unset
-        if isinstance(self.options, Unset):
-            options = UNSET
-        else:
-            options = self.options
+        options: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.options, Unset):
+            options = self.options.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -106,14 +114,16 @@ class BodyCreateJob:
                 )
 
         if not isinstance(self.options, Unset):
-            if isinstance(self.options, str):
-                files.append(
-                    ("options", (None, str(self.options).encode(), "text/plain"))
+            files.append(
+                (
+                    "options",
+                    (
+                        None,
+                        json.dumps(self.options.to_dict()).encode(),
+                        "application/json",
+                    ),
                 )
-            else:
-                files.append(
-                    ("options", (None, str(self.options).encode(), "text/plain"))
-                )
+            )
 
         for prop_name, prop in self.additional_properties.items():
             files.append((prop_name, (None, str(prop).encode(), "text/plain")))
@@ -122,6 +132,8 @@ class BodyCreateJob:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.job_create_options import JobCreateOptions
+
         d = dict(src_dict)
         _ground_truth = d.pop("ground_truth", UNSET)
         ground_truth: list[File] | Unset = UNSET
@@ -165,14 +177,12 @@ class BodyCreateJob:
 
         observation = _parse_observation(d.pop("observation", UNSET))
 
-        def _parse_options(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        options = _parse_options(d.pop("options", UNSET))
+        _options = d.pop("options", UNSET)
+        options: JobCreateOptions | Unset
+        if isinstance(_options, Unset):
+            options = UNSET
+        else:
+            options = JobCreateOptions.from_dict(_options)
 
         body_create_job = cls(
             ground_truth=ground_truth,
