@@ -56,6 +56,9 @@ def _job_headers(job: JobRecord, settings: ServiceSettings) -> dict[str, str]:
     status_code=202,
     response_model=JobRead,
     dependencies=[Depends(require_multipart), Depends(check_form_parts)],
+    # Every part may be left out (a job of sources sends only `options`), yet a body there
+    # must be: said so, generated clients require one.
+    openapi_extra={"requestBody": {"required": True}},
     responses={
         202: {
             "description": "Accepted: the job is queued.",

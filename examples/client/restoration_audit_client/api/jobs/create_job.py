@@ -13,7 +13,7 @@ from ...types import UNSET, Response, Unset
 
 def _get_kwargs(
     *,
-    body: BodyCreateJob | Unset = UNSET,
+    body: BodyCreateJob,
     idempotency_key: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -25,8 +25,7 @@ def _get_kwargs(
         "url": "/v1/jobs",
     }
 
-    if not isinstance(body, Unset):
-        _kwargs["files"] = body.to_multipart()
+    _kwargs["files"] = body.to_multipart()
 
     headers["Content-Type"] = "multipart/form-data; boundary=+++"
 
@@ -107,7 +106,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-    body: BodyCreateJob | Unset = UNSET,
+    body: BodyCreateJob,
     idempotency_key: None | str | Unset = UNSET,
 ) -> Response[JobRead | Problem]:
     """Create Job
@@ -123,7 +122,7 @@ def sync_detailed(
     Args:
         idempotency_key (None | str | Unset): 1 to 255 visible ASCII characters; replays answer
             the first job.
-        body (BodyCreateJob | Unset):
+        body (BodyCreateJob):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -148,7 +147,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
-    body: BodyCreateJob | Unset = UNSET,
+    body: BodyCreateJob,
     idempotency_key: None | str | Unset = UNSET,
 ) -> JobRead | Problem | None:
     """Create Job
@@ -164,7 +163,7 @@ def sync(
     Args:
         idempotency_key (None | str | Unset): 1 to 255 visible ASCII characters; replays answer
             the first job.
-        body (BodyCreateJob | Unset):
+        body (BodyCreateJob):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -184,7 +183,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-    body: BodyCreateJob | Unset = UNSET,
+    body: BodyCreateJob,
     idempotency_key: None | str | Unset = UNSET,
 ) -> Response[JobRead | Problem]:
     """Create Job
@@ -200,7 +199,7 @@ async def asyncio_detailed(
     Args:
         idempotency_key (None | str | Unset): 1 to 255 visible ASCII characters; replays answer
             the first job.
-        body (BodyCreateJob | Unset):
+        body (BodyCreateJob):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -223,7 +222,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
-    body: BodyCreateJob | Unset = UNSET,
+    body: BodyCreateJob,
     idempotency_key: None | str | Unset = UNSET,
 ) -> JobRead | Problem | None:
     """Create Job
@@ -239,7 +238,7 @@ async def asyncio(
     Args:
         idempotency_key (None | str | Unset): 1 to 255 visible ASCII characters; replays answer
             the first job.
-        body (BodyCreateJob | Unset):
+        body (BodyCreateJob):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
