@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 import torch
 
-from workers.engine.gaussian import perception_of, uncertainty_of
 from workers.engine.samples import FinishedSamples, GroupSamples, SampleBatch, sample_statistics
 from workers.estimators.color import convert_color, crop_border
 from workers.estimators.consistency import measurement_map, measurement_residual, null_space_map
@@ -23,6 +22,8 @@ from workers.estimators.degradation import DegradationOperator
 from workers.estimators.distortion import distortion_metrics
 from workers.estimators.hallucination import invented_detail_map, invented_detail_statistics
 from workers.estimators.patches import PatchMoments, patch_moments, sample_patches
+from workers.estimators.perception import gaussian_renyi_divergence_from_statistics
+from workers.estimators.uncertainty import gaussian_entropy_power_from_statistics
 
 
 @dataclass(frozen=True)
@@ -333,8 +334,10 @@ class GroupStatistics:
             sums = self.extra.setdefault(size, {name: _StreamedMoments() for name in _KINDS})
             for name, part in zip(_KINDS, parts, strict=True):
                 sums[name].add(part, weights)
-        self.uncertainty.append(uncertainty_of(batch.error))
-        self.perception.append(perception_of(batch.truth, batch.restored, self.order))
+        self.uncertainty.append(gaussian_entropy_power_from_statistics(batch.error))
+        self.perception.append(
+            gaussian_renyi_divergence_from_statistics(batch.truth, batch.restored, self.order)
+        )
         self.patch_count += int(batch.error.count.sum())
         self.restored_quantised &= batch.restored_quantised
         if self.samples is not None and batch.samples is not None:

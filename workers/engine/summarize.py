@@ -43,7 +43,6 @@ from workers.engine.degradation import (
     PriorImages,
     place_on_frontier,
 )
-from workers.engine.gaussian import perception_of, uncertainty_of
 from workers.engine.samples import FinishedSamples, conformal_coverage
 from workers.estimators.bootstrap import bootstrap_weights, percentile_interval
 from workers.estimators.bounds import min_uncertainty_multiplier
@@ -57,9 +56,15 @@ from workers.estimators.knn_calibration import (
     calibrated_knn_renyi_divergence,
 )
 from workers.estimators.patches import PatchMoments
-from workers.estimators.perception import gaussian_renyi_half_bias
+from workers.estimators.perception import (
+    gaussian_renyi_divergence_from_statistics,
+    gaussian_renyi_half_bias,
+)
 from workers.estimators.risk import VerdictThresholds, risk_verdict
-from workers.estimators.uncertainty import gaussian_entropy_power
+from workers.estimators.uncertainty import (
+    gaussian_entropy_power,
+    gaussian_entropy_power_from_statistics,
+)
 
 ZERO_ERROR_REASON = "restored image equals the ground truth (MSE 0): no error, nothing invented"
 
@@ -343,10 +348,14 @@ def _perception(
     mean of the resampled values minus the estimate. It is subtracted from the estimate and
     from every resample (clamped at 0); the formula is used only without a bootstrap.
     """
-    raw = finite_or_none(perception_of(sums.pooled_truth, sums.pooled_restored, order)[0])
+    raw = finite_or_none(
+        gaussian_renyi_divergence_from_statistics(sums.pooled_truth, sums.pooled_restored, order)[0]
+    )
     resampled = None
     if sums.resampled_truth is not None and sums.resampled_restored is not None:
-        resampled = perception_of(sums.resampled_truth, sums.resampled_restored, order)
+        resampled = gaussian_renyi_divergence_from_statistics(
+            sums.resampled_truth, sums.resampled_restored, order
+        )
     if order != 0.5 or raw is None:
         return raw, resampled, f"gaussian_renyi_order_{order:g}"
     finite = resampled[torch.isfinite(resampled)] if resampled is not None else None
@@ -368,8 +377,12 @@ def _measured(
     rounding: float,
 ) -> Measured:
     """U and the bias-corrected D_1/2 of one patch size, for the placement (docs/theory.md 3.6)."""
-    u = finite_or_none(uncertainty_of(sums.pooled_error)[0])
-    boot_u = uncertainty_of(sums.resampled_error) if sums.resampled_error is not None else None
+    u = finite_or_none(gaussian_entropy_power_from_statistics(sums.pooled_error)[0])
+    boot_u = (
+        gaussian_entropy_power_from_statistics(sums.resampled_error)
+        if sums.resampled_error is not None
+        else None
+    )
     patches = float(sums.pooled_error.count[0])
     half, boot_half, _ = _perception(sums, 0.5, dimension, patches)
     return Measured(
@@ -482,10 +495,10 @@ def summarize_group(
     ratio = torch.where(stats.detail_energy > 0, ratio, torch.full_like(ratio, math.nan))
 
     # Pooled over the group, and over each bootstrap resample of its pairs.
-    pooled_u = float(uncertainty_of(stats.pooled_error)[0])
+    pooled_u = float(gaussian_entropy_power_from_statistics(stats.pooled_error)[0])
     boot_u = None
     if stats.resampled_error is not None:
-        boot_u = uncertainty_of(stats.resampled_error)
+        boot_u = gaussian_entropy_power_from_statistics(stats.resampled_error)
     n_patches = stats.patch_count
     perception, boot_p, estimator_p = _perception(stats.sums, order, dimension, float(n_patches))
 

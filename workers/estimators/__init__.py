@@ -46,11 +46,16 @@ from workers.estimators.knn_calibration import (
     calibrated_knn_renyi_divergence,
 )
 from workers.estimators.patches import PatchMoments, patch_moments, sample_patches
-from workers.estimators.perception import gaussian_renyi_divergence, knn_renyi_divergence
+from workers.estimators.perception import (
+    gaussian_renyi_divergence,
+    gaussian_renyi_divergence_from_statistics,
+    knn_renyi_divergence,
+)
 from workers.estimators.risk import RiskVerdict, risk_verdict
 from workers.estimators.uncertainty import (
     entropy_power_of_gaussian,
     gaussian_entropy_power,
+    gaussian_entropy_power_from_statistics,
     knn_entropy_power,
     wishart_logdet_bias,
 )
@@ -78,8 +83,10 @@ __all__ = [
     "frontier_ratio",
     "gaussian_blur",
     "gaussian_entropy_power",
+    "gaussian_entropy_power_from_statistics",
     "gaussian_kernel1d",
     "gaussian_renyi_divergence",
+    "gaussian_renyi_divergence_from_statistics",
     "inherent_uncertainty",
     "inherent_uncertainty_from_prior",
     "invented_detail_map",

@@ -14,9 +14,15 @@ import torch
 
 from workers.estimators._checks import check_open_unit
 from workers.estimators.errors import EstimatorInputError
+from workers.estimators.patches import PatchMoments
 from workers.estimators.uncertainty import _check_k, _check_samples, kth_neighbour_distance
 
-__all__ = ["gaussian_renyi_divergence", "gaussian_renyi_half_bias", "knn_renyi_divergence"]
+__all__ = [
+    "gaussian_renyi_divergence",
+    "gaussian_renyi_divergence_from_statistics",
+    "gaussian_renyi_half_bias",
+    "knn_renyi_divergence",
+]
 
 
 def _check_gaussian(mean: torch.Tensor, cov: torch.Tensor, name: str) -> None:
@@ -221,6 +227,41 @@ def knn_renyi_divergence(
     log_t = log_b + torch.logsumexp(terms, 0) - math.log(n)
     dtype = torch.promote_types(p_samples.dtype, q_samples.dtype)
     return (log_t / (order - 1)).to(dtype)
+
+
+def gaussian_renyi_divergence_from_statistics(
+    truth: PatchMoments, restored: PatchMoments, order: float = 0.5
+) -> torch.Tensor:
+    """Gaussian Rényi divergence between the patch laws of two sets of patch moments, by row.
+
+    Implements docs/theory.md §3.5.1 from the sufficient statistics of §3.3: row ``r`` is
+    :func:`gaussian_renyi_divergence` between ``N(mu_x, S_x)`` and ``N(mu_r, S_r)``, the means
+    and population covariances of ``truth`` and ``restored`` in that row (a pair, a group's
+    pooled sums, or one bootstrap resample, §3.4 item 3).
+
+    Args:
+        truth: :class:`PatchMoments` of the ground-truth patches, R rows.
+        restored: :class:`PatchMoments` of the restored patches, R rows (or one, broadcast).
+        order: alpha in (0, 1).
+
+    Returns:
+        ``(R,)`` divergences >= 0, float64; NaN where a covariance is not positive definite.
+
+    Raises:
+        EstimatorInputError: on mismatched moments, a count that is not positive, or an order
+            outside (0, 1).
+
+    Example:
+        >>> def moments(x):
+        ...     return PatchMoments(torch.tensor([float(len(x))], dtype=torch.float64),
+        ...                         x.sum(0)[None], (x.T @ x)[None])
+        >>> x = torch.tensor([[-1.0], [1.0]], dtype=torch.float64)  # N(0, 1)
+        >>> gaussian_renyi_divergence_from_statistics(moments(x), moments(x + 2.0)).tolist()
+        [1.0]
+    """
+    mu_x, cov_x = truth.mean_and_covariance()
+    mu_r, cov_r = restored.mean_and_covariance()
+    return gaussian_renyi_divergence(mu_x, cov_x, mu_r, cov_r, order)
 
 
 def gaussian_renyi_half_bias(

@@ -10,7 +10,12 @@ import pytest
 import torch
 
 from workers.estimators.errors import EstimatorInputError
-from workers.estimators.perception import gaussian_renyi_divergence, knn_renyi_divergence
+from workers.estimators.patches import PatchMoments
+from workers.estimators.perception import (
+    gaussian_renyi_divergence,
+    gaussian_renyi_divergence_from_statistics,
+    knn_renyi_divergence,
+)
 
 
 def _t(x: Any) -> torch.Tensor:
@@ -205,3 +210,29 @@ def test_knn_renyi_rejects_bad_input() -> None:
         knn_renyi_divergence(p, q, 1.5)
     with pytest.raises(EstimatorInputError, match=r"shape \(n, d\)"):
         knn_renyi_divergence(p[0], q)
+
+
+def _moments_of(rows: list[np.ndarray]) -> PatchMoments:
+    """Sufficient statistics of docs/theory.md 3.3 of several sets of vectors, one row each."""
+    return PatchMoments(
+        torch.tensor([float(len(x)) for x in rows], dtype=torch.float64),
+        torch.tensor(np.stack([x.sum(0) for x in rows])),
+        torch.tensor(np.stack([x.T @ x for x in rows])),
+    )
+
+
+@pytest.mark.parametrize("alpha", [0.3, 0.5, 0.95])
+def test_renyi_from_statistics_matches_numpy_closed_form_per_row(alpha: float) -> None:
+    # The means and population covariances (numpy, ddof 0) of each row's vectors, through
+    # the closed form of docs/theory.md 3.5.1 written out with numpy.
+    rng = np.random.default_rng(6)
+    truth = [rng.normal(size=(n, 3)) @ rng.normal(size=(3, 3)) for n in (80, 300)]
+    restored = [x * 0.8 + rng.normal(scale=0.3, size=x.shape) + 0.1 for x in truth]
+    got = gaussian_renyi_divergence_from_statistics(
+        _moments_of(truth), _moments_of(restored), alpha
+    )
+    want = [
+        _numpy_renyi(x.mean(0), np.cov(x.T, ddof=0), y.mean(0), np.cov(y.T, ddof=0), alpha)
+        for x, y in zip(truth, restored, strict=True)
+    ]
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-9)
