@@ -59,6 +59,9 @@ class BatchStatistics:
     detail_energy: torch.Tensor
     measurement_residual: torch.Tensor
     """(B,) mean |H x_hat - y|^2 (docs/theory.md 3.7); NaN where no observation was given."""
+    values_per_image: int
+    """C H' W' of the statistics' grid (the cropped images): the invented-detail ratio's flat
+    rule is per value (docs/theory.md 3.7)."""
     extra: dict[int, tuple[PatchMoments, PatchMoments, PatchMoments]] = field(default_factory=dict)
     """Error, truth and restored patch moments at each extra patch size (docs/theory.md 3.11)."""
     max_error: torch.Tensor | None = None
@@ -173,6 +176,7 @@ def batch_statistics(
         residual_energy=residual.double().cpu(),
         detail_energy=detail_energy.double().cpu(),
         measurement_residual=residual_measure,
+        values_per_image=x[0].numel(),
         extra=by_size,  # type: ignore[arg-type]
         max_error=error.abs().amax(dim=(1, 2, 3)).double().cpu(),
         restored_quantised=quantised,
@@ -348,6 +352,9 @@ class GroupStatistics:
                 {
                     **{name: getattr(batch, name) for name in _PER_PAIR},
                     "patches": batch.error.count.double(),
+                    "values_per_image": torch.full(
+                        (len(batch.indices),), float(batch.values_per_image), dtype=torch.float64
+                    ),
                 },
                 {name: getattr(batch, name) for name in _SAMPLES},
             )
@@ -388,6 +395,7 @@ class GroupStatistics:
             residual_energy=per_pair("residual_energy"),
             detail_energy=per_pair("detail_energy"),
             measurement_residual=per_pair("measurement_residual"),
+            values_per_image=per_pair("values_per_image"),
             pair_patches=per_pair("patches"),
             max_error=per_pair("max_error"),
             by_patch_size={
@@ -445,6 +453,8 @@ class FinishedGroup:
     residual_energy: torch.Tensor
     detail_energy: torch.Tensor
     measurement_residual: torch.Tensor
+    values_per_image: torch.Tensor
+    """(n,) C H' W' of each pair's statistics grid."""
     pair_patches: torch.Tensor
     """(n,) error patches per pair."""
     max_error: torch.Tensor

@@ -44,12 +44,17 @@ from workers.engine.degradation import (
     place_on_frontier,
 )
 from workers.engine.samples import FinishedSamples, conformal_coverage
-from workers.estimators.bootstrap import bootstrap_weights, percentile_interval
+from workers.estimators.bootstrap import (
+    bootstrap_mean_from_statistics,
+    bootstrap_weights,
+    percentile_interval,
+)
 from workers.estimators.bounds import min_uncertainty_multiplier
 from workers.estimators.conditional import (
     conditional_perception,
     posterior_mean_deviation_moments,
 )
+from workers.estimators.hallucination import invented_detail_ratio_from_statistics
 from workers.estimators.inherent import posterior_gains
 from workers.estimators.knn_calibration import (
     calibrated_knn_entropy_power,
@@ -100,9 +105,10 @@ def _estimate(
 def _mean_estimate(
     values: torch.Tensor, weights: torch.Tensor | None, level: float, estimator: str
 ) -> Estimate:
-    mean = finite_or_none(values.mean()) if values.numel() else None
-    resampled = None if weights is None else (weights @ values) / values.numel()
-    return _estimate(mean, resampled, level, estimator, values.numel())
+    if not values.numel():
+        return _estimate(None, None, level, estimator, 0)
+    mean, resampled = bootstrap_mean_from_statistics(values, weights)
+    return _estimate(finite_or_none(mean), resampled, level, estimator, values.numel())
 
 
 def verdict_thresholds(options: AuditOptions) -> VerdictThresholds:
@@ -491,8 +497,10 @@ def summarize_group(
     # Per pair (docs/theory.md 3.4, 3.5 on one image's patches), computed batch by batch.
     pair_u = stats.pair_uncertainty
     pair_p = stats.pair_perception
-    ratio = stats.residual_energy / stats.detail_energy
-    ratio = torch.where(stats.detail_energy > 0, ratio, torch.full_like(ratio, math.nan))
+    # The library's rule for a flat ground truth (docs/theory.md 3.7), on each pair's grid.
+    ratio = invented_detail_ratio_from_statistics(
+        stats.residual_energy, stats.detail_energy, stats.values_per_image
+    )
 
     # Pooled over the group, and over each bootstrap resample of its pairs.
     pooled_u = float(gaussian_entropy_power_from_statistics(stats.pooled_error)[0])

@@ -6,6 +6,7 @@ outputs are per sample. Device and dtype follow the inputs. Bad input raises
 """
 
 from workers.estimators.bootstrap import (
+    bootstrap_mean_from_statistics,
     bootstrap_mean_interval,
     bootstrap_weights,
     percentile_interval,
@@ -33,6 +34,7 @@ from workers.estimators.hallucination import (
     detail,
     invented_detail_map,
     invented_detail_ratio,
+    invented_detail_ratio_from_statistics,
     invented_detail_statistics,
 )
 from workers.estimators.inherent import (
@@ -68,6 +70,7 @@ __all__ = [
     "InherentUncertainty",
     "PatchMoments",
     "RiskVerdict",
+    "bootstrap_mean_from_statistics",
     "bootstrap_mean_interval",
     "bootstrap_weights",
     "calibrated_knn_entropy_power",
@@ -91,6 +94,7 @@ __all__ = [
     "inherent_uncertainty_from_prior",
     "invented_detail_map",
     "invented_detail_ratio",
+    "invented_detail_ratio_from_statistics",
     "invented_detail_statistics",
     "knn_entropy_power",
     "knn_renyi_divergence",
