@@ -51,6 +51,7 @@ from workers.estimators.patches import PatchMoments, patch_moments, sample_patch
 from workers.estimators.perception import (
     gaussian_renyi_divergence,
     gaussian_renyi_divergence_from_statistics,
+    gaussian_renyi_half_debiased,
     knn_renyi_divergence,
 )
 from workers.estimators.risk import RiskVerdict, risk_verdict
@@ -90,6 +91,7 @@ __all__ = [
     "gaussian_kernel1d",
     "gaussian_renyi_divergence",
     "gaussian_renyi_divergence_from_statistics",
+    "gaussian_renyi_half_debiased",
     "inherent_uncertainty",
     "inherent_uncertainty_from_prior",
     "invented_detail_map",
