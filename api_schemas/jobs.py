@@ -7,11 +7,21 @@ what to audit without anything but the job id travelling through the broker.
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from api_schemas.options import AuditOptions
 from api_schemas.problems import Problem
@@ -19,13 +29,82 @@ from api_schemas.problems import Problem
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 JOB_STATES: tuple[JobState, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
 FINISHED_STATES: frozenset[JobState] = frozenset({"succeeded", "failed", "cancelled"})
+JobKind = Literal["audit", "selfcheck"]
+"""What a job runs: an audit of uploaded pairs (``POST /v1/jobs``) or a self-check on a
+synthetic Gaussian problem (``POST /v1/selfchecks``, docs/theory.md §3.12)."""
+JOB_KINDS: tuple[JobKind, ...] = ("audit", "selfcheck")
 
-PAIR_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+_ID_SEGMENT = r"\w(?:[^/\\\x00-\x1f\x7f]*[^/\\\s\x00-\x1f\x7f])?"
+PAIR_ID_PATTERN = rf"^{_ID_SEGMENT}(?:/{_ID_SEGMENT})*$"
+"""One rule for the pair ids of the service and of the command line (whose ids are the file
+name, ``restorer/name`` or ``restorer/name/sample``): segments joined by ``/``, each starting
+with a letter, digit or ``_`` (so never ``.`` or ``..``), without backslashes or control
+characters, not ending in a space. Ids are never used as file names (artifacts are named by
+``artifact_stem``)."""
+MAX_PAIR_ID_LENGTH = 255
 GROUP_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$"
+"""Restorer names, of the service's ``pairs[].group`` and of the command line's ``--restored
+NAME=DIR`` alike."""
 DEFAULT_GROUP = "default"
 
-PairId = Annotated[str, Field(pattern=PAIR_ID_PATTERN, description="Safe in file names and URLs.")]
+PairId = Annotated[
+    str,
+    Field(
+        pattern=PAIR_ID_PATTERN,
+        max_length=MAX_PAIR_ID_LENGTH,
+        description="Segments joined by '/' (e.g. bicubic/0), each starting with a letter, "
+        "digit or underscore, without backslashes or control characters.",
+    ),
+]
 GroupName = Annotated[str, Field(pattern=GROUP_NAME_PATTERN, description="Restorer name.")]
+
+_PAIR_ID: TypeAdapter[str] = TypeAdapter(PairId)
+_GROUP_NAME: TypeAdapter[str] = TypeAdapter(GroupName)
+
+
+def pair_id_problem(text: str) -> str | None:
+    """Why ``text`` is not a pair id (``None`` when it is), in words."""
+    try:
+        _PAIR_ID.validate_python(text)
+    except ValidationError:
+        return (
+            f"{text!r} is not a pair id: segments joined by '/', each starting with a letter, "
+            f"digit or '_', no backslash or control character, at most {MAX_PAIR_ID_LENGTH} "
+            "characters"
+        )
+    return None
+
+
+def group_name_problem(text: str) -> str | None:
+    """Why ``text`` is not a restorer (group) name (``None`` when it is), in words."""
+    try:
+        _GROUP_NAME.validate_python(text)
+    except ValidationError:
+        return (
+            f"{text!r} is not a restorer name: 1 to 64 letters, digits, '.', '_', '+' or '-', "
+            "starting with a letter or digit"
+        )
+    return None
+
+
+def artifact_stem(group: str, pair_id: str) -> str:
+    """A file-name-safe stem for a pair's artifacts, named by restorer and file.
+
+    Characters outside ``[A-Za-z0-9._-]`` (the payload store's rule) become ``_``, the
+    restorer's name leads unless the id starts with it, and a short hash of the restorer and
+    id keeps two pairs whose names map to the same text apart.
+
+    Example:
+        >>> artifact_stem("bicubic", "bicubic/photo 1")
+        'bicubic_photo_1-d78815'
+        >>> artifact_stem("default", "img0")
+        'default_img0-31b978'
+    """
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", pair_id).strip("._") or "pair"
+    if not pair_id.startswith(f"{group}/"):
+        safe = f"{re.sub(r'[^A-Za-z0-9._-]', '_', group)}_{safe}"
+    digest = hashlib.sha256(f"{group}\0{pair_id}".encode()).hexdigest()[:6]
+    return f"{safe[:96]}-{digest}"
 
 
 class JobProgress(BaseModel):
@@ -51,6 +130,9 @@ class JobRead(BaseModel):
     """The status monitor of one job."""
 
     id: str
+    kind: JobKind = "audit"
+    """``selfcheck`` for a self-check: its checks are at ``/v1/selfchecks/{id}``, and its
+    report (of the synthetic restorers) at ``links.report`` like an audit's."""
     state: JobState
     created_at: datetime
     started_at: datetime | None = None

@@ -189,6 +189,12 @@ class ServiceSettings(BaseSettings):
         base = str(self.public_base_url).rstrip("/") if self.public_base_url else ""
         return f"{base}/v1/jobs"
 
+    @property
+    def selfchecks_url(self) -> str:
+        """URL of the self-checks collection, as :attr:`jobs_url`."""
+        base = str(self.public_base_url).rstrip("/") if self.public_base_url else ""
+        return f"{base}/v1/selfchecks"
+
 
 @functools.cache
 def get_settings() -> ServiceSettings:

@@ -18,7 +18,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import BinaryIO, Final, Protocol
 
@@ -409,6 +410,45 @@ class Submissions:
             f"at most {limit} queued or running jobs per tenant; wait for one to finish",
             retry_after=TOO_MANY_JOBS_RETRY_AFTER,
         )
+
+
+_PART = re.compile(r"\b(ground_truth|restored|observation)\[(\d+)\]")
+_SHOWN_NAME_LENGTH = 80
+
+
+def name_files(
+    errors: list[ProblemError] | None, file_names: Mapping[str, Sequence[str | None]]
+) -> list[ProblemError] | None:
+    """Problems that also name the uploaded files: ``part`` stays the position a client can
+    index (``restored[0]``); the message starts with that part's file name and ends naming
+    the file of every other part it mentions (``'a.png': size 20x12 differs from
+    ground_truth[0] (16x12); ground_truth[0] is 'b.png'``)."""
+
+    def file_of(role: str, index: int) -> str | None:
+        names = file_names.get(role, ())
+        name = names[index] if index < len(names) else None
+        if not name:
+            return None
+        return repr("".join(c for c in name if c.isprintable())[:_SHOWN_NAME_LENGTH])
+
+    if errors is None:
+        return None
+    renamed = []
+    for error in errors:
+        message = error.message
+        mentioned = []
+        for match in _PART.finditer(message):
+            shown = file_of(match.group(1), int(match.group(2)))
+            if shown is not None and match.group(0) != error.part:
+                mentioned.append(f"{match.group(0)} is {shown}")
+        if mentioned:
+            message += "; " + ", ".join(dict.fromkeys(mentioned))
+        own = _PART.fullmatch(error.part)
+        shown = None if own is None else file_of(own.group(1), int(own.group(2)))
+        if shown is not None:
+            message = f"{shown}: {message}"
+        renamed.append(ProblemError(part=error.part, message=message))
+    return renamed
 
 
 def options_text(value: str | SupportsFile | None) -> str | None:

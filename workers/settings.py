@@ -7,7 +7,6 @@ task to a second worker (PLATFORM.md, "Celery behaviour that was measured").
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -17,8 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api_schemas.cost import DEFAULT_MAX_JOB_MEMORY_BYTES
 from api_schemas.images import DEFAULT_MAX_COMPRESSION_RATIO, DEFAULT_MAX_PIXELS
-
-_DEVICE = re.compile(r"^(auto|cpu|cuda|cuda:\d+)$")
+from workers.device import parse_device
 
 
 class WorkerSettings(BaseSettings):
@@ -80,9 +78,7 @@ class WorkerSettings(BaseSettings):
     @field_validator("device")
     @classmethod
     def _known_device(cls, value: str) -> str:
-        if not _DEVICE.match(value):
-            raise ValueError(f"expected auto, cpu, cuda or cuda:N, got {value!r}")
-        return value
+        return parse_device(value)
 
     @field_validator("redis_url", "broker_url")
     @classmethod

@@ -25,10 +25,11 @@ from service.deps import (
     check_form_parts,
     require_multipart,
 )
+from service.errors import InvalidSubmissionError
 from service.limits import SubmissionPool
 from service.openapi import problem_responses
 from service.settings import ServiceSettings
-from service.submission import IDEMPOTENCY_KEY_PATTERN, options_text
+from service.submission import IDEMPOTENCY_KEY_PATTERN, name_files, options_text
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -87,16 +88,28 @@ async def create_job(
 ) -> JobRead:
     """Submit a batch of ground-truth/restored pairs; answers 202 with the queued job."""
     pool: SubmissionPool = request.app.state.submission_pool
-    record = await pool.run(
-        lambda: submissions.submit(
-            tenant,
-            [part.file for part in ground_truth],
-            [part.file for part in restored],
-            [part.file for part in observation or []],
-            options_text(options),
-            idempotency_key,
+    file_names = {
+        role: [part.filename for part in parts or []]
+        for role, parts in (
+            ("ground_truth", ground_truth),
+            ("restored", restored),
+            ("observation", observation),
         )
-    )
+    }
+    try:
+        record = await pool.run(
+            lambda: submissions.submit(
+                tenant,
+                [part.file for part in ground_truth],
+                [part.file for part in restored],
+                [part.file for part in observation or []],
+                options_text(options),
+                idempotency_key,
+            )
+        )
+    except InvalidSubmissionError as error:
+        error.errors = name_files(error.errors, file_names)
+        raise
     job = record.to_read(settings.jobs_url)
     response.headers.update(_job_headers(record, settings) | {"Location": job.links.self_})
     return job

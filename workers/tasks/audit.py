@@ -260,11 +260,18 @@ def _finish(
     name=AUDIT_TASK, bind=True, acks_late=True, ignore_result=True
 )
 def run(self: Task[Any, Any], job_id: str) -> str:
-    """Audit the job ``job_id`` (the message's only argument)."""
+    """Audit the job ``job_id`` (the message's only argument), or run it when it is a
+    self-check."""
     if not isinstance(job_id, str) or not is_valid_job_id(job_id):
         logger.error("audit.run: rejecting a malformed job id %r", job_id)
         return "rejected"
     try:
+        # A self-check is a job of its own kind sent as this task, so the lease sweeper and
+        # the hard-limit handler treat both kinds alike (docs/theory.md §3.12).
+        if stores().records.kind_of(job_id) == "selfcheck":
+            from workers.tasks.selfcheck import selfcheck_job
+
+            return selfcheck_job(job_id, stores())
         return audit_job(job_id, stores())
     except redis.ConnectionError as exc:
         retries = int(self.request.retries or 0)

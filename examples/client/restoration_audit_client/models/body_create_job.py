@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from io import BytesIO
-from typing import Any, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from .. import types
 from ..types import UNSET, File, FileTypes, Unset
+
+if TYPE_CHECKING:
+    from ..models.job_create_options import JobCreateOptions
+
 
 T = TypeVar("T", bound="BodyCreateJob")
 
@@ -20,13 +25,17 @@ class BodyCreateJob:
         ground_truth (list[File]): Ground truths, in pair order.
         restored (list[File]): Restorations, in pair order.
         observation (list[File] | None | Unset): Observations.
-        options (None | str | Unset): JSON object: audit options plus `pairs` (ids and group names by position).
+        options (JobCreateOptions | Unset): The JSON ``options`` part of ``POST /v1/jobs``: audit options plus pair
+            names by order.
+
+            ``pairs[i]`` names the i-th ``ground_truth``/``restored`` pair; unnamed pairs are called
+            ``pair-<i>`` and unassigned ones belong to group ``default``.
     """
 
     ground_truth: list[File]
     restored: list[File]
     observation: list[File] | None | Unset = UNSET
-    options: None | str | Unset = UNSET
+    options: JobCreateOptions | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -55,11 +64,9 @@ class BodyCreateJob:
         else:
             observation = self.observation
 
-        options: None | str | Unset
-        if isinstance(self.options, Unset):
-            options = UNSET
-        else:
-            options = self.options
+        options: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.options, Unset):
+            options = self.options.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -100,14 +107,16 @@ class BodyCreateJob:
                 )
 
         if not isinstance(self.options, Unset):
-            if isinstance(self.options, str):
-                files.append(
-                    ("options", (None, str(self.options).encode(), "text/plain"))
+            files.append(
+                (
+                    "options",
+                    (
+                        None,
+                        json.dumps(self.options.to_dict()).encode(),
+                        "application/json",
+                    ),
                 )
-            else:
-                files.append(
-                    ("options", (None, str(self.options).encode(), "text/plain"))
-                )
+            )
 
         for prop_name, prop in self.additional_properties.items():
             files.append((prop_name, (None, str(prop).encode(), "text/plain")))
@@ -116,6 +125,8 @@ class BodyCreateJob:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.job_create_options import JobCreateOptions
+
         d = dict(src_dict)
         ground_truth = []
         _ground_truth = d.pop("ground_truth")
@@ -155,14 +166,12 @@ class BodyCreateJob:
 
         observation = _parse_observation(d.pop("observation", UNSET))
 
-        def _parse_options(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        options = _parse_options(d.pop("options", UNSET))
+        _options = d.pop("options", UNSET)
+        options: JobCreateOptions | Unset
+        if isinstance(_options, Unset):
+            options = UNSET
+        else:
+            options = JobCreateOptions.from_dict(_options)
 
         body_create_job = cls(
             ground_truth=ground_truth,

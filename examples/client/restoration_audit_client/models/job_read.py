@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.job_read_kind import JobReadKind
 from ..models.job_read_state import JobReadState
 from ..types import UNSET, Unset
 
@@ -29,6 +30,7 @@ class JobRead:
         created_at (datetime.datetime):
         progress (JobProgress): Pairs audited so far out of all pairs of the job.
         links (JobLinks): Where to poll, fetch the report and cancel (absolute or root-relative URLs).
+        kind (JobReadKind | Unset):  Default: JobReadKind.AUDIT.
         started_at (datetime.datetime | None | Unset):
         finished_at (datetime.datetime | None | Unset):
         cancel_requested (bool | Unset):  Default: False.
@@ -40,6 +42,7 @@ class JobRead:
     created_at: datetime.datetime
     progress: JobProgress
     links: JobLinks
+    kind: JobReadKind | Unset = JobReadKind.AUDIT
     started_at: datetime.datetime | None | Unset = UNSET
     finished_at: datetime.datetime | None | Unset = UNSET
     cancel_requested: bool | Unset = False
@@ -58,6 +61,10 @@ class JobRead:
         progress = self.progress.to_dict()
 
         links = self.links.to_dict()
+
+        kind: str | Unset = UNSET
+        if not isinstance(self.kind, Unset):
+            kind = self.kind.value
 
         started_at: None | str | Unset
         if isinstance(self.started_at, Unset):
@@ -96,6 +103,8 @@ class JobRead:
                 "links": links,
             }
         )
+        if kind is not UNSET:
+            field_dict["kind"] = kind
         if started_at is not UNSET:
             field_dict["started_at"] = started_at
         if finished_at is not UNSET:
@@ -123,6 +132,13 @@ class JobRead:
         progress = JobProgress.from_dict(d.pop("progress"))
 
         links = JobLinks.from_dict(d.pop("links"))
+
+        _kind = d.pop("kind", UNSET)
+        kind: JobReadKind | Unset
+        if isinstance(_kind, Unset):
+            kind = UNSET
+        else:
+            kind = JobReadKind(_kind)
 
         def _parse_started_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
@@ -183,6 +199,7 @@ class JobRead:
             created_at=created_at,
             progress=progress,
             links=links,
+            kind=kind,
             started_at=started_at,
             finished_at=finished_at,
             cancel_requested=cancel_requested,
