@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from concurrent.futures import Executor, Future
 
 import torch
@@ -33,7 +33,7 @@ class DecodeAhead:
         self.limits = limits
         self.should_cancel = should_cancel
 
-    def decoded(self, chunks: list[Chunk]) -> Iterator[list[LoadedPair]]:
+    def decoded(self, chunks: list[Chunk]) -> Generator[list[LoadedPair], None, None]:
         """Each chunk's decoded pairs, in order.
 
         Raises:
