@@ -15,21 +15,22 @@ from dataclasses import dataclass, field
 
 import torch
 
-from workers.engine.gaussian import perception_of, uncertainty_of
 from workers.engine.samples import FinishedSamples, GroupSamples, SampleBatch, sample_statistics
-from workers.estimators.color import convert_color, crop_border
+from workers.estimators.color import ColorMode, convert_color, crop_border
 from workers.estimators.consistency import measurement_map, measurement_residual, null_space_map
 from workers.estimators.degradation import DegradationOperator
 from workers.estimators.distortion import distortion_metrics
 from workers.estimators.hallucination import invented_detail_map, invented_detail_statistics
 from workers.estimators.patches import PatchMoments, patch_moments, sample_patches
+from workers.estimators.perception import gaussian_renyi_divergence_from_statistics
+from workers.estimators.uncertainty import gaussian_entropy_power_from_statistics
 
 
 @dataclass(frozen=True)
 class StatisticSettings:
     """The estimator settings one batch needs (resolved from AuditOptions)."""
 
-    color: str
+    color: ColorMode
     crop: int
     patch_size: int
     patch_stride: int
@@ -58,10 +59,13 @@ class BatchStatistics:
     detail_energy: torch.Tensor
     measurement_residual: torch.Tensor
     """(B,) mean |H x_hat - y|^2 (docs/theory.md 3.7); NaN where no observation was given."""
-    extra: dict[int, tuple[PatchMoments, PatchMoments, PatchMoments]] = field(default_factory=dict)
-    """Error, truth and restored patch moments at each extra patch size (docs/theory.md 3.11)."""
-    max_error: torch.Tensor | None = None
+    values_per_image: int
+    """C H' W' of the statistics' grid (the cropped images): the invented-detail ratio's flat
+    rule is per value (docs/theory.md 3.7)."""
+    max_error: torch.Tensor
     """(B,) largest absolute error of each pair (on the statistics' grid)."""
+    extra: dict[int, MomentTriple] = field(default_factory=dict)
+    """Error, truth and restored patch moments at each extra patch size (docs/theory.md 3.11)."""
     restored_quantised: bool = False
     """Whether every restored image of the batch lies on the 8-bit grid (docs/theory.md 3.6: its
     rounding then adds to every error)."""
@@ -70,14 +74,29 @@ class BatchStatistics:
     maps: dict[str, torch.Tensor] = field(default_factory=dict)
     """Per-pixel maps ``(B, 1, H', W')`` on the cropped grid, by artifact kind."""
 
+    @property
+    def moments(self) -> MomentTriple:
+        """The patch moments at the main patch size."""
+        return MomentTriple(self.error, self.truth, self.restored)
+
+
+@dataclass(frozen=True)
+class MomentTriple:
+    """Patch moments of the error, the ground truth and the restored images (docs/theory.md
+    3.3), one row per pair."""
+
+    error: PatchMoments
+    truth: PatchMoments
+    restored: PatchMoments
+
+    def to_cpu(self) -> MomentTriple:
+        return MomentTriple(
+            _moments_to_cpu(self.error), _moments_to_cpu(self.truth), _moments_to_cpu(self.restored)
+        )
+
 
 def _crop(images: torch.Tensor, settings: StatisticSettings) -> torch.Tensor:
     return crop_border(images, settings.crop) if settings.crop > 0 else images
-
-
-def prepare(images: torch.Tensor, settings: StatisticSettings) -> torch.Tensor:
-    """Colour conversion then border crop (docs/theory.md 3.1)."""
-    return _crop(convert_color(images, settings.color), settings)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -104,19 +123,17 @@ def batch_statistics(
     ``inputs``, when the pairs are several outputs per input, gives each row's input index
     in its group; the rows of one input are then in this batch together (docs/theory.md 3.9).
     """
-    x_full = convert_color(truth, settings.color)  # type: ignore[arg-type]
-    x_hat_full = convert_color(restored, settings.color)  # type: ignore[arg-type]
+    x_full = convert_color(truth, settings.color)
+    x_hat_full = convert_color(restored, settings.color)
     x, x_hat = _crop(x_full, settings), _crop(x_hat_full, settings)
     error = x_hat - x
     metrics = distortion_metrics(x_hat, x, data_range=1.0)
     p, s = settings.patch_size, settings.patch_stride
     # One call for the three stacks: the lag sums run once over a 3B batch.
     triple = torch.cat([error, x, x_hat])
-    moments = _split_three(patch_moments(triple, p, s), truth.shape[0])
+    moments = _split_three(patch_moments(triple, p, s), truth.shape[0]).to_cpu()
     by_size = {
-        size: tuple(
-            _moments_to_cpu(m) for m in _split_three(patch_moments(triple, size, s), truth.shape[0])
-        )
+        size: _split_three(patch_moments(triple, size, s), truth.shape[0]).to_cpu()
         for size in settings.extra_patch_sizes
     }
     samples = [
@@ -146,7 +163,7 @@ def batch_statistics(
                 observation = degradation.observations[rows[0]]
                 if observation is None:
                     continue
-                y = convert_color(observation[None].to(x_hat_full.device), settings.color)  # type: ignore[arg-type]
+                y = convert_color(observation[None].to(x_hat_full.device), settings.color)
                 kept.append((order[position], x_hat_full[rows].mean(0).cpu(), y[0].cpu()))
             sample_batch.conditional = kept
         if with_maps:
@@ -155,7 +172,6 @@ def batch_statistics(
             for position, rows in enumerate(rows_of_input):
                 sigma[rows[0]] = sample_batch.sigma_map[position]
             maps["sample_std"] = sigma
-    cpu = [_moments_to_cpu(m) for m in moments]
     grid = restored * 255.0
     quantised = bool(((grid - grid.round()).abs() <= 1e-3).all())
     return BatchStatistics(
@@ -163,17 +179,18 @@ def batch_statistics(
         mse=metrics.mse.double().cpu(),
         psnr=metrics.psnr.double().cpu(),
         ssim=metrics.ssim.double().cpu(),
-        error=cpu[0],
-        truth=cpu[1],
-        restored=cpu[2],
+        error=moments.error,
+        truth=moments.truth,
+        restored=moments.restored,
         knn_error=samples[0].double().cpu(),
         knn_truth=samples[1].double().cpu(),
         knn_restored=samples[2].double().cpu(),
         residual_energy=residual.double().cpu(),
         detail_energy=detail_energy.double().cpu(),
         measurement_residual=residual_measure,
-        extra=by_size,  # type: ignore[arg-type]
+        values_per_image=x[0].numel(),
         max_error=error.abs().amax(dim=(1, 2, 3)).double().cpu(),
+        extra=by_size,
         restored_quantised=quantised,
         samples=sample_batch,
         maps=maps,
@@ -195,10 +212,10 @@ def _degradation_statistics(
     maps: dict[str, torch.Tensor] = {}
     observed = None
     if rows:
-        observed = torch.stack(
-            [degradation.observations[i] for i in rows]  # type: ignore[misc]
-        ).to(x_full.device)
-        observed = convert_color(observed, settings.color)  # type: ignore[arg-type]
+        observed = torch.stack([obs for obs in degradation.observations if obs is not None]).to(
+            x_full.device
+        )
+        observed = convert_color(observed, settings.color)
         values = measurement_residual(x_hat_full[rows], observed, operator)
         residual[rows] = values.double().cpu()
     if with_maps:
@@ -228,16 +245,17 @@ def _dequantize(samples: torch.Tensor, generator: torch.Generator) -> torch.Tens
     return samples + (noise - 0.5) * QUANTUM
 
 
-def _split_three(stacked: PatchMoments, count: int) -> list[PatchMoments]:
+def _split_three(stacked: PatchMoments, count: int) -> MomentTriple:
     """The error, truth and restored parts of moments taken over one 3B batch."""
-    return [
+    error, truth, restored = (
         PatchMoments(
             stacked.count[i * count : (i + 1) * count],
             stacked.total[i * count : (i + 1) * count],
             stacked.outer[i * count : (i + 1) * count],
         )
         for i in range(3)
-    ]
+    )
+    return MomentTriple(error, truth, restored)
 
 
 def _moments_to_cpu(m: PatchMoments) -> PatchMoments:
@@ -257,6 +275,36 @@ class _StreamedMoments:
         if weights is not None:
             self.resampled = _plus(self.resampled, moments.weighted(weights))
 
+    def finish(self) -> PatchMoments:
+        """The pooled sums (one row); a group always has a batch."""
+        if self.pooled is None:
+            raise RuntimeError("no batch was added to the group")
+        return self.pooled
+
+
+class _StreamedTriple:
+    """The streamed sums of error, truth and restored moments at one patch size."""
+
+    def __init__(self) -> None:
+        self.error = _StreamedMoments()
+        self.truth = _StreamedMoments()
+        self.restored = _StreamedMoments()
+
+    def add(self, moments: MomentTriple, weights: torch.Tensor | None) -> None:
+        self.error.add(moments.error, weights)
+        self.truth.add(moments.truth, weights)
+        self.restored.add(moments.restored, weights)
+
+    def finish(self) -> MomentSums:
+        return MomentSums(
+            pooled_error=self.error.finish(),
+            pooled_truth=self.truth.finish(),
+            pooled_restored=self.restored.finish(),
+            resampled_error=self.error.resampled,
+            resampled_truth=self.truth.resampled,
+            resampled_restored=self.restored.resampled,
+        )
+
 
 def _plus(total: PatchMoments | None, part: PatchMoments) -> PatchMoments:
     """``total + part``, in place into ``total`` (fresh tensors that this class owns)."""
@@ -268,26 +316,79 @@ def _plus(total: PatchMoments | None, part: PatchMoments) -> PatchMoments:
     return total
 
 
+@dataclass(frozen=True)
+class PairValues:
+    """The per-pair numbers a group keeps of its batches, ``(n,)`` float64 each."""
+
+    mse: torch.Tensor
+    psnr: torch.Tensor
+    ssim: torch.Tensor
+    residual_energy: torch.Tensor
+    detail_energy: torch.Tensor
+    measurement_residual: torch.Tensor
+    max_error: torch.Tensor
+    patches: torch.Tensor
+    """Error patches per pair."""
+    values_per_image: torch.Tensor
+    """C H' W' of each pair's statistics grid."""
+
+    @classmethod
+    def of(cls, batch: BatchStatistics) -> PairValues:
+        return cls(
+            mse=batch.mse,
+            psnr=batch.psnr,
+            ssim=batch.ssim,
+            residual_energy=batch.residual_energy,
+            detail_energy=batch.detail_energy,
+            measurement_residual=batch.measurement_residual,
+            max_error=batch.max_error,
+            patches=batch.error.count.double(),
+            values_per_image=torch.full(
+                (len(batch.indices),), float(batch.values_per_image), dtype=torch.float64
+            ),
+        )
+
+    @classmethod
+    def concatenated(cls, parts: list[PairValues], order: torch.Tensor) -> PairValues:
+        """The parts' values one after another, then taken in ``order``."""
+
+        def cat(values: list[torch.Tensor]) -> torch.Tensor:
+            return torch.cat(values)[order]
+
+        return cls(
+            mse=cat([p.mse for p in parts]),
+            psnr=cat([p.psnr for p in parts]),
+            ssim=cat([p.ssim for p in parts]),
+            residual_energy=cat([p.residual_energy for p in parts]),
+            detail_energy=cat([p.detail_energy for p in parts]),
+            measurement_residual=cat([p.measurement_residual for p in parts]),
+            max_error=cat([p.max_error for p in parts]),
+            patches=cat([p.patches for p in parts]),
+            values_per_image=cat([p.values_per_image for p in parts]),
+        )
+
+
+@dataclass(frozen=True)
+class PatchSamples:
+    """Subsampled patches of the error, ground truth and restored images for the
+    nearest-neighbour estimators (docs/theory.md 3.10)."""
+
+    error: torch.Tensor
+    truth: torch.Tensor
+    restored: torch.Tensor
+
+    @classmethod
+    def of(cls, batch: BatchStatistics) -> PatchSamples:
+        return cls(batch.knn_error, batch.knn_truth, batch.knn_restored)
+
+
 @dataclass
 class _BatchRecord:
     """What a group keeps of a batch once its moments are summed: per-pair numbers, samples."""
 
     indices: list[int]
-    values: dict[str, torch.Tensor]
-    samples: dict[str, torch.Tensor]
-
-
-_PER_PAIR = (
-    "mse",
-    "psnr",
-    "ssim",
-    "residual_energy",
-    "detail_energy",
-    "measurement_residual",
-    "max_error",
-)
-_SAMPLES = ("knn_error", "knn_truth", "knn_restored")
-_KINDS = ("error", "truth", "restored")
+    values: PairValues
+    samples: PatchSamples
 
 
 class GroupStatistics:
@@ -315,8 +416,8 @@ class GroupStatistics:
         self.weights = weights
         self.order = order
         self.records: list[_BatchRecord] = []
-        self.moments = {name: _StreamedMoments() for name in _KINDS}
-        self.extra: dict[int, dict[str, _StreamedMoments]] = {}
+        self.moments = _StreamedTriple()
+        self.extra: dict[int, _StreamedTriple] = {}
         self.uncertainty: list[torch.Tensor] = []
         self.perception: list[torch.Tensor] = []
         self.patch_count = 0
@@ -327,77 +428,57 @@ class GroupStatistics:
         weights = None
         if self.weights is not None:
             weights = self.weights[:, [self.column[i] for i in batch.indices]]
-        for name, streamed in self.moments.items():
-            streamed.add(getattr(batch, name), weights)
+        self.moments.add(batch.moments, weights)
         for size, parts in batch.extra.items():
-            sums = self.extra.setdefault(size, {name: _StreamedMoments() for name in _KINDS})
-            for name, part in zip(_KINDS, parts, strict=True):
-                sums[name].add(part, weights)
-        self.uncertainty.append(uncertainty_of(batch.error))
-        self.perception.append(perception_of(batch.truth, batch.restored, self.order))
+            self.extra.setdefault(size, _StreamedTriple()).add(parts, weights)
+        self.uncertainty.append(gaussian_entropy_power_from_statistics(batch.error))
+        self.perception.append(
+            gaussian_renyi_divergence_from_statistics(batch.truth, batch.restored, self.order)
+        )
         self.patch_count += int(batch.error.count.sum())
         self.restored_quantised &= batch.restored_quantised
         if self.samples is not None and batch.samples is not None:
             self.samples.add(batch.samples)
         self.records.append(
-            _BatchRecord(
-                batch.indices,
-                {
-                    **{name: getattr(batch, name) for name in _PER_PAIR},
-                    "patches": batch.error.count.double(),
-                },
-                {name: getattr(batch, name) for name in _SAMPLES},
-            )
+            _BatchRecord(batch.indices, PairValues.of(batch), PatchSamples.of(batch))
         )
 
     def finish(self) -> FinishedGroup:
         """Everything in submission order."""
         order = torch.tensor([i for r in self.records for i in r.indices])
         perm = torch.argsort(order)
+        values = PairValues.concatenated([r.values for r in self.records], perm)
 
-        def per_pair(name: str) -> torch.Tensor:
-            return torch.cat([r.values[name] for r in self.records])[perm]
-
-        def samples(name: str) -> torch.Tensor:
+        def samples(parts: list[torch.Tensor]) -> torch.Tensor:
             # A set of patches: pairs of other sizes may contribute other counts, order is moot.
-            return torch.cat([r.samples[name].flatten(0, 1) for r in self.records])
+            return torch.cat([part.flatten(0, 1) for part in parts])
 
-        pooled = {name: m.pooled for name, m in self.moments.items()}
-        resampled = {name: m.resampled for name, m in self.moments.items()}
+        sums = self.moments.finish()
         return FinishedGroup(
             indices=order[perm].tolist(),
-            mse=per_pair("mse"),
-            psnr=per_pair("psnr"),
-            ssim=per_pair("ssim"),
+            mse=values.mse,
+            psnr=values.psnr,
+            ssim=values.ssim,
             pair_uncertainty=torch.cat(self.uncertainty)[perm],
             pair_perception=torch.cat(self.perception)[perm],
-            pooled_error=pooled["error"],  # type: ignore[arg-type]
-            pooled_truth=pooled["truth"],  # type: ignore[arg-type]
-            pooled_restored=pooled["restored"],  # type: ignore[arg-type]
-            resampled_error=resampled["error"],
-            resampled_truth=resampled["truth"],
-            resampled_restored=resampled["restored"],
+            pooled_error=sums.pooled_error,
+            pooled_truth=sums.pooled_truth,
+            pooled_restored=sums.pooled_restored,
+            resampled_error=sums.resampled_error,
+            resampled_truth=sums.resampled_truth,
+            resampled_restored=sums.resampled_restored,
             weights=self.weights,
             patch_count=self.patch_count,
-            knn_error=samples("knn_error"),
-            knn_truth=samples("knn_truth"),
-            knn_restored=samples("knn_restored"),
-            residual_energy=per_pair("residual_energy"),
-            detail_energy=per_pair("detail_energy"),
-            measurement_residual=per_pair("measurement_residual"),
-            pair_patches=per_pair("patches"),
-            max_error=per_pair("max_error"),
-            by_patch_size={
-                size: MomentSums(
-                    pooled_error=sums["error"].pooled,  # type: ignore[arg-type]
-                    pooled_truth=sums["truth"].pooled,  # type: ignore[arg-type]
-                    pooled_restored=sums["restored"].pooled,  # type: ignore[arg-type]
-                    resampled_error=sums["error"].resampled,
-                    resampled_truth=sums["truth"].resampled,
-                    resampled_restored=sums["restored"].resampled,
-                )
-                for size, sums in self.extra.items()
-            },
+            knn_error=samples([r.samples.error for r in self.records]),
+            knn_truth=samples([r.samples.truth for r in self.records]),
+            knn_restored=samples([r.samples.restored for r in self.records]),
+            residual_energy=values.residual_energy,
+            detail_energy=values.detail_energy,
+            measurement_residual=values.measurement_residual,
+            values_per_image=values.values_per_image,
+            pair_patches=values.patches,
+            max_error=values.max_error,
+            by_patch_size={size: sums.finish() for size, sums in self.extra.items()},
             restored_quantised=self.restored_quantised,
             samples=self.samples.finish() if self.samples is not None else None,
         )
@@ -442,6 +523,8 @@ class FinishedGroup:
     residual_energy: torch.Tensor
     detail_energy: torch.Tensor
     measurement_residual: torch.Tensor
+    values_per_image: torch.Tensor
+    """(n,) C H' W' of each pair's statistics grid."""
     pair_patches: torch.Tensor
     """(n,) error patches per pair."""
     max_error: torch.Tensor

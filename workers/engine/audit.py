@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 
@@ -12,7 +12,7 @@ import torch
 
 from api_schemas import images as policy
 from api_schemas.options import AuditOptions
-from api_schemas.report import AuditReport, EngineInfo, PairReport, ReportSettings
+from api_schemas.report import AuditReport, EngineInfo, GroupReport, PairReport, ReportSettings
 from api_schemas.samples import SampleEntry, input_name, sample_problems
 from workers.device import parse_device
 from workers.engine.accumulate import (
@@ -23,11 +23,12 @@ from workers.engine.accumulate import (
     batch_statistics,
 )
 from workers.engine.artifacts import render_maps, render_plots
+from workers.engine.decode import Chunk, DecodeAhead
 from workers.engine.degradation import GAUSSIAN_MODEL_NOTE, KnownDegradation, PriorImages
 from workers.engine.samples import GroupSamples
-from workers.engine.sources import ArtifactWriter, LoadedPair, PairSource, load_pair
+from workers.engine.sources import ArtifactWriter, LoadedPair, PairSource
 from workers.engine.summarize import PairMeta, group_bootstrap_weights, summarize_group
-from workers.errors import AuditCancelledError, AuditInputError
+from workers.errors import AuditInputError
 from workers.estimators.color import convert_color
 from workers.estimators.errors import EstimatorInputError
 
@@ -160,11 +161,29 @@ def _sample_layout(pairs: Sequence[PairSource]) -> dict[str, SampleLayout]:
     return layouts
 
 
-def _chunks(
-    items: Sequence[tuple[int, PairSource]], size: int
-) -> Iterator[list[tuple[int, PairSource]]]:
+def _chunks(items: Sequence[tuple[int, PairSource]], size: int) -> Iterator[Chunk]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
+
+
+@dataclass(frozen=True)
+class _AuditSettings:
+    """What every group of one audit shares."""
+
+    options: AuditOptions
+    resolved: ResolvedSettings
+    known: KnownDegradation | None
+    device: torch.device
+    artifacts: ArtifactWriter | None
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class _AuditedGroup:
+    report: GroupReport
+    pairs: dict[int, PairReport]
+    """Pair index -> its report."""
+    warnings: list[str]
 
 
 def run_audit(
@@ -214,121 +233,44 @@ def run_audit(
     if batch_size < 1:
         raise AuditInputError(f"expected batch_size >= 1, got {batch_size}")
     torch_device = resolve_device(device)
-    group_names = list(dict.fromkeys(p.group for p in pairs))
     total = len(pairs)
     done = 0
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+        if progress is not None:
+            progress(done, total)
+
     workers = decode_workers or max(1, os.cpu_count() or 1)
+    known = KnownDegradation.from_options(options)
+    shared = _AuditSettings(
+        options, _resolve(options, known), known, torch_device, artifacts, batch_size
+    )
     report_pairs: dict[int, PairReport] = {}
     groups = []
     warnings: list[str] = []
-    resolved: ResolvedSettings | None = None
-    known = KnownDegradation.from_options(options)
-    plots: dict[str, str] = {}
-    limits = policy.ImageLimits(max_pixels, max_compression_ratio)
-
     with torch.inference_mode(), ThreadPoolExecutor(max_workers=workers) as pool:
-        for name in group_names:
+        decoder = DecodeAhead(
+            pool, policy.ImageLimits(max_pixels, max_compression_ratio), should_cancel
+        )
+        for name in dict.fromkeys(p.group for p in pairs):
             members = [(i, p) for i, p in enumerate(pairs) if p.group == name]
-            knn_per_pair = policy.knn_per_pair(options, len(members))
-            # A CPU generator on every device: the same seed draws the same patch positions and
-            # dequantisation noise on CPU and CUDA, so their reports agree.
-            generator = torch.Generator().manual_seed(options.bootstrap.seed)
-            layout = sampled.get(name)
-            group_samples = None
-            if layout is None:
-                weights = group_bootstrap_weights(len(members), options)
-                chunks = list(_chunks(members, batch_size))
-            else:
-                # Inputs, not samples, are resampled (a pair's weight is its input's), and
-                # the samples of one input share a batch.
-                input_weights = group_bootstrap_weights(layout.count, options)
-                weights = (
-                    None
-                    if input_weights is None
-                    else input_weights[:, [layout.input_of[i] for i, _ in members]]
-                )
-                group_samples = GroupSamples(input_weights, layout.calibration(options))
-                chunks = layout.chunks(
-                    sorted(members, key=lambda m: layout.order[m[0]]), batch_size
-                )
-            stats = GroupStatistics(
-                [i for i, _ in members], weights, options.renyi_order, group_samples
-            )
-            prior = PriorImages(known, options) if known is not None else None
-            metas: dict[int, PairMeta] = {}
-            # Decoding runs one chunk ahead of the device: the next chunk's files are decoded
-            # by the pool (Pillow releases the GIL) while this chunk is being computed.
-            pending = _submit_decode(pool, chunks[0], limits)
-            for number in range(len(chunks)):
-                if should_cancel is not None and should_cancel():
-                    for future in pending:
-                        future.cancel()
-                    raise AuditCancelledError("the audit was cancelled")
-                loaded = [future.result() for future in pending]
-                if number + 1 < len(chunks):
-                    pending = _submit_decode(pool, chunks[number + 1], limits)
-                for same_size in _same_size_batches(loaded):
-                    if resolved is None:
-                        resolved = _resolve(options, known)
-                    batch = _run_batch(
-                        same_size,
-                        options,
-                        resolved,
-                        knn_per_pair,
-                        generator,
-                        torch_device,
-                        with_maps=artifacts is not None,
-                        known=known,
-                        prior=prior,
-                        layout=layout,
-                    )
-                    stats.add(batch)
-                    links = (
-                        render_maps(same_size, batch, resolved.crop, artifacts)
-                        if artifacts is not None
-                        else {}
-                    )
-                    for item in same_size:
-                        _, height, width = item.ground_truth.shape
-                        metas[item.index] = PairMeta(
-                            id=item.source.id,
-                            group=name,
-                            width=int(width),
-                            height=int(height),
-                            warnings=item.warnings,
-                            maps=links.get(item.index, {}),
-                        )
-                done += len(loaded)
-                if progress is not None:
-                    progress(done, total)
-            finished = stats.finish()
-            assert resolved is not None
-            _check_knn(name, [metas[i] for i in finished.indices], options, resolved.crop)
-            dimension = finished.dimension
-            group, pair_reports, group_warnings = summarize_group(
-                name,
-                finished,
-                [metas[i] for i in finished.indices],
-                options,
-                dimension,
-                known=known,
-                prior=prior,
-            )
-            groups.append(group)
-            warnings.extend(group_warnings)
-            for index, pair_report in zip(finished.indices, pair_reports, strict=True):
-                report_pairs[index] = pair_report
+            audited = _audit_group(name, members, sampled.get(name), shared, decoder, advance)
+            groups.append(audited.report)
+            warnings.extend(audited.warnings)
+            report_pairs.update(audited.pairs)
 
-    assert resolved is not None
     if known is not None:
         warnings.append(GAUSSIAN_MODEL_NOTE)
+    plots: dict[str, str] = {}
     if artifacts is not None:
         plots = render_plots(groups, artifacts, options.patch_size)
     settings = ReportSettings(
         color=options.color,
         patch_size=options.patch_size,
         patch_stride=options.patch_stride,
-        crop_border=resolved.crop,
+        crop_border=shared.resolved.crop,
         renyi_order=options.renyi_order,
         knn_k=options.knn_k,
         bootstrap=options.bootstrap,
@@ -348,6 +290,83 @@ def run_audit(
     )
 
 
+def _audit_group(
+    name: str,
+    members: list[tuple[int, PairSource]],
+    layout: SampleLayout | None,
+    shared: _AuditSettings,
+    decoder: DecodeAhead,
+    advance: Callable[[int], None],
+) -> _AuditedGroup:
+    """Stream one group's pairs through the device, batch by batch, and summarize it."""
+    options, resolved, known = shared.options, shared.resolved, shared.known
+    knn_per_pair = policy.knn_per_pair(options, len(members))
+    # A CPU generator on every device: the same seed draws the same patch positions and
+    # dequantisation noise on CPU and CUDA, so their reports agree.
+    generator = torch.Generator().manual_seed(options.bootstrap.seed)
+    group_samples = None
+    if layout is None:
+        weights = group_bootstrap_weights(len(members), options)
+        chunks = list(_chunks(members, shared.batch_size))
+    else:
+        # Inputs, not samples, are resampled (a pair's weight is its input's), and
+        # the samples of one input share a batch.
+        input_weights = group_bootstrap_weights(layout.count, options)
+        weights = (
+            None
+            if input_weights is None
+            else input_weights[:, [layout.input_of[i] for i, _ in members]]
+        )
+        group_samples = GroupSamples(input_weights, layout.calibration(options))
+        chunks = layout.chunks(sorted(members, key=lambda m: layout.order[m[0]]), shared.batch_size)
+    stats = GroupStatistics([i for i, _ in members], weights, options.renyi_order, group_samples)
+    prior = PriorImages(known, options) if known is not None else None
+    metas: dict[int, PairMeta] = {}
+    for loaded in decoder.decoded(chunks):
+        for same_size in _same_size_batches(loaded):
+            batch = _run_batch(
+                same_size,
+                options,
+                resolved,
+                knn_per_pair,
+                generator,
+                shared.device,
+                with_maps=shared.artifacts is not None,
+                known=known,
+                prior=prior,
+                layout=layout,
+            )
+            stats.add(batch)
+            links = (
+                render_maps(same_size, batch, resolved.crop, shared.artifacts)
+                if shared.artifacts is not None
+                else {}
+            )
+            for item in same_size:
+                _, height, width = item.ground_truth.shape
+                metas[item.index] = PairMeta(
+                    id=item.source.id,
+                    group=name,
+                    width=int(width),
+                    height=int(height),
+                    warnings=item.warnings,
+                    maps=links.get(item.index, {}),
+                )
+        advance(len(loaded))
+    finished = stats.finish()
+    _check_knn(name, [metas[i] for i in finished.indices], options, resolved.crop)
+    group, pair_reports, warnings = summarize_group(
+        name,
+        finished,
+        [metas[i] for i in finished.indices],
+        options,
+        finished.dimension,
+        known=known,
+        prior=prior,
+    )
+    return _AuditedGroup(group, dict(zip(finished.indices, pair_reports, strict=True)), warnings)
+
+
 def _check_knn(group: str, metas: list[PairMeta], options: AuditOptions, crop: int) -> None:
     """The group's images give the nearest-neighbour estimators enough patches for knn_k
     (the rule of ``api_schemas.images`` the API applies at submission)."""
@@ -355,30 +374,6 @@ def _check_knn(group: str, metas: list[PairMeta], options: AuditOptions, crop: i
     problems = policy.knn_problems(group, sizes, options, crop)
     if problems:
         raise AuditInputError(problems[0].message, part=problems[0].part)
-
-
-def _submit_decode(
-    pool: ThreadPoolExecutor, chunk: list[tuple[int, PairSource]], limits: policy.ImageLimits
-) -> list[Future[LoadedPair]]:
-    futures: list[Future[LoadedPair]] = []
-    for index, pair in chunk:
-        if _in_memory(pair):
-            # Nothing to decode: a range check, done here rather than competing for the
-            # cores with the batch being computed.
-            done: Future[LoadedPair] = Future()
-            try:
-                done.set_result(load_pair(index, pair, limits))
-            except AuditInputError as error:
-                done.set_exception(error)
-            futures.append(done)
-        else:
-            futures.append(pool.submit(load_pair, index, pair, limits))
-    return futures
-
-
-def _in_memory(pair: PairSource) -> bool:
-    sources = (pair.ground_truth, pair.restored, pair.observation)
-    return all(s is None or isinstance(s, torch.Tensor) for s in sources)
 
 
 def _observation(item: LoadedPair, known: KnownDegradation) -> torch.Tensor | None:

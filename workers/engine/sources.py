@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -141,15 +140,3 @@ def load_pair(index: int, pair: PairSource, limits: ImageLimits | int) -> Loaded
 def _geometry(image: image_io.DecodedImage, part: str) -> Geometry:
     channels, height, width = image.tensor.shape
     return Geometry(part, int(width), int(height), int(channels), image.orientation)
-
-
-def load_pairs(
-    indexed: Sequence[tuple[int, PairSource]],
-    executor: Executor | None,
-    limits: ImageLimits | int,
-) -> list[LoadedPair]:
-    """Decode several pairs, in parallel when an executor is given (Pillow frees the GIL)."""
-    if executor is None:
-        return [load_pair(i, p, limits) for i, p in indexed]
-    futures = [executor.submit(load_pair, i, p, limits) for i, p in indexed]
-    return [f.result() for f in futures]

@@ -1,8 +1,8 @@
-"""From per-pair statistics to the report's group and pair sections (REPORT.md).
+"""From a group's finished statistics to the report's group and pair sections (REPORT.md).
 
-Group estimates pool the per-pair patch moments (docs/theory.md 3.4, 3.5) and bootstrap over pairs
-by reweighting those moments, so one resample costs a weighted sum and a log-determinant, never
-a pass over the images.
+The numbers come from ``finish`` (the estimator library over the group's pooled and
+bootstrap-reweighted sums, docs/theory.md 3.4, 3.5); this module maps them to the report model,
+with their intervals, warnings and verdicts.
 """
 
 from __future__ import annotations
@@ -34,16 +34,16 @@ from api_schemas.report import (
     SampleStatistics,
     Verdict,
 )
-from workers.engine.accumulate import FinishedGroup, MomentSums
+from workers.engine import finish
+from workers.engine.accumulate import FinishedGroup
 from workers.engine.degradation import (
     BoundPlacement,
     KnownDegradation,
-    Measured,
     PosteriorModel,
     PriorImages,
     place_on_frontier,
 )
-from workers.engine.gaussian import perception_of, uncertainty_of
+from workers.engine.finish import finite_or_none, mean_over_pairs
 from workers.engine.samples import FinishedSamples, conformal_coverage
 from workers.estimators.bootstrap import bootstrap_weights, percentile_interval
 from workers.estimators.bounds import min_uncertainty_multiplier
@@ -52,12 +52,7 @@ from workers.estimators.conditional import (
     posterior_mean_deviation_moments,
 )
 from workers.estimators.inherent import posterior_gains
-from workers.estimators.knn_calibration import (
-    calibrated_knn_entropy_power,
-    calibrated_knn_renyi_divergence,
-)
 from workers.estimators.patches import PatchMoments
-from workers.estimators.perception import gaussian_renyi_half_bias
 from workers.estimators.risk import VerdictThresholds, risk_verdict
 from workers.estimators.uncertainty import gaussian_entropy_power
 
@@ -76,12 +71,6 @@ class PairMeta:
     maps: dict[str, str]
 
 
-def finite_or_none(value: float | torch.Tensor) -> float | None:
-    """Plain float for the report, or None where the value is undefined."""
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
 def _estimate(
     value: float | None, resampled: torch.Tensor | None, level: float, estimator: str, n: int
 ) -> Estimate:
@@ -95,9 +84,8 @@ def _estimate(
 def _mean_estimate(
     values: torch.Tensor, weights: torch.Tensor | None, level: float, estimator: str
 ) -> Estimate:
-    mean = finite_or_none(values.mean()) if values.numel() else None
-    resampled = None if weights is None else (weights @ values) / values.numel()
-    return _estimate(mean, resampled, level, estimator, values.numel())
+    mean = mean_over_pairs(values, weights)
+    return _estimate(mean.value, mean.resampled, level, estimator, mean.n)
 
 
 def verdict_thresholds(options: AuditOptions) -> VerdictThresholds:
@@ -326,63 +314,6 @@ def _consistency(residual: torch.Tensor) -> PairConsistency | None:
     return None if value is None else PairConsistency(measurement_residual=value)
 
 
-def _perception(
-    sums: MomentSums,
-    order: float,
-    dimension: int,
-    patches: float,
-) -> tuple[float | None, torch.Tensor | None, str]:
-    """Pooled Gaussian Rényi divergence and its resamples, at order 1/2 bias-corrected.
-
-    docs/theory.md 3.6: the plug-in D_1/2 between two sample covariances is biased up, and the
-    frontier is steep near P = 0. The first-order formula d (d + 1) / 8 (1 / n1 + 1 / n2)
-    assumes independent samples; ground-truth and restored patches come from the same images
-    and are strongly correlated (a high-SNR restorer's patches nearly equal the truth's), so
-    the formula can overstate the bias several times (at noise 0.01 it removed 0.016 nats of
-    a 0.045-nat index). The bootstrap over pairs measures the bias under the real dependence:
-    mean of the resampled values minus the estimate. It is subtracted from the estimate and
-    from every resample (clamped at 0); the formula is used only without a bootstrap.
-    """
-    raw = finite_or_none(perception_of(sums.pooled_truth, sums.pooled_restored, order)[0])
-    resampled = None
-    if sums.resampled_truth is not None and sums.resampled_restored is not None:
-        resampled = perception_of(sums.resampled_truth, sums.resampled_restored, order)
-    if order != 0.5 or raw is None:
-        return raw, resampled, f"gaussian_renyi_order_{order:g}"
-    finite = resampled[torch.isfinite(resampled)] if resampled is not None else None
-    if finite is not None and 2 * finite.numel() >= max(1, resampled.numel()):  # type: ignore[union-attr]
-        bias = max(0.0, float(finite.mean()) - raw)
-        estimator = "gaussian_renyi_order_0.5_bootstrap_bias_corrected"
-    else:
-        bias = float(gaussian_renyi_half_bias(dimension, patches, patches))
-        estimator = "gaussian_renyi_order_0.5_first_order_bias_corrected"
-    if resampled is not None:
-        resampled = (resampled - bias).clamp(min=0.0)
-    return max(0.0, raw - bias), resampled, estimator
-
-
-def _measured(
-    sums: MomentSums,
-    dimension: int,
-    stats: FinishedGroup,
-    rounding: float,
-) -> Measured:
-    """U and the bias-corrected D_1/2 of one patch size, for the placement (docs/theory.md 3.6)."""
-    u = finite_or_none(uncertainty_of(sums.pooled_error)[0])
-    boot_u = uncertainty_of(sums.resampled_error) if sums.resampled_error is not None else None
-    patches = float(sums.pooled_error.count[0])
-    half, boot_half, _ = _perception(sums, 0.5, dimension, patches)
-    return Measured(
-        uncertainty=u,
-        uncertainty_resampled=boot_u,
-        perception=half,
-        perception_resampled=boot_half,
-        weights=stats.weights,
-        columns={index: column for column, index in enumerate(stats.indices)},
-        rounding_variance=rounding,
-    )
-
-
 def _sweep(
     stats: FinishedGroup,
     options: AuditOptions,
@@ -402,7 +333,7 @@ def _sweep(
             perception, placement = main
         else:
             sums = stats.by_patch_size[size]
-            measured = _measured(sums, dimension, stats, rounding)
+            measured = finish.measured(sums, dimension, stats, rounding)
             perception = measured.perception
             placement = None
             if known is not None and prior is not None:
@@ -478,24 +409,19 @@ def summarize_group(
     # Per pair (docs/theory.md 3.4, 3.5 on one image's patches), computed batch by batch.
     pair_u = stats.pair_uncertainty
     pair_p = stats.pair_perception
-    ratio = stats.residual_energy / stats.detail_energy
-    ratio = torch.where(stats.detail_energy > 0, ratio, torch.full_like(ratio, math.nan))
+    # The library's rule for a flat ground truth (docs/theory.md 3.7), on each pair's grid.
+    ratio = finish.invented_detail_ratios(stats)
 
     # Pooled over the group, and over each bootstrap resample of its pairs.
-    pooled_u = float(uncertainty_of(stats.pooled_error)[0])
-    boot_u = None
-    if stats.resampled_error is not None:
-        boot_u = uncertainty_of(stats.resampled_error)
+    pooled_u, boot_u = finish.uncertainty(stats.sums)
     n_patches = stats.patch_count
-    perception, boot_p, estimator_p = _perception(stats.sums, order, dimension, float(n_patches))
+    pooled_p = finish.perception(stats.sums, order, dimension, float(n_patches))
+    perception, boot_p, estimator_p = pooled_p.value, pooled_p.resampled, pooled_p.estimator
 
     # Raw nearest-neighbour estimates are biased at patch dimensions; each is reported beside
     # its calibration against the matched Gaussian (docs/theory.md 3.10).
-    seed = options.bootstrap.seed
-    calibrated_u = calibrated_knn_entropy_power(stats.knn_error, options.knn_k, seed)
-    calibrated_p = calibrated_knn_renyi_divergence(
-        stats.knn_truth, stats.knn_restored, order, options.knn_k, seed
-    )
+    knn = finish.knn_estimates(stats, options)
+    calibrated_u, calibrated_p = knn.uncertainty, knn.perception
     knn_u = finite_or_none(calibrated_u.raw)
     knn_p = finite_or_none(calibrated_p.raw)
     if knn_p is not None:
@@ -556,7 +482,7 @@ def summarize_group(
         if stats.restored_quantised:
             rounding = known.rounding_variance(options.color, prior.input_channels)
         # The placement uses D_1/2 whatever order the report shows (docs/theory.md 3.6).
-        measured = _measured(stats.sums, dimension, stats, rounding)
+        measured = finish.measured(stats.sums, dimension, stats, rounding)
         placement = place_on_frontier(prior, known, options, measured, dimension)
         if placement.inherent is None:
             reason = (

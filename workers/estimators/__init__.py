@@ -6,6 +6,7 @@ outputs are per sample. Device and dtype follow the inputs. Bad input raises
 """
 
 from workers.estimators.bootstrap import (
+    bootstrap_mean_from_statistics,
     bootstrap_mean_interval,
     bootstrap_weights,
     percentile_interval,
@@ -33,6 +34,7 @@ from workers.estimators.hallucination import (
     detail,
     invented_detail_map,
     invented_detail_ratio,
+    invented_detail_ratio_from_statistics,
     invented_detail_statistics,
 )
 from workers.estimators.inherent import (
@@ -46,11 +48,17 @@ from workers.estimators.knn_calibration import (
     calibrated_knn_renyi_divergence,
 )
 from workers.estimators.patches import PatchMoments, patch_moments, sample_patches
-from workers.estimators.perception import gaussian_renyi_divergence, knn_renyi_divergence
+from workers.estimators.perception import (
+    gaussian_renyi_divergence,
+    gaussian_renyi_divergence_from_statistics,
+    gaussian_renyi_half_debiased,
+    knn_renyi_divergence,
+)
 from workers.estimators.risk import RiskVerdict, risk_verdict
 from workers.estimators.uncertainty import (
     entropy_power_of_gaussian,
     gaussian_entropy_power,
+    gaussian_entropy_power_from_statistics,
     knn_entropy_power,
     wishart_logdet_bias,
 )
@@ -63,6 +71,7 @@ __all__ = [
     "InherentUncertainty",
     "PatchMoments",
     "RiskVerdict",
+    "bootstrap_mean_from_statistics",
     "bootstrap_mean_interval",
     "bootstrap_weights",
     "calibrated_knn_entropy_power",
@@ -78,12 +87,16 @@ __all__ = [
     "frontier_ratio",
     "gaussian_blur",
     "gaussian_entropy_power",
+    "gaussian_entropy_power_from_statistics",
     "gaussian_kernel1d",
     "gaussian_renyi_divergence",
+    "gaussian_renyi_divergence_from_statistics",
+    "gaussian_renyi_half_debiased",
     "inherent_uncertainty",
     "inherent_uncertainty_from_prior",
     "invented_detail_map",
     "invented_detail_ratio",
+    "invented_detail_ratio_from_statistics",
     "invented_detail_statistics",
     "knn_entropy_power",
     "knn_renyi_divergence",

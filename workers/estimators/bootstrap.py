@@ -107,6 +107,49 @@ def percentile_interval(values: torch.Tensor, level: float) -> tuple[float, floa
     return float(low), float(high)
 
 
+def bootstrap_mean_from_statistics(
+    per_pair: torch.Tensor, weights: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Mean of per-pair values and its bootstrap replicates, from the resampling counts.
+
+    Implements docs/theory.md §3.4 item 3 for a group mean (distortion, invented-detail ratio):
+    the estimate is ``m = sum_i v_i / n`` and replicate ``r`` is ``m_r = sum_i w[r, i] v_i / n``,
+    with ``n`` the number of values. For the counts of :func:`bootstrap_weights` (rows summing
+    to ``n``) that is the mean of the pairs drawn. A non-finite value makes the mean and every
+    replicate non-finite (``0 * inf`` is NaN): the engine reports such a mean as null, and
+    :func:`bootstrap_mean_interval` is the variant that skips only the resamples drawing it.
+
+    Args:
+        per_pair: Values ``v`` of shape ``(n,)``, floating, ``n >= 1``.
+        weights: Counts ``w`` of shape ``(R, n)``, in ``per_pair``'s dtype and device, or
+            ``None`` for no bootstrap.
+
+    Returns:
+        ``(m, replicates)``: a 0-d tensor and an ``(R,)`` tensor (``None`` without weights).
+
+    Raises:
+        EstimatorInputError: If ``per_pair`` is not a non-empty ``(n,)`` floating tensor or
+            ``weights`` is not ``(R, n)``.
+
+    Example:
+        >>> v = torch.tensor([1.0, 2.0, 6.0], dtype=torch.float64)
+        >>> w = torch.tensor([[3.0, 0.0, 0.0], [0.0, 1.0, 2.0]], dtype=torch.float64)
+        >>> mean, replicates = bootstrap_mean_from_statistics(v, w)
+        >>> float(mean), replicates.tolist()
+        (3.0, [1.0, 4.666666666666667])
+    """
+    if not isinstance(per_pair, torch.Tensor) or per_pair.ndim != 1 or per_pair.numel() == 0:
+        got = tuple(per_pair.shape) if isinstance(per_pair, torch.Tensor) else type(per_pair)
+        raise EstimatorInputError(f"expected per_pair of shape (n,) with n >= 1, got {got}")
+    if not per_pair.is_floating_point():
+        raise EstimatorInputError(f"expected a floating dtype for per_pair, got {per_pair.dtype}")
+    n = per_pair.numel()
+    if weights is not None and (weights.ndim != 2 or weights.shape[1] != n):
+        raise EstimatorInputError(f"expected weights of shape (R, {n}), got {tuple(weights.shape)}")
+    replicates = None if weights is None else (weights @ per_pair) / n
+    return per_pair.mean(), replicates
+
+
 def bootstrap_mean_interval(
     per_pair: torch.Tensor, weights: torch.Tensor, level: float
 ) -> tuple[float, float]:

@@ -141,9 +141,48 @@ def invented_detail_ratio(
     """
     check_positive(floor, "floor")
     residual, energy = invented_detail_statistics(restored, target, sigma)
-    values_per_image = math.prod(target.shape[1:])
-    flat = energy <= floor * values_per_image
-    ratio = residual / torch.where(flat, torch.ones_like(energy), energy)
+    return invented_detail_ratio_from_statistics(
+        residual, energy, math.prod(target.shape[1:]), floor
+    )
+
+
+def invented_detail_ratio_from_statistics(
+    residual_energy: torch.Tensor,
+    detail_energy: torch.Tensor,
+    values_per_image: int | torch.Tensor,
+    floor: float = FLAT_DETAIL_ENERGY,
+) -> torch.Tensor:
+    """The invented-detail ratio from its sufficient statistics, NaN for a flat ground truth.
+
+    Implements docs/theory.md §3.7 (invented-detail ratio, global form) from the output of
+    :func:`invented_detail_statistics`: ``ratio = ||r||^2 / ||D x||^2``, and NaN where the
+    ground truth is flat, ``||D x||^2 <= floor * values_per_image`` (mean squared detail per
+    value at most ``floor``). This is the one rule for "flat": :func:`invented_detail_ratio`
+    and the engine, which keeps the energies of pairs of several sizes, both apply it.
+
+    Args:
+        residual_energy: ``(B,)`` residual energies ``||D x̂ - a D x||^2``.
+        detail_energy: ``(B,)`` detail energies ``||D x||^2``, same dtype.
+        values_per_image: ``C * H * W`` of each image (an int, or a ``(B,)`` tensor when the
+            images differ in size).
+        floor: Mean squared detail per value at or below which the ground truth counts as
+            flat, > 0.
+
+    Returns:
+        Tensor of shape ``(B,)``, values >= 0 or NaN, in the energies' dtype and device.
+
+    Raises:
+        EstimatorInputError: If ``floor`` is not finite and positive.
+
+    Example:
+        >>> residual = torch.tensor([0.5, 0.0], dtype=torch.float64)
+        >>> energy = torch.tensor([2.0, 1e-12], dtype=torch.float64)
+        >>> invented_detail_ratio_from_statistics(residual, energy, 16).tolist()
+        [0.25, nan]
+    """
+    check_positive(floor, "floor")
+    flat = detail_energy <= floor * values_per_image
+    ratio = residual_energy / torch.where(flat, torch.ones_like(detail_energy), detail_energy)
     return torch.where(flat, torch.full_like(ratio, math.nan), ratio)
 
 

@@ -8,15 +8,24 @@ nearest-neighbour estimate. ``D_alpha(p, q) = log(integral p^alpha q^(1 - alpha)
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
 
 from workers.estimators._checks import check_open_unit
 from workers.estimators.errors import EstimatorInputError
+from workers.estimators.patches import PatchMoments
 from workers.estimators.uncertainty import _check_k, _check_samples, kth_neighbour_distance
 
-__all__ = ["gaussian_renyi_divergence", "gaussian_renyi_half_bias", "knn_renyi_divergence"]
+__all__ = [
+    "gaussian_renyi_divergence",
+    "gaussian_renyi_divergence_from_statistics",
+    "gaussian_renyi_half_bias",
+    "gaussian_renyi_half_debiased",
+    "knn_renyi_divergence",
+]
 
 
 def _check_gaussian(mean: torch.Tensor, cov: torch.Tensor, name: str) -> None:
@@ -223,6 +232,41 @@ def knn_renyi_divergence(
     return (log_t / (order - 1)).to(dtype)
 
 
+def gaussian_renyi_divergence_from_statistics(
+    truth: PatchMoments, restored: PatchMoments, order: float = 0.5
+) -> torch.Tensor:
+    """Gaussian Rényi divergence between the patch laws of two sets of patch moments, by row.
+
+    Implements docs/theory.md §3.5.1 from the sufficient statistics of §3.3: row ``r`` is
+    :func:`gaussian_renyi_divergence` between ``N(mu_x, S_x)`` and ``N(mu_r, S_r)``, the means
+    and population covariances of ``truth`` and ``restored`` in that row (a pair, a group's
+    pooled sums, or one bootstrap resample, §3.4 item 3).
+
+    Args:
+        truth: :class:`PatchMoments` of the ground-truth patches, R rows.
+        restored: :class:`PatchMoments` of the restored patches, R rows (or one, broadcast).
+        order: alpha in (0, 1).
+
+    Returns:
+        ``(R,)`` divergences >= 0, float64; NaN where a covariance is not positive definite.
+
+    Raises:
+        EstimatorInputError: on mismatched moments, a count that is not positive, or an order
+            outside (0, 1).
+
+    Example:
+        >>> def moments(x):
+        ...     return PatchMoments(torch.tensor([float(len(x))], dtype=torch.float64),
+        ...                         x.sum(0)[None], (x.T @ x)[None])
+        >>> x = torch.tensor([[-1.0], [1.0]], dtype=torch.float64)  # N(0, 1)
+        >>> gaussian_renyi_divergence_from_statistics(moments(x), moments(x + 2.0)).tolist()
+        [1.0]
+    """
+    mu_x, cov_x = truth.mean_and_covariance()
+    mu_r, cov_r = restored.mean_and_covariance()
+    return gaussian_renyi_divergence(mu_x, cov_x, mu_r, cov_r, order)
+
+
 def gaussian_renyi_half_bias(
     dimension: int, n_first: float | torch.Tensor, n_second: float | torch.Tensor
 ) -> float | torch.Tensor:
@@ -248,3 +292,67 @@ def gaussian_renyi_half_bias(
     if not (isinstance(dimension, int) and dimension >= 1):
         raise EstimatorInputError(f"expected dimension >= 1, got {dimension!r}")
     return dimension * (dimension + 1) / 8 * (1 / n_first + 1 / n_second)
+
+
+@dataclass(frozen=True)
+class DebiasedDivergence:
+    """A bias-corrected Gaussian D_1/2 and its corrected bootstrap replicates."""
+
+    value: float
+    """``max(0, raw - bias)``."""
+    resampled: torch.Tensor | None
+    """``(resampled - bias)`` clamped at 0, or None without a bootstrap."""
+    bias: float
+    method: Literal["bootstrap", "first_order"]
+
+
+def gaussian_renyi_half_debiased(
+    raw: float, resampled: torch.Tensor | None, dimension: int, patches: float
+) -> DebiasedDivergence:
+    """Remove the small-sample bias of a plug-in Gaussian D_1/2 between patch laws.
+
+    Implements docs/theory.md §3.6 (small-sample bias of P). The plug-in D_1/2 between two
+    sample covariances is biased up, and the frontier is steep near P = 0. The first-order
+    formula :func:`gaussian_renyi_half_bias` assumes independent samples; ground-truth and
+    restored patches come from the same images and are strongly correlated (a high-SNR
+    restorer's patches nearly equal the truth's), so the formula can overstate the bias several
+    times (at noise 0.01 it removed 0.016 nats of a 0.045-nat index). The bootstrap over pairs
+    measures the bias under the real dependence: ``bias = max(0, mean of the finite replicates
+    - raw)``, used when at least half of the replicates are finite; otherwise (no bootstrap)
+    the first-order formula with ``n1 = n2 = patches``. The bias is subtracted from the
+    estimate and from every replicate, each clamped at 0.
+
+    Args:
+        raw: The plug-in D_1/2 of the pooled moments (finite).
+        resampled: ``(R,)`` plug-in D_1/2 of the bootstrap resamples (may hold NaN), or None.
+        dimension: Patch dimension ``d >= 1``.
+        patches: Patches behind each covariance, > 0.
+
+    Returns:
+        :class:`DebiasedDivergence`.
+
+    Raises:
+        EstimatorInputError: If ``dimension`` is not a positive int.
+
+    Example:
+        >>> boot = torch.tensor([0.6, 0.8, float("nan")], dtype=torch.float64)
+        >>> r = gaussian_renyi_half_debiased(0.5, boot, 4, 100)  # bias 0.7 - 0.5
+        >>> round(r.value, 12), r.method, [round(v, 12) for v in r.resampled.tolist()]
+        (0.3, 'bootstrap', [0.4, 0.6, nan])
+        >>> gaussian_renyi_half_debiased(0.5, None, 4, 100).bias  # 4 * 5 / 8 * (2 / 100)
+        0.05
+    """
+    finite = resampled[torch.isfinite(resampled)] if resampled is not None else None
+    if (
+        resampled is not None
+        and finite is not None
+        and 2 * finite.numel() >= max(1, resampled.numel())
+    ):
+        bias = max(0.0, float(finite.mean()) - raw)
+        method: Literal["bootstrap", "first_order"] = "bootstrap"
+    else:
+        bias = float(gaussian_renyi_half_bias(dimension, patches, patches))
+        method = "first_order"
+    if resampled is not None:
+        resampled = (resampled - bias).clamp(min=0.0)
+    return DebiasedDivergence(max(0.0, raw - bias), resampled, bias, method)

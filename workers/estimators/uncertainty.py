@@ -12,10 +12,12 @@ from typing import Literal
 import torch
 
 from workers.estimators.errors import EstimatorInputError
+from workers.estimators.patches import PatchMoments
 
 __all__ = [
     "entropy_power_of_gaussian",
     "gaussian_entropy_power",
+    "gaussian_entropy_power_from_statistics",
     "knn_entropy_power",
     "wishart_logdet_bias",
 ]
@@ -132,6 +134,40 @@ def gaussian_entropy_power(
         logdet = logdet + d * torch.log(count / (count - 1))
     value = torch.exp((logdet - bias) / d)
     return torch.where(enough, value, torch.full_like(value, math.nan)).to(cov.dtype)
+
+
+def gaussian_entropy_power_from_statistics(moments: PatchMoments) -> torch.Tensor:
+    """Wishart-corrected Gaussian entropy power of the error, one per row of patch moments.
+
+    Implements docs/theory.md §3.4.1 from the sufficient statistics of §3.3: each row of
+    ``moments`` (a pair's patches, a group's pooled sums, or one bootstrap resample of them,
+    §3.4 item 3) gives its population covariance and count, and the result is
+    :func:`gaussian_entropy_power` of them. A row whose patches are all zero (a restored image
+    equal to its ground truth) has a point-mass error law, whose entropy power is 0, not
+    undefined.
+
+    Args:
+        moments: float64 :class:`PatchMoments` with R rows (counts > 0).
+
+    Returns:
+        ``(R,)`` entropy powers, float64; NaN where the covariance is not positive definite
+        or a row has no more patches than dimensions.
+
+    Raises:
+        EstimatorInputError: on moments of mismatched shapes or a count that is not positive.
+
+    Example:
+        >>> x = torch.tensor([[0.0], [1.0], [2.0], [3.0]], dtype=torch.float64)
+        >>> m = PatchMoments(torch.tensor([4.0], dtype=torch.float64), x.sum(0)[None],
+        ...                  (x.T @ x)[None])
+        >>> value = gaussian_entropy_power_from_statistics(m)  # S_e = 5/3, bias(1, 4)
+        >>> bool(torch.isclose(value, 5 / 3 * torch.exp(-wishart_logdet_bias(1, 4))))
+        True
+    """
+    _, cov = moments.mean_and_covariance()
+    values = gaussian_entropy_power(cov, moments.count)
+    zero = (cov.diagonal(dim1=-2, dim2=-1).sum(-1) == 0) & (moments.total.abs().sum(-1) == 0)
+    return torch.where(zero, torch.zeros_like(values), values)
 
 
 def entropy_power_of_gaussian(cov: torch.Tensor) -> torch.Tensor:

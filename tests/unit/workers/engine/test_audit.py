@@ -15,6 +15,7 @@ from api_schemas import AuditOptions, AuditReport
 from tests.support.sample_pairs import crops, degrade, to_tensor
 from workers.engine import PairSource, run_audit
 from workers.errors import AuditCancelledError, AuditInputError
+from workers.estimators.hallucination import invented_detail_ratio
 
 SIZE = 64
 
@@ -141,6 +142,27 @@ def test_identity_gives_zero_error_and_low_risk(photos: list[np.ndarray]) -> Non
     assert group.risk.level == "low"
     assert all(p.risk.level == "low" and p.distortion.psnr is None for p in report.pairs)
     assert any("PSNR is undefined" in w for w in report.warnings)
+
+
+def test_flat_ground_truth_follows_the_library_rule(photos: list[np.ndarray]) -> None:
+    # A constant float32 ground truth: its blur leaves rounding-level detail (> 0, far below
+    # 1e-12 per value). The engine asks the library's rule (docs/theory.md 3.7), so the pair's
+    # ratio is null as invented_detail_ratio says, and the group mean leaves it out.
+    flat = torch.full((1, SIZE, SIZE), 0.5)
+    noisy = flat + 0.05 * torch.randn(flat.shape, generator=torch.Generator().manual_seed(1))
+    pairs = [*_pairs(photos[:2], "noise"), PairSource("flat", "default", flat, noisy.clamp(0, 1))]
+    report = run_audit(pairs, AuditOptions(maps=False, crop_border=4), device="cpu")
+    x = flat[None, :, 4:-4, 4:-4]
+    x_hat = noisy.clamp(0, 1)[None, :, 4:-4, 4:-4]
+    assert math.isnan(float(invented_detail_ratio(x_hat, x, 2.0)[0]))
+    flat_pair = report.pairs[-1]
+    assert flat_pair.hallucination.invented_detail_ratio is None
+    assert "invented_detail_ratio is null" in " ".join(flat_pair.warnings)
+    others = [p.hallucination.invented_detail_ratio for p in report.pairs[:-1]]
+    assert all(r is not None for r in others)
+    mean = report.groups[0].hallucination.invented_detail_ratio.value
+    assert mean == pytest.approx(sum(others) / 2, rel=1e-12)  # type: ignore[arg-type]
+    assert any("1 pairs have a flat ground truth" in w for w in report.warnings)
 
 
 def test_groups_are_reported_separately_and_bootstrap_brackets_the_value(

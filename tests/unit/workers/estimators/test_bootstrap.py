@@ -10,6 +10,7 @@ import torch
 from scipy import stats
 
 from workers.estimators.bootstrap import (
+    bootstrap_mean_from_statistics,
     bootstrap_mean_interval,
     bootstrap_weights,
     percentile_interval,
@@ -172,3 +173,29 @@ def test_bad_mean_interval_arguments_raise() -> None:
         bootstrap_mean_interval(values, torch.zeros(2, 3, dtype=torch.float64), 0.9)
     with pytest.raises(EstimatorInputError, match=r"expected level in \(0, 1\)"):
         bootstrap_mean_interval(values, weights, 0.0)
+
+
+def test_mean_from_statistics_replicates_are_the_means_of_the_drawn_pairs() -> None:
+    # docs/theory.md 3.4 item 3: replicate r is the plain numpy mean of the values drawn,
+    # each pair repeated as often as resample r drew it.
+    rng = np.random.default_rng(3)
+    per_pair = rng.random(7)
+    weights = bootstrap_weights(7, 50, seed=4)
+    mean, replicates = bootstrap_mean_from_statistics(torch.from_numpy(per_pair), weights)
+    assert float(mean) == pytest.approx(float(np.mean(per_pair)), rel=1e-15)
+    assert replicates is not None
+    drawn = [np.repeat(per_pair, row.astype(int)).mean() for row in weights.numpy()]
+    np.testing.assert_allclose(replicates.numpy(), drawn, rtol=1e-13)
+    assert bootstrap_mean_from_statistics(torch.from_numpy(per_pair), None)[1] is None
+
+
+def test_mean_from_statistics_non_finite_value_spoils_mean_and_replicates() -> None:
+    per_pair = torch.tensor([0.5, math.inf, 0.25], dtype=torch.float64)
+    mean, replicates = bootstrap_mean_from_statistics(per_pair, bootstrap_weights(3, 20, seed=1))
+    assert not math.isfinite(float(mean))
+    assert replicates is not None
+    assert not bool(torch.isfinite(replicates).any())
+    with pytest.raises(EstimatorInputError, match="shape"):
+        bootstrap_mean_from_statistics(torch.zeros(0, dtype=torch.float64), None)
+    with pytest.raises(EstimatorInputError, match="weights"):
+        bootstrap_mean_from_statistics(per_pair, torch.ones(2, 4, dtype=torch.float64))

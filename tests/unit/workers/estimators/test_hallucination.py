@@ -13,9 +13,11 @@ from skimage import data
 
 from workers.estimators.errors import EstimatorInputError
 from workers.estimators.hallucination import (
+    FLAT_DETAIL_ENERGY,
     detail,
     invented_detail_map,
     invented_detail_ratio,
+    invented_detail_ratio_from_statistics,
     invented_detail_statistics,
 )
 
@@ -231,3 +233,26 @@ def test_bad_ratio_floor_raises(value: float) -> None:
     x = torch.zeros(1, 1, 8, 8)
     with pytest.raises(EstimatorInputError, match="expected floor > 0"):
         invented_detail_ratio(x, x, SIGMA, floor=value)
+
+
+def test_ratio_from_statistics_is_the_least_squares_share_and_flat_at_the_floor() -> None:
+    # docs/theory.md 3.7 by numpy least squares on two photographs, then the flat rule at its
+    # boundary: mean squared detail per value at the floor is flat, just above it is not.
+    target = _photo("astronaut", 48)
+    restored = _photo("chelsea", 48)
+    h = _np_detail(restored.numpy(), SIGMA).ravel()
+    g = _np_detail(target.numpy(), SIGMA).ravel()
+    gain, *_ = np.linalg.lstsq(g[:, None], h, rcond=None)
+    share = float(np.sum((h - gain[0] * g) ** 2) / np.sum(g**2))
+    residual, energy = invented_detail_statistics(restored, target, SIGMA)
+    ratio = invented_detail_ratio_from_statistics(residual, energy, g.size)
+    np.testing.assert_allclose(float(ratio[0]), share, rtol=1e-10)
+    values = torch.tensor([100.0, 100.0], dtype=torch.float64)
+    at_floor = torch.tensor(
+        [FLAT_DETAIL_ENERGY * 100, FLAT_DETAIL_ENERGY * 101], dtype=torch.float64
+    )
+    ratio = invented_detail_ratio_from_statistics(
+        torch.tensor([1e-10, 1e-10], dtype=torch.float64), at_floor, values
+    )
+    assert math.isnan(float(ratio[0]))
+    assert float(ratio[1]) == pytest.approx(1e-10 / (FLAT_DETAIL_ENERGY * 101), rel=1e-12)

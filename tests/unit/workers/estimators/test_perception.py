@@ -10,7 +10,13 @@ import pytest
 import torch
 
 from workers.estimators.errors import EstimatorInputError
-from workers.estimators.perception import gaussian_renyi_divergence, knn_renyi_divergence
+from workers.estimators.patches import PatchMoments
+from workers.estimators.perception import (
+    gaussian_renyi_divergence,
+    gaussian_renyi_divergence_from_statistics,
+    gaussian_renyi_half_debiased,
+    knn_renyi_divergence,
+)
 
 
 def _t(x: Any) -> torch.Tensor:
@@ -205,3 +211,66 @@ def test_knn_renyi_rejects_bad_input() -> None:
         knn_renyi_divergence(p, q, 1.5)
     with pytest.raises(EstimatorInputError, match=r"shape \(n, d\)"):
         knn_renyi_divergence(p[0], q)
+
+
+def _moments_of(rows: list[np.ndarray]) -> PatchMoments:
+    """Sufficient statistics of docs/theory.md 3.3 of several sets of vectors, one row each."""
+    return PatchMoments(
+        torch.tensor([float(len(x)) for x in rows], dtype=torch.float64),
+        torch.tensor(np.stack([x.sum(0) for x in rows])),
+        torch.tensor(np.stack([x.T @ x for x in rows])),
+    )
+
+
+@pytest.mark.parametrize("alpha", [0.3, 0.5, 0.95])
+def test_renyi_from_statistics_matches_numpy_closed_form_per_row(alpha: float) -> None:
+    # The means and population covariances (numpy, ddof 0) of each row's vectors, through
+    # the closed form of docs/theory.md 3.5.1 written out with numpy.
+    rng = np.random.default_rng(6)
+    truth = [rng.normal(size=(n, 3)) @ rng.normal(size=(3, 3)) for n in (80, 300)]
+    restored = [x * 0.8 + rng.normal(scale=0.3, size=x.shape) + 0.1 for x in truth]
+    got = gaussian_renyi_divergence_from_statistics(
+        _moments_of(truth), _moments_of(restored), alpha
+    )
+    want = [
+        _numpy_renyi(x.mean(0), np.cov(x.T, ddof=0), y.mean(0), np.cov(y.T, ddof=0), alpha)
+        for x, y in zip(truth, restored, strict=True)
+    ]
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-9)
+
+
+def test_debiased_half_subtracts_the_bootstrap_bias_or_the_first_order_formula() -> None:
+    # docs/theory.md 3.6: with a bootstrap the bias is the mean finite replicate minus the
+    # estimate; without, d (d + 1) / 8 (1 / n + 1 / n). Both clamp at 0.
+    boot = torch.tensor([0.30, 0.50, math.nan, 0.10], dtype=torch.float64)
+    got = gaussian_renyi_half_debiased(0.2, boot, 8, 1000.0)
+    assert got.method == "bootstrap"
+    assert got.bias == pytest.approx(0.3 - 0.2, rel=1e-12)
+    assert got.value == pytest.approx(0.1, rel=1e-12)
+    assert got.resampled is not None
+    np.testing.assert_allclose(got.resampled.numpy(), [0.2, 0.4, math.nan, 0.0], atol=1e-15)
+    first = gaussian_renyi_half_debiased(0.01, None, 8, 1000.0)
+    assert first.method == "first_order"
+    assert first.bias == pytest.approx(8 * 9 / 8 * 2 / 1000, rel=1e-12)
+    assert first.value == 0.0
+    mostly_nan = torch.tensor([0.3, math.nan, math.nan], dtype=torch.float64)
+    assert gaussian_renyi_half_debiased(0.2, mostly_nan, 8, 1000.0).method == "first_order"
+
+
+def test_debiased_half_removes_the_covariance_bias_between_samples_of_one_gaussian() -> None:
+    # Two independent samples of one law (true D_1/2 = 0): the plug-in D_1/2 averages the
+    # covariance term's first-order bias d (d + 1) / 8 (2 / n) plus the mean term's
+    # E[dm' S^-1 dm] / 4 = d / 4 (2 / n); the correction removes the first, not the second.
+    rng = np.random.default_rng(8)
+    d, n = 4, 2000
+    raws, debiased = [], []
+    for _ in range(200):
+        x, y = rng.normal(size=(n, d)), rng.normal(size=(n, d))
+        raw = float(
+            gaussian_renyi_divergence_from_statistics(_moments_of([x]), _moments_of([y]))[0]
+        )
+        raws.append(raw)
+        debiased.append(raw - gaussian_renyi_half_debiased(raw, None, d, n).bias)
+    covariance_bias, mean_term = d * (d + 1) / 8 * 2 / n, d / 4 * 2 / n
+    assert np.mean(raws) == pytest.approx(covariance_bias + mean_term, rel=0.1)
+    assert np.mean(debiased) == pytest.approx(mean_term, rel=0.25)

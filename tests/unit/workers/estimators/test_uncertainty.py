@@ -14,9 +14,11 @@ from workers.estimators.bounds import min_uncertainty_multiplier
 from workers.estimators.degradation import DegradationOperator
 from workers.estimators.errors import EstimatorInputError
 from workers.estimators.inherent import inherent_uncertainty_from_prior
+from workers.estimators.patches import PatchMoments
 from workers.estimators.uncertainty import (
     entropy_power_of_gaussian,
     gaussian_entropy_power,
+    gaussian_entropy_power_from_statistics,
     knn_entropy_power,
     wishart_logdet_bias,
 )
@@ -321,3 +323,53 @@ def test_knn_entropy_power_rejects_bad_input() -> None:
         knn_entropy_power(torch.full((10, 2), math.inf))
     with pytest.raises(EstimatorInputError, match="floating tensor"):
         knn_entropy_power(torch.ones(10, 2, dtype=torch.int64))
+
+
+# ---------------------------------------------------------------- from patch moments
+
+
+def _moments_of(rows: list[np.ndarray]) -> PatchMoments:
+    """Sufficient statistics of docs/theory.md 3.3 of several sets of vectors, one row each."""
+    return PatchMoments(
+        torch.tensor([float(len(x)) for x in rows], dtype=torch.float64),
+        torch.tensor(np.stack([x.sum(0) for x in rows])),
+        torch.tensor(np.stack([x.T @ x for x in rows])),
+    )
+
+
+def _closed_form_entropy_power(x: np.ndarray) -> float:
+    """exp((log det S_e - bias(d, n)) / d), S_e the numpy sample covariance (ddof 1), the
+    bias written out with scipy's digamma (docs/theory.md 3.4.1)."""
+    n, d = x.shape
+    logdet = np.linalg.slogdet(np.cov(x.T, ddof=1).reshape(d, d))[1]
+    i = np.arange(1, d + 1)
+    bias = special.digamma((n - i) / 2).sum() + d * math.log(2 / (n - 1))
+    return math.exp((logdet - bias) / d)
+
+
+def test_entropy_power_from_statistics_matches_closed_form_per_row() -> None:
+    rng = np.random.default_rng(4)
+    rows = [rng.normal(size=(n, 3)) @ rng.normal(size=(3, 3)) + 0.3 for n in (40, 200, 1000)]
+    got = gaussian_entropy_power_from_statistics(_moments_of(rows))
+    want = [_closed_form_entropy_power(x) for x in rows]
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-10)
+
+
+def test_entropy_power_from_resampled_statistics_is_that_of_the_resampled_vectors() -> None:
+    # docs/theory.md 3.4 item 3: a bootstrap row of weighted moments is the pooled moments of
+    # the pairs drawn, so its estimate is the closed form on the drawn vectors, repeated.
+    rng = np.random.default_rng(5)
+    pairs = [rng.normal(scale=s, size=(60, 2)) for s in (0.5, 1.0, 2.0, 4.0)]
+    weights = torch.tensor([[2.0, 0.0, 1.0, 1.0], [0.0, 3.0, 0.0, 1.0]], dtype=torch.float64)
+    got = gaussian_entropy_power_from_statistics(_moments_of(pairs).weighted(weights))
+    for r, row in enumerate(weights.tolist()):
+        drawn = np.concatenate([x for x, w in zip(pairs, row, strict=True) for _ in range(int(w))])
+        assert float(got[r]) == pytest.approx(_closed_form_entropy_power(drawn), rel=1e-10)
+
+
+def test_entropy_power_from_statistics_of_zero_error_is_zero_and_singular_is_nan() -> None:
+    zero = np.zeros((50, 2))
+    singular = np.repeat(np.arange(50.0)[:, None], 2, axis=1)  # two equal coordinates
+    got = gaussian_entropy_power_from_statistics(_moments_of([zero, singular]))
+    assert float(got[0]) == 0.0
+    assert math.isnan(float(got[1]))
