@@ -53,6 +53,7 @@ from redis.retry import Retry
 from api_schemas.jobs import JobManifest
 from api_schemas.problems import PROBLEM_TYPE_BASE, Problem, ProblemError
 from jobstore import AUDIT_TASK, JobNotFoundError, JobRecords, PayloadStore, is_valid_job_id
+from jobstore.connection import redis_client
 from jobstore.storage import StoredBytes, directory_bytes
 from jobstore.telemetry import Telemetry
 from workers.engine import ArtifactWriter, PairSource, run_audit
@@ -93,8 +94,9 @@ def open_stores(settings: WorkerSettings) -> Stores:
     # Reconnect within the same call after a Redis restart (a stale pooled socket), so a lease
     # renewal right after a blip succeeds instead of waiting for the next renewal period.
     retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=3)
-    client = redis.Redis.from_url(
+    client = redis_client(
         settings.redis_url,
+        sentinel_master=settings.redis_sentinel_master,
         health_check_interval=30,
         retry=retry,
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
