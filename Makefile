@@ -50,9 +50,10 @@ test-integration: install-test
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 typecheck:
-	$(BIN)/mypy api_schemas jobstore service workers
+	$(BIN)/mypy api_schemas jobstore observability reporting service workers runtime cli
 
 bench: install-test
 	$(BIN)/python benchmarks/bench_audit.py

@@ -51,6 +51,7 @@ from typing import Any, BinaryIO, Final
 import numpy as np
 from PIL import Image
 
+from api_schemas.conventions import SSIM_WINDOW
 from api_schemas.degradation import parse_degradation, super_resolution_factor
 from api_schemas.options import AuditOptions
 from api_schemas.problems import ProblemError
@@ -70,8 +71,6 @@ MAX_STRUCTURES: Final = 1 << 17
 """PNG chunks, JPEG segments or TIFF IFDs of one file."""
 MAX_TIFF_BLOCKS: Final = 1 << 16
 """Strips or tiles of one TIFF image."""
-SSIM_WINDOW: Final = 11
-"""Side of the SSIM window the audit slides over every pair."""
 
 NOT_DECODABLE: Final = "not a decodable image (PNG, JPEG, TIFF or WebP)"
 _EXTENSIONS: Final = {"PNG": "png", "JPEG": "jpg", "TIFF": "tif", "WEBP": "webp"}

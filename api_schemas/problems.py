@@ -6,6 +6,9 @@ The service renders these as ``application/problem+json``; a failed job carries 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, Final
+
 from pydantic import BaseModel, ConfigDict, Field
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -45,3 +48,44 @@ class Problem(BaseModel):
         default=None,
         description="Problems of type resources: a worker's memory budget for one job, bytes.",
     )
+
+
+@dataclass(frozen=True)
+class JobProblemType:
+    """A kind of problem a worker records on a failed job: its slug, fixed title and status.
+
+    The API's own problem kinds are ``DomainError`` classes in ``service.errors``; these are
+    the ones written by the workers (the audit task and the lease sweeper), so both sides and
+    the tests name them through one catalogue, ``JOB_PROBLEMS``.
+    """
+
+    slug: str
+    title: str
+    status: int
+
+    @property
+    def type(self) -> str:
+        """The problem's ``type`` URI."""
+        return PROBLEM_TYPE_BASE + self.slug
+
+    def problem(self, detail: str, **extra: Any) -> dict[str, Any]:
+        """The problem document as recorded in a failed job's ``error``."""
+        return Problem(
+            type=self.type, title=self.title, status=self.status, detail=detail, **extra
+        ).model_dump(mode="json", exclude_none=True)
+
+
+class JobProblems:
+    """The problem kinds of failed jobs (see ``JobProblemType``)."""
+
+    INVALID_INPUT: Final = JobProblemType("invalid-input", "Invalid input", 422)
+    """The job's input cannot be audited; ``errors`` names the offending part."""
+    MISSING_INPUT: Final = JobProblemType("missing-input", "Missing input", 500)
+    """The job's manifest is missing or unreadable in the payload store."""
+    TIME_LIMIT: Final = JobProblemType("time-limit", "Time limit", 500)
+    """The audit ran past the soft or the hard time limit."""
+    INTERNAL: Final = JobProblemType("internal", "Internal error", 500)
+    """Any other failure of the audit (a defect: its log line has the traceback)."""
+
+
+JOB_PROBLEMS: Final = JobProblems()

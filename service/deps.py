@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api_schemas.problems import ProblemError
 from jobstore import IdempotencyKeys, JobRecord, JobRecords, PayloadStore
-from jobstore.logs import bind
+from observability.logs import bind
 from service.auth import authenticate
 from service.dispatch import Dispatcher
 from service.errors import InvalidSubmissionError, JobNotFoundError, UnsupportedMediaTypeError

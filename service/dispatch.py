@@ -13,7 +13,7 @@ import time
 from celery import Celery
 from kombu.exceptions import ChannelError, OperationalError
 
-from jobstore import AUDIT_QUEUE, AUDIT_TASK
+from api_schemas.tasks import AUDIT_QUEUE, AUDIT_TASK
 from jobstore.connection import celery_url_options
 from service.settings import ServiceSettings
 

@@ -18,6 +18,7 @@ from api_schemas.jobs import JobList, JobState
 from api_schemas.problems import ProblemError
 from api_schemas.report import AuditReport
 from jobstore import JobRecord
+from reporting.html import ReportImages, render_report_html, renderer_fingerprint
 from service.errors import (
     ArtifactNotFoundError,
     InvalidPageTokenError,
@@ -29,7 +30,6 @@ from service.errors import (
     ReportNotFoundError,
     ReportNotRenderableError,
 )
-from service.report_html import ReportImages, render_report_html, renderer_fingerprint
 from service.resources import Resources
 
 

@@ -1,4 +1,4 @@
-"""Gives every HTTP request its own job log context (``jobstore.logs``).
+"""Gives every HTTP request its own job log context (``observability.logs``).
 
 The dependencies that learn who calls and which job a request is about fill it in
 (``service.deps.get_tenant``, ``get_owned_job``, the submission once it has made the job id),
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from jobstore.logs import start_context
+from observability.logs import start_context
 
 
 class JobLogContextMiddleware:

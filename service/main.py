@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from jobstore.logs import configure_logging
+from observability.logs import configure_logging
 from service import errors, openapi
 from service.images import configure_pillow
 from service.limits import AuthenticateBeforeBody, DeclaredBodyLimit, SubmissionPool

@@ -1,6 +1,6 @@
 """``/metrics``: a Prometheus collector that reads the job store and the broker at scrape time.
 
-The workers record their observations in Redis (``jobstore.telemetry``); this collector turns
+The workers record their observations in Redis (``observability.telemetry``); this collector turns
 them, the job counts by state, the broker's queue and the workers' heartbeats into metric
 families. Nothing is kept in the API process, so any number of API replicas report the same
 figures and a restart of the API loses nothing. Every metric is an aggregate over all tenants:
@@ -27,7 +27,7 @@ from prometheus_client.registry import Collector
 
 from api_schemas.jobs import JOB_STATES
 from api_schemas.problems import ProblemError
-from jobstore.telemetry import (
+from observability.telemetry import (
     JOB_DURATION,
     JOB_RUN,
     PAIR,

@@ -34,8 +34,8 @@ from jobstore import JobRecord, new_job_id
 from jobstore import StorageQuotaExceededError as StoreQuotaExceededError
 from jobstore import TooManyJobsError as StoreTooManyJobsError
 from jobstore.admissions import Admissions
-from jobstore.logs import bind
 from jobstore.storage import StoredBytes, directory_bytes, format_bytes, free_bytes, is_disk_full
+from observability.logs import bind
 from service.budget import check_budget
 from service.dispatch import DispatchError
 from service.errors import (

@@ -29,7 +29,7 @@ from typing import Any
 from celery import Celery
 from kombu import Exchange, Queue  # type: ignore[attr-defined]  # kombu ships no stubs
 
-from jobstore import AUDIT_QUEUE, AUDIT_TASK
+from api_schemas.tasks import AUDIT_QUEUE, AUDIT_TASK
 from jobstore.connection import celery_url_options
 from workers import logs as _logs  # noqa: F401  # its receivers run before the worker starts
 from workers.settings import WorkerSettings, get_settings

@@ -2,7 +2,7 @@
 
 A thread in the worker's main process (started by ``worker_ready``, stopped by
 ``worker_shutdown``) records the worker's node name in a Redis zset scored by when its
-heartbeat expires (``jobstore.telemetry``, Redis clock). The API counts the unexpired entries
+heartbeat expires (``observability.telemetry``, Redis clock). The API counts the unexpired entries
 at scrape time. Cheaper and more robust than pinging workers over the broker from the scrape:
 nothing waits on replies, a worker that dies without shutting down drops out after three
 missed heartbeats, and one that shuts down cleanly drops out at once.
@@ -17,8 +17,8 @@ from typing import Any
 import redis
 from celery.signals import worker_ready, worker_shutdown
 
-from jobstore.telemetry import Telemetry
-from workers.tasks.audit import stores
+from observability.telemetry import Telemetry
+from workers.stores import stores
 
 logger = logging.getLogger(__name__)
 

@@ -3,10 +3,10 @@
 Celery configures logging itself, in the worker's main process and again in every (spawned)
 pool child, then sends ``after_setup_logger`` and ``after_setup_task_logger``. With
 ``RA_LOG_FORMAT=json`` (the default) the receivers here give the handlers Celery made the JSON
-formatter of ``jobstore.logs``, so Celery's ``--loglevel``, ``--logfile`` and its redirection of
-stray prints to the ``celery.redirected`` logger keep working, and every line is one JSON
-object. Celery's start-up banner is written to the real stdout rather than logged, so it is
-replaced by one JSON line (``celeryd_after_setup``).
+formatter of ``observability.logs``, so Celery's ``--loglevel``, ``--logfile`` and its
+redirection of stray prints to the ``celery.redirected`` logger keep working, and every line
+is one JSON object. Celery's start-up banner is written to the real stdout rather than logged,
+so it is replaced by one JSON line (``celeryd_after_setup``).
 
 Job context: in the pool child, ``task_prerun``/``task_postrun`` put the job id and its tenant
 around each ``audit.run``, so every line the audit logs (and Celery's "succeeded" line, which
@@ -38,8 +38,9 @@ from celery.signals import (
 )
 from celery.utils.log import get_multiprocessing_logger
 
-from jobstore import AUDIT_TASK, is_valid_job_id
-from jobstore.logs import (
+from api_schemas.tasks import AUDIT_TASK
+from jobstore import is_valid_job_id
+from observability.logs import (
     JobContextFilter,
     JobLogContext,
     JsonLogFormatter,
@@ -48,6 +49,7 @@ from jobstore.logs import (
     leave,
 )
 from workers.settings import get_settings
+from workers.stores import stores
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +66,6 @@ def tenant_of(job_id: str) -> str | None:
     if tenant is not None:
         return tenant
     try:
-        from workers.tasks.audit import stores  # here: the task module imports this one
-
         tenant = stores().records.tenant_of(job_id)
     except (redis.RedisError, ValueError, OSError):
         return None

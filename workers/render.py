@@ -28,6 +28,8 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
+from api_schemas.conventions import BT601_LUMA_WEIGHTS
+
 MAX_SIDE = 1024
 """Images whose long side exceeds this are downscaled (box filter) to this long side."""
 TITLE_HEIGHT = 20
@@ -42,7 +44,7 @@ HEAT_ALPHA = 0.6
 """Opacity of the colour map over the greyscale image."""
 TICKS = 5
 
-_LUMA = np.array([0.299, 0.587, 0.114])
+_LUMA = np.array(BT601_LUMA_WEIGHTS)
 
 
 @functools.cache

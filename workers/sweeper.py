@@ -38,8 +38,11 @@ from celery import Celery
 from celery.exceptions import TimeLimitExceeded
 from celery.signals import task_failure, worker_ready, worker_shutdown
 
-from jobstore import AUDIT_QUEUE, AUDIT_TASK, JobNotFoundError, is_valid_job_id
-from workers.tasks.audit import Stores, new_worker_id, observe_finished, problem, stores
+from api_schemas.problems import JOB_PROBLEMS
+from api_schemas.tasks import AUDIT_QUEUE, AUDIT_TASK
+from jobstore import JobNotFoundError, is_valid_job_id
+from workers.stores import Stores, stores
+from workers.tasks.audit import new_worker_id, observe_finished
 from workers.tasks.resources import MAX_WORKER_LOSSES, worker_lost_problem
 
 logger = logging.getLogger(__name__)
@@ -94,7 +97,7 @@ class Sweeper:
             if records.redis.exists(hard_limit_key(self.stores, job_id)):
                 limit = self.stores.settings.time_limit
                 detail = f"the audit was killed at the hard time limit of {limit} s"
-                self._give_up(job_id, problem("time-limit", "Time limit", 500, detail))
+                self._give_up(job_id, JOB_PROBLEMS.TIME_LIMIT.problem(detail))
                 continue
             if record is not None and record.attempts >= MAX_ATTEMPTS:
                 self._give_up(job_id, self._lost_problem(job_id, record.attempts + 1))

@@ -14,6 +14,7 @@ from starlette.background import BackgroundTask
 from api_schemas.jobs import JobList, JobRead, JobState
 from api_schemas.report import AuditReport
 from jobstore import JobRecord
+from reporting.html import CONTENT_SECURITY_POLICY
 from service.conditional import IMMUTABLE, NO_CACHE, etag_matches
 from service.deps import (
     JobsDep,
@@ -26,7 +27,6 @@ from service.deps import (
 )
 from service.limits import SubmissionPool
 from service.openapi import problem_responses
-from service.report_html import CONTENT_SECURITY_POLICY
 from service.settings import ServiceSettings
 from service.submission import IDEMPOTENCY_KEY_PATTERN, options_text
 

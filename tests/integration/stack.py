@@ -27,7 +27,8 @@ from PIL import Image
 
 from api_schemas.jobs import JobManifest, ManifestPair
 from api_schemas.options import AuditOptions
-from jobstore import AUDIT_QUEUE, JobRecord, JobRecords, PayloadStore, new_job_id
+from api_schemas.tasks import AUDIT_QUEUE
+from jobstore import JobRecord, JobRecords, PayloadStore, new_job_id
 from jobstore.connection import DEFAULT_SENTINEL_MASTER
 from tests.fixtures.redis_server import free_port
 from tests.support.sample_pairs import crops, degrade
@@ -209,7 +210,7 @@ class ApiServer:
         self.popen = None
 
 
-SERVE = "import sys; from workers.launcher import serve_main; sys.exit(serve_main(sys.argv[1:]))"
+SERVE = "import sys; from runtime.launcher import serve_main; sys.exit(serve_main(sys.argv[1:]))"
 
 
 class ServeProcess:

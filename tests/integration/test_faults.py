@@ -51,8 +51,8 @@ from tests.integration.stack import (
 )
 from tests.integration.test_jobs_http import FAST, PNG_MAGIC, in_process_report
 from workers.settings import WorkerSettings
+from workers.stores import Stores
 from workers.sweeper import Sweeper
-from workers.tasks.audit import Stores
 
 
 @dataclass

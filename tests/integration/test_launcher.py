@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from runtime.launcher import serve_main
 from tests.fixtures.redis_server import RedisServer, free_port
 from tests.integration.stack import (
     REPO,
@@ -25,10 +26,9 @@ from tests.integration.stack import (
 )
 from tests.integration.test_jobs_http import FAST
 from workers.celery_app import create_celery_app
-from workers.launcher import serve_main
 from workers.settings import WorkerSettings
 
-SERVE = "import sys; from workers.launcher import serve_main; sys.exit(serve_main(sys.argv[1:]))"
+SERVE = "import sys; from runtime.launcher import serve_main; sys.exit(serve_main(sys.argv[1:]))"
 
 
 def _state(data_dir: Path) -> dict[str, Any] | None:
@@ -187,7 +187,7 @@ def test_serve_on_another_loopback_address_runs_in_local_mode(tmp_path: Path) ->
 
 
 def test_worker_main_serves_the_audit_queue_until_sigterm(tmp_path: Path) -> None:
-    code = "import sys; from workers.launcher import worker_main; sys.exit(worker_main([]))"
+    code = "import sys; from runtime.launcher import worker_main; sys.exit(worker_main([]))"
     with RedisServer() as server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RA_")}
         env.update(RA_REDIS_URL=server.url, RA_DATA_DIR=str(tmp_path), RA_DEVICE="cpu")

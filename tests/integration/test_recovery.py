@@ -9,7 +9,8 @@ from pathlib import Path
 
 import httpx
 
-from jobstore import AUDIT_QUEUE, AUDIT_TASK, JobRecords, PayloadStore
+from api_schemas.tasks import AUDIT_QUEUE, AUDIT_TASK
+from jobstore import JobRecords, PayloadStore
 from tests.fixtures.redis_server import RedisServer
 from tests.integration.conftest import LEASE_SECONDS
 from tests.integration.stack import (

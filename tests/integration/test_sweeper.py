@@ -15,13 +15,14 @@ import pytest
 import redis
 from celery.exceptions import TimeLimitExceeded
 
-from jobstore import AUDIT_TASK, JobRecords, JobRunningError, PayloadStore
+from api_schemas.tasks import AUDIT_TASK
+from jobstore import JobRecords, JobRunningError, PayloadStore
 from tests.fixtures.redis_server import RedisServer
 from tests.integration.stack import sample_pairs, stored_job
 from workers import sweeper as sweeper_module
 from workers.settings import WorkerSettings
+from workers.stores import Stores
 from workers.sweeper import MAX_ATTEMPTS, Sweeper, hard_limit_key, note_hard_time_limit
-from workers.tasks.audit import Stores
 
 SHORT_LEASE = 0.2
 

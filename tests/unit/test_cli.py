@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from api_schemas import AuditReport
+from cli.main import main
 from tests.support.sample_pairs import crops, degrade
-from workers.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +171,7 @@ def test_console_script_runs_as_a_process(folders: dict[str, Path], tmp_path: Pa
         [
             sys.executable,
             "-m",
-            "workers.cli",
+            "cli.main",
             "audit",
             "--ground-truth",
             str(folders["gt"]),

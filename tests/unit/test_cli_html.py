@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from tests.support.report_demo import RESTORERS, demo_images, write_demo_folders
-from workers.cli import main
 
 
 @pytest.fixture(scope="module")

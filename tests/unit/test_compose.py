@@ -202,7 +202,7 @@ _DISTRIBUTIONS = {
     "starlette": "starlette",
     "uvicorn": "uvicorn",
 }
-_API_PACKAGES = ("service", "jobstore", "api_schemas")
+_API_PACKAGES = ("service", "reporting", "observability", "jobstore", "api_schemas")
 
 
 def _third_party_imports() -> set[str]:

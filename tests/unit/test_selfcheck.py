@@ -18,8 +18,8 @@ import pytest
 import torch
 from PIL import Image
 
+from cli.main import main
 from tests.support.sample_pairs import crops
-from workers.cli import main
 from workers.estimators.degradation import DegradationOperator
 from workers.selfcheck import (
     SelfCheckResult,

@@ -62,7 +62,7 @@ class ResolvedSettings:
 
 def _resolve(options: AuditOptions, known: KnownDegradation | None) -> ResolvedSettings:
     factor = known.factor if known is not None else None
-    crop = options.crop_border if options.crop_border is not None else (factor or 0)
+    crop = policy.effective_crop(options)  # the API's rule, so both refuse the same sizes
     sigma = options.detail_sigma or (factor / 2 if factor else 2.0)
     return ResolvedSettings(crop=crop, detail_sigma=float(sigma))
 

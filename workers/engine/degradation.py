@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import torch
 
+from api_schemas.conventions import BT601_LUMA_WEIGHTS, MATLAB_Y_WEIGHTS
 from api_schemas.degradation import noise_variance, parse_degradation, super_resolution_factor
 from api_schemas.options import AuditOptions
 from api_schemas.report import Estimate
@@ -39,8 +40,8 @@ from workers.estimators.inherent import (
 
 # Squared luma weights: the variance of luma noise per unit of (independent) RGB noise.
 _LUMA_NOISE_GAIN = {
-    "y": sum((c / 255.0) ** 2 for c in (65.481, 128.553, 24.966)),
-    "y_full": 0.299**2 + 0.587**2 + 0.114**2,
+    "y": sum(w**2 for w in MATLAB_Y_WEIGHTS),
+    "y_full": sum(w**2 for w in BT601_LUMA_WEIGHTS),
 }
 _PRIOR_PIXEL_BUDGET = 8_000_000
 """Ground-truth pixels (times channels) kept per group to fit the window prior of 3.6."""

@@ -10,6 +10,7 @@ from typing import Literal, get_args
 
 import torch
 
+from api_schemas.conventions import BT601_LUMA_WEIGHTS, MATLAB_Y_OFFSET, MATLAB_Y_WEIGHTS
 from workers.estimators._checks import check_images
 from workers.estimators.errors import EstimatorInputError
 
@@ -17,11 +18,9 @@ ColorMode = Literal["y", "y_full", "rgb"]
 
 _MODES: tuple[str, ...] = get_args(ColorMode)
 
-# MATLAB rgb2ycbcr luma for R, G, B in [0, 1]: Y = (16 + 65.481 R + 128.553 G + 24.966 B) / 255.
-_Y_OFFSET = 16.0 / 255.0
-_Y_WEIGHTS = (65.481 / 255.0, 128.553 / 255.0, 24.966 / 255.0)
-# Full-range BT.601 luma.
-_Y_FULL_WEIGHTS = (0.299, 0.587, 0.114)
+_Y_OFFSET = MATLAB_Y_OFFSET
+_Y_WEIGHTS = MATLAB_Y_WEIGHTS
+_Y_FULL_WEIGHTS = BT601_LUMA_WEIGHTS
 
 
 def convert_color(images: torch.Tensor, mode: ColorMode) -> torch.Tensor:

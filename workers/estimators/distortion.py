@@ -22,10 +22,9 @@ from typing import NamedTuple
 import torch
 from torch.nn import functional
 
+from api_schemas.conventions import SSIM_SIGMA, SSIM_WINDOW
 from workers.estimators._checks import check_min_size, check_pair, check_positive
 
-SSIM_SIGMA = 1.5
-SSIM_WINDOW = 11
 SSIM_K1 = 0.01
 SSIM_K2 = 0.03
 

@@ -34,12 +34,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cached_property, lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -47,18 +44,18 @@ import redis
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from numpy.typing import NDArray
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 
 from api_schemas.jobs import JobManifest
-from api_schemas.problems import PROBLEM_TYPE_BASE, Problem, ProblemError
-from jobstore import AUDIT_TASK, JobNotFoundError, JobRecords, PayloadStore, is_valid_job_id
-from jobstore.connection import redis_client
-from jobstore.storage import StoredBytes, directory_bytes
-from jobstore.telemetry import Telemetry
+from api_schemas.problems import JOB_PROBLEMS, ProblemError
+from api_schemas.tasks import AUDIT_TASK
+from jobstore import JobNotFoundError, is_valid_job_id
+from jobstore.storage import directory_bytes
+from observability.telemetry import Telemetry
 from workers.engine import ArtifactWriter, PairSource, run_audit
 from workers.errors import AuditCancelledError, AuditInputError
-from workers.settings import WorkerSettings, get_settings
+from workers.settings import get_settings
+from workers.stores import Stores, stores
+from workers.tasks.lease import JobLostError, LeaseKeeper
 from workers.tasks.resources import plan_job
 
 logger = logging.getLogger(__name__)
@@ -67,140 +64,12 @@ MAX_RETRIES = 5
 """Retries of a job after a transient Redis error before the message is dropped."""
 
 
-@dataclass(frozen=True)
-class Stores:
-    """The job records and payload store of this worker process."""
-
-    records: JobRecords
-    payloads: PayloadStore
-    settings: WorkerSettings
-
-    @cached_property
-    def telemetry(self) -> Telemetry:
-        """The service metrics, in the same Redis as the records."""
-        return Telemetry(self.records.redis, prefix=self.records.prefix)
-
-    @cached_property
-    def stored_bytes(self) -> StoredBytes:
-        """Each tenant's stored bytes (its storage quota's usage), beside the records."""
-        records = self.records
-        return StoredBytes(
-            records.redis, prefix=records.prefix, retention_seconds=records.retention_seconds
-        )
-
-
-def open_stores(settings: WorkerSettings) -> Stores:
-    """Connect to the records and the payload store named by ``settings``."""
-    # Reconnect within the same call after a Redis restart (a stale pooled socket), so a lease
-    # renewal right after a blip succeeds instead of waiting for the next renewal period.
-    retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=3)
-    client = redis_client(
-        settings.redis_url,
-        sentinel_master=settings.redis_sentinel_master,
-        health_check_interval=30,
-        retry=retry,
-        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
-    )
-    records = JobRecords(
-        client, prefix=settings.redis_prefix, retention_seconds=settings.retention_seconds
-    )
-    return Stores(records, PayloadStore(settings.data_dir), settings)
-
-
-@lru_cache(maxsize=1)
-def stores() -> Stores:
-    """This process's stores, opened on first use (never at import)."""
-    return open_stores(get_settings())
-
-
-def problem(slug: str, title: str, status: int, detail: str, **extra: Any) -> dict[str, Any]:
-    """A problem document (RFC 9457) as recorded in a failed job's ``error``."""
-    return Problem(
-        type=PROBLEM_TYPE_BASE + slug, title=title, status=status, detail=detail, **extra
-    ).model_dump(mode="json", exclude_none=True)
-
-
 def input_problem(err: AuditInputError) -> dict[str, Any]:
     """The 422 problem of a job whose input cannot be audited."""
     part = err.part or "input"
-    return problem(
-        "invalid-input",
-        "Invalid input",
-        422,
-        str(err),
-        errors=[ProblemError(part=part, message=err.reason)],
+    return JOB_PROBLEMS.INVALID_INPUT.problem(
+        str(err), errors=[ProblemError(part=part, message=err.reason)]
     )
-
-
-class JobLostError(Exception):
-    """The job is no longer this worker's (lease taken over, job finished or deleted)."""
-
-
-class LeaseKeeper:
-    """Renews the job's lease every third of it in a background thread until stopped, a
-    cancel request included (the worker acknowledges it at the next batch boundary).
-
-    ``lost`` is set when the lease could not be renewed: the job is no longer ours (another
-    worker took it over after ours was presumed dead), so this run must stop quietly.
-    """
-
-    def __init__(self, records: JobRecords, job_id: str, worker_id: str, lease: float) -> None:
-        self.records = records
-        self.job_id = job_id
-        self.worker_id = worker_id
-        self.lease = lease
-        self.lost = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"lease-{job_id}", daemon=True)
-
-    def __enter__(self) -> LeaseKeeper:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.lease / 3):
-            try:
-                renewed = self.records.renew_lease(self.job_id, self.worker_id, self.lease)
-            except redis.RedisError:
-                logger.warning("job %s: lease renewal failed; retrying", self.job_id)
-                continue
-            if not renewed and not self._stop.is_set():
-                logger.warning("job %s: lease lost; the job is no longer ours", self.job_id)
-                self.lost.set()
-                return
-
-    def check_held(self) -> None:
-        """Before a write to the job's payload: raise ``JobLostError`` unless the job is
-        still ours. A Redis blip is not a loss (the payload store still refuses to write for
-        a deleted job)."""
-        if self.lost.is_set():
-            raise JobLostError(f"job {self.job_id} is no longer ours")
-        try:
-            held = self.records.holds(self.job_id, self.worker_id)
-        except redis.RedisError as exc:
-            logger.warning("job %s: ownership unreadable before a write (%s)", self.job_id, exc)
-            return
-        if not held:
-            self.lost.set()
-            raise JobLostError(f"job {self.job_id} is no longer ours")
-
-    def should_stop(self) -> Callable[[], bool]:
-        """The engine's ``should_cancel``: lease lost, or a cancel was requested."""
-
-        def check() -> bool:
-            if self.lost.is_set():
-                return True
-            try:
-                return self.records.is_cancel_requested(self.job_id)
-            except redis.RedisError as exc:  # a blip: look again after the next batch
-                logger.warning("job %s: cancel flag unreadable (%s)", self.job_id, exc)
-                return False
-
-        return check
 
 
 def observe_finished(stores: Stores, job_id: str) -> None:
@@ -268,7 +137,7 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
     except (JobNotFoundError, ValueError, OSError) as exc:  # missing, corrupt or unreadable
         logger.error("job %s: manifest unusable: %s", job_id, exc)
         detail = f"the job's manifest is missing or unreadable ({type(exc).__name__})"
-        error = problem("missing-input", "Missing input", 500, detail)
+        error = JOB_PROBLEMS.MISSING_INPUT.problem(detail)
         _finish(stores, job_id, worker_id, "failed", error)
         return "failed"
     input_dir = payloads.input_dir(job_id)
@@ -353,7 +222,7 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
             return "cancelled"
         except SoftTimeLimitExceeded:
             detail = f"the audit ran past the time limit of {settings.soft_time_limit} s"
-            error = problem("time-limit", "Time limit", 500, detail)
+            error = JOB_PROBLEMS.TIME_LIMIT.problem(detail)
             _finish(stores, job_id, worker_id, "failed", error)
             return "failed"
         except redis.ConnectionError:
@@ -361,7 +230,7 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
         except Exception as exc:
             logger.exception("job %s: audit failed", job_id)
             detail = f"the audit failed: {type(exc).__name__}"
-            error = problem("internal", "Internal error", 500, detail)
+            error = JOB_PROBLEMS.INTERNAL.problem(detail)
             _finish(stores, job_id, worker_id, "failed", error)
             return "failed"
         try:

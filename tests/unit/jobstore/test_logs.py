@@ -1,4 +1,4 @@
-"""JSON log lines and the job context they carry (``jobstore.logs``)."""
+"""JSON log lines and the job context they carry (``observability.logs``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from jobstore.logs import (
+from observability.logs import (
     JobContextFilter,
     JsonLogFormatter,
     bind,

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from jobstore import JobRecords
-from jobstore.telemetry import (
+from observability.telemetry import (
     JOB_BUCKETS,
     JOB_DURATION,
     JOB_RUN,

@@ -13,7 +13,8 @@ import pytest
 from service.settings import ServiceSettings
 from tests.support.crafted_images import encode, grey_palette, noise, pa_tiff, png_with_late_exif
 from workers.settings import WorkerSettings
-from workers.tasks.audit import audit_job, open_stores
+from workers.stores import open_stores
+from workers.tasks.audit import audit_job
 
 SIZE = (24, 24)
 OPTIONS = {"bootstrap": {"resamples": 0}, "maps": False}

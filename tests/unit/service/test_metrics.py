@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from jobstore.telemetry import Telemetry
+from observability.telemetry import Telemetry
 from service.main import create_app
 from tests.fixtures.redis_server import free_port
 from tests.unit.service.conftest import batch

@@ -18,8 +18,8 @@ from PIL import Image
 
 from api_schemas.options import AuditOptions
 from api_schemas.report import AuditReport
-from service import report_html
-from service.report_html import (
+from reporting import html as report_html
+from reporting.html import (
     NO_IMAGES,
     ReportImages,
     map_thumbnail,
@@ -287,9 +287,9 @@ def test_map_layout_agrees_with_the_heat_map_renderer():
 
 def test_template_ships_as_package_data():
     config = tomllib.loads((REPO / "pyproject.toml").read_text())
-    patterns = config["tool"]["setuptools"]["package-data"]["service"]
-    shipped = [p for pattern in patterns for p in (REPO / "service").glob(pattern)]
-    assert REPO / "service" / "templates" / report_html.TEMPLATE in shipped
+    patterns = config["tool"]["setuptools"]["package-data"]["reporting"]
+    shipped = [p for pattern in patterns for p in (REPO / "reporting").glob(pattern)]
+    assert REPO / "reporting" / "templates" / report_html.TEMPLATE in shipped
     assert len(report_html.renderer_fingerprint()) == 32
 
 

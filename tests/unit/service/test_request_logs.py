@@ -8,7 +8,7 @@ import logging
 
 from fastapi.testclient import TestClient
 
-from jobstore.logs import configure_logging
+from observability.logs import configure_logging
 from service.deps import OwnedJobDep
 from service.main import create_app
 from tests.unit.service.conftest import auth, batch

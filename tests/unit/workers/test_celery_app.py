@@ -10,7 +10,7 @@ import pytest
 from celery import Celery
 from pydantic import ValidationError
 
-from jobstore import AUDIT_QUEUE, AUDIT_TASK
+from api_schemas.tasks import AUDIT_QUEUE, AUDIT_TASK
 from workers.celery_app import create_celery_app
 from workers.settings import WorkerSettings
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from runtime import launcher
+from runtime.launcher import Child, Launcher
 from tests.fixtures.redis_server import free_port
-from workers import launcher
-from workers.launcher import Child, Launcher
 
 SLEEP = "import time; time.sleep(60)"
 

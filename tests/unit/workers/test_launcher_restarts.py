@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from runtime import launcher
+from runtime.launcher import Child, Launcher, Restarts
 from tests.fixtures.redis_server import free_port
-from workers import launcher
-from workers.launcher import Child, Launcher, Restarts
 
 
 def _child(name: str, code: str) -> Child:

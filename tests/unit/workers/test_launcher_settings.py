@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.launcher import Launcher, UnsafeBindError, serve_main
+from runtime.launcher import Launcher, UnsafeBindError, serve_main
 
 DIGEST = hashlib.sha256(b"key-of-acme").hexdigest()
 

@@ -7,7 +7,8 @@ import io
 from jobstore import JobRecords, PayloadStore, new_job_id
 from jobstore.storage import StoredBytes
 from workers.settings import WorkerSettings
-from workers.tasks.audit import Stores, observe_finished
+from workers.stores import Stores
+from workers.tasks.audit import observe_finished
 
 
 def test_a_finished_job_counts_what_it_stores(redis_client, redis_server, tmp_path):

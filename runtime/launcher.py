@@ -48,11 +48,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from jobstore import AUDIT_QUEUE
+from api_schemas.exit_codes import EXIT_USAGE
+from api_schemas.tasks import AUDIT_QUEUE
 
 DEFAULT_DATA_DIR = Path("restoration-audit-data")
 STOP_GRACE_S = 10.0
-EXIT_USAGE = 2
 WORKER_STABLE_S = 30.0
 """A worker or Redis that ran this long before exiting is restarted at once; sooner, with
 backoff."""

@@ -11,16 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from api_schemas.exit_codes import EXIT_HIGH_RISK, EXIT_INPUT, EXIT_OK, EXIT_USAGE
 from api_schemas.options import AuditOptions
 from api_schemas.report import AuditReport
 from workers.errors import AuditInputError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"}
-
-EXIT_OK = 0
-EXIT_HIGH_RISK = 1
-EXIT_USAGE = 2
-EXIT_INPUT = 3
 
 
 class UsageError(Exception):
@@ -401,7 +397,7 @@ def html_page(
 ) -> str:
     """The report as a self-contained HTML page, with thumbnails of the restored files and
     the maps and plots that ``--maps`` wrote (their links are file paths)."""
-    from service.report_html import ReportImages, render_report_html
+    from reporting.html import ReportImages, render_report_html
     from workers.engine import PairSource
 
     restored = {

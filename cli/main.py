@@ -11,8 +11,9 @@ import json
 import sys
 from collections.abc import Sequence
 
-from workers.cli_audit import EXIT_USAGE, add_audit_parser, main_audit
-from workers.cli_selfcheck import add_selfcheck_parser, main_selfcheck
+from api_schemas.exit_codes import EXIT_USAGE
+from cli.audit import add_audit_parser, main_audit
+from cli.selfcheck import add_selfcheck_parser, main_selfcheck
 
 EPILOG = """\
 examples:
@@ -40,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_audit_parser(sub)
     add_selfcheck_parser(sub)
-    # serve and worker own their parsers (workers.launcher); listed here for the help text.
+    # serve and worker own their parsers (runtime.launcher); listed here for the help text.
     sub.add_parser(
         "serve",
         help="run the service on this machine: Redis, one worker and the API in one command",
@@ -54,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments and arguments[0] in ("serve", "worker"):
-        from workers.launcher import serve_main, worker_main
+        from runtime.launcher import serve_main, worker_main
 
         entry = serve_main if arguments[0] == "serve" else worker_main
         try:

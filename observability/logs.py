@@ -1,7 +1,7 @@
 """Structured logs of the API and the workers: one JSON object per line, with the job in context.
 
-It lives in ``jobstore`` because that is the one package both the API and the workers import
-without FastAPI, Celery or torch. Every line carries ``timestamp`` (UTC, ISO 8601), ``level``,
+It lives in ``observability``, which both the API and the workers import and which needs
+neither FastAPI, Celery nor torch. Every line carries ``timestamp`` (UTC, ISO 8601), ``level``,
 ``logger`` and ``message``; a line logged while a job is being handled also carries ``job_id``
 and ``tenant``. Those come from a context variable that holds a mutable ``JobLogContext``: the
 API's middleware sets a fresh one per request and the dependencies that learn the tenant and

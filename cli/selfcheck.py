@@ -16,10 +16,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from workers.cli_audit import (
-    EXIT_INPUT,
-    EXIT_OK,
-    EXIT_USAGE,
+from api_schemas.exit_codes import EXIT_CHECK_FAILED, EXIT_INPUT, EXIT_OK, EXIT_USAGE
+from cli.audit import (
     UsageError,
     _images_by_stem,
     _parse_degradation,
@@ -30,8 +28,6 @@ if TYPE_CHECKING:
     import torch
 
     from workers.selfcheck import SelfCheckResult
-
-EXIT_CHECK_FAILED = 1
 
 
 def add_selfcheck_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -396,7 +396,7 @@ def _pair_view(
 @functools.cache
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("service", "templates"),
+        loader=jinja2.PackageLoader("reporting", "templates"),
         autoescape=True,  # every template here is HTML
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -407,7 +407,7 @@ def _environment() -> jinja2.Environment:
 
 
 def _template_source() -> bytes:
-    return importlib.resources.files("service").joinpath("templates", TEMPLATE).read_bytes()
+    return importlib.resources.files("reporting").joinpath("templates", TEMPLATE).read_bytes()
 
 
 @functools.cache
