@@ -13,8 +13,10 @@ Figures per N: jobs/s and pairs/s (jobs finished over the wall time from the fir
 submission to the last job finished, as a client sees it), the mean run time of a job on its
 worker (from the job records), and the efficiency per worker: (rate with N) / (N x rate with
 1). With more workers than CPUs (4 workers on this 2-CPU machine) two workers share each CPU
-by time-slicing: the rate cannot pass that of one worker per CPU, so the efficiency per
-worker falls to about half or less; the point shows what oversubscribing costs.
+by time-slicing: on an idle machine the rate cannot pass that of one worker per CPU, so the
+efficiency per worker falls to half or less. On a loaded machine it can look better, since the
+scheduler shares a contended CPU by runnable process and more pinned workers take more of it
+from the other work: read that point beside the load average.
 
 The load average is printed before and after each point: on a shared machine the figures are
 only comparable when it stays low. ``--storage-url`` (with the ``AWS_*`` variables in the
