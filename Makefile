@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH_VERSION ?= 2.13.0
 
-.PHONY: install install-test test-system-deps serve test test-unit test-integration lint typecheck bench load-test check client
+.PHONY: install install-test install-examples test-system-deps serve demo test test-unit test-integration lint lint-openapi openapi-tools typecheck bench load-test check client
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,12 +18,21 @@ install: $(BIN)/python
 
 install-test: install test-system-deps
 	$(BIN)/pip install -q -e ".[test]"
+	$(MAKE) openapi-tools
+
+# The npm tools that check the OpenAPI document (Redocly's linter, openapi-typescript,
+# openapi-fetch, typescript), exactly as tools/openapi/package-lock.json pins them.
+OPENAPI_TOOLS := tools/openapi
+$(OPENAPI_TOOLS)/node_modules/.package-lock.json: $(OPENAPI_TOOLS)/package-lock.json
+	cd $(OPENAPI_TOOLS) && npm ci --no-audit --no-fund
+openapi-tools: $(OPENAPI_TOOLS)/node_modules/.package-lock.json
 
 # Debian packages some tests use: Chromium (the HTML report's browser test; playwright drives
-# it and downloads no browser) and docker-compose (validates docker-compose.yml without an
-# engine). Installed with apt-get when missing and this runs as root; otherwise says what to
-# install (those tests then fail and say so too).
-SYSTEM_DEPS := /usr/bin/chromium:chromium /usr/bin/docker-compose:docker-compose
+# it and downloads no browser), docker-compose (validates docker-compose.yml without an
+# engine) and npm with node (the OpenAPI linter and TypeScript check of tools/openapi).
+# Installed with apt-get when missing and this runs as root; otherwise says what to install
+# (those tests then fail and say so too).
+SYSTEM_DEPS := /usr/bin/chromium:chromium /usr/bin/docker-compose:docker-compose /usr/bin/npm:npm
 test-system-deps:
 	@missing=""; for dep in $(SYSTEM_DEPS); do \
 		[ -x "$${dep%%:*}" ] || missing="$$missing $${dep##*:}"; done; \
@@ -35,8 +44,16 @@ test-system-deps:
 		else echo "please install these Debian packages for the tests:$$missing"; fi; \
 	fi
 
+# The README's examples: scikit-image (bundled photographs) and openapi-python-client.
+install-examples: install
+	$(BIN)/pip install -q -e ".[examples]"
+
 serve: install
 	$(BIN)/restoration-audit serve
+
+# The README's demo data: 4 photographs, their 4x bicubic observations, 2 restorers, in demo/.
+demo: install-examples
+	$(BIN)/python examples/make_demo_pairs.py demo
 
 test: install-test
 	$(BIN)/pytest
@@ -47,10 +64,16 @@ test-unit: install-test
 test-integration: install-test
 	$(BIN)/pytest -m integration
 
-lint:
+lint: lint-openapi
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo
+
+# The OpenAPI document, linted by Redocly's recommended rules (tools/openapi/redocly.yaml).
+lint-openapi: openapi-tools
+	$(BIN)/restoration-audit openapi > $(OPENAPI_TOOLS)/openapi.json
+	$(OPENAPI_TOOLS)/node_modules/.bin/redocly lint --config $(OPENAPI_TOOLS)/redocly.yaml \
+		$(OPENAPI_TOOLS)/openapi.json
 
 typecheck:
 	$(BIN)/mypy api_schemas jobstore observability reporting service workers runtime cli

@@ -43,8 +43,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
+from api_schemas.degradation import (
+    BlurSpec,
+    DegradationSpec,
+    DownsampleSpec,
+    linear_steps,
+    super_resolution_factor,
+)
 from api_schemas.options import AuditOptions
 from api_schemas.problems import PROBLEM_TYPE_BASE, Problem, ProblemError
 
@@ -156,40 +163,30 @@ _COMPLEX128: Final = 16
 
 
 # --------------------------------------------------------------------------- the degradation
-def _steps(degradation: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    steps = degradation.get("steps")
-    raw = steps if isinstance(steps, list) else [degradation]
-    return [step for step in raw if step.get("type") in ("blur", "downsample")]
+def _factor(degradation: DegradationSpec) -> int:
+    return super_resolution_factor(degradation) or 1
 
 
-def _factor(degradation: Mapping[str, Any]) -> int:
-    for step in _steps(degradation):
-        if step["type"] == "downsample":
-            return int(step["factor"])
-    return 1
-
-
-def support_radius(degradation: Mapping[str, Any]) -> int:
+def support_radius(degradation: DegradationSpec) -> int:
     """How far, in input pixels, one observation reaches from its centre: the rule of
     ``DegradationOperator.support_radius`` (``workers/estimators/degradation.py``) on the
-    degradation's JSON form (validated, as in ``AuditOptions.degradation``).
+    degradation's model (``AuditOptions.degradation_spec``).
 
     Example:
-        >>> support_radius({"type": "downsample", "factor": 4})
+        >>> from api_schemas.degradation import parse_degradation_short
+        >>> support_radius(parse_degradation_short("downsample:4"))
         9
-        >>> support_radius({"steps": [{"type": "blur", "sigma": 1.0},
-        ...                           {"type": "downsample", "factor": 2}]})
+        >>> support_radius(parse_degradation_short("blur:1+downsample:2"))
         9
     """
     radius = 0.0
-    for step in _steps(degradation):
-        if step["type"] == "blur" and step.get("kernel") is not None:
-            kernel = step["kernel"]
-            radius += max(len(kernel), len(kernel[0])) // 2
-        elif step["type"] == "blur":
-            radius += int(4.0 * float(step.get("sigma") or 0.0) + 0.5)
+    for step in linear_steps(degradation):
+        if isinstance(step, BlurSpec) and step.kernel is not None:
+            radius += max(len(step.kernel), len(step.kernel[0])) // 2
+        elif isinstance(step, BlurSpec):
+            radius += int(4.0 * float(step.sigma or 0.0) + 0.5)
         else:
-            radius += 2.0 * int(step["factor"])
+            radius += 2.0 * step.factor
     return math.ceil(radius) + 1
 
 
@@ -202,11 +199,12 @@ def inherent_margin(options: AuditOptions) -> int | None:
         >>> inherent_margin(AuditOptions(degradation={"type": "downsample", "factor": 4}))
         12
     """
-    if options.degradation is None:
+    spec = options.degradation_spec
+    if spec is None:
         return None
     if options.inherent_margin is not None:
         return options.inherent_margin
-    return max(8, support_radius(options.degradation) + _factor(options.degradation) - 1)
+    return max(8, support_radius(spec) + _factor(spec) - 1)
 
 
 def _bicubic(x: float) -> float:
@@ -248,11 +246,11 @@ def _downsample_span(kernel: str, factor: int, size: int, index: int) -> tuple[i
     return min(nonzero), max(nonzero)
 
 
-def _blur_offsets(step: Mapping[str, Any]) -> tuple[tuple[int, int], tuple[int, int]]:
+def _blur_offsets(step: BlurSpec) -> tuple[tuple[int, int], tuple[int, int]]:
     """Row and column offsets (least, greatest) of the input pixels one blurred pixel reads."""
-    kernel = step.get("kernel")
+    kernel = step.kernel
     if kernel is None:
-        radius = int(4.0 * float(step["sigma"]) + 0.5)
+        radius = int(4.0 * float(step.sigma or 0.0) + 0.5)
         return (-radius, radius), (-radius, radius)
     rows = [a for a, row in enumerate(kernel) if any(v != 0 for v in row)]
     cols = [b for b in range(len(kernel[0])) if any(row[b] != 0 for row in kernel)]
@@ -334,13 +332,15 @@ def window_geometry(options: AuditOptions, patch_size: int | None = None) -> Win
         return None
     p = options.patch_size if patch_size is None else patch_size
     window = p + 2 * margin
-    factor = _factor(options.degradation)
-    pad = factor * (support_radius(options.degradation) // factor + 1)
+    spec = options.degradation_spec
+    assert spec is not None  # inherent_margin is None without a degradation
+    factor = _factor(spec)
+    pad = factor * (support_radius(spec) // factor + 1)
     canvas = factor * math.ceil((2 * pad + factor + window) / factor)
     offsets = ((0, 0), (0, 0))
-    downsample = None
-    for step in _steps(options.degradation):
-        if step["type"] == "blur":
+    downsample: DownsampleSpec | None = None
+    for step in linear_steps(spec):
+        if isinstance(step, BlurSpec):
             offsets = _blur_offsets(step)
         else:
             downsample = step
@@ -354,8 +354,7 @@ def window_geometry(options: AuditOptions, patch_size: int | None = None) -> Win
                 if downsample is None:
                     first = last = index
                 else:
-                    kernel = str(downsample.get("kernel", "bicubic"))
-                    first, last = _downsample_span(kernel, factor, canvas, index)
+                    first, last = _downsample_span(downsample.kernel, factor, canvas, index)
                 if first + low >= top and last + high <= top + window - 1:
                     count += 1
             axis.append(count)
@@ -440,7 +439,8 @@ def format_bytes(value: float) -> str:
 def _crop(options: AuditOptions) -> int:
     if options.crop_border is not None:
         return options.crop_border
-    return _factor(options.degradation) if options.degradation is not None else 0
+    spec = options.degradation_spec
+    return _factor(spec) if spec is not None else 0
 
 
 def _stat_channels(options: AuditOptions, channels: int) -> int:

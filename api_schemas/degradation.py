@@ -10,9 +10,9 @@ on ``type``; a composite may omit ``type`` and be given as ``{"steps": [...]}``:
     {"type": "noise", "sigma": 0.01}
     {"steps": [{"type": "blur", "sigma": 1.0}, {"type": "downsample", "factor": 2}]}
 
-The command line accepts the short forms of :func:`parse_degradation_short`.
-This module imports pydantic only; the linear operator lives in
-``workers.estimators.degradation``.
+The short forms of :func:`parse_degradation_short` (``"downsample:4:bicubic"``) are accepted
+wherever a degradation is, in JSON too. This module imports pydantic only; the linear operator
+lives in ``workers.estimators.degradation``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -30,6 +31,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 __all__ = [
     "KERNEL_SUM_TOLERANCE",
@@ -166,20 +168,50 @@ def _spec_tag(value: Any) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
+_KINDS = ("downsample", "blur", "noise", "composite")
+_EXPECTED = (
+    "expected a degradation: a short form such as 'downsample:4:bicubic' or 'blur:1.0', or an "
+    'object whose type is downsample, blur, noise or composite (or {"steps": [...]})'
+)
+
+
+def _short_form_or_known_kind(value: Any) -> Any:
+    """Accept the short form (a string) and name a missing or unknown ``type`` in words.
+
+    Without this, pydantic's tagged union answers with the discriminator function's name
+    ("Unable to extract tag using discriminator _spec_tag()"), which means nothing to a client.
+    """
+    if isinstance(value, str):
+        return parse_degradation_short(value)  # ValueError: names the bad token
+    if isinstance(value, BaseModel):
+        return value
+    if not isinstance(value, dict):
+        raise PydanticCustomError(
+            "degradation_type", _EXPECTED + ", got {got}", {"got": type(value).__name__}
+        )
+    kind = _spec_tag(value)
+    if kind not in _KINDS:
+        got = "no type" if value.get("type") is None else f"type {value.get('type')!r}"
+        raise PydanticCustomError("degradation_type", _EXPECTED + ", got {got}", {"got": got})
+    return value
+
+
 DegradationSpec = Annotated[
     Annotated[DownsampleSpec, Tag("downsample")]
     | Annotated[BlurSpec, Tag("blur")]
     | Annotated[NoiseSpec, Tag("noise")]
     | Annotated[CompositeSpec, Tag("composite")],
     Discriminator(_spec_tag),
+    BeforeValidator(_short_form_or_known_kind),
 ]
-"""Any degradation of docs/theory.md §3.6, discriminated by ``type``."""
+"""Any degradation of docs/theory.md §3.6, discriminated by ``type``; a string is read as the
+short form of :func:`parse_degradation_short`."""
 
 _ADAPTER: TypeAdapter[DegradationSpec] = TypeAdapter(DegradationSpec)
 
 
 def parse_degradation(data: Any) -> DegradationSpec:
-    """Validate a JSON-like degradation (``dict``) into a spec model.
+    """Validate a JSON-like degradation (``dict``, or the short form as a string) into a spec.
 
     Raises:
         pydantic.ValidationError: if ``data`` is not a valid degradation.
@@ -187,6 +219,8 @@ def parse_degradation(data: Any) -> DegradationSpec:
     Example:
         >>> parse_degradation({"type": "blur", "sigma": 1.5}).sigma
         1.5
+        >>> parse_degradation("downsample:4:bicubic").factor
+        4
     """
     return _ADAPTER.validate_python(data)
 
@@ -273,8 +307,14 @@ def _token_of(tokens: list[str], loc: tuple[Any, ...]) -> str:
     return repr(tokens[0].strip())
 
 
-def _steps(spec: DegradationSpec) -> list[BlurSpec | DownsampleSpec | NoiseSpec]:
+def degradation_steps(spec: DegradationSpec) -> list[BlurSpec | DownsampleSpec | NoiseSpec]:
+    """The steps of a degradation in order (a single step is a one-step list)."""
     return list(spec.steps) if isinstance(spec, CompositeSpec) else [spec]
+
+
+def linear_steps(spec: DegradationSpec) -> list[BlurSpec | DownsampleSpec]:
+    """The steps that make the linear map H (noise does not change it), in order."""
+    return [s for s in degradation_steps(spec) if isinstance(s, BlurSpec | DownsampleSpec)]
 
 
 def super_resolution_factor(spec: DegradationSpec) -> int | None:
@@ -284,7 +324,7 @@ def super_resolution_factor(spec: DegradationSpec) -> int | None:
         >>> super_resolution_factor(parse_degradation_short("blur:1+downsample:3"))
         3
     """
-    for step in _steps(spec):
+    for step in degradation_steps(spec):
         if isinstance(step, DownsampleSpec):
             return step.factor
     return None
@@ -304,7 +344,7 @@ def noise_variance(spec: DegradationSpec) -> float:
         >>> round(noise_variance(parse_degradation_short("blur:1")) * 12 * 255**2, 12)
         1.0
     """
-    for step in _steps(spec):
+    for step in degradation_steps(spec):
         if isinstance(step, NoiseSpec):
             return max(step.sigma**2, QUANTISATION_NOISE_VARIANCE)
     return QUANTISATION_NOISE_VARIANCE

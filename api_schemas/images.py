@@ -52,7 +52,7 @@ import numpy as np
 from PIL import Image
 
 from api_schemas.conventions import SSIM_WINDOW
-from api_schemas.degradation import parse_degradation, super_resolution_factor
+from api_schemas.degradation import super_resolution_factor
 from api_schemas.options import AuditOptions
 from api_schemas.problems import ProblemError
 
@@ -782,9 +782,8 @@ def effective_crop(options: AuditOptions) -> int:
 
 
 def _factor(options: AuditOptions) -> int | None:
-    if options.degradation is None:
-        return None
-    return super_resolution_factor(parse_degradation(options.degradation))
+    spec = options.degradation_spec
+    return None if spec is None else super_resolution_factor(spec)
 
 
 def minimum_side(options: AuditOptions, crop: int) -> int:

@@ -7,25 +7,105 @@ what to audit without anything but the job id travelling through the broker.
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
+from api_schemas.callbacks import CallbackDelivery
 from api_schemas.options import AuditOptions
 from api_schemas.problems import Problem
 
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 JOB_STATES: tuple[JobState, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
 FINISHED_STATES: frozenset[JobState] = frozenset({"succeeded", "failed", "cancelled"})
+JobKind = Literal["audit", "selfcheck"]
+"""What a job runs: an audit of uploaded pairs (``POST /v1/jobs``) or a self-check on a
+synthetic Gaussian problem (``POST /v1/selfchecks``, docs/theory.md §3.12)."""
+JOB_KINDS: tuple[JobKind, ...] = ("audit", "selfcheck")
 
-PAIR_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+_ID_SEGMENT = r"\w(?:[^/\\\x00-\x1f\x7f]*[^/\\\s\x00-\x1f\x7f])?"
+PAIR_ID_PATTERN = rf"^{_ID_SEGMENT}(?:/{_ID_SEGMENT})*$"
+"""One rule for the pair ids of the service and of the command line (whose ids are the file
+name, ``restorer/name`` or ``restorer/name/sample``): segments joined by ``/``, each starting
+with a letter, digit or ``_`` (so never ``.`` or ``..``), without backslashes or control
+characters, not ending in a space. Ids are never used as file names (artifacts are named by
+``artifact_stem``)."""
+MAX_PAIR_ID_LENGTH = 255
 GROUP_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$"
+"""Restorer names, of the service's ``pairs[].group`` and of the command line's ``--restored
+NAME=DIR`` alike."""
 DEFAULT_GROUP = "default"
 
-PairId = Annotated[str, Field(pattern=PAIR_ID_PATTERN, description="Safe in file names and URLs.")]
+PairId = Annotated[
+    str,
+    Field(
+        pattern=PAIR_ID_PATTERN,
+        max_length=MAX_PAIR_ID_LENGTH,
+        description="Segments joined by '/' (e.g. bicubic/0), each starting with a letter, "
+        "digit or underscore, without backslashes or control characters.",
+    ),
+]
 GroupName = Annotated[str, Field(pattern=GROUP_NAME_PATTERN, description="Restorer name.")]
+
+_PAIR_ID: TypeAdapter[str] = TypeAdapter(PairId)
+_GROUP_NAME: TypeAdapter[str] = TypeAdapter(GroupName)
+
+
+def pair_id_problem(text: str) -> str | None:
+    """Why ``text`` is not a pair id (``None`` when it is), in words."""
+    try:
+        _PAIR_ID.validate_python(text)
+    except ValidationError:
+        return (
+            f"{text!r} is not a pair id: segments joined by '/', each starting with a letter, "
+            f"digit or '_', no backslash or control character, at most {MAX_PAIR_ID_LENGTH} "
+            "characters"
+        )
+    return None
+
+
+def group_name_problem(text: str) -> str | None:
+    """Why ``text`` is not a restorer (group) name (``None`` when it is), in words."""
+    try:
+        _GROUP_NAME.validate_python(text)
+    except ValidationError:
+        return (
+            f"{text!r} is not a restorer name: 1 to 64 letters, digits, '.', '_', '+' or '-', "
+            "starting with a letter or digit"
+        )
+    return None
+
+
+def artifact_stem(group: str, pair_id: str) -> str:
+    """A file-name-safe stem for a pair's artifacts, named by restorer and file.
+
+    Characters outside ``[A-Za-z0-9._-]`` (the payload store's rule) become ``_``, the
+    restorer's name leads unless the id starts with it, and a short hash of the restorer and
+    id keeps two pairs whose names map to the same text apart.
+
+    Example:
+        >>> artifact_stem("bicubic", "bicubic/photo 1")
+        'bicubic_photo_1-d78815'
+        >>> artifact_stem("default", "img0")
+        'default_img0-31b978'
+    """
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", pair_id).strip("._") or "pair"
+    if not pair_id.startswith(f"{group}/"):
+        safe = f"{re.sub(r'[^A-Za-z0-9._-]', '_', group)}_{safe}"
+    digest = hashlib.sha256(f"{group}\0{pair_id}".encode()).hexdigest()[:6]
+    return f"{safe[:96]}-{digest}"
 
 
 class JobProgress(BaseModel):
@@ -51,6 +131,9 @@ class JobRead(BaseModel):
     """The status monitor of one job."""
 
     id: str
+    kind: JobKind = "audit"
+    """``selfcheck`` for a self-check: its checks are at ``/v1/selfchecks/{id}``, and its
+    report (of the synthetic restorers) at ``links.report`` like an audit's."""
     state: JobState
     created_at: datetime
     started_at: datetime | None = None
@@ -60,6 +143,11 @@ class JobRead(BaseModel):
     """A cancel was asked for; a running job stops at its worker's next check."""
     error: Problem | None = None
     links: JobLinks
+    callback: CallbackDelivery | None = Field(
+        default=None,
+        description="The job's webhook and its delivery attempts, when it named a "
+        "`callback_url` (README: Webhooks).",
+    )
 
 
 class JobList(BaseModel):
@@ -85,18 +173,47 @@ class PairSpec(BaseModel):
     one, and every input of it at least two."""
 
 
+MAX_SOURCE_URI_LENGTH = 4096
+SourceUri = Annotated[str, Field(min_length=1, max_length=MAX_SOURCE_URI_LENGTH)]
+
+
+class SourcePair(PairSpec):
+    """One pair given by reference (``api_schemas.sources``): where the worker reads its
+    images, ``https://`` or ``file://`` URIs, plus the names a ``PairSpec`` gives."""
+
+    ground_truth: SourceUri
+    restored: SourceUri
+    observation: SourceUri | None = None
+
+
 class JobCreateOptions(AuditOptions):
     """The JSON ``options`` part of ``POST /v1/jobs``: audit options plus pair names by order.
 
     ``pairs[i]`` names the i-th ``ground_truth``/``restored`` pair; unnamed pairs are called
-    ``pair-<i>`` and unassigned ones belong to group ``default``.
+    ``pair-<i>`` and unassigned ones belong to group ``default``. ``sources`` lists the pairs
+    by reference instead of file parts (then no image part is sent, and no ``pairs``).
+    ``callback_url`` receives a signed event when the job finishes (``api_schemas.callbacks``).
     """
 
     pairs: list[PairSpec] | None = None
+    callback_url: Annotated[str, Field(min_length=1, max_length=2048)] | None = Field(
+        default=None,
+        description="Where the worker side POSTs a signed event when the job succeeds, fails "
+        "or is cancelled: https on the operator's RA_CALLBACK_ALLOWED_HOSTS (http to loopback "
+        "in local mode), signed with the tenant's RA_CALLBACK_SECRET.",
+    )
+    sources: Annotated[list[SourcePair], Field(min_length=1)] | None = Field(
+        default=None,
+        description="The pairs by reference instead of file parts: https:// URIs on "
+        "RA_SOURCE_ALLOWED_HOSTS or file:// URIs under RA_DATASET_ROOTS, fetched by the "
+        "worker.",
+    )
 
     @model_validator(mode="after")
     def _unique_pair_ids(self) -> JobCreateOptions:
-        ids = [p.id for p in self.pairs or [] if p.id is not None]
+        if self.sources is not None and self.pairs is not None:
+            raise ValueError("name the pairs in sources, not in pairs, when sources are given")
+        ids = [p.id for p in self.pair_specs() if p.id is not None]
         seen: set[str] = set()
         for pair_id in ids:
             if pair_id in seen:
@@ -104,9 +221,15 @@ class JobCreateOptions(AuditOptions):
             seen.add(pair_id)
         return self
 
+    def pair_specs(self) -> list[PairSpec]:
+        """The names of the pairs by position, from ``pairs`` or ``sources``."""
+        return list(self.sources or self.pairs or [])
+
     def audit_options(self) -> AuditOptions:
-        """The options without the pair names, as the manifest and report keep them."""
-        return AuditOptions.model_validate(self.model_dump(exclude={"pairs"}))
+        """The options without the pair names, sources and callback, as the manifest and
+        report keep them."""
+        dumped = self.model_dump(exclude={"pairs", "sources", "callback_url"})
+        return AuditOptions.model_validate(dumped)
 
 
 def _relative_path(value: str) -> str:
@@ -128,8 +251,19 @@ def _relative_path(value: str) -> str:
 RelativePath = Annotated[str, AfterValidator(_relative_path)]
 
 
+class ManifestSources(BaseModel):
+    """The URIs a pair given by reference is read from (``api_schemas.sources``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ground_truth: SourceUri
+    restored: SourceUri
+    observation: SourceUri | None = None
+
+
 class ManifestPair(BaseModel):
-    """One pair of a job: file paths relative to the job's input directory."""
+    """One pair of a job: file paths relative to the job's input directory. A pair given by
+    reference has ``sources``: the worker fetches them to these paths before the audit."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -140,6 +274,7 @@ class ManifestPair(BaseModel):
     observation: RelativePath | None = None
     input: PairId | None = None
     sample: int | None = None
+    sources: ManifestSources | None = None
 
 
 class JobManifest(BaseModel):
@@ -153,3 +288,5 @@ class JobManifest(BaseModel):
     created_at: datetime
     options: AuditOptions
     pairs: list[ManifestPair] = Field(min_length=1)
+    callback_url: str | None = None
+    """Where the terminal event goes (also kept on the job record, which the deliverer reads)."""

@@ -8,11 +8,39 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
-from api_schemas.degradation import parse_degradation
+from api_schemas.degradation import DegradationSpec, parse_degradation
 
 ColorMode = Literal["y", "y_full", "rgb"]
+
+_DEGRADATION_REQUEST_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {
+            "type": "string",
+            "description": "Short form: downsample:F[:bicubic|area|gaussian], blur:SIGMA, "
+            "noise:SIGMA, joined by + in the order blur, downsample, noise.",
+            "examples": ["downsample:4:bicubic", "blur:1.0+downsample:2:area+noise:0.01"],
+        },
+        {
+            "type": "object",
+            "additionalProperties": True,
+            "description": 'JSON form, e.g. {"type": "downsample", "factor": 4, '
+            '"kernel": "bicubic"} (api_schemas/degradation.py).',
+        },
+        {"type": "null"},
+    ],
+    "title": "Degradation",
+}
+"""What a client may send as ``degradation`` (the report echoes the normalised object)."""
 
 
 class BootstrapOptions(BaseModel):
@@ -106,9 +134,12 @@ class AuditOptions(BaseModel):
     keeps artifacts (the service does; the CLI with ``--maps``). On small images they add
     over half the audit's time (the service encodes a map's PNG only when it is first
     downloaded), so batch pipelines that read only the numbers can turn them off."""
-    degradation: dict[str, Any] | None = None
+    degradation: Annotated[
+        dict[str, Any] | None, WithJsonSchema(_DEGRADATION_REQUEST_SCHEMA, mode="validation")
+    ] = None
     """The degradation as submitted (docs/theory.md 3.6); ``None`` when unknown. Validated against
-    ``api_schemas.degradation`` and kept in its normalised JSON form."""
+    ``api_schemas.degradation`` (the short form ``"downsample:4:bicubic"`` too) and kept in its
+    normalised JSON form."""
     inherent_margin: Annotated[int | None, Field(ge=0, le=32)] = None
     """Margin m of docs/theory.md 3.6 in pixels; ``None``: the degradation's support plus the
     factor less one, at least 8 (12 for 4x bicubic)."""
@@ -127,6 +158,16 @@ class AuditOptions(BaseModel):
         if len(set(value)) != len(value):
             raise ValueError("patch_sizes must not repeat a size")
         return sorted(value)
+
+    _degradation_spec: DegradationSpec | None = PrivateAttr(default=None)
+
+    @property
+    def degradation_spec(self) -> DegradationSpec | None:
+        """``degradation`` as its validated model (parsed once, on first use): what the engine,
+        the cost model and the image policy read, so none of them parses the JSON again."""
+        if self.degradation is not None and self._degradation_spec is None:
+            self._degradation_spec = parse_degradation(self.degradation)
+        return self._degradation_spec
 
     @field_validator("degradation", mode="before")
     @classmethod

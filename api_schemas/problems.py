@@ -6,6 +6,7 @@ The service renders these as ``application/problem+json``; a failed job carries 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -14,6 +15,35 @@ from pydantic import BaseModel, ConfigDict, Field
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://restoration-audit.dev/problems/"
 """Problem ``type`` URIs are this base plus a short slug (``not-found``, ``invalid-image``)."""
+
+
+_UNION_TAGS = frozenset({"downsample", "blur", "noise", "composite"})
+"""The tags pydantic puts into an error's location inside the degradation's tagged union
+(``api_schemas.degradation``): internal, not a field a client wrote."""
+_VALIDATOR_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def error_location(loc: Iterable[int | str]) -> str:
+    """A pydantic error location as the path a client wrote: ``degradation.factor``,
+    ``pairs[0].id``; union tags that are not fields are left out."""
+    text = ""
+    previous: int | str | None = None
+    for item in loc:
+        is_tag = item in _UNION_TAGS and (previous == "degradation" or isinstance(previous, int))
+        previous = item
+        if is_tag:
+            continue
+        text += f"[{item}]" if isinstance(item, int) else (f".{item}" if text else str(item))
+    return text
+
+
+def error_message(error: Mapping[str, Any]) -> str:
+    """A pydantic error's message in the client's words: without pydantic's "Value error, "
+    prefix, which names the exception class a validator raised."""
+    message = str(error.get("msg") or "invalid")
+    for prefix in _VALIDATOR_PREFIXES:
+        message = message.removeprefix(prefix)
+    return message
 
 
 class ProblemError(BaseModel):
@@ -86,6 +116,11 @@ class JobProblems:
     """The audit ran past the soft or the hard time limit."""
     INTERNAL: Final = JobProblemType("internal", "Internal error", 500)
     """Any other failure of the audit (a defect: its log line has the traceback)."""
+    SELFCHECK_UNBUILDABLE: Final = JobProblemType(
+        "selfcheck-unbuildable", "Self-check not possible", 422
+    )
+    """A self-check's synthetic problem could not be built (docs/theory.md §3.12): conjugate
+    gradients did not converge, or the synthetic images kept leaving [0, 1]."""
 
 
 JOB_PROBLEMS: Final = JobProblems()

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import TextIO
 
 from api_schemas.exit_codes import EXIT_HIGH_RISK, EXIT_INPUT, EXIT_OK, EXIT_USAGE
+from api_schemas.jobs import group_name_problem, pair_id_problem
 from api_schemas.options import AuditOptions
 from api_schemas.report import AuditReport
+from workers.device import DEVICE_CHOICES, parse_device
 from workers.errors import AuditInputError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"}
@@ -36,6 +38,9 @@ def parse_restored(value: str) -> RestoredFolder:
         return RestoredFolder("default", Path(value))
     if not name or not path:
         raise argparse.ArgumentTypeError(f"expected NAME=DIR, got {value!r}")
+    problem = group_name_problem(name)  # the service's rule for restorer names
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
     return RestoredFolder(name, Path(path))
 
 
@@ -103,6 +108,12 @@ def match_pairs(
             pair_id = stem if single_restorer else f"{folder.name}/{stem}"
             if sampled:
                 pair_id = f"{folder.name}/{stem}/{sample_of[position]}"
+            problem = pair_id_problem(pair_id)  # the service's rule, so reports line up
+            if problem is not None:
+                raise AuditInputError(
+                    f"{files[stem].name}: the file name makes {problem}; rename the file",
+                    part=f"--restored {folder.name}",
+                )
             pairs.append(
                 PairSource(
                     pair_id,
@@ -112,6 +123,12 @@ def match_pairs(
                     observation,
                     input=stem if sampled else None,
                     sample=sample_of[position] if sampled else None,
+                    # Errors name the files, not positions in a list the user never wrote.
+                    names=(
+                        str(truth[stem]),
+                        str(files[stem]),
+                        None if observation is None else str(observation),
+                    ),
                 )
             )
     return pairs
@@ -289,7 +306,7 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         default=0,
         help="seed of the bootstrap and of the nearest-neighbour subsample",
     )
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--device", default="auto", help=DEVICE_CHOICES)
     p.add_argument(
         "--batch-size",
         type=int,
@@ -310,8 +327,8 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         type=Path,
         metavar="FILE",
         help="write the report as one self-contained HTML page (no network needed to view it): "
-        "summary, per-restorer estimates with intervals, verdicts, pairs by risk with "
-        "thumbnails; the UP/DP plots and heat maps are embedded when --maps DIR is given",
+        "summary, per-restorer estimates with intervals, verdicts, the UP/DP plots, pairs by "
+        "risk with thumbnails; their heat maps too when --maps DIR is given",
     )
     p.add_argument(
         "--html-thumbnails",
@@ -329,6 +346,14 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         default=None,
         help="exit 1 when any restorer's risk reaches this level",
     )
+
+
+def device_option(text: str) -> str:
+    """``--device`` checked by the rule workers' ``RA_DEVICE`` follows (``workers.device``)."""
+    try:
+        return parse_device(text)
+    except ValueError as error:
+        raise UsageError(f"--device: {error}") from None
 
 
 def _options(args: argparse.Namespace) -> AuditOptions:
@@ -359,9 +384,11 @@ def _options(args: argparse.Namespace) -> AuditOptions:
     try:
         return AuditOptions.model_validate(base)
     except ValidationError as error:
+        from api_schemas.problems import error_location, error_message
+
         first = error.errors()[0]
-        where = ".".join(str(x) for x in first["loc"])
-        raise UsageError(f"invalid option {where}: {first['msg']}") from error
+        where = error_location(first["loc"]) or "options"
+        raise UsageError(f"invalid option {where}: {error_message(first)}") from error
 
 
 def _parse_degradation(text: str) -> dict[str, object]:
@@ -390,6 +417,37 @@ def _write_atomically(path: Path, text: str) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+
+
+def _write_html(
+    path: Path,
+    report: AuditReport,
+    pairs: Sequence[object],
+    args: argparse.Namespace,
+    patch_size: int,
+) -> None:
+    """Write the HTML page; it always shows the UP/DP plots. Without ``--maps DIR`` (or with
+    ``maps`` false) the audit wrote none, so they are drawn here for the page only (the JSON
+    report keeps no links to files that do not exist)."""
+    if report.plots:
+        _write_atomically(path, html_page(report, pairs, args.ground_truth, args.html_thumbnails))
+        return
+    import tempfile
+
+    from workers.engine import ArtifactWriter
+    from workers.engine.artifacts import render_plots
+
+    with tempfile.TemporaryDirectory(prefix="restoration-audit-plots-") as scratch:
+        folder = Path(scratch)
+
+        def write(name: str, data: bytes) -> None:
+            (folder / name).write_bytes(data)
+
+        writer = ArtifactWriter(write=write, url_for=lambda name: str(folder / name))
+        plots = render_plots(report.groups, writer, patch_size)
+        page_report = report.model_copy(update={"plots": plots})
+        page = html_page(page_report, pairs, args.ground_truth, args.html_thumbnails)
+    _write_atomically(path, page)
 
 
 def html_page(
@@ -429,6 +487,7 @@ def run_audit_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) 
 
     if args.html_thumbnails < 0:
         raise UsageError(f"--html-thumbnails: expected N >= 0, got {args.html_thumbnails}")
+    device_option(args.device)
     options = _options(args)
     pairs = match_pairs(args.ground_truth, args.restored, args.observations)
     artifacts = None
@@ -453,9 +512,7 @@ def run_audit_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) 
     if args.output is not None:
         _write_atomically(args.output, document + "\n")
     if args.html is not None:
-        _write_atomically(
-            args.html, html_page(report, pairs, args.ground_truth, args.html_thumbnails)
-        )
+        _write_html(args.html, report, pairs, args, options.patch_size)
     if args.json:
         stdout.write(document + "\n")
     elif not args.quiet:

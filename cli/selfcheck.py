@@ -21,7 +21,9 @@ from cli.audit import (
     UsageError,
     _images_by_stem,
     _parse_degradation,
+    device_option,
 )
+from workers.device import DEVICE_CHOICES
 from workers.errors import AuditInputError
 
 if TYPE_CHECKING:
@@ -64,7 +66,7 @@ def add_selfcheck_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser
         "--size", type=int, default=128, metavar="PX", help="image side in pixels (default 128)"
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the synthesis and bootstrap")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--device", default="auto", help=DEVICE_CHOICES)
     p.add_argument(
         "--bootstrap",
         type=int,
@@ -117,8 +119,10 @@ def _degradation(text: str, flag: str) -> dict[str, Any]:
     try:
         dumped: dict[str, Any] = parse_degradation(spec).model_dump(mode="json")
     except ValidationError as error:
+        from api_schemas.problems import error_message
+
         first = error.errors()[0]
-        raise UsageError(f"{flag}: invalid degradation: {first['msg']}") from error
+        raise UsageError(f"{flag}: invalid degradation: {error_message(first)}") from error
     return dumped
 
 
@@ -157,12 +161,12 @@ def checks_table(result: SelfCheckResult) -> str:
     header = f"{'check':<36} {'expected':<12} {'measured':<34} result"
     lines += ["", header, "-" * len(header)]
     for check in result.checks:
-        verdict = "pass" if check.passed else "FAIL"
+        verdict = "pass" if check.holds else "FAIL"
         lines.append(f"{check.name:<36} {check.expected:<12} {check.measured:<34} {verdict}")
     lines.append("")
     for note in result.notes:
         lines.append(f"note: {note}")
-    failed = [c for c in result.checks if not c.passed]
+    failed = [c for c in result.checks if not c.holds]
     timing = f"synthesis {result.synthesis_seconds:.1f} s, audit {result.audit_seconds:.1f} s"
     if failed:
         lines.append(
@@ -188,6 +192,7 @@ def run_selfcheck_command(args: argparse.Namespace, stdout: TextIO) -> int:
         raise UsageError(f"--size: expected PX >= 16, got {args.size}")
     if not 0.0 < args.tolerance < 1.0:
         raise UsageError(f"--tolerance: expected a number in (0, 1), got {args.tolerance}")
+    device_option(args.device)
     options = _audit_options(args)
     truths = _ground_truths(args.ground_truth) if args.ground_truth is not None else None
     try:
@@ -203,9 +208,11 @@ def run_selfcheck_command(args: argparse.Namespace, stdout: TextIO) -> int:
             audited_degradation=audited,
         )
     except ValidationError as error:
+        from api_schemas.problems import error_location, error_message
+
         first = error.errors()[0]
-        where = ".".join(str(x) for x in first["loc"])
-        raise UsageError(f"invalid option {where}: {first['msg']}") from error
+        where = error_location(first["loc"]) or "options"
+        raise UsageError(f"invalid option {where}: {error_message(first)}") from error
     except ValueError as error:
         if isinstance(error, AuditInputError):
             raise
@@ -213,7 +220,7 @@ def run_selfcheck_command(args: argparse.Namespace, stdout: TextIO) -> int:
     except SelfCheckError as error:
         raise AuditInputError(str(error), part="selfcheck") from error
     if args.json:
-        stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        stdout.write(result.model_dump_json(indent=2) + "\n")
     else:
         stdout.write(checks_table(result) + "\n")
     return EXIT_OK if result.passed else EXIT_CHECK_FAILED

@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "client"))
 import httpx
 from restoration_audit_client import AuthenticatedClient, Client
 from restoration_audit_client.api.jobs import create_job, get_job, get_report
-from restoration_audit_client.models import AuditReport, BodyCreateJob, JobRead
+from restoration_audit_client.models import AuditReport, BodyCreateJob, JobCreateOptions, JobRead
 from restoration_audit_client.types import File, Unset
 
 EXIT_OK, EXIT_HIGH_RISK, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
@@ -112,7 +112,7 @@ def submit(
     body = BodyCreateJob(
         ground_truth=[_file(truth) for _, _, truth, _ in pairs],
         restored=[_file(restored) for _, _, _, restored in pairs],
-        options=json.dumps({**options, "pairs": spec}),
+        options=JobCreateOptions.from_dict({**options, "pairs": spec}),
     )
     key = uuid.uuid4().hex
     deadline = time.monotonic() + wait

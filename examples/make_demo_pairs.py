@@ -1,7 +1,8 @@
 """Write a small demo data set: ground truths, 4x bicubic observations and two "restorers".
 
-Uses photographs bundled with scikit-image (installed with the test extras), so nothing is
-downloaded. Usage: python examples/make_demo_pairs.py DIR [--count 4] [--size 128]
+Uses photographs bundled with scikit-image (the ``examples`` extra, which ``make demo``
+installs), so nothing is downloaded. Usage: ``make demo``, or
+``.venv/bin/python examples/make_demo_pairs.py DIR [--count 4] [--size 128]``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=4)
     parser.add_argument("--size", type=int, default=128)
     args = parser.parse_args()
+    try:
+        import skimage.data  # noqa: F401  (the photographs)
+    except ImportError:
+        sys.exit(
+            "make_demo_pairs.py needs scikit-image for its bundled photographs: run `make demo`, "
+            "or `.venv/bin/pip install -e '.[examples]'` and this script with .venv/bin/python"
+        )
     folders = {name: args.directory / name for name in ("gt", "lr", "bicubic", "sharpened")}
     for folder in folders.values():
         folder.mkdir(parents=True, exist_ok=True)

@@ -35,10 +35,12 @@ import numpy as np
 import torch
 from PIL import Image
 
+from api_schemas.degradation import parse_degradation
+from workers.engine.degradation import linear_operator
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api_schemas.degradation import noise_variance, parse_degradation
-from workers.estimators.degradation import DegradationOperator
+from api_schemas.degradation import noise_variance
 from workers.selfcheck import GaussianPosterior, StationarySource, fitted_spectrum
 
 DEGRADATION = {"type": "downsample", "factor": 4, "kernel": "bicubic"}
@@ -75,7 +77,7 @@ def main() -> None:
     size = truths[names[0]].shape[0]
     if any(t.shape[:2] != (size, size) for t in truths.values()):
         raise SystemExit("expected square ground truths of one size")
-    operator = DegradationOperator.from_spec(DEGRADATION)
+    operator = linear_operator(parse_degradation(DEGRADATION))
     noise = noise_variance(parse_degradation(DEGRADATION))
     generator = torch.Generator().manual_seed(args.seed)
     means: dict[str, list[torch.Tensor]] = {name: [] for name in names}

@@ -13,20 +13,21 @@ Layout in Redis (``p`` is the prefix):
 
 Index entries of an expired record are removed lazily by the readers. Times come from the
 Redis server clock (``TIME``), so API and workers on different hosts agree on lease expiry.
-Every script takes ``ARGV[1]`` = prefix, ``ARGV[2]`` = job id, ``ARGV[3]`` = retention seconds.
+Every script takes ``ARGV[1]`` = prefix, ``ARGV[2]`` = job id, ``ARGV[3]`` = retention seconds,
+and as its last argument the injected time of ``jobstore.clock`` (``''``: the server's clock).
 """
 
 from __future__ import annotations
 
-_PRELUDE = """
+from jobstore.clock import LUA_NOW
+
+_PRELUDE = (
+    LUA_NOW
+    + """
 local p = ARGV[1]
 local id = ARGV[2]
 local retention = tonumber(ARGV[3])
 local jk = p .. ':job:' .. id
-local function now()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) + tonumber(t[2]) / 1000000
-end
 local function fmt(t)
   return string.format('%.6f', t)
 end
@@ -55,6 +56,7 @@ local function owned(worker)
   return field('state') == 'running' and field('worker_id') == worker
 end
 """
+)
 
 STORED_BYTES = """
 local function stored_bytes(p, tenant)
@@ -75,7 +77,8 @@ end
 here, in the same atomic step as any script that calls it); prunes the others."""
 
 # ARGV[4..]: tenant, total, idempotency key, payload digest, idempotency ref, max in flight,
-# bytes the job stores, the tenant's quota of stored bytes (-1: none). Returns {'ok'},
+# bytes the job stores, the tenant's quota of stored bytes (-1: none), the job's kind
+# (``audit`` or ``selfcheck``). Returns {'ok'},
 # {'exists'}, {'busy'} or {'quota', bytes the tenant stores}.
 CREATE = (
     _PRELUDE
@@ -109,7 +112,8 @@ local seq = redis.call('INCR', p .. ':seq')
 redis.call('HSET', jk, 'id', id, 'tenant', tenant, 'state', 'queued', 'created_at', fmt(now()),
   'started_at', '', 'finished_at', '', 'done', 0, 'total', ARGV[5], 'error', '',
   'cancel_requested', 0, 'worker_id', '', 'lease_until', '', 'attempts', 0, 'version', 1,
-  'seq', seq, 'idempotency_key', ARGV[6], 'payload_digest', ARGV[7], 'idem_ref', ARGV[8])
+  'seq', seq, 'idempotency_key', ARGV[6], 'payload_digest', ARGV[7], 'idem_ref', ARGV[8],
+  'kind', ARGV[12] or 'audit')
 redis.call('EXPIRE', jk, retention)
 redis.call('ZADD', p .. ':t:' .. tenant .. ':jobs', seq, id)
 redis.call('ZADD', p .. ':t:' .. tenant .. ':state:queued', seq, id)

@@ -16,18 +16,21 @@ from typing import Final
 
 import redis
 
+from jobstore.clock import LUA_NOW, Clock, clock_argument, redis_now
 from jobstore.ids import validate_job_id
 
 DEFAULT_TTL_SECONDS: Final = 300.0
 
-# ARGV: prefix, tenant, job id, ttl seconds, limit. Returns 1 when the slot was taken.
-_ADMIT: Final = """
+# ARGV: prefix, tenant, job id, ttl seconds, limit, injected time ('': Redis' clock). Returns
+# 1 when the slot was taken.
+_ADMIT: Final = (
+    LUA_NOW
+    + """
 local p, tenant, id = ARGV[1], ARGV[2], ARGV[3]
 local ttl, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local t = now()
 local ak = p .. ':t:' .. tenant .. ':admitting'
-redis.call('ZREMRANGEBYSCORE', ak, '-inf', now)
+redis.call('ZREMRANGEBYSCORE', ak, '-inf', t)
 local count = 0
 for _, member in ipairs(redis.call('ZRANGE', ak, 0, -1)) do
   if redis.call('EXISTS', p .. ':job:' .. member) == 0 then count = count + 1 end
@@ -39,23 +42,30 @@ for _, st in ipairs({'queued', 'running'}) do
   end
 end
 if count >= limit then return 0 end
-redis.call('ZADD', ak, string.format('%.6f', now + ttl), id)
+redis.call('ZADD', ak, string.format('%.6f', t + ttl), id)
 redis.call('EXPIRE', ak, math.ceil(ttl) + 1)
 return 1
 """
+)
 
 
 class Admissions:
     """Slots of submissions in progress, per tenant, in the records' Redis."""
 
     def __init__(
-        self, client: redis.Redis, *, prefix: str = "ra", ttl_seconds: float = DEFAULT_TTL_SECONDS
+        self,
+        client: redis.Redis,
+        *,
+        prefix: str = "ra",
+        ttl_seconds: float = DEFAULT_TTL_SECONDS,
+        clock: Clock | None = None,
     ) -> None:
         if ttl_seconds <= 0:
             raise ValueError(f"expected a positive ttl, got {ttl_seconds}")
         self.redis = client
         self.prefix = prefix
         self.ttl_seconds = ttl_seconds
+        self.clock = clock  # None: Redis' clock (jobstore.clock)
         self._admit = client.register_script(_ADMIT)
 
     def _key(self, tenant: str) -> str:
@@ -65,7 +75,10 @@ class Admissions:
         """Take a slot for the submission that will create ``job_id``; False when the tenant's
         unfinished jobs plus its submissions in progress already reach ``limit``."""
         validate_job_id(job_id)
-        args: list[str | float] = [self.prefix, tenant, job_id, self.ttl_seconds, limit]
+        args: list[str | float] = [
+            *(self.prefix, tenant, job_id, self.ttl_seconds, limit),
+            clock_argument(self.clock),
+        ]
         return bool(self._admit(args=args))
 
     def release(self, tenant: str, job_id: str) -> None:
@@ -74,9 +87,5 @@ class Admissions:
 
     def in_progress(self, tenant: str) -> int:
         """Slots taken and not lapsed, those whose job exists included (for tests, metrics)."""
-        return int(self.redis.zcount(self._key(tenant), "(" + _now(self.redis), "+inf"))
-
-
-def _now(client: redis.Redis) -> str:
-    seconds, micros = client.time()
-    return f"{int(seconds) + int(micros) / 1e6:.6f}"
+        now = redis_now(self.redis, self.clock)
+        return int(self.redis.zcount(self._key(tenant), f"({now:.6f}", "+inf"))

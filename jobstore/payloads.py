@@ -3,6 +3,8 @@
 Layout under ``root`` (a local directory or a shared volume)::
 
     jobs/<job id>/manifest.json
+    jobs/<job id>/selfcheck.json        a self-check's request (instead of manifest.json)
+    jobs/<job id>/selfcheck-result.json a self-check's result, written by the worker (atomic)
     jobs/<job id>/input/<file>          written by the API
     jobs/<job id>/report.json           written by the worker (atomic)
     jobs/<job id>/artifacts/<name>.png  written by the worker, or encoded from pixels (atomic)
@@ -21,9 +23,10 @@ racing a delete either lands in the renamed directory and is removed with it, or
 Heat maps are many (one or more per pair) and encoding a PNG costs several times drawing
 it, so the worker stores their pixels and the first download encodes them: the worker's
 time goes to auditing, and maps nobody opens are never encoded. The pixels are kept
-compressed (:func:`encode_pixels`: each row minus the row above, then zlib at level 1, about
-4 ms a 352x276 map against 30 ms for the PNG), because raw they made a job's store hundreds of
-times larger than its uploads (``benchmarks/bench_artifacts.py`` prints the figures). Stores
+compressed (:func:`encode_pixels`: each row minus the row above, then zlib at level 1, several
+times cheaper than the PNG), because raw they made a job's store hundreds of times larger than
+its uploads (``benchmarks/bench_artifacts.py`` prints the figures, ``benchmarks/README.md``
+keeps them). Stores
 written before keep raw ``.npy`` pixels; those are still read.
 """
 
@@ -46,6 +49,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from api_schemas.jobs import JobManifest
+from api_schemas.selfcheck import SelfCheckManifest
 from jobstore.errors import InvalidArtifactNameError, JobNotFoundError
 from jobstore.ids import is_valid_job_id, validate_job_id
 
@@ -180,6 +184,46 @@ class PayloadStore:
         except FileNotFoundError as exc:
             raise JobNotFoundError(f"no manifest for job {job_id}") from exc
         return JobManifest.model_validate_json(data)
+
+    def selfcheck_path(self, job_id: str) -> Path:
+        """Where a self-check's request lives (docs/theory.md §3.12)."""
+        return self.job_dir(job_id) / "selfcheck.json"
+
+    def selfcheck_result_path(self, job_id: str) -> Path:
+        """Where a self-check's result lives once written."""
+        return self.job_dir(job_id) / "selfcheck-result.json"
+
+    def create_job_dir(self, job_id: str) -> None:
+        """Create the directory of a new job that has no inputs (a self-check without ground
+        truths): like :meth:`write_input`, only for a job id whose record does not exist yet."""
+        self.input_dir(job_id).mkdir(parents=True, exist_ok=True)
+
+    def write_selfcheck_manifest(self, manifest: SelfCheckManifest) -> None:
+        """Write a self-check's request atomically (after its inputs, if any)."""
+        data = manifest.model_dump_json(indent=2).encode()
+        self._write_output(manifest.job_id, self.selfcheck_path(manifest.job_id), data)
+
+    def read_selfcheck_manifest(self, job_id: str) -> SelfCheckManifest:
+        """The self-check's request; raises ``JobNotFoundError`` if there is none."""
+        try:
+            data = self.selfcheck_path(job_id).read_bytes()
+        except FileNotFoundError as exc:
+            raise JobNotFoundError(f"no self-check request for job {job_id}") from exc
+        return SelfCheckManifest.model_validate_json(data)
+
+    def write_selfcheck_result(self, job_id: str, data: bytes) -> None:
+        """Write a self-check's result JSON atomically; ``JobNotFoundError`` if the job's
+        directory is gone."""
+        self._write_output(job_id, self.selfcheck_result_path(job_id), data)
+
+    def read_selfcheck_result(self, job_id: str) -> bytes | None:
+        """The self-check's result bytes, or ``None`` if not written."""
+        if not is_valid_job_id(job_id):
+            return None
+        try:
+            return self.selfcheck_result_path(job_id).read_bytes()
+        except FileNotFoundError:
+            return None
 
     # -- outputs ----------------------------------------------------------------------------
 

@@ -29,10 +29,21 @@ from typing import Any, Final, Literal, cast
 import redis
 from pydantic import ValidationError
 
-from api_schemas.jobs import JOB_STATES, JobLinks, JobProgress, JobRead, JobState
+from api_schemas.callbacks import CallbackDelivery
+from api_schemas.jobs import (
+    JOB_KINDS,
+    JOB_STATES,
+    JobKind,
+    JobLinks,
+    JobProgress,
+    JobRead,
+    JobState,
+)
 from api_schemas.problems import Problem
 from jobstore import _lua
 from jobstore._cursor import decode_token, encode_token
+from jobstore.callbacks import CALLBACK_FIELD
+from jobstore.clock import Clock, clock_argument, redis_now
 from jobstore.errors import (
     JobAlreadyFinishedError,
     JobExistsError,
@@ -62,6 +73,7 @@ _FIELDS: Final = (
     "version",
     "idempotency_key",
     "payload_digest",
+    "kind",
 )
 
 
@@ -93,6 +105,10 @@ class JobRecord:
     version: int
     idempotency_key: str | None
     payload_digest: str | None
+    callback: dict[str, Any] | None = None
+    """The webhook's delivery record (``jobstore.callbacks``), when the job named one."""
+    kind: JobKind = "audit"
+    """What the job runs; records written before kinds existed are audits."""
 
     @property
     def etag(self) -> str:
@@ -111,6 +127,9 @@ class JobRecord:
         state = h["state"]
         if state not in JOB_STATES:
             raise ValueError(f"expected a job state, got {state!r}")
+        kind = h.get("kind") or "audit"
+        if kind not in JOB_KINDS:
+            raise ValueError(f"expected a job kind, got {kind!r}")
         created = _time(h["created_at"])
         if created is None:
             raise ValueError("job record without created_at")
@@ -131,6 +150,8 @@ class JobRecord:
             version=int(h.get("version", "1")),
             idempotency_key=h.get("idempotency_key") or None,
             payload_digest=h.get("payload_digest") or None,
+            callback=_json_object(h.get(CALLBACK_FIELD, "")),
+            kind=kind,
         )
 
     def to_read(self, base_url_prefix: str) -> JobRead:
@@ -138,6 +159,7 @@ class JobRecord:
         url = f"{base_url_prefix.rstrip('/')}/{self.id}"
         return JobRead(
             id=self.id,
+            kind=self.kind,
             state=self.state,
             created_at=self.created_at,
             started_at=self.started_at,
@@ -148,6 +170,7 @@ class JobRecord:
             links=JobLinks.model_validate(
                 {"self": url, "report": f"{url}/report", "cancel": f"{url}/cancel"}
             ),
+            callback=_delivery(self.callback),
         )
 
 
@@ -158,6 +181,8 @@ class JobRecords:
         redis: A client of the Redis server that holds the records (any ``decode_responses``).
         prefix: Prefix of every key, so several deployments can share one server.
         retention_seconds: Records expire this long after their last change.
+        clock: Epoch seconds now for leases and timestamps (``jobstore.clock``); ``None``, the
+            default and what the service uses, is the Redis server's clock.
     """
 
     def __init__(
@@ -166,6 +191,7 @@ class JobRecords:
         *,
         prefix: str = "ra",
         retention_seconds: int = DEFAULT_RETENTION_SECONDS,
+        clock: Clock | None = None,
     ) -> None:
         if retention_seconds <= 0:
             raise ValueError(f"expected a positive retention, got {retention_seconds}")
@@ -174,6 +200,7 @@ class JobRecords:
         self.redis = redis
         self.prefix = prefix
         self.retention_seconds = retention_seconds
+        self.clock = clock
         self._create = redis.register_script(_lua.CREATE)
         self._try_start = redis.register_script(_lua.TRY_START)
         self._renew = redis.register_script(_lua.RENEW_LEASE)
@@ -195,7 +222,8 @@ class JobRecords:
 
     def _run(self, script: Any, job_id: str, *args: object) -> Any:
         validate_job_id(job_id)
-        return script(args=[self.prefix, job_id, self.retention_seconds, *args])
+        time = clock_argument(self.clock)
+        return script(args=[self.prefix, job_id, self.retention_seconds, *args, time])
 
     # -- create and read --------------------------------------------------------------------
 
@@ -210,9 +238,10 @@ class JobRecords:
         max_in_flight: int | None = None,
         stored_bytes: int = 0,
         max_stored_bytes: int | None = None,
+        kind: JobKind = "audit",
     ) -> JobRecord:
-        """Create a queued record; ``stored_bytes`` (its inputs) count towards the tenant's
-        stored bytes (``jobstore.storage.StoredBytes``) from now until the record is gone.
+        """Create a queued record of ``kind``; ``stored_bytes`` (its inputs) count towards the
+        tenant's stored bytes (``jobstore.storage.StoredBytes``) from now until the record is gone.
 
         Raises:
             JobExistsError: A record with this id exists.
@@ -239,6 +268,7 @@ class JobRecords:
             limit,
             stored_bytes,
             quota,
+            kind,
         )
         outcome = _text(status[0])
         if outcome == "exists":
@@ -269,6 +299,15 @@ class JobRecords:
             return None
         value = self.redis.hget(self._job_key(job_id), "tenant")
         return None if value is None else _text(value)
+
+    def kind_of(self, job_id: str) -> JobKind | None:
+        """The job's kind (one ``HGET``), or ``None`` when there is no such job."""
+        if not is_valid_job_id(job_id):
+            return None
+        if not self.redis.exists(self._job_key(job_id)):
+            return None
+        value = _text(self.redis.hget(self._job_key(job_id), "kind") or "audit")
+        return "selfcheck" if value == "selfcheck" else "audit"
 
     def exists(self, job_id: str) -> bool:
         """Whether a record exists for ``job_id``."""
@@ -434,10 +473,10 @@ class JobRecords:
     # -- sweeper ----------------------------------------------------------------------------
 
     def expired_leases(self, now: float | None = None) -> builtins.list[str]:
-        """Ids of running jobs whose lease expired by ``now`` (epoch s; Redis clock if None)."""
+        """Ids of running jobs whose lease expired by ``now`` (epoch s; the store's clock if
+        None)."""
         if now is None:
-            seconds, micros = self.redis.time()
-            now = seconds + micros / 1e6
+            now = redis_now(self.redis, self.clock)
         rows = cast(
             builtins.list[Any], self.redis.zrangebyscore(f"{self.prefix}:leases", "-inf", now)
         )
@@ -457,3 +496,23 @@ def _problem(error: dict[str, Any] | None) -> Problem | None:
         return Problem.model_validate(error)
     except ValidationError:
         return Problem(title="Job failed", status=500, detail=json.dumps(error)[:2000])
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _delivery(callback: dict[str, Any] | None) -> CallbackDelivery | None:
+    """The stored delivery record on the wire; a malformed one is left out, not a 500."""
+    if callback is None:
+        return None
+    try:
+        return CallbackDelivery.model_validate(callback)
+    except ValidationError:
+        return None

@@ -159,4 +159,6 @@ class StoredBytes:
         validate_job_id(job_id)
         if stored < 0:
             raise ValueError(f"expected a byte count >= 0, got {stored}")
-        return bool(self._set(args=[self.prefix, job_id, self.retention_seconds, stored]))
+        # The last argument is the script prelude's injected time (jobstore.clock): none here.
+        args: list[str | int] = [self.prefix, job_id, self.retention_seconds, stored, ""]
+        return bool(self._set(args=args))

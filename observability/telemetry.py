@@ -32,6 +32,7 @@ from typing import Any, Final
 
 import redis
 
+from jobstore.clock import LUA_NOW, Clock, clock_argument, redis_now
 from jobstore.records import JobRecord
 
 JOB_DURATION: Final = "job"
@@ -69,15 +70,17 @@ redis.call('EXPIRE', key, tonumber(ARGV[5]))
 return 1
 """
 
-# ARGV: prefix, worker name, seconds until the heartbeat expires.
-_HEARTBEAT = """
+# ARGV: prefix, worker name, seconds until the heartbeat expires, injected time ('': Redis').
+_HEARTBEAT = (
+    LUA_NOW
+    + """
 local key = ARGV[1] .. ':workers'
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-redis.call('ZADD', key, now + tonumber(ARGV[3]), ARGV[2])
+local t = now()
+redis.call('ZREMRANGEBYSCORE', key, '-inf', t)
+redis.call('ZADD', key, t + tonumber(ARGV[3]), ARGV[2])
 return 1
 """
+)
 
 
 def bucket_field(label: str, bounds: Sequence[float], value: float) -> str:
@@ -124,13 +127,17 @@ class Telemetry:
     Args:
         redis: A client of the job-record Redis (any ``decode_responses``).
         prefix: The job records' key prefix.
+        clock: Epoch seconds now for heartbeats (``jobstore.clock``); ``None``: Redis' clock.
     """
 
-    def __init__(self, redis: redis.Redis, *, prefix: str = "ra") -> None:
+    def __init__(
+        self, redis: redis.Redis, *, prefix: str = "ra", clock: Clock | None = None
+    ) -> None:
         if not prefix or ":" in prefix:
             raise ValueError(f"expected a prefix without ':', got {prefix!r}")
         self.redis = redis
         self.prefix = prefix
+        self.clock = clock  # None: Redis' clock (jobstore.clock); heartbeats expire by it
         self._record_pairs = redis.register_script(_RECORD_PAIRS)
         self._heartbeat = redis.register_script(_HEARTBEAT)
 
@@ -174,7 +181,8 @@ class Telemetry:
 
     def heartbeat(self, worker: str, interval_seconds: float) -> None:
         """``worker`` is alive; it counts as live for ``HEARTBEAT_MISSES`` intervals."""
-        self._heartbeat(args=[self.prefix, worker, HEARTBEAT_MISSES * interval_seconds])
+        expires_in = HEARTBEAT_MISSES * interval_seconds
+        self._heartbeat(args=[self.prefix, worker, expires_in, clock_argument(self.clock)])
 
     def leave(self, worker: str) -> None:
         """``worker`` stops: it no longer counts as live (before its heartbeat expires)."""
@@ -184,8 +192,8 @@ class Telemetry:
 
     def snapshot(self) -> MetricsSnapshot:
         """Counters, histograms, recent pairs and live workers as of now (Redis clock)."""
-        seconds, micros = self.redis.time()
-        now = seconds + micros / 1e6
+        seconds, _ = self.redis.time()  # the rate keys are named by Redis' seconds
+        now = redis_now(self.redis, self.clock)
         window = [
             f"{self.prefix}:metrics:pairs:{second}"
             for second in range(seconds - RATE_WINDOW_SECONDS + 1, seconds + 1)

@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import errno
 import json
 import os
 import signal
@@ -48,7 +49,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from api_schemas.exit_codes import EXIT_USAGE
+from api_schemas.exit_codes import EXIT_SERVE_FAILED, EXIT_USAGE
+from api_schemas.problems import error_message
 from api_schemas.tasks import AUDIT_QUEUE
 
 DEFAULT_DATA_DIR = Path("restoration-audit-data")
@@ -87,7 +89,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def _reason(error: Mapping[str, Any]) -> str:
     """One pydantic error as ``RA_FIELD: message`` (the message alone for the whole model)."""
-    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    message = error_message(error)
     loc = error.get("loc") or ()
     return f"RA_{str(loc[0]).upper()}: {message}" if loc else message
 
@@ -109,6 +111,35 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
 class UnsafeBindError(RuntimeError):
     """The API would refuse its settings: a non-loopback address without API keys, or any
     other ``RA_*`` setting the service's settings reject."""
+
+
+class PortInUseError(RuntimeError):
+    """The API's address is taken (another ``serve``, another program) or cannot be bound."""
+
+
+API_START_TIMEOUT_S = 60.0
+"""How long ``serve`` waits for the API to accept connections before it gives up."""
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Bind ``host:port`` as uvicorn will (``SO_REUSEADDR``), then let it go, so a taken port
+    is said in words before anything starts, not by the API exiting later.
+
+    Raises:
+        PortInUseError: naming the port and what to do.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUseError(
+                    f"port {port} is in use on {host} (another restoration-audit serve, or "
+                    "another program); stop it or choose another port with --port"
+                ) from None
+            raise PortInUseError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 @dataclass
@@ -306,8 +337,14 @@ class Launcher:
         return {"RA_HOST": self.host, "RA_LOCAL_MODE": "true" if settings.local_mode else "false"}
 
     def start(self) -> None:
-        """Start Redis, wait for it, then the worker and the API."""
+        """Start Redis, wait for it, then the worker and the API.
+
+        Raises:
+            UnsafeBindError: see :meth:`check_safe`.
+            PortInUseError: the API's port is taken; nothing was started.
+        """
         api_env = self.check_safe()
+        check_port_free(self.host, self.port)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.redis_port = redis_port = free_port()
         env = dict(os.environ)
@@ -326,6 +363,29 @@ class Launcher:
         self.children["worker"].start()
         self.children["api"].start()
         self._write_state(env["RA_REDIS_URL"])
+
+    @property
+    def stopping(self) -> bool:
+        """Ctrl-C or SIGTERM was received."""
+        return self._stopping
+
+    def wait_for_api(self, timeout: float = API_START_TIMEOUT_S) -> bool:
+        """Wait until the API accepts connections; ``False`` if it exited first (its cause is
+        on its stderr) or did not listen within ``timeout`` seconds."""
+        api = self.children["api"]
+        host = "::1" if self.host in ("::", "::1") else self.host
+        host = "127.0.0.1" if host == "0.0.0.0" else host
+        deadline = time.monotonic() + timeout
+        while not self._stopping and time.monotonic() < deadline:
+            if not api.alive():
+                return False
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection((host, self.port), timeout=1.0),
+            ):
+                return True
+            time.sleep(0.1)
+        return False
 
     def _write_state(self, redis_url: str) -> None:
         self.state = {
@@ -429,6 +489,15 @@ def serve(
     }
     try:
         launcher.start()
+        if not launcher.wait_for_api():
+            if launcher.stopping:
+                return 0
+            api = launcher.children["api"]
+            cause = (
+                "exited" if not api.alive() else f"did not listen in {API_START_TIMEOUT_S:.0f} s"
+            )
+            _say(f"the API on {launcher.api_url} {cause} (its log above says why); stopping")
+            return 1
         _say(f"serving {launcher.api_url} (data in {data_dir})")
         return launcher.supervise()
     finally:
@@ -481,6 +550,9 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
     except UnsafeBindError as exc:
         print(f"restoration-audit serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except PortInUseError as exc:
+        print(f"restoration-audit serve: {exc}", file=sys.stderr)
+        return EXIT_SERVE_FAILED
 
 
 def worker_main(argv: Sequence[str] | None = None) -> int:

@@ -26,7 +26,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api_schemas.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE, Problem, ProblemError
+from api_schemas.problems import (
+    PROBLEM_MEDIA_TYPE,
+    PROBLEM_TYPE_BASE,
+    Problem,
+    ProblemError,
+    error_location,
+    error_message,
+)
 from jobstore.storage import WriteRefusal, is_disk_full, write_refusal
 
 logger = logging.getLogger(__name__)
@@ -269,20 +276,20 @@ def _part(loc: Iterable[int | str]) -> str:
     parts = list(loc)
     if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
         parts = parts[1:]
-    text = ""
-    for item in parts:
-        text += f"[{item}]" if isinstance(item, int) else (f".{item}" if text else str(item))
-    return text or "request"
+    return error_location(parts) or "request"
 
 
 def validation_errors(errors: Iterable[Mapping[str, Any]], prefix: str = "") -> list[ProblemError]:
-    """Problem entries for pydantic/FastAPI errors; ``prefix`` names the containing part."""
+    """Problem entries for pydantic/FastAPI errors; ``prefix`` names the containing part.
+
+    Locations and messages are the client's words (``api_schemas.problems.error_location`` and
+    ``error_message``): no union tags, no validator exception names."""
     out = []
     for error in errors:
         part = _part(error.get("loc", ()))
         if prefix:
             part = prefix if part == "request" else f"{prefix}.{part}"
-        out.append(ProblemError(part=part, message=str(error.get("msg", "invalid"))))
+        out.append(ProblemError(part=part, message=error_message(error)))
     return out
 
 

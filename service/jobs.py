@@ -18,6 +18,7 @@ from api_schemas.jobs import JobList, JobState
 from api_schemas.problems import ProblemError
 from api_schemas.report import AuditReport
 from jobstore import JobRecord
+from jobstore.callbacks import CallbackQueue
 from reporting.html import ReportImages, render_report_html, renderer_fingerprint
 from service.errors import (
     ArtifactNotFoundError,
@@ -67,11 +68,16 @@ class Jobs:
     def cancel(self, job: JobRecord) -> JobRecord:
         """Cancel (idempotent); a running job stops at its worker's next check."""
         try:
-            return self.r.records.request_cancel(job.id)
+            record = self.r.records.request_cancel(job.id)
         except jobstore.JobNotFoundError as exc:
             raise JobNotFoundError(f"no job {job.id!r}") from exc
         except jobstore.JobAlreadyFinishedError as exc:
             raise JobAlreadyFinishedError(f"job {job.id} {job.state}; nothing to cancel") from exc
+        if record.finished and record.callback is not None:
+            # A queued job is cancelled here, not by a worker: its webhook goes out now
+            # rather than at the deliverers' next poll.
+            CallbackQueue(self.r.redis, prefix=self.r.settings.redis_prefix).wake(job.id)
+        return record
 
     def delete(self, job: JobRecord) -> None:
         """Delete the record, inputs, report and artifacts; refused while running."""

@@ -15,7 +15,7 @@ from service.limits import AuthenticateBeforeBody, DeclaredBodyLimit, Submission
 from service.logcontext import JobLogContextMiddleware
 from service.metrics import metrics_registry
 from service.resources import Resources
-from service.routes import health, jobs
+from service.routes import health, jobs, selfchecks
 from service.settings import ServiceSettings, get_settings
 from service.submission import MAX_OPTIONS_BYTES
 
@@ -60,6 +60,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     # Limits per router, not per app: an app-level limit answers plain text before the
     # problem handlers see it. DeclaredBodyLimit answers declared oversizes up front.
     app.include_router(jobs.router, max_body_size=settings.max_body_bytes)
+    app.include_router(selfchecks.router, max_body_size=settings.max_body_bytes)
     app.include_router(health.router, max_body_size=0)
     if settings.metrics_enabled:
         app.include_router(health.metrics_router, max_body_size=0)

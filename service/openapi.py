@@ -4,7 +4,12 @@
   generators type those as strings, so ``format: binary`` is added (PLATFORM.md).
 - Error answers are ``application/problem+json`` with the ``Problem`` schema, FastAPI's
   default 422 ``HTTPValidationError`` included.
-- The ``options`` form part is declared as JSON in the multipart encoding.
+- The ``options`` form part is declared as JSON in the multipart encoding, typed by the
+  ``JobCreateOptions`` component (the server validates that model), so generated clients
+  build a typed object and send it as one JSON part.
+- ``servers`` names the host that serves the document (a relative URL), the health routes
+  declare that they need no key (``security: []``) and ``info.license`` names the licence:
+  the document lints clean with Redocly's recommended rules (tools/openapi).
 """
 
 from __future__ import annotations
@@ -15,10 +20,23 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from pydantic.json_schema import models_json_schema
 
+from api_schemas.jobs import JobCreateOptions
 from api_schemas.problems import PROBLEM_MEDIA_TYPE, Problem
 
 _PROBLEM_REF = "#/components/schemas/Problem"
+_COMPONENT_REF = "#/components/schemas/{model}"
+SERVERS = [
+    {
+        "url": "/",
+        "description": "the host that serves this document (`restoration-audit serve`: "
+        "http://127.0.0.1:8000)",
+    }
+]
+LICENSE = {"name": "Apache-2.0", "identifier": "Apache-2.0"}
+UNAUTHENTICATED_PATHS = ("/healthz", "/readyz")
+"""Routes that need no API key (the probes of orchestrators)."""
 
 
 def operation_id(route: APIRoute) -> str:
@@ -63,10 +81,42 @@ def _problem_content(schema: dict[str, Any]) -> None:
     components = schema.get("components", {}).get("schemas", {})
     body = components.get("Body_create_job", {}).get("properties", {})
     if "options" in body:
-        # The server also takes the JSON as a file part; clients should send text.
-        body["options"]["anyOf"] = [{"type": "string"}, {"type": "null"}]
+        # One JSON part typed by the model the server validates (the server also takes the
+        # JSON as a file part, or as plain text).
+        description = body["options"].get("description")
+        body["options"] = {"$ref": _COMPONENT_REF.format(model=JobCreateOptions.__name__)}
+        if description:
+            body["options"]["description"] = description
+        _add_components(components, JobCreateOptions)
+    selfcheck = components.get("Body_create_selfcheck", {}).get("properties", {})
+    if "options" in selfcheck:
+        # JSON text of a SelfCheckCreate (a schema of the document, for generators).
+        selfcheck["options"] = {
+            "type": "string",
+            "title": "Options",
+            "description": selfcheck["options"].get("description", ""),
+            "contentMediaType": "application/json",
+            "contentSchema": {"$ref": "#/components/schemas/SelfCheckCreate"},
+            "examples": ['{"degradation": "noise:0.05", "images": 4, "size": 64}'],
+        }
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
+
+
+def _add_components(components: dict[str, Any], model: type[JobCreateOptions]) -> None:
+    """Publish ``model``'s request schema and the models it refers to as components."""
+    _, definitions = models_json_schema([(model, "validation")], ref_template=_COMPONENT_REF)
+    for name, definition in definitions.get("$defs", {}).items():
+        present = components.setdefault(name, definition)
+        if present != definition:  # a name shared by two different schemas: fix the model names
+            raise RuntimeError(f"OpenAPI component {name!r} has two different schemas")
+
+
+def _unauthenticated(schema: dict[str, Any]) -> None:
+    for path in UNAUTHENTICATED_PATHS:
+        for operation in schema.get("paths", {}).get(path, {}).values():
+            if isinstance(operation, dict):
+                operation["security"] = []
 
 
 def install(app: FastAPI) -> None:
@@ -81,9 +131,12 @@ def install(app: FastAPI) -> None:
                 description=app.description,
                 routes=app.routes,
                 separate_input_output_schemas=app.separate_input_output_schemas,
+                servers=SERVERS,
+                license_info=LICENSE,
             )
             _add_binary_format(schema)
             _problem_content(schema)
+            _unauthenticated(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

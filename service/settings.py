@@ -19,16 +19,16 @@ Clients then send ``Authorization: Bearer $key``. The rule, decided here and now
 from __future__ import annotations
 
 import functools
-import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import AnyHttpUrl, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from api_schemas.cost import DEFAULT_MAX_JOB_MEMORY_BYTES
 from api_schemas.images import DEFAULT_MAX_COMPRESSION_RATIO, DEFAULT_MAX_PIXELS
+from api_schemas.net import is_loopback, setting_list
 from jobstore.connection import DEFAULT_SENTINEL_MASTER, check_redis_url
 
 LOCAL_TENANT: Final = "local"
@@ -38,26 +38,11 @@ MIB: Final = 1 << 20
 GIB: Final = 1 << 30
 
 
+__all__ = ["LOCAL_TENANT", "ServiceSettings", "UnsafeSettingsError", "get_settings", "is_loopback"]
+
+
 class UnsafeSettingsError(ValueError):
     """The configuration would run the service insecurely or not at all."""
-
-
-def is_loopback(host: str) -> bool:
-    """Whether a server bound to ``host`` only accepts connections from this machine:
-    ``localhost``, any address of 127.0.0.0/8 (IPv4-mapped too) or ``::1``.
-
-    The one loopback rule: these settings check local mode against it and the launcher
-    (``restoration-audit serve``) asks for local mode by it.
-    """
-    if host.lower() == "localhost":
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped.is_loopback
-    return address.is_loopback
 
 
 class ServiceSettings(BaseSettings):
@@ -125,6 +110,32 @@ class ServiceSettings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     """``json``: one JSON object per line (uvicorn's logs included); ``text``: plain lines."""
     log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")] = "INFO"
+    callback_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Hosts a job's ``callback_url`` may name (JSON array or comma-separated; ``*.example.com``
+    for subdomains); empty: webhooks are off. The workers read the same variable."""
+    callback_secret: dict[str, SecretStr] = Field(default_factory=dict)
+    """Tenant -> secret that signs its webhooks (JSON object in ``RA_CALLBACK_SECRET``; the
+    workers sign with it, the API only checks that the tenant has one)."""
+    source_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Hosts a job's https sources may name (``RA_SOURCE_ALLOWED_HOSTS``, as above)."""
+    dataset_roots: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Directories (absolute) under which ``file://`` sources may be read
+    (``RA_DATASET_ROOTS``); empty: file sources are off. The workers read the same variable."""
+
+    @field_validator(
+        "callback_allowed_hosts", "source_allowed_hosts", "dataset_roots", mode="before"
+    )
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        return setting_list(value)
+
+    @field_validator("dataset_roots")
+    @classmethod
+    def _absolute_roots(cls, roots: list[str]) -> list[str]:
+        for root in roots:
+            if not root.startswith("/"):
+                raise UnsafeSettingsError(f"dataset root {root!r} must be an absolute path")
+        return roots
 
     @field_validator("redis_url")
     @classmethod
@@ -202,6 +213,12 @@ class ServiceSettings(BaseSettings):
         """URL of the jobs collection: absolute with ``public_base_url``, else root-relative."""
         base = str(self.public_base_url).rstrip("/") if self.public_base_url else ""
         return f"{base}/v1/jobs"
+
+    @property
+    def selfchecks_url(self) -> str:
+        """URL of the self-checks collection, as :attr:`jobs_url`."""
+        base = str(self.public_base_url).rstrip("/") if self.public_base_url else ""
+        return f"{base}/v1/selfchecks"
 
 
 @functools.cache

@@ -3,8 +3,11 @@
 Order of work in ``Submissions.submit``:
 
 1. counts and the JSON ``options`` part (cheap, no I/O); observations only with a degradation;
+   a ``callback_url`` on the allow-list for a tenant with a secret; ``sources`` instead of
+   parts, by the rule of ``api_schemas.sources`` (the worker fetches and checks the images);
 2. the payload digest and the idempotency reservation (a replay skips everything below);
-3. image headers of every part and equal sizes per pair, all errors reported together;
+3. image headers of every part and equal sizes per pair, all errors reported together (a
+   job of sources only gets its sample rule checked here);
 4. room for it: the payload store's disk must keep ``min_free_bytes`` free after it (else 507
    ``storage-full``) and the tenant's stored bytes must stay within its quota (else 413
    ``storage-quota-exceeded``), both checked before anything is written;
@@ -18,22 +21,32 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import BinaryIO, Final, Protocol
 
 import redis
 from pydantic import ValidationError
 
+from api_schemas.callbacks import callback_url_problem
 from api_schemas.degradation import parse_degradation
 from api_schemas.images import Geometry, PairGeometry, audit_problems
-from api_schemas.jobs import DEFAULT_GROUP, JobCreateOptions, JobManifest, ManifestPair
+from api_schemas.jobs import (
+    DEFAULT_GROUP,
+    JobCreateOptions,
+    JobManifest,
+    ManifestPair,
+    ManifestSources,
+)
 from api_schemas.problems import ProblemError
 from api_schemas.samples import SampleEntry, sample_problems
+from api_schemas.sources import source_uri_problem
 from jobstore import JobRecord, new_job_id
 from jobstore import StorageQuotaExceededError as StoreQuotaExceededError
 from jobstore import TooManyJobsError as StoreTooManyJobsError
 from jobstore.admissions import Admissions
+from jobstore.callbacks import CallbackQueue
 from jobstore.storage import StoredBytes, directory_bytes, format_bytes, free_bytes, is_disk_full
 from observability.logs import bind
 from service.budget import check_budget
@@ -113,7 +126,7 @@ class Submissions:
             ServiceUnavailableError: The queue is full, or the broker did not take the task.
         """
         parts = {"ground_truth": ground_truth, "restored": restored, "observation": observation}
-        options = self._check_counts_and_options(parts, options_text)
+        options = self._check_counts_and_options(tenant, parts, options_text)
         if idempotency_key is None:
             return self._accept(tenant, parts, options, None, None)
         digest = payload_digest(parts, options)
@@ -141,12 +154,63 @@ class Submissions:
     # -- steps --------------------------------------------------------------------------------
 
     def _check_counts_and_options(
-        self, parts: dict[str, Sequence[BinaryIO]], options_text: str | None
+        self, tenant: str, parts: dict[str, Sequence[BinaryIO]], options_text: str | None
     ) -> JobCreateOptions:
+        options = JobCreateOptions()
+        errors: list[ProblemError] = []
+        options_valid = True
+        if options_text is not None and options_text.strip():
+            try:
+                options = JobCreateOptions.model_validate_json(options_text)
+            except ValidationError as exc:
+                options_valid = False
+                errors += validation_errors(exc.errors(), prefix="options")
+        if options.sources is not None:
+            errors += self._source_errors(parts, options)
+            n = len(options.sources)
+            observed = any(source.observation is not None for source in options.sources)
+        else:
+            errors += self._part_count_errors(parts)
+            n = len(parts["ground_truth"])
+            observed = bool(parts["observation"])
+        limit = self.r.settings.max_pairs_per_job
+        if n > limit:
+            part = "options.sources" if options.sources is not None else "ground_truth"
+            errors.append(ProblemError(part=part, message=f"at most {limit} pairs, got {n}"))
+        if observed and options_valid and options.degradation is None:
+            part = "options.sources" if options.sources is not None else "observation"
+            errors.append(ProblemError(part=part, message=OBSERVATION_NEEDS_DEGRADATION))
+        if options.degradation is not None:
+            try:
+                parse_degradation(options.degradation)
+            except ValidationError as exc:
+                errors += validation_errors(exc.errors(), prefix="options.degradation")
+        if options.pairs is not None and len(options.pairs) != n:
+            errors.append(
+                ProblemError(
+                    part="options.pairs",
+                    message=f"expected {n} entries, one per pair, got {len(options.pairs)}",
+                )
+            )
+        if options.callback_url is not None:
+            errors += self._callback_errors(tenant, options.callback_url)
+        if not errors:
+            errors += _duplicate_ids(_pair_names(options, n))
+        if errors:
+            raise InvalidSubmissionError("the batch was not accepted", errors=errors)
+        return options
+
+    def _part_count_errors(self, parts: dict[str, Sequence[BinaryIO]]) -> list[ProblemError]:
         n = len(parts["ground_truth"])
         errors = []
         if n == 0:
-            errors.append(ProblemError(part="ground_truth", message="expected at least one part"))
+            errors.append(
+                ProblemError(
+                    part="ground_truth",
+                    message="expected at least one part (or the pairs by reference in "
+                    "options.sources)",
+                )
+            )
         if len(parts["restored"]) != n:
             errors.append(
                 ProblemError(
@@ -163,38 +227,61 @@ class Submissions:
                     f"{len(parts['observation'])}",
                 )
             )
-        limit = self.r.settings.max_pairs_per_job
-        if n > limit:
-            errors.append(
-                ProblemError(part="ground_truth", message=f"at most {limit} pairs, got {n}")
+        return errors
+
+    def _source_errors(
+        self, parts: dict[str, Sequence[BinaryIO]], options: JobCreateOptions
+    ) -> list[ProblemError]:
+        """Sources instead of parts: no image part, and every URI readable by the rule of
+        ``api_schemas.sources`` as far as it is known without I/O (the worker checks the rest
+        and fails the job with a problem naming the pair and role)."""
+        settings = self.r.settings
+        errors = [
+            ProblemError(
+                part=role, message="send the pairs as parts or as options.sources, not both"
             )
-        options = JobCreateOptions()
-        options_valid = True
-        if options_text is not None and options_text.strip():
-            try:
-                options = JobCreateOptions.model_validate_json(options_text)
-            except ValidationError as exc:
-                options_valid = False
-                errors += validation_errors(exc.errors(), prefix="options")
-        if parts["observation"] and options_valid and options.degradation is None:
-            errors.append(ProblemError(part="observation", message=OBSERVATION_NEEDS_DEGRADATION))
-        if options.degradation is not None:
-            try:
-                parse_degradation(options.degradation)
-            except ValidationError as exc:
-                errors += validation_errors(exc.errors(), prefix="options.degradation")
-        if options.pairs is not None and len(options.pairs) != n:
+            for role in ROLES
+            if parts[role]
+        ]
+        sources = options.sources or []
+        observed = [source.observation is not None for source in sources]
+        if any(observed) and not all(observed):
             errors.append(
                 ProblemError(
-                    part="options.pairs",
-                    message=f"expected {n} entries, one per pair, got {len(options.pairs)}",
+                    part="options.sources",
+                    message="expected an observation for every pair or for none",
                 )
             )
-        if not errors:
-            errors += _duplicate_ids(_pair_names(options, n))
-        if errors:
-            raise InvalidSubmissionError("the batch was not accepted", errors=errors)
-        return options
+        for i, source in enumerate(sources):
+            for role in ROLES:
+                uri = getattr(source, role)
+                if uri is None:
+                    continue
+                problem = source_uri_problem(
+                    uri,
+                    allowed_hosts=settings.source_allowed_hosts,
+                    dataset_roots=settings.dataset_roots,
+                    local_mode=settings.local_mode,
+                )
+                if problem is not None:
+                    errors.append(
+                        ProblemError(part=f"options.sources[{i}].{role}", message=problem)
+                    )
+        return errors
+
+    def _callback_errors(self, tenant: str, url: str) -> list[ProblemError]:
+        settings = self.r.settings
+        problem = callback_url_problem(
+            url, settings.callback_allowed_hosts, local_mode=settings.local_mode
+        )
+        if problem is None and tenant not in settings.callback_secret:
+            problem = (
+                f"tenant {tenant} has no webhook secret: the operator sets it in "
+                "RA_CALLBACK_SECRET before callbacks can be signed"
+            )
+        return (
+            [] if problem is None else [ProblemError(part="options.callback_url", message=problem)]
+        )
 
     def _inspect(
         self, parts: dict[str, Sequence[BinaryIO]], options: JobCreateOptions
@@ -262,10 +349,17 @@ class Submissions:
             )
         incoming = _parts_bytes(parts)
         self._check_room(tenant, incoming)
-        headers = self._inspect(parts, options)
-        n = len(parts["ground_truth"])
-        groups = [group for _, group in _pair_names(options, n)]
-        check_budget(headers, groups, options.audit_options(), self.r.settings.max_job_memory_bytes)
+        n = _pair_count(parts, options)
+        if options.sources is None:
+            headers = self._inspect(parts, options)
+            groups = [group for _, group in _pair_names(options, n)]
+            budget = self.r.settings.max_job_memory_bytes
+            check_budget(headers, groups, options.audit_options(), budget)
+        else:  # the worker checks the images, their sizes and the budget once fetched
+            headers = {}
+            errors = _sample_errors(options, _pair_names(options, n), headers)
+            if errors:
+                raise InvalidSubmissionError("the batch was not accepted", errors=errors)
         bind(job_id=job_id)
         try:
             self._store(job_id, tenant, parts, headers, options)
@@ -279,6 +373,8 @@ class Submissions:
                 stored_bytes=directory_bytes(self.r.payloads.job_dir(job_id)),
                 max_stored_bytes=self.r.settings.max_stored_bytes_per_tenant,
             )
+            if options.callback_url is not None:
+                record = self._register_callback(job_id, options.callback_url)
         except StoreTooManyJobsError as exc:
             self.r.payloads.delete(job_id)
             raise self._too_many() from exc
@@ -310,6 +406,16 @@ class Submissions:
             ) from exc
         logger.info("queued job %s of tenant %s: %d pairs", job_id, tenant, n)
         return record
+
+    def _register_callback(self, job_id: str, url: str) -> JobRecord:
+        """Queue the job's webhook (``jobstore.callbacks``); without it the job is not made.
+        Returns the record as it now is (with its pending delivery)."""
+        try:
+            CallbackQueue(self.r.redis, prefix=self.r.settings.redis_prefix).register(job_id, url)
+            return self.r.records.require(job_id)
+        except BaseException:
+            self.r.records.delete(job_id, force=True)
+            raise
 
     def _check_room(self, tenant: str, incoming: int) -> None:
         """Refuse a batch of ``incoming`` bytes that the disk or the tenant's quota cannot
@@ -367,8 +473,15 @@ class Submissions:
                 name = f"{role}-{i:05d}.{header.extension}"
                 self.r.payloads.write_input(job_id, name, fp)
                 names.setdefault(role, []).append(name)
-        pair_names = _pair_names(options, len(parts["ground_truth"]))
-        specs = options.pairs or []
+        sources = options.sources or []
+        if sources:  # no part to write: the job's directory is made here, for its manifest
+            self.r.payloads.input_dir(job_id).mkdir(parents=True, exist_ok=True)
+        for i, source in enumerate(sources):  # the worker fetches them to these names
+            for role in ROLES:
+                if getattr(source, role) is not None:
+                    names.setdefault(role, []).append(f"source-{i:05d}-{role}")
+        pair_names = _pair_names(options, _pair_count(parts, options))
+        specs = options.pair_specs()
         pairs = [
             ManifestPair(
                 id=pair_id,
@@ -378,6 +491,13 @@ class Submissions:
                 observation=names["observation"][i] if "observation" in names else None,
                 input=specs[i].input if i < len(specs) else None,
                 sample=specs[i].sample if i < len(specs) else None,
+                sources=ManifestSources(
+                    ground_truth=sources[i].ground_truth,
+                    restored=sources[i].restored,
+                    observation=sources[i].observation,
+                )
+                if sources
+                else None,
             )
             for i, (pair_id, group) in enumerate(pair_names)
         ]
@@ -387,6 +507,7 @@ class Submissions:
             created_at=datetime.now(UTC),
             options=options.audit_options(),
             pairs=pairs,
+            callback_url=options.callback_url,
         )
         self.r.payloads.write_manifest(manifest)
 
@@ -409,6 +530,45 @@ class Submissions:
             f"at most {limit} queued or running jobs per tenant; wait for one to finish",
             retry_after=TOO_MANY_JOBS_RETRY_AFTER,
         )
+
+
+_PART = re.compile(r"\b(ground_truth|restored|observation)\[(\d+)\]")
+_SHOWN_NAME_LENGTH = 80
+
+
+def name_files(
+    errors: list[ProblemError] | None, file_names: Mapping[str, Sequence[str | None]]
+) -> list[ProblemError] | None:
+    """Problems that also name the uploaded files: ``part`` stays the position a client can
+    index (``restored[0]``); the message starts with that part's file name and ends naming
+    the file of every other part it mentions (``'a.png': size 20x12 differs from
+    ground_truth[0] (16x12); ground_truth[0] is 'b.png'``)."""
+
+    def file_of(role: str, index: int) -> str | None:
+        names = file_names.get(role, ())
+        name = names[index] if index < len(names) else None
+        if not name:
+            return None
+        return repr("".join(c for c in name if c.isprintable())[:_SHOWN_NAME_LENGTH])
+
+    if errors is None:
+        return None
+    renamed = []
+    for error in errors:
+        message = error.message
+        mentioned = []
+        for match in _PART.finditer(message):
+            shown = file_of(match.group(1), int(match.group(2)))
+            if shown is not None and match.group(0) != error.part:
+                mentioned.append(f"{match.group(0)} is {shown}")
+        if mentioned:
+            message += "; " + ", ".join(dict.fromkeys(mentioned))
+        own = _PART.fullmatch(error.part)
+        shown = None if own is None else file_of(own.group(1), int(own.group(2)))
+        if shown is not None:
+            message = f"{shown}: {message}"
+        renamed.append(ProblemError(part=error.part, message=message))
+    return renamed
 
 
 def options_text(value: str | SupportsFile | None) -> str | None:
@@ -442,8 +602,13 @@ def _parts_bytes(parts: dict[str, Sequence[BinaryIO]]) -> int:
     return total
 
 
+def _pair_count(parts: dict[str, Sequence[BinaryIO]], options: JobCreateOptions) -> int:
+    """Pairs of the batch: its sources, else its ground-truth parts."""
+    return len(options.sources) if options.sources is not None else len(parts["ground_truth"])
+
+
 def _pair_names(options: JobCreateOptions, n: int) -> list[tuple[str, str]]:
-    specs = options.pairs or []
+    specs = options.pair_specs()
     names = []
     for i in range(n):
         spec = specs[i] if i < len(specs) else None
@@ -457,7 +622,7 @@ def _sample_errors(
     options: JobCreateOptions, names: list[tuple[str, str]], headers: dict[str, list[ImageHeader]]
 ) -> list[ProblemError]:
     """Several outputs per input: the rule of ``api_schemas.samples`` (docs/theory.md 3.9)."""
-    specs = options.pairs or []
+    specs = options.pair_specs()
     restored = headers.get("restored", [])
     entries = [
         SampleEntry(

@@ -35,9 +35,15 @@ from workers import logs as _logs  # noqa: F401  # its receivers run before the 
 from workers.settings import WorkerSettings, get_settings
 
 APP_NAME = "restoration_audit"
-TASK_MODULES = ("workers.tasks.audit", "workers.sweeper", "workers.heartbeat", "workers.logs")
+TASK_MODULES = (
+    "workers.tasks.audit",
+    "workers.sweeper",
+    "workers.callbacks",
+    "workers.heartbeat",
+    "workers.logs",
+)
 """Imported by the worker's main process and by each pool child before logging is set up;
-the last three connect signal receivers (sweeper, heartbeat, JSON logs)."""
+the last four connect signal receivers (sweeper, webhook deliverer, heartbeat, JSON logs)."""
 
 
 def _audit_queue() -> Queue:

@@ -147,25 +147,31 @@ def decode_image(
     )
 
 
-def check_same_geometry(gt: DecodedImage, restored: DecodedImage, *, name: str) -> None:
+def check_same_geometry(
+    gt: DecodedImage,
+    restored: DecodedImage,
+    *,
+    name: str,
+    ground_truth_name: str = "ground truth",
+) -> None:
     """Require a ground truth and a restored image of equal size and channel count.
 
     Raises:
-        AuditInputError: naming ``name`` and both sizes (``WxH``) or channel counts.
+        AuditInputError: naming ``name`` (the restored image), ``ground_truth_name`` and both
+            sizes (``WxH``) or channel counts.
     """
     gt_channels, gt_height, gt_width = gt.tensor.shape
     channels, height, width = restored.tensor.shape
     if (gt_height, gt_width) != (height, width):
         raise AuditInputError(
-            "expected ground truth and restored images of equal size, got "
-            f"{gt_width}x{gt_height} (ground truth) and {width}x{height} (restored)",
+            f"size {width}x{height} differs from its ground truth {ground_truth_name} "
+            f"({gt_width}x{gt_height})",
             part=name,
         )
     if gt_channels != channels:
         raise AuditInputError(
-            "expected ground truth and restored images with the same number of channels, got "
-            f"{gt_channels} (ground truth, {gt.mode}) and {channels} (restored, "
-            f"{restored.mode}) on {width}x{height} images",
+            f"{channels} channels ({restored.mode}) but its ground truth {ground_truth_name} "
+            f"has {gt_channels} ({gt.mode}), on {width}x{height} images",
             part=name,
         )
 

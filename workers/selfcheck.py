@@ -11,8 +11,8 @@ engine on a problem whose answer is known. This module builds that problem:
    scaled to a pixel standard deviation of 0.08 around 0.5, so the images, observations and
    posterior samples stay inside [0, 1] (an image that does not is redrawn).
 2. **Observations** through the named degradation: the engine's own operator A
-   (``DegradationOperator.from_spec``) plus white Gaussian noise of the spec's variance s^2
-   (``noise_variance``: the 8-bit quantisation variance when no noise is named).
+   (``workers.engine.degradation.linear_operator``) plus white Gaussian noise of the spec's
+   variance s^2 (``noise_variance``: the 8-bit quantisation variance when no noise is named).
 3. **Exact restorers** on the crop, with the crop's exact covariance S:
    the posterior mean ``E[x|y] = mu + S A' (A S A' + s^2 I)^-1 (y - A mu)``, solved by
    preconditioned conjugate gradients (batched, float64), and an exact posterior draw W by the
@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -40,6 +40,15 @@ import torch
 from api_schemas.degradation import noise_variance, parse_degradation, parse_degradation_short
 from api_schemas.options import AuditOptions
 from api_schemas.report import AuditReport, GroupReport
+from api_schemas.selfcheck import (
+    DEFAULT_RESAMPLES,
+    DEFAULT_TOLERANCE,
+    SelfCheckItem,
+    SelfCheckResult,
+    SelfCheckSource,
+    Spectrum,
+)
+from workers.engine.degradation import linear_operator
 from workers.errors import AuditInputError
 from workers.estimators.degradation import DegradationOperator
 
@@ -65,9 +74,6 @@ stays 6 sigma from 0 and 1, and an observation under noise 0.05 more than 5 sigm
 PRIOR_MEAN = 0.5
 DEFAULT_CORNER = 0.1
 """k0 of the default spectrum ``(k0^2 + |k|^2)^-3/2``, in cycles per pixel."""
-DEFAULT_TOLERANCE = 0.05
-"""Issue #13: the ratios within 5 % of 1, 2 and 1.25."""
-DEFAULT_RESAMPLES = 200
 CG_TOLERANCE = 1e-10
 """Relative residual of every CG solve."""
 MAX_CG_ITERATIONS = 2000
@@ -377,8 +383,9 @@ def synthesize(
     Raises:
         SelfCheckError: if [0, 1] cannot be met after several redraws (a spectrum too strong).
     """
-    operator = DegradationOperator.from_spec(spec)
-    noise = noise_variance(parse_degradation(spec))
+    parsed = parse_degradation(spec)
+    operator = linear_operator(parsed)
+    noise = noise_variance(parsed)
     posterior = GaussianPosterior(source, operator, noise)
     sigma = math.sqrt(noise)
     device = source.device
@@ -416,76 +423,10 @@ def synthesize(
 
 
 # --------------------------------------------------------------------------- the self-check
-@dataclass(frozen=True)
-class Check:
-    """One expectation of docs/theory.md §3.12 and what the audit measured."""
-
-    name: str
-    restorer: str
-    expected: str
-    measured: str
-    passed: bool
-    value: float | None = None
-    """The measured number (a ratio), when the check has one."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "restorer": self.restorer,
-            "expected": self.expected,
-            "measured": self.measured,
-            "passed": self.passed,
-            "value": self.value,
-        }
-
-
-@dataclass(frozen=True)
-class SourceInfo:
-    """How the synthetic problem was made."""
-
-    degradation: dict[str, Any]
-    audited_degradation: dict[str, Any]
-    spectrum: str
-    """``default`` or ``fitted`` (to the client's ground truths)."""
-    fitted_images: int
-    pixel_std: float
-    size: int
-    canvas: int
-    n_images: int
-    seed: int
-    noise_variance: float
-    cg_iterations: int
-    redrawn: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class SelfCheckResult:
-    """The checks, the engine's report on the synthetic restorers, and the timings (s)."""
-
-    checks: list[Check]
-    report: AuditReport
-    source: SourceInfo
-    synthesis_seconds: float
-    audit_seconds: float
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        return all(check.passed for check in self.checks)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "passed": self.passed,
-            "checks": [check.to_dict() for check in self.checks],
-            "source": self.source.to_dict(),
-            "synthesis_seconds": self.synthesis_seconds,
-            "audit_seconds": self.audit_seconds,
-            "notes": list(self.notes),
-            "report": self.report.model_dump(mode="json"),
-        }
+# One result model for the command line and the service (api_schemas.selfcheck); the old
+# names stay as aliases for callers of this module.
+Check = SelfCheckItem
+SourceInfo = SelfCheckSource
 
 
 def _normalise(degradation: Mapping[str, Any] | str) -> dict[str, Any]:
@@ -515,18 +456,23 @@ def _ratio_check(group: GroupReport, expected: float, tolerance: float) -> Check
     estimate = group.uncertainty_ratio
     value = None if estimate is None else estimate.value
     measured = "-"
+    interval = None
     if estimate is not None and value is not None:
         measured = f"{value:.3f}"
         if estimate.ci_low is not None and estimate.ci_high is not None:
+            interval = (estimate.ci_low, estimate.ci_high)
             measured += f" [{estimate.ci_low:.3f}, {estimate.ci_high:.3f}]"
-    passed = value is not None and abs(value - expected) <= tolerance * expected
+    holds = value is not None and abs(value - expected) <= tolerance * expected
     return Check(
         name=f"{group.name} uncertainty ratio",
         restorer=group.name,
         expected=f"{expected:g} ± {100 * tolerance:g} %",
         measured=measured,
-        passed=passed,
+        expected_value=expected,
         value=value,
+        interval=interval,
+        tolerance=tolerance,
+        holds=holds,
     )
 
 
@@ -546,7 +492,7 @@ def _checks(report: AuditReport, tolerance: float) -> list[Check]:
                 restorer=name,
                 expected="on_bound",
                 measured=where,
-                passed=group.up_region == "on_bound",
+                holds=group.up_region == "on_bound",
             )
         )
         if risk:
@@ -556,7 +502,7 @@ def _checks(report: AuditReport, tolerance: float) -> list[Check]:
                     restorer=name,
                     expected=risk,
                     measured=group.risk.level,
-                    passed=group.risk.level == risk,
+                    holds=group.risk.level == risk,
                 )
             )
     return checks
@@ -592,6 +538,8 @@ def run_selfcheck(
     options: Mapping[str, Any] | None = None,
     pixel_std: float = DEFAULT_PIXEL_STD,
     audited_degradation: Mapping[str, Any] | str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
 ) -> SelfCheckResult:
     """Check that the engine places the exact Gaussian restorers right for ``degradation``.
 
@@ -617,16 +565,20 @@ def run_selfcheck(
         pixel_std: pixel standard deviation of the source.
         audited_degradation: the degradation the audit is *told* (default: ``degradation``).
             Only for testing the self-check itself: a mismatch must make it fail.
+        progress: the engine's progress callback (pairs done, pairs in all: three per image).
+        should_cancel: the engine's cancel check, asked between batches of the audit (the
+            service's worker passes its lease keeper's).
 
     Returns:
-        The checks (each with name, expected, measured and passed), the engine's report, and
-        how the source was made.
+        The checks (each with name, expected, measured and whether it holds), the engine's
+        report, and how the source was made.
 
     Raises:
         ValueError: on an invalid degradation, option or size (pydantic's ValidationError
             is a ValueError).
         workers.errors.AuditInputError: when the engine rejects the synthetic pairs (images
             too small for the patch size and border, for instance).
+        workers.errors.AuditCancelledError: when ``should_cancel`` said so.
         SelfCheckError: when the synthetic problem cannot be built.
     """
     from workers.engine import PairSource, resolve_device, run_audit
@@ -645,7 +597,7 @@ def run_selfcheck(
         {"maps": False, **overrides, "bootstrap": bootstrap, "degradation": audited}
     )
 
-    factor = DegradationOperator.from_spec(spec).factor
+    factor = linear_operator(parse_degradation(spec)).factor
     notes: list[str] = []
     side = size // factor * factor
     if side != size:
@@ -655,6 +607,7 @@ def run_selfcheck(
     torch_device = resolve_device(device)
 
     started = time.perf_counter()
+    kind: Spectrum
     if ground_truth:
         try:
             profile, kind = fitted_spectrum(_luma(ground_truth)), "fitted"
@@ -665,7 +618,7 @@ def run_selfcheck(
     source = StationarySource.from_profile(profile, side, pixel_std, torch_device)
     generator = torch.Generator().manual_seed(seed)
     problem = synthesize(spec, source, n_images, generator)
-    audited_grid = DegradationOperator.from_spec(audited).output_size(side, side)
+    audited_grid = linear_operator(parse_degradation(audited)).output_size(side, side)
     with_observations = tuple(problem.observation.shape[-2:]) == audited_grid
     if not with_observations:
         notes.append(
@@ -691,10 +644,16 @@ def run_selfcheck(
         notes.append(f"{problem.redrawn} synthetic image(s) left [0, 1] and were redrawn")
 
     started = time.perf_counter()
-    report = run_audit(pairs, audit_options, device=str(torch_device))
+    report = run_audit(
+        pairs,
+        audit_options,
+        device=str(torch_device),
+        progress=progress,
+        should_cancel=should_cancel,
+    )
     audit_seconds = time.perf_counter() - started
     notes.extend(_prior_notes(report, audit_options))
-    info = SourceInfo(
+    info = SelfCheckSource(
         degradation=spec,
         audited_degradation=audited,
         spectrum=kind,
@@ -708,8 +667,10 @@ def run_selfcheck(
         cg_iterations=problem.posterior.iterations,
         redrawn=problem.redrawn,
     )
+    checks = _checks(report, tolerance)
     return SelfCheckResult(
-        checks=_checks(report, tolerance),
+        passed=all(check.holds for check in checks),
+        checks=checks,
         report=report,
         source=info,
         synthesis_seconds=synthesis_seconds,

@@ -7,19 +7,18 @@ task to a second worker (PLATFORM.md, "Celery behaviour that was measured").
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from api_schemas.cost import DEFAULT_MAX_JOB_MEMORY_BYTES
 from api_schemas.images import DEFAULT_MAX_COMPRESSION_RATIO, DEFAULT_MAX_PIXELS
+from api_schemas.net import setting_list
 from jobstore.connection import DEFAULT_SENTINEL_MASTER, check_redis_url
-
-_DEVICE = re.compile(r"^(auto|cpu|cuda|cuda:\d+)$")
+from workers.device import parse_device
 
 
 class WorkerSettings(BaseSettings):
@@ -57,6 +56,29 @@ class WorkerSettings(BaseSettings):
             a worker as live until it missed three).
         log_format: ``json`` (one JSON object per line, Celery's own lines included) or
             ``text`` (Celery's usual format).
+        local_mode: The API's ``RA_LOCAL_MODE``: only then may callbacks and sources use plain
+            http, to a loopback host.
+        public_base_url: The API's ``RA_PUBLIC_BASE_URL``, for the report URL of webhook
+            events (root-relative when unset).
+        callback_allowed_hosts, callback_secret: The API's settings of the same names: a
+            callback is delivered only to an allowed host, signed with its tenant's secret.
+        callback_timeout_seconds: Time one delivery attempt may take (connect to answer).
+        callback_backoff_base_seconds, callback_backoff_max_seconds: Delay after the n-th
+            failed attempt: ``min(base * 2**(n-1), max)`` times a random factor in [0.5, 1]
+            (jitter, so receivers coming back are not hit by every sender at once).
+        callback_give_up_seconds: No attempt starts later than this after the first one; the
+            delivery is then ``failed``.
+        callback_poll_seconds: How often a deliverer looks at an unfinished job with a
+            callback (finishing workers wake the delivery at once; this catches the rest,
+            e.g. a queued job cancelled through the API).
+        source_allowed_hosts, dataset_roots: The API's settings of the same names.
+        source_allow_private_addresses: Let https sources resolve to private, loopback or
+            link-local addresses (a dataset server inside the cluster); off by default.
+        source_max_bytes: Largest source file.
+        source_timeout_seconds: Time one source may take to fetch, whole (a server trickling
+            bytes is cut off at this deadline, not at a per-read timeout).
+        source_ca_bundle: PEM file of the certificate authorities https sources are verified
+            against (an internal CA); the system's default bundle when unset.
     """
 
     model_config = SettingsConfigDict(env_prefix="RA_", extra="ignore")
@@ -81,13 +103,33 @@ class WorkerSettings(BaseSettings):
     max_compression_ratio: Annotated[float, Field(ge=1.0)] = DEFAULT_MAX_COMPRESSION_RATIO
     heartbeat_interval: Annotated[float, Field(gt=0.0, le=300.0)] = 5.0
     log_format: Literal["json", "text"] = "json"
+    local_mode: bool = False
+    public_base_url: str | None = None
+    callback_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    callback_secret: dict[str, SecretStr] = Field(default_factory=dict)
+    callback_timeout_seconds: Annotated[float, Field(gt=0.0, le=120.0)] = 10.0
+    callback_backoff_base_seconds: Annotated[float, Field(gt=0.0, le=3600.0)] = 5.0
+    callback_backoff_max_seconds: Annotated[float, Field(gt=0.0, le=86400.0)] = 600.0
+    callback_give_up_seconds: Annotated[float, Field(gt=0.0, le=7 * 86400.0)] = 6 * 3600.0
+    callback_poll_seconds: Annotated[float, Field(gt=0.0, le=600.0)] = 5.0
+    source_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    dataset_roots: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    source_allow_private_addresses: bool = False
+    source_max_bytes: Annotated[int, Field(gt=0)] = 512 << 20
+    source_timeout_seconds: Annotated[float, Field(gt=0.0, le=3600.0)] = 60.0
+    source_ca_bundle: Path | None = None
+
+    @field_validator(
+        "callback_allowed_hosts", "source_allowed_hosts", "dataset_roots", mode="before"
+    )
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        return setting_list(value)
 
     @field_validator("device")
     @classmethod
     def _known_device(cls, value: str) -> str:
-        if not _DEVICE.match(value):
-            raise ValueError(f"expected auto, cpu, cuda or cuda:N, got {value!r}")
-        return value
+        return parse_device(value)
 
     @field_validator("redis_url", "broker_url")
     @classmethod

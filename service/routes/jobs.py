@@ -25,10 +25,11 @@ from service.deps import (
     check_form_parts,
     require_multipart,
 )
+from service.errors import InvalidSubmissionError
 from service.limits import SubmissionPool
 from service.openapi import problem_responses
 from service.settings import ServiceSettings
-from service.submission import IDEMPOTENCY_KEY_PATTERN, options_text
+from service.submission import IDEMPOTENCY_KEY_PATTERN, name_files, options_text
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -37,7 +38,10 @@ _RETRY = {"description": "Seconds to wait before polling again.", "schema": {"ty
 _JOB_HEADERS = {"ETag": _ETAG, "Retry-After": _RETRY}
 
 IfNoneMatch = Annotated[str | None, Header(description="An ETag from an earlier answer.")]
-_OPTIONS_DOC = "JSON object: audit options plus `pairs` (ids and group names by position)."
+_OPTIONS_DOC = (
+    "JSON object: audit options plus `pairs` (ids and group names by position), or `sources` "
+    "(the pairs by URI instead of file parts), and an optional `callback_url` (webhook)."
+)
 
 
 def _job_headers(job: JobRecord, settings: ServiceSettings) -> dict[str, str]:
@@ -52,6 +56,9 @@ def _job_headers(job: JobRecord, settings: ServiceSettings) -> dict[str, str]:
     status_code=202,
     response_model=JobRead,
     dependencies=[Depends(require_multipart), Depends(check_form_parts)],
+    # Every part may be left out (a job of sources sends only `options`), yet a body there
+    # must be: said so, generated clients require one.
+    openapi_extra={"requestBody": {"required": True}},
     responses={
         202: {
             "description": "Accepted: the job is queued.",
@@ -65,16 +72,24 @@ def _job_headers(job: JobRecord, settings: ServiceSettings) -> dict[str, str]:
 )
 async def create_job(
     request: Request,
-    ground_truth: Annotated[
-        list[UploadFile], File(min_length=1, description="Ground truths, in pair order.")
-    ],
-    restored: Annotated[
-        list[UploadFile], File(min_length=1, description="Restorations, in pair order.")
-    ],
     tenant: TenantDep,
     submissions: SubmissionsDep,
     settings: SettingsDep,
     response: Response,
+    ground_truth: Annotated[
+        list[UploadFile],
+        File(
+            default_factory=list,
+            description="Ground truths, in pair order (none with `options.sources`).",
+        ),
+    ],
+    restored: Annotated[
+        list[UploadFile],
+        File(
+            default_factory=list,
+            description="Restorations, in pair order (none with `options.sources`).",
+        ),
+    ],
     observation: Annotated[list[UploadFile] | None, File(description="Observations.")] = None,
     options: Annotated[str | UploadFile | None, Form(description=_OPTIONS_DOC)] = None,
     idempotency_key: Annotated[
@@ -85,18 +100,36 @@ async def create_job(
         ),
     ] = None,
 ) -> JobRead:
-    """Submit a batch of ground-truth/restored pairs; answers 202 with the queued job."""
+    """Submit a batch of ground-truth/restored pairs; answers 202 with the queued job.
+
+    The pairs come as file parts, or by reference in `options.sources` (https:// URIs on the
+    operator's `RA_SOURCE_ALLOWED_HOSTS`, or file:// under its `RA_DATASET_ROOTS`), fetched by
+    the worker. With `options.callback_url` (on `RA_CALLBACK_ALLOWED_HOSTS`) the worker side
+    POSTs a signed event when the job succeeds, fails or is cancelled; the job's `callback`
+    shows each delivery attempt (README: Webhooks)."""
     pool: SubmissionPool = request.app.state.submission_pool
-    record = await pool.run(
-        lambda: submissions.submit(
-            tenant,
-            [part.file for part in ground_truth],
-            [part.file for part in restored],
-            [part.file for part in observation or []],
-            options_text(options),
-            idempotency_key,
+    file_names = {
+        role: [part.filename for part in parts or []]
+        for role, parts in (
+            ("ground_truth", ground_truth),
+            ("restored", restored),
+            ("observation", observation),
         )
-    )
+    }
+    try:
+        record = await pool.run(
+            lambda: submissions.submit(
+                tenant,
+                [part.file for part in ground_truth],
+                [part.file for part in restored],
+                [part.file for part in observation or []],
+                options_text(options),
+                idempotency_key,
+            )
+        )
+    except InvalidSubmissionError as error:
+        error.errors = name_files(error.errors, file_names)
+        raise
     job = record.to_read(settings.jobs_url)
     response.headers.update(_job_headers(record, settings) | {"Location": job.links.self_})
     return job

@@ -7,6 +7,7 @@ two pairs so that progress and cancellation are visible on small jobs.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from tests.fixtures.redis_server import RedisServer
 from tests.integration.stack import ApiServer, WorkerProcess, stack_environment
 
 LEASE_SECONDS = 5
+WEBHOOK_SECRET = "integration-webhook-secret"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -34,6 +36,7 @@ def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("stack")
     (path / "data").mkdir()
     (path / "logs").mkdir()
+    (path / "datasets").mkdir()
     return path
 
 
@@ -56,6 +59,19 @@ def stack_env(stack_redis: RedisServer, stack_dir: Path) -> dict[str, str]:
         RA_BATCH_SIZE="2",
         RA_POLL_AFTER_SECONDS="1",
         RA_READINESS_CACHE_SECONDS="0",
+        # Webhooks to loopback receivers, retried fast and given up within seconds.
+        RA_CALLBACK_ALLOWED_HOSTS="127.0.0.1",
+        RA_CALLBACK_SECRET=json.dumps({"local": WEBHOOK_SECRET}),
+        RA_CALLBACK_BACKOFF_BASE_SECONDS="0.2",
+        RA_CALLBACK_BACKOFF_MAX_SECONDS="1",
+        RA_CALLBACK_GIVE_UP_SECONDS="8",
+        RA_CALLBACK_TIMEOUT_SECONDS="2",
+        RA_CALLBACK_POLL_SECONDS="0.2",
+        # Sources from a loopback image server and the session's dataset root.
+        RA_SOURCE_ALLOWED_HOSTS="127.0.0.1",
+        RA_SOURCE_ALLOW_PRIVATE_ADDRESSES="true",
+        RA_SOURCE_TIMEOUT_SECONDS="3",
+        RA_DATASET_ROOTS=str(stack_dir / "datasets"),
     )
 
 

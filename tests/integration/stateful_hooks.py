@@ -2,7 +2,8 @@
 
 Random bytes are never images, so every positive ``POST /v1/jobs`` case is sent a valid small
 batch instead, with a fresh ``Idempotency-Key`` if it carries one: the chains then reach
-queued, running, finished, cancelled and deleted jobs.
+queued, running, finished, cancelled and deleted jobs. Positive ``POST /v1/selfchecks`` cases
+are sent the smallest valid self-check, for the same reason.
 
 The hook registers only in the process that names this module in ``SCHEMATHESIS_HOOKS``:
 pytest imports every module for doctests, and a hook registered in the test process would
@@ -36,10 +37,24 @@ VALID_BATCH = {
 }
 
 
+VALID_SELFCHECK = {
+    # The smallest self-check the engine takes: a few seconds of worker time.
+    "options": '{"degradation": "noise:0.05", "images": 2, "size": 32, "resamples": 0, '
+    '"audit": {"knn_samples": 200}}',
+}
+
+
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
-    """Send a valid batch for positive ``POST /v1/jobs`` cases."""
+    """Send a valid batch for positive ``POST /v1/jobs`` cases, and a valid small request for
+    positive ``POST /v1/selfchecks`` ones."""
     negative = case.meta is not None and case.meta.generation.mode.is_negative
-    if case.operation.method.upper() != "POST" or case.operation.path != "/v1/jobs" or negative:
+    if case.operation.method.upper() != "POST" or negative:
+        return
+    if case.operation.path == "/v1/selfchecks":
+        case.body = dict(VALID_SELFCHECK)
+        case.media_type = "multipart/form-data"
+        return
+    if case.operation.path != "/v1/jobs":
         return
     case.body = dict(VALID_BATCH)
     case.media_type = "multipart/form-data"

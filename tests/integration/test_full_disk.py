@@ -241,7 +241,7 @@ def _whole_tree_on_a_full_tmpfs(disk: Disk, tmp_path: Path) -> None:
 
 
 SEAM_TESTS = (
-    "tests/unit/workers/test_launcher_disk_full.py",
+    "tests/unit/runtime/test_launcher_disk_full.py",
     "tests/unit/service/test_storage_limits.py",
     "tests/unit/jobstore/test_storage.py",
 )

@@ -16,7 +16,7 @@ from workers.estimators.distortion import DistortionMetrics, distortion_metrics
 
 # A derandomised profile local to this module (loading a global profile would change the
 # settings of every other property test in the same process).
-PROPERTY_SETTINGS = settings(derandomize=True, max_examples=30, deadline=None)
+PROPERTY_SETTINGS = settings(max_examples=30)
 
 
 @st.composite

@@ -25,6 +25,7 @@ import scipy.fft
 import torch
 
 from api_schemas.degradation import QUANTISATION_NOISE_VARIANCE, noise_variance, parse_degradation
+from workers.engine.degradation import linear_operator
 from workers.estimators.degradation import DegradationOperator, Downsample
 
 SIZE, CANVAS = 128, 192
@@ -114,10 +115,10 @@ def gaussian_super_resolution(n_images: int = 8, seed: int = 0) -> GaussianSuper
 #
 # The same kind of source (a crop of a circulant Gaussian field) observed through any
 # degradation of api_schemas.degradation, with the engine's own operator A
-# (DegradationOperator.from_spec) and noise variance s^2 (noise_variance). Every result is exact
-# for the cropped field: S is the canvas's circulant covariance restricted to the crop, and the
-# posterior is solved on the crop by preconditioned CG. A periodic (Fourier) model enters only
-# the preconditioner, which changes the iteration count, never the answer.
+# (linear_operator of the parsed spec) and noise variance s^2 (noise_variance). Every result
+# is exact for the cropped field: S is the canvas's circulant covariance restricted to the crop,
+# and the posterior is solved on the crop by preconditioned CG. A periodic (Fourier) model enters
+# only the preconditioner, which changes the iteration count, never the answer.
 
 _K0 = 0.1
 """Corner frequency of the power spectrum (k0^2 + |k|^2)^-1.5, in cycles per pixel."""
@@ -328,7 +329,7 @@ class GaussianProblem:
     rounded; ``samples`` is ``(B, K, 1, H, W)``, ``samples[:, k] = posterior_mean +
     sample_scale * W_k`` with W_k independent exact posterior draws (K may be 0). ``spec`` is
     the normalised JSON form that ``AuditOptions.degradation`` holds, ``op`` is
-    ``DegradationOperator.from_spec(spec)`` and ``noise`` is ``noise_variance(spec)`` (s^2).
+    ``linear_operator(parse_degradation(spec))`` and ``noise`` is ``noise_variance(spec)`` (s^2).
     No covariance here includes the 2Q I of 8-bit rounding (docs/theory.md 3.6).
     """
 
@@ -448,7 +449,7 @@ def gaussian_problem(
         ValueError: if the truth, the observation, the posterior mean or a sample leaves [0, 1].
     """
     spec: dict[str, Any] = parse_degradation(degradation).model_dump(mode="json")
-    op = DegradationOperator.from_spec(spec)
+    op = linear_operator(parse_degradation(spec))
     noise = noise_variance(parse_degradation(spec))
     f = op.factor
     prior = GaussianPrior(size, f * math.ceil(1.5 * size / f), pixel_std)

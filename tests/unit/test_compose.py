@@ -8,6 +8,7 @@ on purpose, naming the fix, rather than skipping silently.
 from __future__ import annotations
 
 import ast
+import ipaddress
 import os
 import re
 import shutil
@@ -45,6 +46,7 @@ def compose() -> dict[str, Any]:
     return data
 
 
+@pytest.mark.integration  # starts a process
 def test_compose_config_is_valid() -> None:
     command = _compose_command()
     if command is None:
@@ -109,6 +111,7 @@ def test_object_storage_workers_share_no_volume(compose: dict[str, Any]) -> None
     assert "minio-data" in compose["volumes"]
 
 
+@pytest.mark.integration  # starts a process
 def test_compose_refuses_to_start_the_api_without_keys() -> None:
     command = _compose_command()
     if command is None:
@@ -130,6 +133,62 @@ def test_worker_reserves_an_nvidia_gpu(compose: dict[str, Any]) -> None:
     devices = compose["services"]["worker"]["deploy"]["resources"]["reservations"]["devices"]
     assert any(d.get("driver") == "nvidia" and "gpu" in d.get("capabilities", []) for d in devices)
     assert compose["services"]["worker"]["environment"]["RA_DEVICE"] == "cuda"
+
+
+@pytest.mark.integration  # starts a process
+def test_worker_names_its_gpu(compose: dict[str, Any]) -> None:
+    """``count: 1`` without device ids gave every replica (and every copy) the same GPU."""
+    (device,) = compose["services"]["worker"]["deploy"]["resources"]["reservations"]["devices"]
+    assert "count" not in device
+    assert device["device_ids"] == ["${RA_WORKER_GPU:-0}"]
+    resolved = _resolved({"RA_WORKER_GPU": "3"})
+    (device,) = resolved["services"]["worker"]["deploy"]["resources"]["reservations"]["devices"]
+    assert device["device_ids"] == ["3"]
+
+
+@pytest.mark.parametrize("dockerfile", [API_DOCKERFILE, WORKER_DOCKERFILE])
+def test_the_payload_volume_is_writable_by_the_service_user(dockerfile: Path) -> None:
+    """A new named volume takes the owner of the image's mount point: /data must exist and
+    belong to uid 10001 before ``USER`` switches to it."""
+    runs = " ".join(_instructions(dockerfile.read_text(), "RUN"))
+    assert "useradd --create-home --uid 10001 audit" in runs
+    assert re.search(r"mkdir -p /data && chown audit:audit /data", runs)
+    assert _instructions(dockerfile.read_text(), "USER") == ["audit"]
+
+
+@pytest.mark.integration  # starts a process
+def test_the_api_trusts_a_proxy_container_but_not_the_gateway() -> None:
+    """--proxy-headers trusts FORWARDED_ALLOW_IPS (uvicorn's default is loopback only): the
+    containers' range of the project network, which leaves out its gateway (the address
+    published ports arrive from)."""
+    resolved = _resolved({})
+    api = resolved["services"]["api"]
+    trusted = ipaddress.ip_network(api["environment"]["FORWARDED_ALLOW_IPS"])
+    (pool,) = resolved["networks"]["default"]["ipam"]["config"]
+    subnet = ipaddress.ip_network(pool["subnet"])
+    assert trusted == ipaddress.ip_network(pool["ip_range"])
+    assert trusted.subnet_of(subnet)
+    gateway = next(subnet.hosts())  # Docker's default gateway: the subnet's first address
+    assert gateway not in trusted
+    assert "--proxy-headers" in _instructions(API_DOCKERFILE.read_text(), "CMD")[0]
+
+
+def _resolved(extra_env: dict[str, str]) -> dict[str, Any]:
+    command = _compose_command()
+    if command is None:
+        pytest.fail("docker-compose missing; see test_compose_config_is_valid")
+    env = dict(os.environ, RA_API_KEYS=TEST_KEYS, **extra_env)
+    result = subprocess.run(
+        [*command, "-f", str(COMPOSE), "config"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    resolved: dict[str, Any] = yaml.safe_load(result.stdout)
+    return resolved
 
 
 def test_redis_persists_to_a_volume(compose: dict[str, Any]) -> None:
@@ -196,6 +255,7 @@ _DISTRIBUTIONS = {
     "numpy": "numpy",
     "prometheus_client": "prometheus-client",
     "pydantic": "pydantic",
+    "pydantic_core": "pydantic",  # pydantic's own core, installed with it
     "pydantic_settings": "pydantic-settings",
     "pythonjsonlogger": "python-json-logger",
     "redis": "redis",

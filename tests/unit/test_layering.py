@@ -45,12 +45,14 @@ def _lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.integration  # starts a process
 def test_the_tree_keeps_every_contract(tmp_path: Path) -> None:
     result = _lint_imports(_copy(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
 
 
+@pytest.mark.integration  # starts a process
 @pytest.mark.parametrize(
     ("package", "probe", "broken"),
     [
@@ -78,6 +80,7 @@ def test_a_probe_import_breaks_the_contract(
     assert broken in result.stdout
 
 
+@pytest.mark.integration  # starts a process
 def test_ruff_bans_fastapi_outside_service(tmp_path: Path) -> None:
     probe = tmp_path / "workers" / "_probe.py"
     probe.parent.mkdir()

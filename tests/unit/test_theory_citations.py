@@ -160,6 +160,7 @@ def problems(citations: list[Citation], sections: dict[str, set[int]]) -> list[s
     return sorted(found)
 
 
+@pytest.mark.integration  # starts a process
 def test_every_cited_section_of_the_theory_document_exists() -> None:
     sections = _sections((ROOT / THEORY).read_text(encoding="utf-8"))
     citations = _all_citations()

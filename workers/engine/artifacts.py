@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from api_schemas.jobs import artifact_stem
 from api_schemas.report import GroupReport
 from workers.engine.accumulate import BatchStatistics
 from workers.engine.sources import ArtifactWriter, LoadedPair
 
 
-def artifact_name(index: int, kind: str) -> str:
-    """File name of a pair's map: safe for the payload store whatever the pair id is."""
-    return f"pair-{index:05d}-{kind}.png"
+def artifact_name(group: str, pair_id: str, kind: str) -> str:
+    """File name of a pair's map, by restorer and file (``bicubic_photo1-1a2b3c-error.png``):
+    safe for the payload store and unique in the job whatever the pair id is
+    (``api_schemas.jobs.artifact_stem``)."""
+    return f"{artifact_stem(group, pair_id)}-{kind}.png"
 
 
 _MAP_LABELS = {
@@ -58,7 +61,8 @@ def render_maps(
                 title=f"{by_index[index].source.id}: {title}",
                 colorbar_label=label,
             )
-            name = artifact_name(index, kind)
+            source = by_index[index].source
+            name = artifact_name(source.group, source.id, kind)
             if artifacts.write_pixels is not None:
                 artifacts.write_pixels(name, pixels)
             else:

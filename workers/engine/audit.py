@@ -14,6 +14,7 @@ from api_schemas import images as policy
 from api_schemas.options import AuditOptions
 from api_schemas.report import AuditReport, EngineInfo, PairReport, ReportSettings
 from api_schemas.samples import SampleEntry, input_name, sample_problems
+from workers.device import parse_device
 from workers.engine.accumulate import (
     BatchStatistics,
     DegradationInputs,
@@ -43,12 +44,24 @@ def engine_version() -> str:
 
 
 def resolve_device(device: str) -> torch.device:
-    """``auto`` picks CUDA when present; ``cuda`` without a GPU is an input error."""
+    """``auto`` picks CUDA when present; a device outside the rule of ``workers.device``, or
+    a CUDA device that is not there, is an input error."""
+    try:
+        parse_device(device)
+    except ValueError as error:
+        raise AuditInputError(str(error), part="device") from None
     if device == "auto":
         return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
     resolved = torch.device(device)
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise AuditInputError(f"device {device!r} was asked for but no CUDA device is available")
+    if resolved.type == "cuda" and resolved.index is not None:
+        count = torch.cuda.device_count()
+        if resolved.index >= count:
+            raise AuditInputError(
+                f"device {device!r} was asked for but there are {count} CUDA devices "
+                f"(cuda:0 to cuda:{count - 1})"
+            )
     return resolved
 
 
@@ -379,7 +392,7 @@ def _observation(item: LoadedPair, known: KnownDegradation) -> torch.Tensor | No
         raise AuditInputError(
             f"expected an observation of {expected[1]}x{expected[0]} pixels for a "
             f"{width}x{height} ground truth under the degradation, got {got[1]}x{got[0]}",
-            part=f"observation[{item.source.id}]",
+            part=item.source.part("observation"),
         )
     return item.observation
 
@@ -387,7 +400,7 @@ def _observation(item: LoadedPair, known: KnownDegradation) -> torch.Tensor | No
 def _pair_geometry(item: LoadedPair) -> policy.PairGeometry:
     def geometry(role: str, image: torch.Tensor) -> policy.Geometry:
         channels, height, width = image.shape
-        return policy.Geometry(f"{role}[{item.source.id}]", int(width), int(height), int(channels))
+        return policy.Geometry(item.source.part(role), int(width), int(height), int(channels))
 
     observation = item.observation
     return policy.PairGeometry(

@@ -18,11 +18,17 @@ from typing import Any, Literal
 import torch
 
 from api_schemas.conventions import BT601_LUMA_WEIGHTS, MATLAB_Y_WEIGHTS
-from api_schemas.degradation import noise_variance, parse_degradation, super_resolution_factor
+from api_schemas.degradation import (
+    DegradationSpec,
+    DownsampleSpec,
+    linear_steps,
+    noise_variance,
+    super_resolution_factor,
+)
 from api_schemas.options import AuditOptions
 from api_schemas.report import Estimate
 from workers.estimators.bootstrap import percentile_interval
-from workers.estimators.degradation import DegradationOperator
+from workers.estimators.degradation import Blur, DegradationOperator, Downsample, Step
 from workers.estimators.frontier import (
     frontier_min_perception,
     frontier_points,
@@ -63,6 +69,25 @@ ROUNDING_VARIANCE = 1.0 / (12 * 255.0**2)
 UpRegion = Literal["below_bound", "on_bound", "above_bound"]
 
 
+def linear_operator(spec: DegradationSpec) -> DegradationOperator:
+    """The estimators' H of a validated degradation: its blur and downsampling steps, in order
+    (noise does not change H; docs/theory.md §3.6).
+
+    Example:
+        >>> linear_operator(parse_degradation_short("blur:1+downsample:2")).steps
+        (Blur(sigma=1.0, kernel=None), Downsample(factor=2, kernel='bicubic'))
+    """
+    steps: list[Step] = []
+    for step in linear_steps(spec):
+        if isinstance(step, DownsampleSpec):
+            steps.append(Downsample(factor=step.factor, kernel=step.kernel))
+        elif step.kernel is not None:
+            steps.append(Blur(kernel=tuple(tuple(float(v) for v in row) for row in step.kernel)))
+        else:
+            steps.append(Blur(sigma=step.sigma))
+    return DegradationOperator(steps)
+
+
 @dataclass(frozen=True)
 class KnownDegradation:
     """A validated degradation with its linear operator and noise level."""
@@ -75,12 +100,12 @@ class KnownDegradation:
     @classmethod
     def from_options(cls, options: AuditOptions) -> KnownDegradation | None:
         """The degradation of ``options``, or None when none was named."""
-        if options.degradation is None:
+        spec = options.degradation_spec
+        if options.degradation is None or spec is None:
             return None
-        spec = parse_degradation(options.degradation)
         return cls(
             spec=options.degradation,
-            operator=DegradationOperator.from_spec(options.degradation),
+            operator=linear_operator(spec),
             factor=super_resolution_factor(spec),
             rgb_noise_variance=noise_variance(spec),
         )

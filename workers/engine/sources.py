@@ -35,6 +35,18 @@ class PairSource:
     several samples of a stochastic restorer (docs/theory.md 3.9); None means the pair's id."""
     sample: int | None = None
     """Index of this sample among the input's outputs; None for a one-output audit."""
+    names: tuple[str, str, str | None] | None = None
+    """How errors name the ground truth, the restored image and the observation (the command
+    line: the files the user gave); None: ``ground_truth[id]``, ``restored[id]``..."""
+
+    def part(self, role: str) -> str:
+        """How errors name this pair's ``role`` image (``ground_truth``, ``restored`` or
+        ``observation``)."""
+        if self.names is not None:
+            name = self.names[("ground_truth", "restored", "observation").index(role)]
+            if name is not None:
+                return name
+        return f"{role}[{self.id}]"
 
 
 @dataclass(frozen=True)
@@ -104,23 +116,22 @@ def load_pair(index: int, pair: PairSource, limits: ImageLimits | int) -> Loaded
     compared as displayed: ``api_schemas.images``)."""
     if isinstance(limits, int):
         limits = ImageLimits(max_pixels=limits)
-    gt = _load_one(pair.ground_truth, f"ground_truth[{pair.id}]", limits)
-    restored = _load_one(pair.restored, f"restored[{pair.id}]", limits)
-    image_io.check_same_geometry(gt, restored, name=f"restored[{pair.id}]")
+    gt_part, restored_part = pair.part("ground_truth"), pair.part("restored")
+    gt = _load_one(pair.ground_truth, gt_part, limits)
+    restored = _load_one(pair.restored, restored_part, limits)
+    image_io.check_same_geometry(gt, restored, name=restored_part, ground_truth_name=gt_part)
     observation = None
     warnings = [*gt.warnings, *restored.warnings]
-    turned = orientation_warning(
-        _geometry(gt, f"ground_truth[{pair.id}]"), _geometry(restored, f"restored[{pair.id}]")
-    )
+    turned = orientation_warning(_geometry(gt, gt_part), _geometry(restored, restored_part))
     if turned is not None:
         warnings.append(turned)
     if pair.observation is not None:
-        obs = _load_one(pair.observation, f"observation[{pair.id}]", limits)
+        obs = _load_one(pair.observation, pair.part("observation"), limits)
         if obs.tensor.shape[0] != gt.tensor.shape[0]:
             raise AuditInputError(
                 f"expected {gt.tensor.shape[0]} channels like the ground truth, "
                 f"got {obs.tensor.shape[0]}",
-                part=f"observation[{pair.id}]",
+                part=pair.part("observation"),
             )
         observation = obs.tensor
         warnings.extend(obs.warnings)

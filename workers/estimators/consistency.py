@@ -68,8 +68,8 @@ def measurement_residual(
     Example:
         A 2 x 2 block with mean 0.5, observed as 0.25 by area downsampling: (0.5 - 0.25)^2.
 
-        >>> op = DegradationOperator.from_spec({"type": "downsample", "factor": 2,
-        ...                                     "kernel": "area"})
+        >>> from workers.estimators.degradation import Downsample
+        >>> op = DegradationOperator([Downsample(2, "area")])
         >>> x = torch.full((1, 1, 2, 2), 0.5)
         >>> measurement_residual(x, torch.full((1, 1, 1, 1), 0.25), op).tolist()
         [0.0625]
@@ -106,8 +106,8 @@ def measurement_map(
     Example:
         Area 2x: a residual of 0.25 on one observation spreads evenly over its 4 pixels.
 
-        >>> op = DegradationOperator.from_spec({"type": "downsample", "factor": 2,
-        ...                                     "kernel": "area"})
+        >>> from workers.estimators.degradation import Downsample
+        >>> op = DegradationOperator([Downsample(2, "area")])
         >>> x = torch.full((1, 1, 2, 2), 0.5, dtype=torch.float64)
         >>> y = torch.full((1, 1, 1, 1), 0.25, dtype=torch.float64)
         >>> measurement_map(x, y, op).flatten().tolist()
@@ -148,8 +148,8 @@ def null_space_map(
         Area 2x: an error of +1 and -1 on two pixels of one block is invisible to the
         block average, so it lies entirely in the null space.
 
-        >>> op = DegradationOperator.from_spec({"type": "downsample", "factor": 2,
-        ...                                     "kernel": "area"})
+        >>> from workers.estimators.degradation import Downsample
+        >>> op = DegradationOperator([Downsample(2, "area")])
         >>> x = torch.zeros(1, 1, 2, 2, dtype=torch.float64)
         >>> x_hat = torch.tensor([[[[1.0, -1.0], [0.0, 0.0]]]], dtype=torch.float64)
         >>> null_space_map(x_hat, x, op).flatten().tolist()

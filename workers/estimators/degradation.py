@@ -37,9 +37,9 @@ cached.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import torch
@@ -230,21 +230,6 @@ _Stage = _Separable | _Convolution
 
 
 # --------------------------------------------------------------------------- the operator
-def _parse_step(step: Mapping[str, Any]) -> Step | None:
-    kind = step.get("type")
-    if kind == "downsample":
-        return Downsample(factor=int(step["factor"]), kernel=step.get("kernel", "bicubic"))
-    if kind == "blur":
-        kernel = step.get("kernel")
-        return Blur(
-            sigma=None if step.get("sigma") is None else float(step["sigma"]),
-            kernel=None if kernel is None else tuple(tuple(float(v) for v in r) for r in kernel),
-        )
-    if kind == "noise":
-        return None
-    raise EstimatorInputError(f"expected a blur, downsample or noise step, got {kind!r}")
-
-
 class DegradationOperator:
     """The linear part H of a degradation, applied to ``(B, C, H, W)`` batches.
 
@@ -296,21 +281,6 @@ class DegradationOperator:
                 raise EstimatorInputError("expected a blur sigma or kernel, got neither")
         self.steps: tuple[Step, ...] = tuple(steps)
         self._stages: dict[tuple[int, int], list[_Stage]] = {}
-
-    @classmethod
-    def from_spec(cls, spec: Mapping[str, Any]) -> DegradationOperator:
-        """Build from a degradation in its JSON form (``api_schemas.degradation``).
-
-        Noise steps are skipped: they do not change H. The spec is assumed validated.
-
-        Example:
-            >>> DegradationOperator.from_spec({"steps": [{"type": "blur", "sigma": 1.0},
-            ...     {"type": "downsample", "factor": 2}]}).factor
-            2
-        """
-        raw = spec.get("steps", [spec])
-        steps = [step for step in (_parse_step(item) for item in raw) if step is not None]
-        return cls(steps)
 
     @property
     def factor(self) -> int:

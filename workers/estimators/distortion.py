@@ -95,10 +95,9 @@ def _ssim_statistics(
 
     The four maps of every channel are written into one channels-last buffer (``(B, H, W, 4,
     C)`` in memory) and blurred by a depthwise convolution with the 1-D kernel along H and
-    then along W, with no padding. In float32, channels-last depthwise convolution is about
-    three times faster on CPU than the same convolution on a contiguous NCHW stack; float64
-    has no channels-last kernel on CPU and is about five times faster on the NCHW copy, so it
-    takes that.
+    then along W, with no padding. In float32 the channels-last depthwise convolution is the
+    faster layout on CPU; float64 has no channels-last kernel on CPU and runs faster on the
+    NCHW copy, so it takes that (``benchmarks/bench_distortion.py`` measures both).
 
     Returns:
         ``(moments, shift)``: the blurred a (shifted), d, a², d², ``(B, H - 10, W - 10, 4,

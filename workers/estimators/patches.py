@@ -19,13 +19,12 @@ image's row and column totals on the ``p - 1`` border rows and columns (one batc
 of the shifted border rows against the ``3(p - 1)``-wide slab around them), and the corners
 are summed-area tables of the product image on the four ``(p - 1) x (p - 1)`` corner
 blocks: every entry is then a handful of look-ups.
-Compared with THEORY's literal recipe (one full product image and summed-area table per
-lag) this forms the product image only near the border; on the shared 2-core CPU a direct
-implementation of the literal recipe took 3.4 s for 16 luma 256 x 256 images where unfold
-+ matmul took 0.25 s; this one is several times faster than unfold
-(``benchmarks/bench_patches.py``). Everything is float64 and agrees with direct summation
-to rounding (tests: 1e-9 relative against unfold). Strides above 1 use unfold, in chunks
-of images; so does p = 1 (the patches are the pixels).
+Compared with the literal recipe of docs/theory.md (one full product image and summed-area
+table per lag) this forms the product image only near the border, and it moves far fewer
+bytes than unfold + matmul, which materialises every patch (``benchmarks/bench_patches.py``
+prints the comparison; the figures are in ``benchmarks/README.md``). Everything is float64
+and agrees with direct summation to rounding (tests: 1e-9 relative against unfold). Strides
+above 1 use unfold, in chunks of images; so does p = 1 (the patches are the pixels).
 """
 
 from __future__ import annotations

@@ -51,9 +51,11 @@ from api_schemas.tasks import AUDIT_TASK
 from jobstore import JobNotFoundError, is_valid_job_id
 from jobstore.storage import directory_bytes
 from observability.telemetry import Telemetry
+from workers.callbacks import wake as wake_webhook
 from workers.engine import ArtifactWriter, PairSource, run_audit
 from workers.errors import AuditCancelledError, AuditInputError
 from workers.settings import get_settings
+from workers.sources import fetch_sources
 from workers.stores import Stores, stores
 from workers.tasks.lease import JobLostError, LeaseKeeper
 from workers.tasks.resources import plan_job
@@ -82,6 +84,7 @@ def observe_finished(stores: Stores, job_id: str) -> None:
     except redis.RedisError as exc:
         logger.warning("job %s: metrics not recorded (%s)", job_id, exc)
     record_stored_bytes(stores, job_id)
+    wake_webhook(stores.records, job_id)
 
 
 def record_stored_bytes(stores: Stores, job_id: str) -> None:
@@ -141,6 +144,29 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
         _finish(stores, job_id, worker_id, "failed", error)
         return "failed"
     input_dir = payloads.input_dir(job_id)
+    keeper = LeaseKeeper(records, job_id, worker_id, lease)
+
+    def checked(write: Callable[[], object]) -> None:
+        keeper.check_held()
+        try:
+            write()
+        except JobNotFoundError as exc:  # the store found the job's directory gone
+            keeper.lost.set()
+            raise JobLostError(str(exc)) from exc
+
+    if any(p.sources is not None for p in manifest.pairs):
+        # Inputs by reference: fetched here, never through the broker, under the job's lease
+        # (a slow source must not let the sweeper take the job over).
+        with keeper:
+            try:
+                fetch_sources(manifest, input_dir, settings, before_write=keeper.check_held)
+            except JobLostError as exc:
+                logger.warning("job %s: stopped, no longer ours (%s)", job_id, exc)
+                return "lost"
+            except AuditInputError as err:
+                _finish(stores, job_id, worker_id, "failed", input_problem(err))
+                return "failed"
+        keeper = LeaseKeeper(records, job_id, worker_id, lease)  # a thread starts only once
     record = records.get(job_id)
     plan = plan_job(manifest, input_dir, settings, record.attempts if record else 0)
     if plan.problem is not None:  # over the memory budget, or its worker kept dying
@@ -159,16 +185,6 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
         )
         for p in manifest.pairs
     ]
-
-    keeper = LeaseKeeper(records, job_id, worker_id, lease)
-
-    def checked(write: Callable[[], object]) -> None:
-        keeper.check_held()
-        try:
-            write()
-        except JobNotFoundError as exc:  # the store found the job's directory gone
-            keeper.lost.set()
-            raise JobLostError(str(exc)) from exc
 
     def write_artifact(name: str, data: bytes) -> None:
         checked(lambda: payloads.write_artifact(job_id, name, data))
@@ -260,11 +276,18 @@ def _finish(
     name=AUDIT_TASK, bind=True, acks_late=True, ignore_result=True
 )
 def run(self: Task[Any, Any], job_id: str) -> str:
-    """Audit the job ``job_id`` (the message's only argument)."""
+    """Audit the job ``job_id`` (the message's only argument), or run it when it is a
+    self-check."""
     if not isinstance(job_id, str) or not is_valid_job_id(job_id):
         logger.error("audit.run: rejecting a malformed job id %r", job_id)
         return "rejected"
     try:
+        # A self-check is a job of its own kind sent as this task, so the lease sweeper and
+        # the hard-limit handler treat both kinds alike (docs/theory.md §3.12).
+        if stores().records.kind_of(job_id) == "selfcheck":
+            from workers.tasks.selfcheck import selfcheck_job
+
+            return selfcheck_job(job_id, stores())
         return audit_job(job_id, stores())
     except redis.ConnectionError as exc:
         retries = int(self.request.retries or 0)

@@ -16,6 +16,8 @@ from api_schemas.degradation import (
     parse_degradation_short,
     super_resolution_factor,
 )
+from api_schemas.options import AuditOptions
+from api_schemas.problems import error_location, error_message
 
 
 def test_short_downsample_with_and_without_kernel() -> None:
@@ -134,3 +136,39 @@ def test_noise_variance_named_or_quantisation_floor() -> None:
     assert noise_variance(parse_degradation_short("downsample:4")) == QUANTISATION_NOISE_VARIANCE
     # a named sigma under the 8-bit floor (including 0) is raised to the floor
     assert noise_variance(parse_degradation_short("noise:0")) == QUANTISATION_NOISE_VARIANCE
+
+
+def test_json_takes_the_short_form_too() -> None:
+    """examples/README.md's ``{"degradation": "downsample:4:bicubic"}``."""
+    assert parse_degradation("downsample:4:bicubic") == DownsampleSpec(factor=4, kernel="bicubic")
+    options = AuditOptions.model_validate_json('{"degradation": "blur:1+downsample:2:area"}')
+    assert options.degradation == parse_degradation_short("blur:1+downsample:2:area").model_dump(
+        mode="json"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "part", "words"),
+    [
+        ({"factor": 4}, "degradation", "got no type"),
+        ({"type": "rotate"}, "degradation", "got type 'rotate'"),
+        (5, "degradation", "got int"),
+        ("downsample:x", "degradation", "expected an integer in 'downsample:x'"),
+        ({"type": "downsample", "factor": 40}, "degradation.factor", "less than or equal to 16"),
+        (
+            {"steps": [{"type": "blur", "sigma": -1}]},
+            "degradation.steps[0].sigma",
+            "greater than 0",
+        ),
+    ],
+)
+def test_errors_speak_the_clients_words(value: object, part: str, words: str) -> None:
+    """No discriminator function names, no union tags in locations, no "Value error, "."""
+    with pytest.raises(ValidationError) as info:
+        AuditOptions.model_validate({"degradation": value})
+    (error,) = info.value.errors()
+    assert error_location(error["loc"]) == part
+    message = error_message(error)
+    assert words in message
+    for internal in ("_spec_tag", "discriminator", "Value error", "union_tag"):
+        assert internal not in message

@@ -294,6 +294,7 @@ def test_tiff_tags_may_not_read_one_blob_over_and_over():
     assert "corrupt TIFF" in outcome or "truncated" in outcome
 
 
+@pytest.mark.integration  # starts a process
 def test_importing_the_policy_needs_neither_torch_nor_fastapi():
     code = (
         "import sys, api_schemas.images; "

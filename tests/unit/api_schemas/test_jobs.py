@@ -9,6 +9,8 @@ from pydantic import ValidationError
 
 import api_schemas
 from api_schemas import JobCreateOptions, JobLinks, JobManifest, ManifestPair, Problem
+from api_schemas.jobs import artifact_stem, pair_id_problem
+from jobstore.payloads import validate_name
 
 
 def _isort_key(name: str) -> tuple[int, str]:
@@ -67,3 +69,32 @@ def test_problem_defaults_to_about_blank():
     problem = Problem(title="Not Found", status=404)
     assert problem.type == "about:blank"
     assert Problem.model_validate({"title": "x", "status": 500, "extension": 1}).errors is None
+
+
+@pytest.mark.parametrize(
+    "pair_id", ["a", "bicubic/0", "sd/img1/3", "photo 1", "été", "x.y-z_w+v", "a" * 255]
+)
+def test_pair_ids_of_the_command_line_and_the_service(pair_id: str) -> None:
+    assert pair_id_problem(pair_id) is None
+    assert JobCreateOptions.model_validate({"pairs": [{"id": pair_id}]}).pairs
+
+
+@pytest.mark.parametrize(
+    "pair_id",
+    ["", "../x", "x/..", "x/./y", "/x", "x/", "x//y", ".hidden", "a\\b", "a\nb", "a ", "a" * 256],
+)
+def test_pair_ids_refused(pair_id: str) -> None:
+    assert pair_id_problem(pair_id) is not None
+    with pytest.raises(ValidationError):
+        JobCreateOptions.model_validate({"pairs": [{"id": pair_id}]})
+
+
+def test_artifact_stems_are_safe_and_unique() -> None:
+    ids = [("bicubic", "bicubic/photo 1"), ("bicubic", "bicubic/photo_1"), ("a+b", "x"),
+           ("a_b", "x"), ("default", "img0"), ("sd", "sd/img0/0"), ("sd", "sd/img0/1")]  # fmt: skip
+    stems = [artifact_stem(group, pair_id) for group, pair_id in ids]
+    assert len(set(stems)) == len(stems)
+    for stem in stems:
+        assert validate_name(f"{stem}-error.png")  # the payload store's rule
+    assert stems[0].startswith("bicubic_photo_1-")
+    assert stems[4].startswith("default_img0-")

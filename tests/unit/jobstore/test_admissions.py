@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from jobstore import JobRecords, new_job_id
 from jobstore.admissions import Admissions
+from tests.support.clock import ManualClock
 
 
 @pytest.fixture
@@ -48,8 +47,11 @@ def test_finished_jobs_do_not_count(records, admissions):
 
 
 def test_a_slot_of_a_dead_api_lapses(redis_client):
-    admissions = Admissions(redis_client, prefix="t", ttl_seconds=0.2)
+    clock = ManualClock()
+    admissions = Admissions(redis_client, prefix="t", ttl_seconds=0.2, clock=clock)
     assert admissions.admit("acme", new_job_id(), 1)
     assert not admissions.admit("acme", new_job_id(), 1)
-    time.sleep(0.3)
+    assert admissions.in_progress("acme") == 1
+    clock.advance(0.3)
+    assert admissions.in_progress("acme") == 0
     assert admissions.admit("acme", new_job_id(), 1)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from jobstore import (
@@ -16,11 +14,17 @@ from jobstore import (
     TooManyJobsError,
     new_job_id,
 )
+from tests.support.clock import ManualClock
 
 
 @pytest.fixture
-def records(redis_client) -> JobRecords:
-    return JobRecords(redis_client, prefix="t")
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def records(redis_client, clock) -> JobRecords:
+    return JobRecords(redis_client, prefix="t", clock=clock)
 
 
 def test_create_queued_record_has_defaults(records):
@@ -34,6 +38,20 @@ def test_create_queued_record_has_defaults(records):
     assert rec.etag == f'"{job_id}.1"'
     assert (rec.idempotency_key, rec.payload_digest, rec.attempts) == ("k", "d", 0)
     assert records.get(job_id) == rec
+
+
+def test_a_record_keeps_its_kind_and_old_records_are_audits(records, redis_client):
+    selfcheck, audit = new_job_id(), new_job_id()
+    records.create(selfcheck, "acme", 18, kind="selfcheck")
+    records.create(audit, "acme", 1)
+    assert records.require(selfcheck).kind == "selfcheck"
+    assert records.require(selfcheck).to_read("/v1/jobs").kind == "selfcheck"
+    assert (records.kind_of(selfcheck), records.kind_of(audit)) == ("selfcheck", "audit")
+    assert records.kind_of(new_job_id()) is None
+    # A record written before kinds existed has no field: it is an audit.
+    redis_client.hdel(f"t:job:{audit}", "kind")
+    assert records.require(audit).kind == "audit"
+    assert records.kind_of(audit) == "audit"
 
 
 def test_create_twice_raises(records):
@@ -89,11 +107,11 @@ def test_finish_rejects_non_final_state(records):
         records.finish(new_job_id(), "w", "running")  # type: ignore[arg-type]
 
 
-def test_expired_lease_is_taken_over_and_counted(records):
+def test_expired_lease_is_taken_over_and_counted(records, clock):
     job_id = new_job_id()
     records.create(job_id, "acme", 1)
     assert records.try_start(job_id, "w1", 0.05)
-    time.sleep(0.1)
+    clock.advance(0.1)
     assert job_id in records.expired_leases()
     assert not records.renew_lease(job_id, "w2", 30)
     assert records.try_start(job_id, "w2", 30)
@@ -104,12 +122,13 @@ def test_expired_lease_is_taken_over_and_counted(records):
     assert job_id not in records.expired_leases()
 
 
-def test_requeue_only_after_lease_expiry(records):
+def test_requeue_only_after_lease_expiry(records, clock):
     job_id = new_job_id()
     records.create(job_id, "acme", 1)
     records.try_start(job_id, "w1", 0.05)
     assert not records.requeue(new_job_id())
-    time.sleep(0.1)
+    assert not records.requeue(job_id), "a live lease is not requeued"
+    clock.advance(0.1)
     assert records.expired_leases(now=0.0) == []
     assert records.requeue(job_id)
     rec = records.require(job_id)
@@ -163,12 +182,12 @@ def test_cancel_finished_or_missing_raises(records):
         records.request_cancel(new_job_id())
 
 
-def test_requeue_of_cancel_requested_job_cancels(records):
+def test_requeue_of_cancel_requested_job_cancels(records, clock):
     job_id = new_job_id()
     records.create(job_id, "acme", 1)
     records.try_start(job_id, "w1", 0.05)
     records.request_cancel(job_id)
-    time.sleep(0.1)
+    clock.advance(0.1)
     assert not records.requeue(job_id)
     assert records.require(job_id).state == "cancelled"
 
@@ -235,7 +254,8 @@ def test_records_expire_after_retention(redis_client):
     records.create(job_id, "acme", 1)
     assert 0 < redis_client.ttl(f"t:job:{job_id}") <= 1
     assert records.counts_by_state()["queued"] == 1
-    time.sleep(1.2)
+    # Let Redis expire the record now (an expiry time in the past) instead of waiting 1 s.
+    redis_client.pexpireat(f"t:job:{job_id}", 1)
     assert records.get(job_id) is None
     assert records.list("acme") == ([], None)
     assert records.prune_indexes() == 1

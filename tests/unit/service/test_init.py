@@ -2,6 +2,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import service
 
 
@@ -17,6 +19,7 @@ def test_openapi_document_needs_no_configuration(monkeypatch):
     assert service.openapi_document()["info"]["title"] == "restoration-audit"
 
 
+@pytest.mark.integration  # starts a process
 def test_service_never_imports_workers_or_torch():
     code = (
         "import sys, service.main; "

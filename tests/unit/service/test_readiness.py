@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from service.main import create_app
@@ -16,6 +17,7 @@ from service.main import create_app
 ROOT = Path(__file__).resolve().parents[3]
 
 
+@pytest.mark.integration  # starts a process
 def test_readyz_is_200_when_a_worker_answers(settings):
     env = dict(os.environ, RA_TEST_BROKER=settings.redis_url)
     argv = [

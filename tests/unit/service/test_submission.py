@@ -46,7 +46,9 @@ def files_with(role: str, index: int, content: bytes, n: int = 2):
 def test_undecodable_part_is_named(client):
     response = client.post("/v1/jobs", **files_with("restored", 1, b"not an image"))
     assert response.status_code == 422
-    assert errors_of(response) == {"restored[1]": "not a decodable image (PNG, JPEG, TIFF or WebP)"}
+    assert errors_of(response) == {
+        "restored[1]": "'x.png': not a decodable image (PNG, JPEG, TIFF or WebP)"
+    }
 
 
 def test_truncated_png_is_refused(client):
@@ -59,7 +61,10 @@ def test_truncated_png_is_refused(client):
 def test_pair_sizes_must_match(client):
     response = client.post("/v1/jobs", **files_with("restored", 0, png((20, 12))))
     assert response.status_code == 422
-    assert errors_of(response)["restored[0]"].startswith("size 20x12 differs")
+    # The part is the position; the message names the uploaded files of both sides.
+    assert errors_of(response)["restored[0]"] == (
+        "'x.png': size 20x12 differs from ground_truth[0] (16x12); ground_truth[0] is 'gt0.png'"
+    )
 
 
 def test_channel_counts_must_match(client):
@@ -364,3 +369,25 @@ def test_samples_of_one_input_must_agree_in_size(client):
     response = client.post("/v1/jobs", **kwargs)
     assert response.status_code == 422
     assert "differ in size" in errors_of(response)["options.pairs[0]"]
+
+
+def test_options_take_the_short_degradation_form(client):
+    response = client.post("/v1/jobs", **batch(2, size=(64, 64), degradation="blur:1.5"))
+    assert response.status_code == 202, response.text
+
+
+@pytest.mark.parametrize(
+    ("degradation", "part", "words"),
+    [
+        ({"factor": 4}, "options.degradation", "expected a degradation"),
+        ("downsample:four", "options.degradation", "expected an integer in 'downsample:four'"),
+        ({"type": "downsample", "factor": 40}, "options.degradation.factor", "less than or equal"),
+    ],
+)
+def test_degradation_problems_name_no_internals(client, degradation, part, words):
+    response = client.post("/v1/jobs", **batch(2, size=(64, 64), degradation=degradation))
+    assert response.status_code == 422
+    errors = errors_of(response)
+    assert words in errors[part], errors
+    for internal in ("_spec_tag", "discriminator", "Value error"):
+        assert internal not in response.text

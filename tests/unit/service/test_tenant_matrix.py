@@ -166,7 +166,7 @@ def test_every_v1_operation_needs_a_key(settings, authorization, local_mode):
     app = create_app(settings.model_validate(settings.model_dump() | {"local_mode": local_mode}))
     headers = {} if authorization is None else {"Authorization": authorization}
     operations = _v1_operations(app)
-    assert len(operations) == 8
+    assert len(operations) == 12  # 8 of jobs, 4 of self-checks
     with TestClient(app) as anonymous:
         for method, path in operations:
             kwargs = batch(1) if (method, path) == ("POST", "/v1/jobs") else {}

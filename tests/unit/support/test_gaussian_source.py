@@ -23,7 +23,7 @@ import torch
 from api_schemas import AuditOptions
 from api_schemas.degradation import QUANTISATION_NOISE_VARIANCE, noise_variance, parse_degradation
 from tests.support.gaussian_source import GaussianProblem, entropy_power, gaussian_problem
-from workers.estimators.degradation import DegradationOperator
+from workers.engine.degradation import linear_operator
 
 SPECS: dict[str, dict[str, Any]] = {
     "noise_0.05": {"type": "noise", "sigma": 0.05},
@@ -81,7 +81,7 @@ def dense_mean(problem: GaussianProblem, S: torch.Tensor, A: torch.Tensor) -> to
 def test_spec_operator_and_noise_are_the_engines(name: str) -> None:
     problem = gaussian_problem(SPECS[name], n_images=1, size=SMALL)
     assert problem.spec == AuditOptions(degradation=SPECS[name]).degradation
-    assert problem.op.steps == DegradationOperator.from_spec(SPECS[name]).steps
+    assert problem.op.steps == linear_operator(parse_degradation(SPECS[name])).steps
     assert problem.noise == noise_variance(parse_degradation(SPECS[name]))
     if name.startswith(("area", "bicubic")):
         assert problem.noise == QUANTISATION_NOISE_VARIANCE  # no noise named: 1 / (12 * 255^2)

@@ -103,6 +103,7 @@ def test_settings_come_from_ra_environment(monkeypatch: pytest.MonkeyPatch) -> N
     assert create_celery_app(settings).conf.broker_url == "redis://127.0.0.1:6390/2"
 
 
+@pytest.mark.integration  # starts a process
 def test_import_reads_no_environment_and_opens_no_connection() -> None:
     code = (
         "import os\n"
@@ -116,6 +117,7 @@ def test_import_reads_no_environment_and_opens_no_connection() -> None:
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.integration  # starts a process
 def test_module_app_is_configured_from_environment_on_first_use() -> None:
     code = (
         "import os\n"

@@ -3,7 +3,11 @@
 from .audit_report import AuditReport
 from .audit_report_plots import AuditReportPlots
 from .body_create_job import BodyCreateJob
+from .body_create_selfcheck import BodyCreateSelfcheck
 from .bootstrap_options import BootstrapOptions
+from .callback_attempt import CallbackAttempt
+from .callback_delivery import CallbackDelivery
+from .callback_delivery_state import CallbackDeliveryState
 from .engine_info import EngineInfo
 from .estimate import Estimate
 from .frontier_point import FrontierPoint
@@ -16,10 +20,14 @@ from .group_uncertainty import GroupUncertainty
 from .health import Health
 from .health_checks import HealthChecks
 from .interval_coverage import IntervalCoverage
+from .job_create_options import JobCreateOptions
+from .job_create_options_color import JobCreateOptionsColor
+from .job_create_options_degradation_type_1 import JobCreateOptionsDegradationType1
 from .job_links import JobLinks
 from .job_list import JobList
 from .job_progress import JobProgress
 from .job_read import JobRead
+from .job_read_kind import JobReadKind
 from .job_read_state import JobReadState
 from .knn_calibrated import KnnCalibrated
 from .list_jobs_state_type_0 import ListJobsStateType0
@@ -29,6 +37,7 @@ from .pair_hallucination import PairHallucination
 from .pair_hallucination_maps import PairHallucinationMaps
 from .pair_perception import PairPerception
 from .pair_report import PairReport
+from .pair_spec import PairSpec
 from .pair_uncertainty import PairUncertainty
 from .patch_size_row import PatchSizeRow
 from .patch_size_row_up_region_type_0 import PatchSizeRowUpRegionType0
@@ -39,6 +48,23 @@ from .report_settings_color import ReportSettingsColor
 from .report_settings_degradation_type_0 import ReportSettingsDegradationType0
 from .risk_thresholds import RiskThresholds
 from .sample_statistics import SampleStatistics
+from .self_check_audit_options import SelfCheckAuditOptions
+from .self_check_audit_options_color import SelfCheckAuditOptionsColor
+from .self_check_audit_options_degradation_type_0 import (
+    SelfCheckAuditOptionsDegradationType0,
+)
+from .self_check_create import SelfCheckCreate
+from .self_check_create_degradation_type_0 import SelfCheckCreateDegradationType0
+from .self_check_item import SelfCheckItem
+from .self_check_links import SelfCheckLinks
+from .self_check_read import SelfCheckRead
+from .self_check_read_state import SelfCheckReadState
+from .self_check_result import SelfCheckResult
+from .self_check_source import SelfCheckSource
+from .self_check_source_audited_degradation import SelfCheckSourceAuditedDegradation
+from .self_check_source_degradation import SelfCheckSourceDegradation
+from .self_check_source_spectrum import SelfCheckSourceSpectrum
+from .source_pair import SourcePair
 from .verdict import Verdict
 from .verdict_level import VerdictLevel
 
@@ -46,7 +72,11 @@ __all__ = (
     "AuditReport",
     "AuditReportPlots",
     "BodyCreateJob",
+    "BodyCreateSelfcheck",
     "BootstrapOptions",
+    "CallbackAttempt",
+    "CallbackDelivery",
+    "CallbackDeliveryState",
     "EngineInfo",
     "Estimate",
     "FrontierPoint",
@@ -59,10 +89,14 @@ __all__ = (
     "Health",
     "HealthChecks",
     "IntervalCoverage",
+    "JobCreateOptions",
+    "JobCreateOptionsColor",
+    "JobCreateOptionsDegradationType1",
     "JobLinks",
     "JobList",
     "JobProgress",
     "JobRead",
+    "JobReadKind",
     "JobReadState",
     "KnnCalibrated",
     "ListJobsStateType0",
@@ -72,6 +106,7 @@ __all__ = (
     "PairHallucinationMaps",
     "PairPerception",
     "PairReport",
+    "PairSpec",
     "PairUncertainty",
     "PatchSizeRow",
     "PatchSizeRowUpRegionType0",
@@ -82,6 +117,21 @@ __all__ = (
     "ReportSettingsDegradationType0",
     "RiskThresholds",
     "SampleStatistics",
+    "SelfCheckAuditOptions",
+    "SelfCheckAuditOptionsColor",
+    "SelfCheckAuditOptionsDegradationType0",
+    "SelfCheckCreate",
+    "SelfCheckCreateDegradationType0",
+    "SelfCheckItem",
+    "SelfCheckLinks",
+    "SelfCheckRead",
+    "SelfCheckReadState",
+    "SelfCheckResult",
+    "SelfCheckSource",
+    "SelfCheckSourceAuditedDegradation",
+    "SelfCheckSourceDegradation",
+    "SelfCheckSourceSpectrum",
+    "SourcePair",
     "Verdict",
     "VerdictLevel",
 )

@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from io import BytesIO
-from typing import Any, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from .. import types
 from ..types import UNSET, File, FileTypes, Unset
+
+if TYPE_CHECKING:
+    from ..models.job_create_options import JobCreateOptions
+
 
 T = TypeVar("T", bound="BodyCreateJob")
 
@@ -17,30 +22,40 @@ T = TypeVar("T", bound="BodyCreateJob")
 class BodyCreateJob:
     """
     Attributes:
-        ground_truth (list[File]): Ground truths, in pair order.
-        restored (list[File]): Restorations, in pair order.
+        ground_truth (list[File] | Unset): Ground truths, in pair order (none with `options.sources`).
+        restored (list[File] | Unset): Restorations, in pair order (none with `options.sources`).
         observation (list[File] | None | Unset): Observations.
-        options (None | str | Unset): JSON object: audit options plus `pairs` (ids and group names by position).
+        options (JobCreateOptions | Unset): The JSON ``options`` part of ``POST /v1/jobs``: audit options plus pair
+            names by order.
+
+            ``pairs[i]`` names the i-th ``ground_truth``/``restored`` pair; unnamed pairs are called
+            ``pair-<i>`` and unassigned ones belong to group ``default``. ``sources`` lists the pairs
+            by reference instead of file parts (then no image part is sent, and no ``pairs``).
+            ``callback_url`` receives a signed event when the job finishes (``api_schemas.callbacks``).
     """
 
-    ground_truth: list[File]
-    restored: list[File]
+    ground_truth: list[File] | Unset = UNSET
+    restored: list[File] | Unset = UNSET
     observation: list[File] | None | Unset = UNSET
-    options: None | str | Unset = UNSET
+    options: JobCreateOptions | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        ground_truth = []
-        for ground_truth_item_data in self.ground_truth:
-            ground_truth_item = ground_truth_item_data.to_tuple()
+        ground_truth: list[FileTypes] | Unset = UNSET
+        if not isinstance(self.ground_truth, Unset):
+            ground_truth = []
+            for ground_truth_item_data in self.ground_truth:
+                ground_truth_item = ground_truth_item_data.to_tuple()
 
-            ground_truth.append(ground_truth_item)
+                ground_truth.append(ground_truth_item)
 
-        restored = []
-        for restored_item_data in self.restored:
-            restored_item = restored_item_data.to_tuple()
+        restored: list[FileTypes] | Unset = UNSET
+        if not isinstance(self.restored, Unset):
+            restored = []
+            for restored_item_data in self.restored:
+                restored_item = restored_item_data.to_tuple()
 
-            restored.append(restored_item)
+                restored.append(restored_item)
 
         observation: list[FileTypes] | None | Unset
         if isinstance(self.observation, Unset):
@@ -55,20 +70,17 @@ class BodyCreateJob:
         else:
             observation = self.observation
 
-        options: None | str | Unset
-        if isinstance(self.options, Unset):
-            options = UNSET
-        else:
-            options = self.options
+        options: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.options, Unset):
+            options = self.options.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update(
-            {
-                "ground_truth": ground_truth,
-                "restored": restored,
-            }
-        )
+        field_dict.update({})
+        if ground_truth is not UNSET:
+            field_dict["ground_truth"] = ground_truth
+        if restored is not UNSET:
+            field_dict["restored"] = restored
         if observation is not UNSET:
             field_dict["observation"] = observation
         if options is not UNSET:
@@ -79,11 +91,13 @@ class BodyCreateJob:
     def to_multipart(self) -> types.RequestFiles:
         files: types.RequestFiles = []
 
-        for ground_truth_item_element in self.ground_truth:
-            files.append(("ground_truth", ground_truth_item_element.to_tuple()))
+        if not isinstance(self.ground_truth, Unset):
+            for ground_truth_item_element in self.ground_truth:
+                files.append(("ground_truth", ground_truth_item_element.to_tuple()))
 
-        for restored_item_element in self.restored:
-            files.append(("restored", restored_item_element.to_tuple()))
+        if not isinstance(self.restored, Unset):
+            for restored_item_element in self.restored:
+                files.append(("restored", restored_item_element.to_tuple()))
 
         if not isinstance(self.observation, Unset):
             if isinstance(self.observation, list):
@@ -100,14 +114,16 @@ class BodyCreateJob:
                 )
 
         if not isinstance(self.options, Unset):
-            if isinstance(self.options, str):
-                files.append(
-                    ("options", (None, str(self.options).encode(), "text/plain"))
+            files.append(
+                (
+                    "options",
+                    (
+                        None,
+                        json.dumps(self.options.to_dict()).encode(),
+                        "application/json",
+                    ),
                 )
-            else:
-                files.append(
-                    ("options", (None, str(self.options).encode(), "text/plain"))
-                )
+            )
 
         for prop_name, prop in self.additional_properties.items():
             files.append((prop_name, (None, str(prop).encode(), "text/plain")))
@@ -116,20 +132,26 @@ class BodyCreateJob:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.job_create_options import JobCreateOptions
+
         d = dict(src_dict)
-        ground_truth = []
-        _ground_truth = d.pop("ground_truth")
-        for ground_truth_item_data in _ground_truth:
-            ground_truth_item = File(payload=BytesIO(ground_truth_item_data))
+        _ground_truth = d.pop("ground_truth", UNSET)
+        ground_truth: list[File] | Unset = UNSET
+        if _ground_truth is not UNSET:
+            ground_truth = []
+            for ground_truth_item_data in _ground_truth:
+                ground_truth_item = File(payload=BytesIO(ground_truth_item_data))
 
-            ground_truth.append(ground_truth_item)
+                ground_truth.append(ground_truth_item)
 
-        restored = []
-        _restored = d.pop("restored")
-        for restored_item_data in _restored:
-            restored_item = File(payload=BytesIO(restored_item_data))
+        _restored = d.pop("restored", UNSET)
+        restored: list[File] | Unset = UNSET
+        if _restored is not UNSET:
+            restored = []
+            for restored_item_data in _restored:
+                restored_item = File(payload=BytesIO(restored_item_data))
 
-            restored.append(restored_item)
+                restored.append(restored_item)
 
         def _parse_observation(data: object) -> list[File] | None | Unset:
             if data is None:
@@ -155,14 +177,12 @@ class BodyCreateJob:
 
         observation = _parse_observation(d.pop("observation", UNSET))
 
-        def _parse_options(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        options = _parse_options(d.pop("options", UNSET))
+        _options = d.pop("options", UNSET)
+        options: JobCreateOptions | Unset
+        if isinstance(_options, Unset):
+            options = UNSET
+        else:
+            options = JobCreateOptions.from_dict(_options)
 
         body_create_job = cls(
             ground_truth=ground_truth,

@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.job_read_kind import JobReadKind
 from ..models.job_read_state import JobReadState
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.callback_delivery import CallbackDelivery
     from ..models.job_links import JobLinks
     from ..models.job_progress import JobProgress
     from ..models.problem import Problem
@@ -29,10 +31,13 @@ class JobRead:
         created_at (datetime.datetime):
         progress (JobProgress): Pairs audited so far out of all pairs of the job.
         links (JobLinks): Where to poll, fetch the report and cancel (absolute or root-relative URLs).
+        kind (JobReadKind | Unset):  Default: JobReadKind.AUDIT.
         started_at (datetime.datetime | None | Unset):
         finished_at (datetime.datetime | None | Unset):
         cancel_requested (bool | Unset):  Default: False.
         error (None | Problem | Unset):
+        callback (CallbackDelivery | None | Unset): The job's webhook and its delivery attempts, when it named a
+            `callback_url` (README: Webhooks).
     """
 
     id: str
@@ -40,13 +45,16 @@ class JobRead:
     created_at: datetime.datetime
     progress: JobProgress
     links: JobLinks
+    kind: JobReadKind | Unset = JobReadKind.AUDIT
     started_at: datetime.datetime | None | Unset = UNSET
     finished_at: datetime.datetime | None | Unset = UNSET
     cancel_requested: bool | Unset = False
     error: None | Problem | Unset = UNSET
+    callback: CallbackDelivery | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.callback_delivery import CallbackDelivery
         from ..models.problem import Problem
 
         id = self.id
@@ -58,6 +66,10 @@ class JobRead:
         progress = self.progress.to_dict()
 
         links = self.links.to_dict()
+
+        kind: str | Unset = UNSET
+        if not isinstance(self.kind, Unset):
+            kind = self.kind.value
 
         started_at: None | str | Unset
         if isinstance(self.started_at, Unset):
@@ -85,6 +97,14 @@ class JobRead:
         else:
             error = self.error
 
+        callback: dict[str, Any] | None | Unset
+        if isinstance(self.callback, Unset):
+            callback = UNSET
+        elif isinstance(self.callback, CallbackDelivery):
+            callback = self.callback.to_dict()
+        else:
+            callback = self.callback
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -96,6 +116,8 @@ class JobRead:
                 "links": links,
             }
         )
+        if kind is not UNSET:
+            field_dict["kind"] = kind
         if started_at is not UNSET:
             field_dict["started_at"] = started_at
         if finished_at is not UNSET:
@@ -104,11 +126,14 @@ class JobRead:
             field_dict["cancel_requested"] = cancel_requested
         if error is not UNSET:
             field_dict["error"] = error
+        if callback is not UNSET:
+            field_dict["callback"] = callback
 
         return field_dict
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.callback_delivery import CallbackDelivery
         from ..models.job_links import JobLinks
         from ..models.job_progress import JobProgress
         from ..models.problem import Problem
@@ -123,6 +148,13 @@ class JobRead:
         progress = JobProgress.from_dict(d.pop("progress"))
 
         links = JobLinks.from_dict(d.pop("links"))
+
+        _kind = d.pop("kind", UNSET)
+        kind: JobReadKind | Unset
+        if isinstance(_kind, Unset):
+            kind = UNSET
+        else:
+            kind = JobReadKind(_kind)
 
         def _parse_started_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
@@ -177,16 +209,35 @@ class JobRead:
 
         error = _parse_error(d.pop("error", UNSET))
 
+        def _parse_callback(data: object) -> CallbackDelivery | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                callback_type_0 = CallbackDelivery.from_dict(data)
+
+                return callback_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CallbackDelivery | None | Unset, data)
+
+        callback = _parse_callback(d.pop("callback", UNSET))
+
         job_read = cls(
             id=id,
             state=state,
             created_at=created_at,
             progress=progress,
             links=links,
+            kind=kind,
             started_at=started_at,
             finished_at=finished_at,
             cancel_requested=cancel_requested,
             error=error,
+            callback=callback,
         )
 
         job_read.additional_properties = d

@@ -113,6 +113,12 @@ def sync_detailed(
 
      Submit a batch of ground-truth/restored pairs; answers 202 with the queued job.
 
+    The pairs come as file parts, or by reference in `options.sources` (https:// URIs on the
+    operator's `RA_SOURCE_ALLOWED_HOSTS`, or file:// under its `RA_DATASET_ROOTS`), fetched by
+    the worker. With `options.callback_url` (on `RA_CALLBACK_ALLOWED_HOSTS`) the worker side
+    POSTs a signed event when the job succeeds, fails or is cancelled; the job's `callback`
+    shows each delivery attempt (README: Webhooks).
+
     Args:
         idempotency_key (None | str | Unset): 1 to 255 visible ASCII characters; replays answer
             the first job.
@@ -148,6 +154,12 @@ def sync(
 
      Submit a batch of ground-truth/restored pairs; answers 202 with the queued job.
 
+    The pairs come as file parts, or by reference in `options.sources` (https:// URIs on the
+    operator's `RA_SOURCE_ALLOWED_HOSTS`, or file:// under its `RA_DATASET_ROOTS`), fetched by
+    the worker. With `options.callback_url` (on `RA_CALLBACK_ALLOWED_HOSTS`) the worker side
+    POSTs a signed event when the job succeeds, fails or is cancelled; the job's `callback`
+    shows each delivery attempt (README: Webhooks).
+
     Args:
         idempotency_key (None | str | Unset): 1 to 255 visible ASCII characters; replays answer
             the first job.
@@ -177,6 +189,12 @@ async def asyncio_detailed(
     """Create Job
 
      Submit a batch of ground-truth/restored pairs; answers 202 with the queued job.
+
+    The pairs come as file parts, or by reference in `options.sources` (https:// URIs on the
+    operator's `RA_SOURCE_ALLOWED_HOSTS`, or file:// under its `RA_DATASET_ROOTS`), fetched by
+    the worker. With `options.callback_url` (on `RA_CALLBACK_ALLOWED_HOSTS`) the worker side
+    POSTs a signed event when the job succeeds, fails or is cancelled; the job's `callback`
+    shows each delivery attempt (README: Webhooks).
 
     Args:
         idempotency_key (None | str | Unset): 1 to 255 visible ASCII characters; replays answer
@@ -210,6 +228,12 @@ async def asyncio(
     """Create Job
 
      Submit a batch of ground-truth/restored pairs; answers 202 with the queued job.
+
+    The pairs come as file parts, or by reference in `options.sources` (https:// URIs on the
+    operator's `RA_SOURCE_ALLOWED_HOSTS`, or file:// under its `RA_DATASET_ROOTS`), fetched by
+    the worker. With `options.callback_url` (on `RA_CALLBACK_ALLOWED_HOSTS`) the worker side
+    POSTs a signed event when the job succeeds, fails or is cancelled; the job's `callback`
+    shows each delivery attempt (README: Webhooks).
 
     Args:
         idempotency_key (None | str | Unset): 1 to 255 visible ASCII characters; replays answer

@@ -10,7 +10,10 @@ import pytest
 import torch
 from scipy import special
 
+from workers.estimators.bounds import min_uncertainty_multiplier
+from workers.estimators.degradation import DegradationOperator
 from workers.estimators.errors import EstimatorInputError
+from workers.estimators.inherent import inherent_uncertainty_from_prior
 from workers.estimators.uncertainty import (
     entropy_power_of_gaussian,
     gaussian_entropy_power,
@@ -194,9 +197,14 @@ def test_scalar_gaussian_uncertainties(theory_vectors: list[dict[str, Any]], ind
     sampler_v = _vectors(theory_vectors, "scalar_gauss_posterior_sampler_uncertainty")[index]
     sx2, sw2 = inherent_v["inputs"]["sigma_x2"], inherent_v["inputs"]["sigma_w2"]
     assert sampler_v["inputs"] == inherent_v["inputs"]
+    # The library's N(X|Y) of a scalar prior observed directly (docs/theory.md §3.6), and the
+    # sampler's floor eta(0; 1) N(X|Y) of Thm 3, against the reference values.
+    prior = torch.full((1, 1), sx2, dtype=torch.float64)
+    inherent = inherent_uncertainty_from_prior(prior, DegradationOperator([]), sw2, 1, 0)
+    assert inherent == pytest.approx(inherent_v["expected"], rel=1e-12)
+    floor = min_uncertainty_multiplier(0.0, 1) * inherent
+    assert floor == pytest.approx(sampler_v["expected"], rel=1e-12)
     closed = sx2 * sw2 / (sx2 + sw2)
-    assert closed == pytest.approx(inherent_v["expected"], rel=1e-12)
-    assert 2 * closed == pytest.approx(sampler_v["expected"], rel=1e-12)
     n = 40000
     gen = _gen(index)
     x = math.sqrt(sx2) * torch.randn(n, 1, generator=gen, dtype=torch.float64)
@@ -216,8 +224,6 @@ def test_deterministic_shrunk_mmse(theory_vectors: list[dict[str, Any]]) -> None
     n = 40000
     for i, v in enumerate(_vectors(theory_vectors, "deterministic_shrunk_mmse_mse")):
         sx2, sw2, c = v["inputs"]["sigma_x2"], v["inputs"]["sigma_w2"], v["inputs"]["c"]
-        closed = sx2 - (2 * c - c * c) * sx2**2 / (sx2 + sw2)
-        assert closed == pytest.approx(v["expected"], rel=1e-12)
         gen = _gen(100 + i)
         x = math.sqrt(sx2) * torch.randn(n, 1, generator=gen, dtype=torch.float64)
         y = x + math.sqrt(sw2) * torch.randn(n, 1, generator=gen, dtype=torch.float64)
@@ -225,7 +231,9 @@ def test_deterministic_shrunk_mmse(theory_vectors: list[dict[str, Any]]) -> None
         assert (err**2).mean().item() == pytest.approx(v["expected"], rel=0.03)
         u = gaussian_entropy_power(_sample_cov(err), n, covariance="sample")
         assert u.item() == pytest.approx(v["expected"], rel=0.03)
-        assert v["expected"] >= sx2 * sw2 / (sx2 + sw2)
+        prior = torch.full((1, 1), sx2, dtype=torch.float64)
+        inherent = inherent_uncertainty_from_prior(prior, DegradationOperator([]), sw2, 1, 0)
+        assert u.item() >= inherent * (1 - 0.03), "Thm 4: never below N(X|Y)"
 
 
 # ---------------------------------------------------------------- k-NN entropy power

@@ -195,6 +195,7 @@ def _write_png(path: Path, image: torch.Tensor) -> None:
     Image.fromarray(pixels, mode="L").save(path)
 
 
+@pytest.mark.integration  # starts a process
 def test_the_command_line_places_the_exact_restorers_on_the_frontier(tmp_path: Path) -> None:
     # The whole path a user takes: 8-bit PNG files, the console script, the JSON report. The
     # rounding of the restored PNGs (docs/theory.md 3.6) is added to N(X|Y) by the engine.

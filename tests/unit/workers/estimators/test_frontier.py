@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from workers.estimators.errors import EstimatorInputError
@@ -20,7 +20,7 @@ from workers.estimators.frontier import (
 )
 from workers.estimators.perception import gaussian_renyi_divergence, gaussian_renyi_half_bias
 
-VECTORS = json.loads((Path(__file__).parents[2] / "data" / "theory_vectors.json").read_text())
+VECTORS = json.loads((Path(__file__).parents[3] / "data" / "theory_vectors.json").read_text())
 
 
 def _named(name: str) -> list[dict]:
@@ -75,7 +75,6 @@ def _random_pair(seed: int, d: int = 5) -> tuple[torch.Tensor, torch.Tensor]:
     return s, root @ torch.diag(u) @ root.T
 
 
-@settings(deadline=None)  # a bisection of 60 steps on a loaded machine
 @given(
     seed=st.integers(0, 10_000),
     ratio=st.floats(0.5, 2.5),

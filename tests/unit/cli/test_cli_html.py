@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from api_schemas.report import AuditReport
 from cli.main import main
 from tests.support.report_demo import RESTORERS, demo_images, write_demo_folders
 
@@ -55,15 +56,19 @@ def test_html_page_embeds_plots_maps_and_thumbnails(
     assert not list(page_path.parent.glob("*.tmp"))
 
 
-def test_html_page_without_maps_says_so_and_keeps_thumbnails(
+def test_html_page_without_maps_has_the_plots_and_keeps_thumbnails(
     folders: dict[str, Path], tmp_path: Path
 ) -> None:
-    page_path = tmp_path / "report.html"
-    assert main(audit_args(folders, "--quiet", "--html", str(page_path))) == 0
+    page_path, report_path = tmp_path / "report.html", tmp_path / "report.json"
+    argv = audit_args(folders, "--quiet", "--html", str(page_path), "-o", str(report_path))
+    assert main(argv) == 0
     page = page_path.read_text(encoding="utf-8")
-    assert "without <code>--maps DIR</code>" in page
-    assert "data:image/png" not in page
+    assert "without <code>--maps DIR</code>" in page  # the heat maps' note
+    assert page.count('src="data:image/png;base64,') == 2  # the UP and DP planes, always
+    assert "Plots and heat maps were not rendered" not in page
     assert page.count('src="data:image/jpeg;base64,') == 6  # restored images of all 6 pairs
+    # The JSON report links no plot file: none was kept on disk.
+    assert AuditReport.model_validate_json(report_path.read_text()).plots == {}
 
 
 def test_negative_thumbnail_count_is_a_usage_error(

@@ -9,19 +9,20 @@ from pathlib import Path
 import pytest
 import torch
 
+from api_schemas.degradation import parse_degradation_short
+from workers.engine.degradation import linear_operator
 from workers.estimators.bounds import min_uncertainty_multiplier
 from workers.estimators.conditional import (
     conditional_perception,
     posterior_mean_deviation_moments,
 )
-from workers.estimators.degradation import DegradationOperator
 from workers.estimators.inherent import (
     posterior_gains,
     posterior_sums,
     window_matrices,
 )
 
-VECTORS = json.loads((Path(__file__).parents[2] / "data" / "theory_vectors.json").read_text())
+VECTORS = json.loads((Path(__file__).parents[3] / "data" / "theory_vectors.json").read_text())
 
 
 def _random_spd(d: int, seed: int) -> torch.Tensor:
@@ -65,7 +66,7 @@ def test_the_wishart_term_matches_a_finite_count() -> None:
 def test_deviation_moments_use_each_window_posterior_mean() -> None:
     # Dense check at every position of one phase: m = mu_c + gain' (y_w - A mu_w) from the
     # matrices of the window, against the function's second moment of x - m.
-    operator = DegradationOperator.from_spec({"type": "downsample", "factor": 2, "kernel": "area"})
+    operator = linear_operator(parse_degradation_short("downsample:2:area"))
     generator = torch.Generator().manual_seed(4)
     images = 0.5 + 0.1 * torch.randn(6, 1, 40, 40, generator=generator, dtype=torch.float64)
     p, margin = 4, 4

@@ -143,6 +143,7 @@ def test_a_group_may_not_mix_one_sample_and_many_sample_inputs() -> None:
     assert error.value.part == "pairs[c]"
 
 
+@pytest.mark.integration  # starts a process
 def test_the_command_line_takes_samples_as_repeated_restorer_names(tmp_path: Path) -> None:
     problem = gaussian_problem(BICUBIC_4X, n_images=6, samples_per_input=4, seed=2)
     folders = {"gt": tmp_path / "gt", "lr": tmp_path / "lr"}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from jobstore import JobRecords
@@ -17,6 +15,7 @@ from observability.telemetry import (
     Telemetry,
     bucket_field,
 )
+from tests.support.clock import ManualClock
 
 
 @pytest.fixture
@@ -75,13 +74,15 @@ def test_jobs_are_observed_by_final_state_from_their_record(
     assert set(snapshot.histograms[JOB_RUN]) == {"succeeded"}
 
 
-def test_workers_count_while_their_heartbeat_is_current(telemetry: Telemetry) -> None:
+def test_workers_count_while_their_heartbeat_is_current(redis_client) -> None:
+    clock = ManualClock()
+    telemetry = Telemetry(redis_client, clock=clock)
     telemetry.heartbeat("w1@host", interval_seconds=0.1)  # live for 0.3 s
     telemetry.heartbeat("w2@host", interval_seconds=60)
     assert telemetry.snapshot().live_workers == 2
     telemetry.leave("w2@host")
     assert telemetry.snapshot().live_workers == 1
-    time.sleep(0.4)
+    clock.advance(0.4)
     assert telemetry.snapshot().live_workers == 0
 
 

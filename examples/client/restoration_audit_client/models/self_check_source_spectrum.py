@@ -1,0 +1,9 @@
+from enum import StrEnum
+
+
+class SelfCheckSourceSpectrum(StrEnum):
+    DEFAULT = "default"
+    FITTED = "fitted"
+
+    def __str__(self) -> str:
+        return str(self.value)
