@@ -14,6 +14,7 @@ from celery import Celery
 from kombu.exceptions import ChannelError, OperationalError
 
 from api_schemas.tasks import AUDIT_QUEUE, AUDIT_TASK
+from jobstore.connection import celery_url_options
 from service.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,12 @@ class Dispatcher:
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
         self.celery = Celery("restoration-audit-api", set_as_current=False)
+        # TLS (rediss://) and Sentinel (sentinel://) need options beside the URL.
+        url_options = celery_url_options(
+            settings.effective_broker_url, sentinel_master=settings.redis_sentinel_master
+        )
         self.celery.conf.update(
+            broker_use_ssl=url_options.get("broker_use_ssl"),
             broker_url=settings.effective_broker_url,
             task_serializer="json",
             accept_content=["json"],
@@ -46,7 +52,10 @@ class Dispatcher:
                 "interval_step": 0.2,
                 "interval_max": 0.5,
             },
-            broker_transport_options={"socket_timeout": settings.broker_timeout_seconds},
+            broker_transport_options={
+                "socket_timeout": settings.broker_timeout_seconds,
+                **url_options.get("broker_transport_options", {}),
+            },
         )
         self._ping_lock = threading.Lock()
         self._ping_at = float("-inf")

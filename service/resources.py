@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import redis
 
 from jobstore import IdempotencyKeys, JobRecords, PayloadStore
+from jobstore.connection import redis_client
 from service.dispatch import Dispatcher
 from service.settings import ServiceSettings
 
@@ -29,8 +30,9 @@ class Resources:
     @classmethod
     def from_settings(cls, settings: ServiceSettings) -> Resources:
         """Build the clients (lazily connecting) for ``settings``."""
-        client = redis.Redis.from_url(
+        client = redis_client(
             settings.redis_url,
+            sentinel_master=settings.redis_sentinel_master,
             decode_responses=True,
             socket_timeout=settings.broker_timeout_seconds,
             socket_connect_timeout=settings.broker_timeout_seconds,

@@ -29,6 +29,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from api_schemas.cost import DEFAULT_MAX_JOB_MEMORY_BYTES
 from api_schemas.images import DEFAULT_MAX_COMPRESSION_RATIO, DEFAULT_MAX_PIXELS
 from api_schemas.net import is_loopback, setting_list
+from jobstore.connection import DEFAULT_SENTINEL_MASTER, check_redis_url
 
 LOCAL_TENANT: Final = "local"
 TENANT_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -50,9 +51,12 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RA_", extra="ignore", frozen=True)
 
     redis_url: str = "redis://127.0.0.1:6379/0"
-    """Redis holding the job records and idempotency keys."""
+    """Redis holding the job records and idempotency keys: ``redis://``, ``rediss://`` (TLS)
+    or ``sentinel://`` (``jobstore.connection`` lists the forms)."""
     broker_url: str | None = None
     """Celery broker; the Redis of ``redis_url`` when unset."""
+    redis_sentinel_master: Annotated[str, Field(min_length=1)] = DEFAULT_SENTINEL_MASTER
+    """Master name the Sentinels of a ``sentinel://`` URL monitor (the workers' setting too)."""
     redis_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")] = "ra"
     data_dir: Path = Path("data")
     """Root of the payload store (shared with the workers)."""
@@ -132,6 +136,16 @@ class ServiceSettings(BaseSettings):
             if not root.startswith("/"):
                 raise UnsafeSettingsError(f"dataset root {root!r} must be an absolute path")
         return roots
+
+    @field_validator("redis_url")
+    @classmethod
+    def _store_url(cls, value: str) -> str:
+        return check_redis_url(value, broker=False)
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_url(cls, value: str | None) -> str | None:
+        return None if value is None else check_redis_url(value, broker=True)
 
     @field_validator("metrics_token_sha256")
     @classmethod

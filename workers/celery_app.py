@@ -30,6 +30,7 @@ from celery import Celery
 from kombu import Exchange, Queue  # type: ignore[attr-defined]  # kombu ships no stubs
 
 from api_schemas.tasks import AUDIT_QUEUE, AUDIT_TASK
+from jobstore.connection import celery_url_options
 from workers import logs as _logs  # noqa: F401  # its receivers run before the worker starts
 from workers.settings import WorkerSettings, get_settings
 
@@ -52,13 +53,19 @@ def _audit_queue() -> Queue:
 
 def celery_config(settings: WorkerSettings) -> dict[str, Any]:
     """Every Celery setting, derived from the worker settings."""
+    # TLS (rediss://) and Sentinel (sentinel://) need options beside the URL.
+    url_options = celery_url_options(
+        settings.effective_broker_url, sentinel_master=settings.redis_sentinel_master
+    )
     return {
+        **url_options,
         "broker_url": settings.effective_broker_url,
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {
             "visibility_timeout": settings.visibility_timeout,
             "unacked_restore_interval": settings.unacked_restore_interval,
             "unacked_restore_throttle": 1,
+            **url_options.get("broker_transport_options", {}),
         },
         # Serialisation: JSON in and out; pickle is never accepted.
         "task_serializer": "json",

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from api_schemas.cost import DEFAULT_MAX_JOB_MEMORY_BYTES
 from api_schemas.images import DEFAULT_MAX_COMPRESSION_RATIO, DEFAULT_MAX_PIXELS
 from api_schemas.net import setting_list
+from jobstore.connection import DEFAULT_SENTINEL_MASTER, check_redis_url
 from workers.device import parse_device
 
 
@@ -24,8 +25,11 @@ class WorkerSettings(BaseSettings):
     """Configuration of a Celery worker (and of the lease sweeper it runs).
 
     Attributes:
-        redis_url: Job-record store (and broker unless ``broker_url``), ``redis://host:port/db``.
+        redis_url: Job-record store (and broker unless ``broker_url``): ``redis://``,
+            ``rediss://`` (TLS) or ``sentinel://`` (``jobstore.connection`` lists the forms).
         broker_url: Celery broker when it is another Redis than ``redis_url``.
+        redis_sentinel_master: Name of the master the Sentinels of a ``sentinel://`` URL
+            monitor (``RA_REDIS_SENTINEL_MASTER``; the API reads it too).
         redis_prefix: Key prefix of the job records; the API's ``RA_REDIS_PREFIX`` too.
         data_dir: Root of the payload store shared with the API (a volume in compose).
         device: ``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``.
@@ -81,6 +85,7 @@ class WorkerSettings(BaseSettings):
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     broker_url: str | None = None
+    redis_sentinel_master: Annotated[str, Field(min_length=1)] = DEFAULT_SENTINEL_MASTER
     redis_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")] = "ra"
     data_dir: Path = Path("data")
     device: str = "auto"
@@ -129,9 +134,8 @@ class WorkerSettings(BaseSettings):
     @field_validator("redis_url", "broker_url")
     @classmethod
     def _redis_scheme(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("redis://", "rediss://")):
-            raise ValueError(f"expected a redis:// or rediss:// URL, got {value!r}")
-        return value
+        # Both are broker URLs unless broker_url is set; Celery takes no unix:// URL.
+        return None if value is None else check_redis_url(value, broker=True)
 
     @model_validator(mode="after")
     def _limits_ordered(self) -> WorkerSettings:

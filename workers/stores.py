@@ -15,6 +15,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from jobstore import JobRecords, PayloadStore
+from jobstore.connection import redis_client
 from jobstore.storage import StoredBytes
 from observability.telemetry import Telemetry
 from workers.settings import WorkerSettings, get_settings
@@ -47,8 +48,9 @@ def open_stores(settings: WorkerSettings) -> Stores:
     # Reconnect within the same call after a Redis restart (a stale pooled socket), so a lease
     # renewal right after a blip succeeds instead of waiting for the next renewal period.
     retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=3)
-    client = redis.Redis.from_url(
+    client = redis_client(
         settings.redis_url,
+        sentinel_master=settings.redis_sentinel_master,
         health_check_interval=30,
         retry=retry,
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],

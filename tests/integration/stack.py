@@ -29,6 +29,7 @@ from api_schemas.jobs import JobManifest, ManifestPair
 from api_schemas.options import AuditOptions
 from api_schemas.tasks import AUDIT_QUEUE
 from jobstore import JobRecord, JobRecords, PayloadStore, new_job_id
+from jobstore.connection import DEFAULT_SENTINEL_MASTER
 from tests.fixtures.redis_server import free_port
 from tests.support.sample_pairs import crops, degrade
 from workers.celery_app import create_celery_app
@@ -86,7 +87,11 @@ class WorkerProcess:
         self.popen: subprocess.Popen[bytes] | None = None
         self.nodename = ""
         self.log_path = log_dir / "worker-0.log"
-        settings = WorkerSettings(redis_url=env["RA_REDIS_URL"], data_dir=Path(env["RA_DATA_DIR"]))
+        settings = WorkerSettings(
+            redis_url=env["RA_REDIS_URL"],
+            data_dir=Path(env["RA_DATA_DIR"]),
+            redis_sentinel_master=env.get("RA_REDIS_SENTINEL_MASTER", DEFAULT_SENTINEL_MASTER),
+        )
         self.app = create_celery_app(settings)
 
     def start(self, timeout: float = 90.0) -> WorkerProcess:

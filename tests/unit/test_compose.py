@@ -25,6 +25,7 @@ COMPOSE = REPO / "docker-compose.yml"
 API_DOCKERFILE = REPO / "docker" / "Dockerfile.api"
 WORKER_DOCKERFILE = REPO / "docker" / "Dockerfile.worker"
 TEST_KEYS = '{"ci": "' + "0" * 64 + '"}'
+OBJECT_STORAGE = "object-storage"
 
 
 def _compose_command() -> list[str] | None:
@@ -64,7 +65,50 @@ def test_compose_config_is_valid() -> None:
     )
     assert result.returncode == 0, result.stderr
     resolved = yaml.safe_load(result.stdout)
-    assert set(resolved["services"]) == {"redis", "api", "worker"}
+    assert set(resolved["services"]) >= {"redis", "api", "worker"}
+    default = {n for n, s in resolved["services"].items() if not s.get("profiles")}
+    assert default == {"redis", "api", "worker"}
+
+
+def test_object_storage_profile_config_is_valid() -> None:
+    command = _compose_command()
+    if command is None:
+        pytest.fail("docker-compose missing; see test_compose_config_is_valid")
+    env = dict(os.environ, RA_API_KEYS=TEST_KEYS, MINIO_ROOT_PASSWORD="ci-secret-123")
+    result = subprocess.run(
+        [*command, "-f", str(COMPOSE), "--profile", OBJECT_STORAGE, "config"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    profiled = {n for n, s in services.items() if OBJECT_STORAGE in s.get("profiles", [])}
+    assert profiled == {"minio", "minio-init", "api-s3", "worker-s3"}
+    for name in ("api-s3", "worker-s3"):
+        environment = services[name]["environment"]
+        assert environment["AWS_SECRET_ACCESS_KEY"] == "ci-secret-123"
+        assert environment["AWS_ENDPOINT_URL"] == "http://minio:9000"
+
+
+def test_object_storage_workers_share_no_volume(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    bucket = services["api-s3"]["environment"]["RA_STORAGE_URL"].removeprefix("s3://")
+    bucket = bucket.split("/", 1)[0]
+    for name in ("api-s3", "worker-s3"):
+        service = services[name]
+        assert service["volumes"] == [], name  # the anchor's payload volume is overridden
+        assert service["environment"]["RA_STORAGE_URL"].startswith(f"s3://{bucket}/")
+        # Its own Redis database: a default-stack worker never takes an S3 job.
+        assert service["environment"]["RA_REDIS_URL"] == "redis://redis:6379/1"
+        depends = service["depends_on"]
+        assert depends["minio-init"]["condition"] == "service_completed_successfully"
+    assert services["worker-s3"]["deploy"] == services["worker"]["deploy"]  # one GPU each
+    # The init container creates the very bucket the stack is configured with.
+    assert f"store/{bucket}" in " ".join(services["minio-init"]["command"])
+    assert "minio-data" in compose["volumes"]
 
 
 @pytest.mark.integration  # starts a process
