@@ -29,10 +29,12 @@ openapi-tools: $(OPENAPI_TOOLS)/node_modules/.package-lock.json
 
 # Debian packages some tests use: Chromium (the HTML report's browser test; playwright drives
 # it and downloads no browser), docker-compose (validates docker-compose.yml without an
-# engine) and npm with node (the OpenAPI linter and TypeScript check of tools/openapi).
-# Installed with apt-get when missing and this runs as root; otherwise says what to install
-# (those tests then fail and say so too).
-SYSTEM_DEPS := /usr/bin/chromium:chromium /usr/bin/docker-compose:docker-compose /usr/bin/npm:npm
+# engine), npm with node (the OpenAPI linter and TypeScript check of tools/openapi) and
+# kubectl (renders deploy/kubernetes with its built-in kustomize; Debian's kubernetes-client
+# where no other kubectl is installed). Installed with apt-get when missing and this runs as
+# root; otherwise says what to install (those tests then fail and say so too).
+SYSTEM_DEPS := /usr/bin/chromium:chromium /usr/bin/docker-compose:docker-compose /usr/bin/npm:npm \
+	/usr/bin/kubectl:kubernetes-client
 test-system-deps:
 	@missing=""; for dep in $(SYSTEM_DEPS); do \
 		[ -x "$${dep%%:*}" ] || missing="$$missing $${dep##*:}"; done; \
