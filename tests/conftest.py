@@ -36,7 +36,7 @@ pytest_plugins = ["tests.fixtures.plugin"]
 
 
 # Fixtures that start (or need) a real process: a test using any of them is an integration test.
-_PROCESS_FIXTURES = frozenset({"redis_server", "redis_client"})
+_PROCESS_FIXTURES = frozenset({"redis_server", "redis_client", "own_redis"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

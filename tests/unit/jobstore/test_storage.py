@@ -32,7 +32,7 @@ UNWRITABLE_DIR = "/proc"
 
 
 @pytest.fixture
-def server() -> Iterator[RedisServer]:
+def own_redis() -> Iterator[RedisServer]:
     with RedisServer() as own:
         yield own
 
@@ -62,8 +62,8 @@ REFUSALS = {
 
 
 @pytest.mark.parametrize("kind", sorted(REFUSALS))
-def test_write_refusals_are_named_from_commands_pipelines_and_scripts(server, kind):
-    client = server.client(decode_responses=True)
+def test_write_refusals_are_named_from_commands_pipelines_and_scripts(own_redis, kind):
+    client = own_redis.client(decode_responses=True)
     script = client.register_script("return redis.call('SET', KEYS[1], 'v')")
     REFUSALS[kind](client)
     errors = []
@@ -93,13 +93,13 @@ def test_other_response_errors_are_not_refusals(redis_client):
     assert write_refusal(redis.ConnectionError("MISCONF ")) is None
 
 
-def test_snapshot_failure_is_seen_and_cleared_by_a_bgsave(server):
-    client = server.client(decode_responses=True)
+def test_snapshot_failure_is_seen_and_cleared_by_a_bgsave(own_redis):
+    client = own_redis.client(decode_responses=True)
     misconf(client)
     state = Persistence.read(client)
     assert not state.ok
     assert "snapshot" in state.describe()
-    client.config_set("dir", str(server.directory))
+    client.config_set("dir", str(own_redis.directory))
     client.bgsave()  # not a write: allowed under MISCONF
     deadline = time.monotonic() + 10
     while not Persistence.read(client).ok:

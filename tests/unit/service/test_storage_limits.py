@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -62,6 +63,18 @@ def _submit(client: TestClient, n: int = 1) -> dict[str, Any]:
     return job
 
 
+def _post_selfcheck(client: TestClient) -> Any:
+    options = json.dumps({"degradation": "noise:0.05", "images": 2, "size": 32})
+    return client.post("/v1/selfchecks", files=[("options", (None, options, "application/json"))])
+
+
+def _submit_selfcheck(client: TestClient) -> str:
+    response = _post_selfcheck(client)
+    assert response.status_code == 202, response.text
+    job_id: str = response.json()["id"]
+    return job_id
+
+
 @pytest.fixture
 def own_redis() -> Iterator[RedisServer]:
     with RedisServer() as server:
@@ -73,11 +86,14 @@ def own_redis() -> Iterator[RedisServer]:
 
 @pytest.mark.parametrize("kind", sorted(REFUSALS))
 def test_redis_write_refusals_are_503_with_retry_after_on_every_route(own_redis, tmp_path, kind):
-    settings = _settings(own_redis.url, tmp_path)
+    settings = _settings(own_redis.url, tmp_path, max_pairs_per_job=6)  # a 2-image self-check
     with TestClient(create_app(settings), headers=auth("acme")) as client:
         queued = _submit(client)["id"]
         finished = _submit(client)["id"]
         client.post(f"/v1/jobs/{finished}/cancel")
+        check_queued = _submit_selfcheck(client)
+        check_finished = _submit_selfcheck(client)
+        client.post(f"/v1/selfchecks/{check_finished}/cancel")
         REFUSALS[kind](own_redis.client())
 
         # Every /v1 route: writes are 503 with Retry-After, reads work, nothing is a 500.
@@ -85,6 +101,13 @@ def test_redis_write_refusals_are_503_with_retry_after_on_every_route(own_redis,
             ("POST", "/v1/jobs"): lambda: client.post("/v1/jobs", **batch(1)),
             ("POST", "/v1/jobs/{job_id}/cancel"): lambda: client.post(f"/v1/jobs/{queued}/cancel"),
             ("DELETE", "/v1/jobs/{job_id}"): lambda: client.delete(f"/v1/jobs/{finished}"),
+            ("POST", "/v1/selfchecks"): lambda: _post_selfcheck(client),
+            ("POST", "/v1/selfchecks/{job_id}/cancel"): lambda: client.post(
+                f"/v1/selfchecks/{check_queued}/cancel"
+            ),
+            ("DELETE", "/v1/selfchecks/{job_id}"): lambda: client.delete(
+                f"/v1/selfchecks/{check_finished}"
+            ),
         }
         reads = {
             ("GET", "/v1/jobs"): lambda: client.get("/v1/jobs"),
@@ -95,6 +118,9 @@ def test_redis_write_refusals_are_503_with_retry_after_on_every_route(own_redis,
             ),
             ("GET", "/v1/jobs/{job_id}/artifacts/{name}"): lambda: client.get(
                 f"/v1/jobs/{finished}/artifacts/x.png"
+            ),
+            ("GET", "/v1/selfchecks/{job_id}"): lambda: client.get(
+                f"/v1/selfchecks/{check_queued}"
             ),
         }
         paths = client.app.openapi()["paths"]  # type: ignore[attr-defined]
@@ -120,7 +146,10 @@ def test_redis_write_refusals_are_503_with_retry_after_on_every_route(own_redis,
         for call in reads.values():
             assert call().status_code in (200, 404, 409)
         listed = {job["id"] for job in client.get("/v1/jobs").json()["items"]}
-        kept = {queued} if kind == "OOM" else {queued, finished}
+        if kind == "OOM":  # the deletes went through
+            kept = {queued, check_queued}
+        else:
+            kept = {queued, finished, check_queued, check_finished}
         assert listed == kept  # nothing half-created by the refused submissions
 
 
