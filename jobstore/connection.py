@@ -110,8 +110,8 @@ def redis_client(url: str, *, sentinel_master: str, **kwargs: Any) -> redis.Redi
     address = parse_sentinel_url(url)
     # The Sentinels themselves get only the socket options (redis-py's default), no password:
     # the URL's password is the master's, as with kombu.
-    sentinel = Sentinel(list(address.sentinels), **kwargs)  # type: ignore[no-untyped-call]
-    client: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
+    sentinel = Sentinel(list(address.sentinels), **kwargs)  # type: ignore[no-untyped-call, unused-ignore]
+    client: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call, unused-ignore]
         sentinel_master,
         db=address.db,
         username=address.username,
