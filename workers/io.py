@@ -152,26 +152,26 @@ def check_same_geometry(
     restored: DecodedImage,
     *,
     name: str,
-    ground_truth_name: str = "ground truth",
+    ground_truth_name: str | None = None,
 ) -> None:
     """Require a ground truth and a restored image of equal size and channel count.
 
     Raises:
-        AuditInputError: naming ``name`` (the restored image), ``ground_truth_name`` and both
-            sizes (``WxH``) or channel counts.
+        AuditInputError: naming ``name`` (the restored image), ``ground_truth_name`` (when
+            given: the ground truth's part or file) and both sizes (``WxH``) or channel counts.
     """
+    ground_truth = "its ground truth" + (f" {ground_truth_name}" if ground_truth_name else "")
     gt_channels, gt_height, gt_width = gt.tensor.shape
     channels, height, width = restored.tensor.shape
     if (gt_height, gt_width) != (height, width):
         raise AuditInputError(
-            f"size {width}x{height} differs from its ground truth {ground_truth_name} "
-            f"({gt_width}x{gt_height})",
+            f"size {width}x{height} differs from {ground_truth} ({gt_width}x{gt_height})",
             part=name,
         )
     if gt_channels != channels:
         raise AuditInputError(
-            f"{channels} channels ({restored.mode}) but its ground truth {ground_truth_name} "
-            f"has {gt_channels} ({gt.mode}), on {width}x{height} images",
+            f"{channels} channels ({restored.mode}) but {ground_truth} has {gt_channels} "
+            f"({gt.mode}), on {width}x{height} images",
             part=name,
         )
 

@@ -329,13 +329,24 @@ def test_same_geometry_passes() -> None:
 
 
 def test_size_mismatch_names_both_sizes() -> None:
-    with pytest.raises(AuditInputError, match=r"got 5x4 \(ground truth\) and 6x4 \(restored\)"):
+    with pytest.raises(
+        AuditInputError, match=r"^pair\[2\]: size 6x4 differs from its ground truth \(5x4\)$"
+    ):
         check_same_geometry(_decoded((3, 4, 5)), _decoded((3, 4, 6)), name="pair[2]")
 
 
 def test_channel_mismatch_names_both_counts() -> None:
-    with pytest.raises(AuditInputError, match=r"got 3 \(ground truth, RGB\) and 1 \(restored, L\)"):
+    with pytest.raises(
+        AuditInputError, match=r"^pair\[1\]: 1 channels \(L\) but its ground truth has 3 \(RGB\)"
+    ):
         check_same_geometry(_decoded((3, 4, 5)), _decoded((1, 4, 5), "L"), name="pair[1]")
+
+
+def test_mismatch_names_the_ground_truth_part_when_given() -> None:
+    with pytest.raises(AuditInputError, match=r"differs from its ground truth gt/a\.png \(5x4\)"):
+        check_same_geometry(
+            _decoded((3, 4, 5)), _decoded((3, 4, 6)), name="out/a.png", ground_truth_name="gt/a.png"
+        )
 
 
 def test_decode_many_keeps_order_and_matches_single_decodes(tmp_path: Path) -> None:
