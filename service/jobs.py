@@ -105,6 +105,12 @@ class Jobs:
             raise ReportNotFoundError(f"the report of job {job.id} is no longer stored")
         return data
 
+    def stored_report(self, job: JobRecord) -> AuditReport:
+        """The report of a succeeded job as this service's model, for the views derived from
+        it (page, CSV, comparison); the same errors as ``report``, and a 409 when it was
+        written under another report schema (the JSON is still served as stored)."""
+        return _parse_report(job, self.report(job))
+
     def artifact(self, job: JobRecord, name: str) -> BinaryIO:
         """An artifact of the job, opened: it reads whole even if the job is deleted while
         it is being sent. A job deleted before it opens has no artifact (404)."""
@@ -146,13 +152,7 @@ class Jobs:
             return payloads.artifact_path(job.id, link.rsplit("/", 1)[-1])
 
         def render() -> str:
-            try:
-                report = AuditReport.model_validate_json(data)
-            except ValidationError as exc:
-                raise ReportNotRenderableError(
-                    f"the stored report of job {job.id} does not match this service's schema; "
-                    f"GET /v1/jobs/{job.id}/report serves it as stored"
-                ) from exc
+            report = _parse_report(job, data)
             return render_report_html(
                 report,
                 ReportImages(artifact=artifact_path, restored=restored_path),
@@ -167,3 +167,15 @@ class Jobs:
             )
 
         return ReportPage(etag, render)
+
+
+def _parse_report(job: JobRecord, data: bytes) -> AuditReport:
+    """A stored report as this service's model; written under another report schema (an
+    older or newer release) it is a 409: the JSON is still served as stored."""
+    try:
+        return AuditReport.model_validate_json(data)
+    except ValidationError as exc:
+        raise ReportNotRenderableError(
+            f"the stored report of job {job.id} does not match this service's schema; "
+            f"GET /v1/jobs/{job.id}/report serves it as stored"
+        ) from exc

@@ -15,6 +15,8 @@ from api_schemas.jobs import JobList, JobRead, JobState
 from api_schemas.report import AuditReport
 from jobstore import JobRecord
 from reporting.html import CONTENT_SECURITY_POLICY
+from reporting.pairs_csv import MEDIA_TYPE as CSV_MEDIA_TYPE
+from reporting.pairs_csv import PAIRS_CSV_COLUMNS, pairs_csv
 from service.conditional import IMMUTABLE, NO_CACHE, etag_matches
 from service.deps import (
     JobsDep,
@@ -211,6 +213,35 @@ def get_report_html(job: OwnedJobDep, jobs: JobsDep, if_none_match: IfNoneMatch 
     if etag_matches(if_none_match, page.etag):
         return Response(status_code=304, headers=headers)
     return HTMLResponse(page.render(), headers=headers)
+
+
+@router.get(
+    "/{job_id}/pairs.csv",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "One row per pair; header: " + ", ".join(PAIRS_CSV_COLUMNS) + ".",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "headers": {"ETag": _ETAG},
+        },
+        304: {"description": "Not modified"},
+        **problem_responses(401, 404, 409),
+    },
+)
+def get_pairs_csv(job: OwnedJobDep, jobs: JobsDep, if_none_match: IfNoneMatch = None) -> Response:
+    """Per-image results of a succeeded job as CSV (the columns of `audit --csv`): id, group,
+    size, MSE, PSNR, SSIM, uncertainty, perception, invented detail, measurement residual,
+    verdict and reasons. Immutable once there, like the JSON report."""
+    report = jobs.stored_report(job)
+    body = pairs_csv(report).encode()
+    headers = {
+        "ETag": f'"{hashlib.sha256(body).hexdigest()[:32]}"',
+        "Cache-Control": IMMUTABLE,
+        "Content-Disposition": f'attachment; filename="{job.id}-pairs.csv"',
+    }
+    if etag_matches(if_none_match, headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=CSV_MEDIA_TYPE, headers=headers)
 
 
 @router.get(

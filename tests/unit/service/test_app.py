@@ -80,6 +80,7 @@ def test_openapi_names_operations_and_binary_parts():
         "list_jobs",
         "get_report",
         "get_report_html",
+        "get_pairs_csv",
         "get_artifact",
         "cancel_job",
         "delete_job",
