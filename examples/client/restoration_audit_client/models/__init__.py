@@ -23,6 +23,7 @@ from .interval_coverage import IntervalCoverage
 from .job_create_options import JobCreateOptions
 from .job_create_options_color import JobCreateOptionsColor
 from .job_create_options_degradation_type_1 import JobCreateOptionsDegradationType1
+from .job_create_options_preset_type_0 import JobCreateOptionsPresetType0
 from .job_links import JobLinks
 from .job_list import JobList
 from .job_progress import JobProgress
@@ -46,6 +47,7 @@ from .problem_error import ProblemError
 from .report_settings import ReportSettings
 from .report_settings_color import ReportSettingsColor
 from .report_settings_degradation_type_0 import ReportSettingsDegradationType0
+from .report_settings_preset_type_0 import ReportSettingsPresetType0
 from .risk_thresholds import RiskThresholds
 from .sample_statistics import SampleStatistics
 from .self_check_audit_options import SelfCheckAuditOptions
@@ -53,6 +55,7 @@ from .self_check_audit_options_color import SelfCheckAuditOptionsColor
 from .self_check_audit_options_degradation_type_0 import (
     SelfCheckAuditOptionsDegradationType0,
 )
+from .self_check_audit_options_preset_type_0 import SelfCheckAuditOptionsPresetType0
 from .self_check_create import SelfCheckCreate
 from .self_check_create_degradation_type_0 import SelfCheckCreateDegradationType0
 from .self_check_item import SelfCheckItem
@@ -92,6 +95,7 @@ __all__ = (
     "JobCreateOptions",
     "JobCreateOptionsColor",
     "JobCreateOptionsDegradationType1",
+    "JobCreateOptionsPresetType0",
     "JobLinks",
     "JobList",
     "JobProgress",
@@ -115,11 +119,13 @@ __all__ = (
     "ReportSettings",
     "ReportSettingsColor",
     "ReportSettingsDegradationType0",
+    "ReportSettingsPresetType0",
     "RiskThresholds",
     "SampleStatistics",
     "SelfCheckAuditOptions",
     "SelfCheckAuditOptionsColor",
     "SelfCheckAuditOptionsDegradationType0",
+    "SelfCheckAuditOptionsPresetType0",
     "SelfCheckCreate",
     "SelfCheckCreateDegradationType0",
     "SelfCheckItem",
