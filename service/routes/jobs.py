@@ -11,9 +11,11 @@ from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Resp
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
+from api_schemas.comparison import Comparison, ComparisonQuery
 from api_schemas.jobs import JobList, JobRead, JobState
 from api_schemas.report import AuditReport
 from jobstore import JobRecord
+from reporting.comparison import IncomparableReportsError, compare_reports
 from reporting.html import CONTENT_SECURITY_POLICY
 from reporting.pairs_csv import MEDIA_TYPE as CSV_MEDIA_TYPE
 from reporting.pairs_csv import PAIRS_CSV_COLUMNS, pairs_csv
@@ -21,13 +23,15 @@ from service.conditional import IMMUTABLE, NO_CACHE, etag_matches
 from service.deps import (
     JobsDep,
     OwnedJobDep,
+    RecordsDep,
     SettingsDep,
     SubmissionsDep,
     TenantDep,
     check_form_parts,
     require_multipart,
+    tenant_job,
 )
-from service.errors import InvalidSubmissionError
+from service.errors import InvalidSubmissionError, ReportsNotComparableError
 from service.limits import SubmissionPool
 from service.openapi import problem_responses
 from service.settings import ServiceSettings
@@ -242,6 +246,36 @@ def get_pairs_csv(job: OwnedJobDep, jobs: JobsDep, if_none_match: IfNoneMatch = 
     if etag_matches(if_none_match, headers["ETag"]):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=CSV_MEDIA_TYPE, headers=headers)
+
+
+@router.get(
+    "/{job_id}/comparison",
+    response_model=Comparison,
+    responses=problem_responses(401, 404, 409, 422),
+)
+def get_comparison(
+    job: OwnedJobDep,
+    jobs: JobsDep,
+    tenant: TenantDep,
+    records: RecordsDep,
+    query: Annotated[ComparisonQuery, Query()],
+) -> Comparison:
+    """This job's report (the candidate) against a baseline job's: pairs matched by id per
+    restorer, paired differences of PSNR, SSIM, uncertainty, perception and invented detail
+    with paired-bootstrap intervals, verdict changes, and the regression decision under the
+    stated rule (its margins, level, resamples and seed are query parameters; README: Run
+    comparison). Both jobs must have succeeded."""
+    base = tenant_job(records, tenant, query.baseline, part="baseline")
+    try:
+        return compare_reports(
+            jobs.stored_report(base),
+            jobs.stored_report(job),
+            query.rule(),
+            baseline_name=base.id,
+            candidate_name=job.id,
+        )
+    except IncomparableReportsError as error:
+        raise ReportsNotComparableError(str(error)) from None
 
 
 @router.get(
