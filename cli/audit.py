@@ -11,19 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from api_schemas.exit_codes import EXIT_HIGH_RISK, EXIT_INPUT, EXIT_OK, EXIT_USAGE
+from api_schemas.exit_codes import EXIT_HIGH_RISK, EXIT_OK
 from api_schemas.jobs import group_name_problem, pair_id_problem
 from api_schemas.options import AuditOptions
 from api_schemas.presets import PRESETS
 from api_schemas.report import AuditReport
+from cli.errors import UsageError, exit_code
 from workers.device import DEVICE_CHOICES, parse_device
 from workers.errors import AuditInputError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"}
-
-
-class UsageError(Exception):
-    """The command line itself is wrong (exit 2)."""
 
 
 @dataclass(frozen=True)
@@ -554,11 +551,4 @@ def run_audit_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) 
 
 def main_audit(args: argparse.Namespace) -> int:
     """Run ``audit`` with errors turned into one line and an exit code."""
-    try:
-        return run_audit_command(args, sys.stdout, sys.stderr)
-    except UsageError as error:
-        print(f"restoration-audit: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except AuditInputError as error:
-        print(f"restoration-audit: input error: {error}", file=sys.stderr)
-        return EXIT_INPUT
+    return exit_code(lambda: run_audit_command(args, sys.stdout, sys.stderr), (AuditInputError,))

@@ -11,10 +11,10 @@ from typing import TextIO
 from pydantic import ValidationError
 
 from api_schemas.comparison import COMPARED_METRICS, Comparison, RegressionRule
-from api_schemas.exit_codes import EXIT_INPUT, EXIT_OK, EXIT_REGRESSION, EXIT_USAGE
+from api_schemas.exit_codes import EXIT_OK, EXIT_REGRESSION
 from api_schemas.problems import error_location, error_message
 from api_schemas.report import AuditReport
-from cli.audit import UsageError
+from cli.errors import UsageError, exit_code
 from reporting.comparison import IncomparableReportsError, compare_reports
 
 
@@ -184,11 +184,4 @@ def run_compare_command(args: argparse.Namespace, stdout: TextIO) -> int:
 
 def main_compare(args: argparse.Namespace) -> int:
     """Run ``compare`` with errors turned into one line and an exit code."""
-    try:
-        return run_compare_command(args, sys.stdout)
-    except UsageError as error:
-        print(f"restoration-audit: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except _InputError as error:
-        print(f"restoration-audit: input error: {error}", file=sys.stderr)
-        return EXIT_INPUT
+    return exit_code(lambda: run_compare_command(args, sys.stdout), (_InputError,))
