@@ -169,10 +169,21 @@ def run_compare_command(args: argparse.Namespace, stdout: TextIO) -> int:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(document + "\n", encoding="utf-8")
     if args.html is not None:
-        from reporting.comparison_html import render_comparison_html
+        from reporting.comparison_html import SideImages, render_comparison_html
+        from reporting.html import ReportImages
 
+        def file_link(link: str) -> Path | None:
+            path = Path(link)  # a report written with --maps links its maps by path
+            return path if path.is_file() else None
+
+        on_disk = ReportImages(artifact=file_link, restored=lambda _: None)
+        page = render_comparison_html(
+            comparison,
+            baseline=SideImages(baseline, on_disk),
+            candidate=SideImages(candidate, on_disk),
+        )
         args.html.parent.mkdir(parents=True, exist_ok=True)
-        args.html.write_text(render_comparison_html(comparison), encoding="utf-8")
+        args.html.write_text(page, encoding="utf-8")
     if args.json:
         stdout.write(document + "\n")
     elif not args.quiet:

@@ -122,26 +122,22 @@ class Jobs:
             )
         return file
 
-    def report_page(self, job: JobRecord) -> ReportPage:
-        """The HTML report of a succeeded job; the same errors as ``report``."""
-        data = self.report(job)
+    def page_images(self, job: JobRecord) -> ReportImages:
+        """Where a page finds the job's stored restored images and artifacts."""
+        return self._images(job, self._restored_paths(job))
+
+    def _restored_paths(self, job: JobRecord) -> dict[str, Path]:
+        """Each pair's stored restored image; none when the inputs expired or are unreadable
+        (the pages then say so per pair)."""
         payloads = self.r.payloads
-        thumbnails = self.r.settings.html_thumbnails
         try:
             manifest = payloads.read_manifest(job.id)
         except (jobstore.JobNotFoundError, ValueError, OSError):
-            manifest = None  # inputs expired or unreadable: the page says so per pair
-        restored = (
-            {}
-            if manifest is None
-            else {p.id: payloads.input_dir(job.id) / p.restored for p in manifest.pairs}
-        )
-        # The page is a function of these and nothing else, so they make a strong tag that
-        # a 304 can answer without rendering (a stat per pair, no decoding).
-        present = "".join("1" if path.is_file() else "0" for path in restored.values())
-        digest = hashlib.sha256(data)
-        digest.update(f"|{renderer_fingerprint()}|{thumbnails}|{present}".encode())
-        etag = f'"{digest.hexdigest()[:32]}"'
+            return {}
+        return {p.id: payloads.input_dir(job.id) / p.restored for p in manifest.pairs}
+
+    def _images(self, job: JobRecord, restored: dict[str, Path]) -> ReportImages:
+        payloads = self.r.payloads
 
         def restored_path(pair_id: str) -> Path | None:
             path = restored.get(pair_id)
@@ -151,11 +147,25 @@ class Jobs:
             # Links are ``.../v1/jobs/<id>/artifacts/<name>``; the store validates the name.
             return payloads.artifact_path(job.id, link.rsplit("/", 1)[-1])
 
+        return ReportImages(artifact=artifact_path, restored=restored_path)
+
+    def report_page(self, job: JobRecord) -> ReportPage:
+        """The HTML report of a succeeded job; the same errors as ``report``."""
+        data = self.report(job)
+        thumbnails = self.r.settings.html_thumbnails
+        restored = self._restored_paths(job)
+        # The page is a function of these and nothing else, so they make a strong tag that
+        # a 304 can answer without rendering (a stat per pair, no decoding).
+        present = "".join("1" if path.is_file() else "0" for path in restored.values())
+        digest = hashlib.sha256(data)
+        digest.update(f"|{renderer_fingerprint()}|{thumbnails}|{present}".encode())
+        etag = f'"{digest.hexdigest()[:32]}"'
+
         def render() -> str:
             report = _parse_report(job, data)
             return render_report_html(
                 report,
-                ReportImages(artifact=artifact_path, restored=restored_path),
+                self._images(job, restored),
                 heading="Restoration audit report",
                 context=[
                     ("job", job.id),

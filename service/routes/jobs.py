@@ -16,6 +16,7 @@ from api_schemas.jobs import JobList, JobRead, JobState
 from api_schemas.report import AuditReport
 from jobstore import JobRecord
 from reporting.comparison import IncomparableReportsError, compare_reports
+from reporting.comparison_html import SideImages, render_comparison_html
 from reporting.html import CONTENT_SECURITY_POLICY
 from reporting.pairs_csv import MEDIA_TYPE as CSV_MEDIA_TYPE
 from reporting.pairs_csv import PAIRS_CSV_COLUMNS, pairs_csv
@@ -32,6 +33,7 @@ from service.deps import (
     tenant_job,
 )
 from service.errors import InvalidSubmissionError, ReportsNotComparableError
+from service.jobs import Jobs
 from service.limits import SubmissionPool
 from service.openapi import problem_responses
 from service.settings import ServiceSettings
@@ -266,16 +268,54 @@ def get_comparison(
     stated rule (its margins, level, resamples and seed are query parameters; README: Run
     comparison). Both jobs must have succeeded."""
     base = tenant_job(records, tenant, query.baseline, part="baseline")
+    return _compare(jobs, base, job, query)[0]
+
+
+def _compare(
+    jobs: Jobs, base: JobRecord, job: JobRecord, query: ComparisonQuery
+) -> tuple[Comparison, AuditReport, AuditReport]:
+    """Both jobs' reports and their comparison (reporting.comparison); 422 if incomparable."""
+    baseline, candidate = jobs.stored_report(base), jobs.stored_report(job)
     try:
-        return compare_reports(
-            jobs.stored_report(base),
-            jobs.stored_report(job),
-            query.rule(),
-            baseline_name=base.id,
-            candidate_name=job.id,
+        comparison = compare_reports(
+            baseline, candidate, query.rule(), baseline_name=base.id, candidate_name=job.id
         )
     except IncomparableReportsError as error:
         raise ReportsNotComparableError(str(error)) from None
+    return comparison, baseline, candidate
+
+
+@router.get(
+    "/{job_id}/comparison.html",
+    response_class=HTMLResponse,
+    responses={
+        200: {
+            "description": "The comparison as one self-contained HTML page.",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        },
+        **problem_responses(401, 404, 409, 422),
+    },
+)
+def get_comparison_html(
+    job: OwnedJobDep,
+    jobs: JobsDep,
+    tenant: TenantDep,
+    records: RecordsDep,
+    query: Annotated[ComparisonQuery, Query()],
+) -> Response:
+    """The comparison as a page: the decision and its rule, each restorer's paired
+    differences, and the pairs that changed most side by side (baseline | candidate: values,
+    restored images and invented-detail maps while the jobs keep them). The same parameters
+    and problems as ``/comparison``."""
+    base = tenant_job(records, tenant, query.baseline, part="baseline")
+    comparison, baseline, candidate = _compare(jobs, base, job, query)
+    page = render_comparison_html(
+        comparison,
+        heading="Run comparison",
+        baseline=SideImages(baseline, jobs.page_images(base)),
+        candidate=SideImages(candidate, jobs.page_images(job)),
+    )
+    return HTMLResponse(page, headers={"Cache-Control": NO_CACHE, **_PAGE_HEADERS})
 
 
 @router.get(

@@ -79,3 +79,29 @@ def test_comparison_problems(client: httpx.Client) -> None:
     # No pair id in common: a 422 that says so, never a 500.
     strangers = client.get(f"/v1/jobs/{other_id}/comparison", params={"baseline": job})
     assert "no pair id" in assert_problem(strangers, 422)["detail"]
+
+
+def test_comparison_page_shows_the_changed_pairs_side_by_side(client: httpx.Client) -> None:
+    baseline_pairs, worse_pairs = _runs()
+    with_maps = {**FAST, "maps": True}
+    baseline = submit(client, baseline_pairs, with_maps).json()["id"]
+    candidate = submit(client, worse_pairs, with_maps).json()["id"]
+    for job in (baseline, candidate):
+        assert wait_for(client, job)["state"] == "succeeded"
+    page = client.get(f"/v1/jobs/{candidate}/comparison.html", params={"baseline": baseline})
+    assert page.status_code == 200, page.text
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    text = page.text
+    assert "Regression" in text
+    assert text.count('<tr class="pair">') == 6
+    # Each changed pair, both sides: the stored restored image and its invented-detail map.
+    assert text.count('<tr class="pictures">') == 6
+    assert text.count("data:image/jpeg;base64,") == 4 * 6
+    assert "restored image not stored" not in text
+    # The page's problems are the JSON route's.
+    missing = assert_problem(
+        client.get(f"/v1/jobs/{candidate}/comparison.html", params={"baseline": NEVER_EXISTED}),
+        404,
+    )
+    assert missing["errors"][0]["part"] == "baseline"

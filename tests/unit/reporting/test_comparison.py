@@ -98,6 +98,8 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                 "--quiet",
                 "--output",
                 str(paths[label]),
+                "--maps",
+                str(root / f"maps-{label}"),
             ]
         )
         assert code == 0
@@ -175,6 +177,7 @@ def test_html_page_states_the_decision_and_lists_the_pairs(reports: dict[str, Pa
     comparison = compare_reports(_load(reports["baseline"]), _load(reports["worse"]))
     page = render_comparison_html(comparison)
     assert "Regression" in page
+    assert '<tr class="pictures">' not in page  # no images given: values only
     assert page.count('<tr class="pair">') == min(10, comparison.groups[0].pairs)
     assert "<script" not in page
     assert "http://" not in page
@@ -200,7 +203,13 @@ def test_compare_exit_codes(
     assert "decision: REGRESSION" in printed
     assert "rule: regression when" in printed
     assert Comparison.model_validate_json(output.read_text()).regression
-    assert "Regression" in html.read_text()
+    page = html.read_text()
+    assert "Regression" in page
+    # The changed pairs side by side with their invented-detail maps (the reports link the
+    # maps --maps wrote; the command line has no restored images to show).
+    assert page.count('<tr class="pictures">') == 8
+    assert page.count("data:image/jpeg;base64,") == 2 * 8
+    assert page.count("restored image not stored") == 2 * 8
     # Without --fail-on-regression the gate reports but passes.
     assert main(["compare", base, worse, "--quiet"]) == EXIT_OK
     # A margin that tolerates the loss, stated on the command line.

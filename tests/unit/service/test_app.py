@@ -82,6 +82,7 @@ def test_openapi_names_operations_and_binary_parts():
         "get_report_html",
         "get_pairs_csv",
         "get_comparison",
+        "get_comparison_html",
         "get_artifact",
         "cancel_job",
         "delete_job",
