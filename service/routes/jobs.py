@@ -35,15 +35,12 @@ from service.deps import (
 from service.errors import InvalidSubmissionError, ReportsNotComparableError
 from service.jobs import Jobs
 from service.limits import SubmissionPool
-from service.openapi import problem_responses
+from service.openapi import ETAG_HEADER, POLL_HEADERS, problem_responses
 from service.settings import ServiceSettings
 from service.submission import IDEMPOTENCY_KEY_PATTERN, name_files, options_text
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
-_ETAG = {"description": "Version of the representation.", "schema": {"type": "string"}}
-_RETRY = {"description": "Seconds to wait before polling again.", "schema": {"type": "integer"}}
-_JOB_HEADERS = {"ETag": _ETAG, "Retry-After": _RETRY}
 
 IfNoneMatch = Annotated[str | None, Header(description="An ETag from an earlier answer.")]
 _OPTIONS_DOC = (
@@ -72,7 +69,7 @@ def _job_headers(job: JobRecord, settings: ServiceSettings) -> dict[str, str]:
             "description": "Accepted: the job is queued.",
             "headers": {
                 "Location": {"description": "URL of the job.", "schema": {"type": "string"}},
-                **_JOB_HEADERS,
+                **POLL_HEADERS,
             },
         },
         **problem_responses(400, 401, 409, 413, 415, 422, 429, 503, 507),
@@ -159,7 +156,7 @@ def list_jobs(
     "/{job_id}",
     response_model=JobRead,
     responses={
-        200: {"description": "The job.", "headers": _JOB_HEADERS},
+        200: {"description": "The job.", "headers": POLL_HEADERS},
         304: {"description": "Not modified"},
         **problem_responses(401, 404),
     },
@@ -177,7 +174,7 @@ def get_job(job: OwnedJobDep, settings: SettingsDep, if_none_match: IfNoneMatch 
     "/{job_id}/report",
     response_model=AuditReport,
     responses={
-        200: {"description": "The report (REPORT.md).", "headers": {"ETag": _ETAG}},
+        200: {"description": "The report (REPORT.md).", "headers": {"ETag": ETAG_HEADER}},
         304: {"description": "Not modified"},
         **problem_responses(401, 404, 409),
     },
@@ -205,7 +202,7 @@ _PAGE_HEADERS = {
         200: {
             "description": "The report as one self-contained HTML page.",
             "content": {"text/html": {"schema": {"type": "string"}}},
-            "headers": {"ETag": _ETAG},
+            "headers": {"ETag": ETAG_HEADER},
         },
         304: {"description": "Not modified"},
         **problem_responses(401, 404, 409),
@@ -228,7 +225,7 @@ def get_report_html(job: OwnedJobDep, jobs: JobsDep, if_none_match: IfNoneMatch 
         200: {
             "description": "One row per pair; header: " + ", ".join(PAIRS_CSV_COLUMNS) + ".",
             "content": {"text/csv": {"schema": {"type": "string"}}},
-            "headers": {"ETag": _ETAG},
+            "headers": {"ETag": ETAG_HEADER},
         },
         304: {"description": "Not modified"},
         **problem_responses(401, 404, 409),
