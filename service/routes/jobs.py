@@ -35,7 +35,8 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 _ETAG = {"description": "Version of the representation.", "schema": {"type": "string"}}
 _RETRY = {"description": "Seconds to wait before polling again.", "schema": {"type": "integer"}}
-_JOB_HEADERS = {"ETag": _ETAG, "Retry-After": _RETRY}
+# The headers of a job-like resource that is polled (jobs and self-checks alike).
+JOB_HEADERS = {"ETag": _ETAG, "Retry-After": _RETRY}
 
 IfNoneMatch = Annotated[str | None, Header(description="An ETag from an earlier answer.")]
 _OPTIONS_DOC = (
@@ -64,7 +65,7 @@ def _job_headers(job: JobRecord, settings: ServiceSettings) -> dict[str, str]:
             "description": "Accepted: the job is queued.",
             "headers": {
                 "Location": {"description": "URL of the job.", "schema": {"type": "string"}},
-                **_JOB_HEADERS,
+                **JOB_HEADERS,
             },
         },
         **problem_responses(400, 401, 409, 413, 415, 422, 429, 503, 507),
@@ -151,7 +152,7 @@ def list_jobs(
     "/{job_id}",
     response_model=JobRead,
     responses={
-        200: {"description": "The job.", "headers": _JOB_HEADERS},
+        200: {"description": "The job.", "headers": JOB_HEADERS},
         304: {"description": "Not modified"},
         **problem_responses(401, 404),
     },
