@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from api_schemas.exit_codes import EXIT_HIGH_RISK, EXIT_OK
 from api_schemas.jobs import group_name_problem, pair_id_problem
@@ -368,13 +368,18 @@ def device_option(text: str) -> str:
         raise UsageError(f"--device: {error}") from None
 
 
+def read_options_file(path: Path) -> Any:
+    """The JSON of an ``--options`` file (audit and self-check), or a usage error naming it."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise UsageError(f"--options: cannot read {path}: {error}") from error
+
+
 def _options(args: argparse.Namespace) -> AuditOptions:
     base: dict[str, object] = {}
     if args.options is not None:
-        try:
-            base = json.loads(args.options.read_text())
-        except (OSError, json.JSONDecodeError) as error:
-            raise UsageError(f"--options: cannot read {args.options}: {error}") from error
+        base = read_options_file(args.options)
     # Colour, crop and preset only when given: a preset refuses an explicit colour or crop
     # that contradicts it, and the options file keeps its own otherwise.
     explicit = {"color": args.color, "crop_border": args.crop_border, "preset": args.preset}

@@ -21,6 +21,7 @@ from cli.audit import (
     _images_by_stem,
     _parse_degradation,
     device_option,
+    read_options_file,
 )
 from cli.errors import UsageError, exit_code
 from workers.device import DEVICE_CHOICES
@@ -129,10 +130,7 @@ def _degradation(text: str, flag: str) -> dict[str, Any]:
 def _audit_options(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if args.options is not None:
-        try:
-            options = json.loads(args.options.read_text())
-        except (OSError, json.JSONDecodeError) as error:
-            raise UsageError(f"--options: cannot read {args.options}: {error}") from error
+        options = read_options_file(args.options)
         if not isinstance(options, dict):
             raise UsageError("--options: expected a JSON object")
         if "degradation" in options:
