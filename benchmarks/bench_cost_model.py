@@ -86,6 +86,7 @@ def make_inputs(root: Path, shape: Shape) -> None:
     import numpy as np
     from PIL import Image
 
+    from api_schemas.conventions import BT601_LUMA_WEIGHTS
     from tests.support.sample_pairs import crops, degrade
 
     root.mkdir(parents=True, exist_ok=True)
@@ -94,7 +95,7 @@ def make_inputs(root: Path, shape: Shape) -> None:
         restored = degrade(truth, "noise", seed=i)
         if shape.kind == "grey-float":
             for name, image in (("gt", truth), ("rs", restored)):
-                grey = image.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+                grey = image.astype(np.float32) @ np.array(BT601_LUMA_WEIGHTS, np.float32)
                 pixels = np.clip(grey / 255.0, 0.0, 1.0).astype(np.float32)
                 Image.fromarray(pixels, mode="F").save(root / f"{name}{i}.tif")
             continue

@@ -363,9 +363,13 @@ def place_on_frontier(
         )
     floor = float(frontier_ratio(prior_block, pooled_block, measured.perception))
     floor_resampled = None
-    if resampled_block is not None and measured.perception_resampled is not None:
+    if (
+        resampled_prior_block is not None  # set together with resampled_block
+        and resampled_block is not None
+        and measured.perception_resampled is not None
+    ):
         floor_resampled = frontier_ratio(
-            resampled_prior_block,  # type: ignore[arg-type]
+            resampled_prior_block,
             resampled_block,
             measured.perception_resampled[:used],
         )
