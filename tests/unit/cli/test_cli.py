@@ -105,6 +105,34 @@ def test_missing_counterpart_is_an_input_error_naming_the_file(
     assert "Traceback" not in err
 
 
+def test_a_sample_folder_missing_an_input_is_an_input_error_naming_it(
+    folders: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Repeating a name makes samples (docs/theory.md 3.9); a second sample folder without
+    # img1 would leave img1 with one sample in a many-sample group, which the CLI refuses
+    # by naming the missing file and the folder's restorer, before any audit runs.
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    for stem in ("img0", "img2"):
+        (partial / f"{stem}.png").write_bytes((folders["noise"] / f"{stem}.png").read_bytes())
+    code = main(
+        [
+            "audit",
+            "--ground-truth",
+            str(folders["gt"]),
+            "--restored",
+            f"sd={folders['noise']}",
+            "--restored",
+            f"sd={partial}",
+        ]
+    )
+    assert code == 3
+    err = capsys.readouterr().err
+    assert "img1.png has no restored image" in err
+    assert "--restored sd" in err
+    assert "Traceback" not in err
+
+
 def test_corrupt_image_is_an_input_error(
     folders: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
