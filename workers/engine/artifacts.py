@@ -71,6 +71,37 @@ def render_maps(
     return links
 
 
+def render_input_map(
+    group: str,
+    input_name: str,
+    kind: str,
+    background: np.ndarray,
+    heat: np.ndarray,
+    artifacts: ArtifactWriter,
+) -> str | None:
+    """Draw one input's map (a ground-truth-free audit's, docs/theory.md 3.9) as a heat map
+    with a colour bar over ``background`` (the samples' mean); returns the link, or None for
+    a map that is not finite."""
+    from workers.render import encode_png, heatmap_pixels
+
+    if not np.isfinite(heat).all():
+        return None
+    title, label, vmax = _MAP_LABELS[kind]
+    pixels = heatmap_pixels(
+        np.clip(background, 0.0, 1.0),
+        heat,
+        vmax=vmax,
+        title=f"{input_name}: {title}",
+        colorbar_label=label,
+    )
+    name = artifact_name(group, input_name, kind)
+    if artifacts.write_pixels is not None:
+        artifacts.write_pixels(name, pixels)
+    else:
+        artifacts.write(name, encode_png(pixels))
+    return artifacts.url_for(name)
+
+
 def render_plots(
     groups: list[GroupReport], artifacts: ArtifactWriter, patch_size: int
 ) -> dict[str, str]:

@@ -10,7 +10,7 @@ missing. The engine only groups inputs and accumulates; the statistics are the e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -23,10 +23,11 @@ from api_schemas.report import (
     GroundTruthFreeInput,
     GroundTruthFreeReport,
 )
+from workers.engine.artifacts import render_input_map
 from workers.engine.degradation import KnownDegradation
 from workers.engine.finish import finite_or_none
 from workers.engine.samples import GroupSamples, sample_statistics
-from workers.engine.sources import ImageSource, load_image
+from workers.engine.sources import ArtifactWriter, ImageSource, load_image
 from workers.engine.summarize import group_bootstrap_weights, spread_of
 from workers.errors import AuditInputError
 from workers.estimators.bootstrap import percentile_interval
@@ -52,14 +53,10 @@ class SampledInput:
     observation: ImageSource | None = None
 
 
-MapWriter = Callable[[str, str, torch.Tensor], str]
-"""(group, input/kind, (1, H, W) map) -> artifact path."""
-
-
 def run_ground_truth_free(
     inputs: Sequence[SampledInput],
     options: AuditOptions,
-    write_map: MapWriter | None = None,
+    artifacts: ArtifactWriter | None = None,
 ) -> GroundTruthFreeReport:
     """Audit ``inputs`` without ground truth (docs/theory.md 3.9).
 
@@ -75,7 +72,7 @@ def run_ground_truth_free(
         groups.setdefault(item.group, []).append(item)
     warnings: list[str] = []
     reports = [
-        _group(name, members, options, known, limits, crop, write_map, warnings)
+        _group(name, members, options, known, limits, crop, artifacts, warnings)
         for name, members in groups.items()
     ]
     return GroundTruthFreeReport(
@@ -93,7 +90,7 @@ def _group(
     known: KnownDegradation | None,
     limits: ImageLimits,
     crop: int,
-    write_map: MapWriter | None,
+    artifacts: ArtifactWriter | None,
     warnings: list[str],
 ) -> GroundTruthFreeGroup:
     weights = group_bootstrap_weights(len(members), options)
@@ -130,8 +127,10 @@ def _group(
         )
         accumulated.add(batch)
         maps: dict[str, str] = {}
-        if write_map is not None:
-            maps["sample_std"] = write_map(name, f"{item.input}/sample_std", batch.sigma_map[0])
+        mean = block.double().mean(dim=0)
+        if artifacts is not None:
+            shown = crop_border(mean[None], crop)[0] if crop > 0 else mean
+            _add_map(maps, name, item.input, "sample_std", shown, batch.sigma_map[0], artifacts)
         residual = None
         if item.observation is not None and known is not None:
             observed = load_image(item.observation, f"{part}/observation", limits).tensor
@@ -145,12 +144,9 @@ def _group(
             observation = observed[None].expand(block.shape[0], -1, -1, -1)
             residual = float(measurement_residual(block, observation, known.operator).mean())
             residuals.append(residual)
-            if write_map is not None:
-                mean = block.double().mean(dim=0, keepdim=True)
-                back = measurement_map(mean, observed[None].double(), known.operator)
-                maps["measurement_space"] = write_map(
-                    name, f"{item.input}/measurement_space", back[0].float()
-                )
+            if artifacts is not None:
+                back = measurement_map(mean[None], observed[None].double(), known.operator)
+                _add_map(maps, name, item.input, "measurement", mean, back[0], artifacts)
         rows.append(
             GroundTruthFreeInput(
                 input=item.input,
@@ -206,3 +202,24 @@ def _group(
         missing_evidence=missing,
         inputs=rows,
     )
+
+
+def _add_map(
+    maps: dict[str, str],
+    group: str,
+    input_name: str,
+    kind: str,
+    background: torch.Tensor,
+    heat: torch.Tensor,
+    artifacts: ArtifactWriter,
+) -> None:
+    link = render_input_map(
+        group,
+        input_name,
+        kind,
+        background.mean(0).numpy(),
+        heat[0].double().numpy(),
+        artifacts,
+    )
+    if link is not None:
+        maps[kind] = link

@@ -15,6 +15,7 @@ import torch
 from api_schemas import AuditOptions
 from api_schemas.report import GroundTruthFreeGroup
 from tests.support.gaussian_source import GaussianProblem, gaussian_problem
+from workers.engine import ArtifactWriter
 from workers.engine.gtfree import SampledInput, run_ground_truth_free
 from workers.errors import AuditInputError
 
@@ -49,18 +50,17 @@ def audited(
     degradation, k = request.param
     problem = gaussian_problem(degradation, n_images=8, samples_per_input=k, seed=4)
     options = AuditOptions(degradation=degradation, crop_border=16, bootstrap={"resamples": 50})
-    written: list[str] = []
+    written: dict[str, bytes] = {}
 
-    def write_map(group: str, name: str, image: torch.Tensor) -> str:
-        assert image.ndim == 3
-        assert image.shape[0] == 1
-        assert bool(torch.isfinite(image).all())
-        written.append(f"{group}/{name}")
-        return f"{group}/{name}.png"
+    def write(name: str, data: bytes) -> None:
+        written[name] = data
 
-    report = run_ground_truth_free(_inputs(problem), options, write_map)
-    assert "sampler/img0/sample_std" in written
-    assert "sampler/img0/measurement_space" in written
+    artifacts = ArtifactWriter(write=write, url_for=lambda name: name)
+    report = run_ground_truth_free(_inputs(problem), options, artifacts)
+    maps = {g.name: g for g in report.groups}["sampler"].inputs[0].maps
+    assert set(maps) == {"sample_std", "measurement"}
+    for link in maps.values():
+        assert written[link].startswith(b"\x89PNG")
     return problem, {g.name: g for g in report.groups}
 
 
