@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from api_schemas.exit_codes import EXIT_HIGH_RISK, EXIT_INPUT, EXIT_OK, EXIT_USAGE
 from api_schemas.jobs import group_name_problem, pair_id_problem
@@ -17,6 +17,9 @@ from api_schemas.options import AuditOptions
 from api_schemas.report import AuditReport
 from workers.device import DEVICE_CHOICES, parse_device
 from workers.errors import AuditInputError
+
+if TYPE_CHECKING:
+    from workers.engine import ArtifactWriter
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"}
 
@@ -482,9 +485,23 @@ def html_page(
     )
 
 
+def _map_writer(maps_dir: Path | None) -> ArtifactWriter | None:
+    """Artifacts written as files under ``--maps DIR`` (links are their paths), or None."""
+    from workers.engine import ArtifactWriter
+
+    if maps_dir is None:
+        return None
+    maps_dir.mkdir(parents=True, exist_ok=True)
+
+    def write(name: str, data: bytes) -> None:
+        (maps_dir / name).write_bytes(data)
+
+    return ArtifactWriter(write=write, url_for=lambda name: str(maps_dir / name))
+
+
 def run_audit_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """Execute ``audit``; returns the exit code."""
-    from workers.engine import ArtifactWriter, run_audit
+    from workers.engine import run_audit
 
     if args.html_thumbnails < 0:
         raise UsageError(f"--html-thumbnails: expected N >= 0, got {args.html_thumbnails}")
@@ -493,15 +510,7 @@ def run_audit_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) 
     if args.ground_truth is None:
         return run_ground_truth_free_command(args, options, stdout)
     pairs = match_pairs(args.ground_truth, args.restored, args.observations)
-    artifacts = None
-    if args.maps is not None:
-        maps_dir: Path = args.maps
-        maps_dir.mkdir(parents=True, exist_ok=True)
-
-        def write(name: str, data: bytes) -> None:
-            (maps_dir / name).write_bytes(data)
-
-        artifacts = ArtifactWriter(write=write, url_for=lambda name: str(maps_dir / name))
+    artifacts = _map_writer(args.maps)
     bar = ProgressBar(stderr, enabled=not args.quiet and not args.json)
     report = run_audit(
         pairs,  # type: ignore[arg-type]
@@ -572,7 +581,6 @@ def run_ground_truth_free_command(
 ) -> int:
     """``audit`` without ``--ground-truth`` (docs/theory.md 3.9): samples, observations and the
     degradation only; the report names the evidence that needs ground truth."""
-    from workers.engine import ArtifactWriter
     from workers.engine.gtfree import run_ground_truth_free
 
     if args.observations is None or options.degradation is None:
@@ -583,15 +591,7 @@ def run_ground_truth_free_command(
     if args.html is not None:
         raise UsageError("--html: the HTML page needs --ground-truth (not yet drawn without it)")
     inputs = sampled_inputs(args.restored, args.observations)
-    artifacts = None
-    if args.maps is not None:
-        maps_dir: Path = args.maps
-        maps_dir.mkdir(parents=True, exist_ok=True)
-
-        def write(name: str, data: bytes) -> None:
-            (maps_dir / name).write_bytes(data)
-
-        artifacts = ArtifactWriter(write=write, url_for=lambda name: str(maps_dir / name))
+    artifacts = _map_writer(args.maps)
     report = run_ground_truth_free(inputs, options, artifacts)  # type: ignore[arg-type]
     document = report.model_dump_json(indent=2)
     if args.output is not None:
