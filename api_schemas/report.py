@@ -216,3 +216,50 @@ class AuditReport(_Model):
     plots: dict[str, str] = Field(default_factory=dict)
     """Links to job-level PNG plots: ``up_plane`` and ``dp_plane`` (docs/theory.md 2)."""
     warnings: list[str] = Field(default_factory=list)
+
+
+class GroundTruthFreeInput(_Model):
+    """One input of a ground-truth-free audit (docs/theory.md 3.9)."""
+
+    input: str
+    samples: int
+    mean_sample_std: float
+    """Mean over pixels of the per-pixel sample standard deviation (intensity units)."""
+    measurement_residual: float | None = None
+    """Mean over the samples of ``mean |H x_k - y|^2`` (docs/theory.md 3.7); null without an
+    observation."""
+    maps: dict[str, str] = Field(default_factory=dict)
+    """Artifact name -> path: the standard-deviation map and the measurement-space map."""
+
+
+class GroundTruthFreeGroup(_Model):
+    """A stochastic restorer audited without ground truth (docs/theory.md 3.9)."""
+
+    name: str
+    n_inputs: int
+    per_input: int
+    dimension: int
+    spread: Estimate
+    """Entropy power of the pooled within-input sample covariance (Wishart-corrected)."""
+    inherent_uncertainty_from_spread: Estimate
+    """N(X|Y) estimated from the spread: the Gaussian bound of the posterior, valid only if the
+    sampler is a calibrated posterior sampler, which cannot be checked without ground truth."""
+    measurement_residual: Estimate | None = None
+    """Mean measurement residual over inputs (docs/theory.md 3.7); compare with noise_variance."""
+    noise_variance: float | None = None
+    """s^2 of the declared degradation per channel of the images as given (the residual's
+    scale: a consistent restorer's residual is near it, docs/theory.md 3.7)."""
+    missing_evidence: list[str]
+    """The evidence of docs/theory.md 3.8 that needs ground truth and is therefore absent."""
+    inputs: list[GroundTruthFreeInput]
+
+
+class GroundTruthFreeReport(_Model):
+    """The report of an audit of samples with no ground truth (docs/theory.md 3.9)."""
+
+    schema_version: str = SCHEMA_VERSION
+    mode: Literal["ground_truth_free"] = "ground_truth_free"
+    degradation: dict[str, object] | None
+    patch_size: int
+    groups: list[GroundTruthFreeGroup]
+    warnings: list[str]

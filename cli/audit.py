@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from api_schemas.exit_codes import EXIT_HIGH_RISK, EXIT_OK
 from api_schemas.jobs import group_name_problem, pair_id_problem
@@ -19,6 +19,9 @@ from api_schemas.report import AuditReport
 from cli.errors import UsageError, exit_code
 from workers.device import DEVICE_CHOICES, parse_device
 from workers.errors import AuditInputError
+
+if TYPE_CHECKING:
+    from workers.engine import ArtifactWriter
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"}
 
@@ -231,10 +234,11 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     p.add_argument(
         "--ground-truth",
-        required=True,
         type=Path,
         metavar="DIR",
-        help="folder of ground-truth images",
+        help="folder of ground-truth images; without it, the ground-truth-free audit of "
+        "several samples per input (needs --observations and --degradation: spread, N(X|Y) "
+        "from the spread, measurement residual, per-pixel maps)",
     )
     p.add_argument(
         "--restored",
@@ -500,24 +504,32 @@ def html_page(
     )
 
 
+def _map_writer(maps_dir: Path | None) -> ArtifactWriter | None:
+    """Artifacts written as files under ``--maps DIR`` (links are their paths), or None."""
+    from workers.engine import ArtifactWriter
+
+    if maps_dir is None:
+        return None
+    maps_dir.mkdir(parents=True, exist_ok=True)
+
+    def write(name: str, data: bytes) -> None:
+        (maps_dir / name).write_bytes(data)
+
+    return ArtifactWriter(write=write, url_for=lambda name: str(maps_dir / name))
+
+
 def run_audit_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """Execute ``audit``; returns the exit code."""
-    from workers.engine import ArtifactWriter, run_audit
+    from workers.engine import run_audit
 
     if args.html_thumbnails < 0:
         raise UsageError(f"--html-thumbnails: expected N >= 0, got {args.html_thumbnails}")
     device_option(args.device)
     options = _options(args)
+    if args.ground_truth is None:
+        return run_ground_truth_free_command(args, options, stdout)
     pairs = match_pairs(args.ground_truth, args.restored, args.observations)
-    artifacts = None
-    if args.maps is not None:
-        maps_dir: Path = args.maps
-        maps_dir.mkdir(parents=True, exist_ok=True)
-
-        def write(name: str, data: bytes) -> None:
-            (maps_dir / name).write_bytes(data)
-
-        artifacts = ArtifactWriter(write=write, url_for=lambda name: str(maps_dir / name))
+    artifacts = _map_writer(args.maps)
     bar = ProgressBar(stderr, enabled=not args.quiet and not args.json)
     report = run_audit(
         pairs,  # type: ignore[arg-type]
@@ -551,6 +563,78 @@ def run_audit_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) 
         threshold = levels.index(args.fail_on)
         if any(levels.index(g.risk.level) >= threshold for g in report.groups):
             return EXIT_HIGH_RISK
+    return EXIT_OK
+
+
+def sampled_inputs(restored: Sequence[RestoredFolder], observations: Path) -> list[object]:
+    """Group each restorer's folders (its samples) by file name, with the observation of the
+    same name; a file missing from a sample folder or the observations is an error naming it."""
+    from workers.engine.gtfree import SampledInput
+
+    obs = _images_by_stem(observations, "--observations")
+    folders: dict[str, list[Path]] = {}
+    for folder in restored:
+        folders.setdefault(folder.name, []).append(folder.path)
+    inputs: list[object] = []
+    for name, paths in folders.items():
+        if len(paths) < 2:
+            raise UsageError(
+                f"--restored {name}: without --ground-truth every restorer needs at least two "
+                "sample folders (give the same NAME again)"
+            )
+        files = [_images_by_stem(path, f"--restored {name}") for path in paths]
+        for path, found in zip(paths, files, strict=True):
+            missing = sorted(set(obs) - set(found))
+            if missing:
+                raise AuditInputError(
+                    f"{obs[missing[0]].name} has no restored image in {path}",
+                    part=f"--restored {name}",
+                )
+            extra = sorted(set(found) - set(obs))
+            if extra:
+                raise AuditInputError(
+                    f"{found[extra[0]].name} has no observation in {observations}",
+                    part=f"--restored {name}",
+                )
+        for stem in sorted(obs):
+            inputs.append(SampledInput(name, stem, [f[stem] for f in files], obs[stem]))
+    return inputs
+
+
+def run_ground_truth_free_command(
+    args: argparse.Namespace, options: AuditOptions, stdout: TextIO
+) -> int:
+    """``audit`` without ``--ground-truth`` (docs/theory.md 3.9): samples, observations and the
+    degradation only; the report names the evidence that needs ground truth."""
+    from workers.engine.gtfree import run_ground_truth_free
+
+    if args.observations is None or options.degradation is None:
+        raise UsageError(
+            "without --ground-truth, give --observations and --degradation (the "
+            "ground-truth-free audit of several samples per input)"
+        )
+    if args.html is not None:
+        raise UsageError("--html: the HTML page needs --ground-truth (not yet drawn without it)")
+    if args.csv is not None:
+        raise UsageError("--csv: the per-pair table needs --ground-truth (pairs are its rows)")
+    inputs = sampled_inputs(args.restored, args.observations)
+    artifacts = _map_writer(args.maps)
+    report = run_ground_truth_free(inputs, options, artifacts)  # type: ignore[arg-type]
+    document = report.model_dump_json(indent=2)
+    if args.output is not None:
+        _write_atomically(args.output, document + "\n")
+    if args.json:
+        stdout.write(document + "\n")
+    elif not args.quiet:
+        for group in report.groups:
+            residual = group.measurement_residual.value if group.measurement_residual else None
+            stdout.write(
+                f"{group.name}: {group.n_inputs} inputs x {group.per_input} samples, "
+                f"spread {_fmt(group.spread.value)} (= N(X|Y) only for a calibrated sampler), "
+                f"measurement residual {_fmt(residual)} vs noise {_fmt(group.noise_variance)}\n"
+            )
+        stdout.write("no ground truth: missing " + "; ".join(report.groups[0].missing_evidence))
+        stdout.write("\n")
     return EXIT_OK
 
 

@@ -40,8 +40,6 @@ def render_maps(
     Pixels go to ``artifacts.write_pixels`` where the store encodes later, PNG bytes to
     ``artifacts.write`` otherwise.
     """
-    from workers.render import encode_png, heatmap_pixels
-
     links: dict[int, dict[str, str]] = {}
     by_index = {p.index: p for p in loaded}
     for row, index in enumerate(batch.indices):
@@ -49,26 +47,46 @@ def render_maps(
         if crop > 0:
             background = background[crop:-crop, crop:-crop]
         links[index] = {}
+        source = by_index[index].source
         for kind, maps in batch.maps.items():
-            heat = maps[row, 0].double().numpy()
-            if not np.isfinite(heat).all():
-                continue  # e.g. a flat ground truth: the ratio is undefined everywhere
-            title, label, vmax = _MAP_LABELS[kind]
-            pixels = heatmap_pixels(
-                np.clip(background, 0.0, 1.0),
-                heat,
-                vmax=vmax,
-                title=f"{by_index[index].source.id}: {title}",
-                colorbar_label=label,
+            # A map that is not finite (e.g. a flat ground truth's ratio) is left out.
+            link = render_input_map(
+                source.group, source.id, kind, background, maps[row, 0].double().numpy(), artifacts
             )
-            source = by_index[index].source
-            name = artifact_name(source.group, source.id, kind)
-            if artifacts.write_pixels is not None:
-                artifacts.write_pixels(name, pixels)
-            else:
-                artifacts.write(name, encode_png(pixels))
-            links[index][kind] = artifacts.url_for(name)
+            if link is not None:
+                links[index][kind] = link
     return links
+
+
+def render_input_map(
+    group: str,
+    input_name: str,
+    kind: str,
+    background: np.ndarray,
+    heat: np.ndarray,
+    artifacts: ArtifactWriter,
+) -> str | None:
+    """Draw one map of a pair (or of a ground-truth-free input, docs/theory.md 3.9) as a heat
+    map with a colour bar over ``background``; returns the link, or None for a map that is
+    not finite."""
+    from workers.render import encode_png, heatmap_pixels
+
+    if not np.isfinite(heat).all():
+        return None
+    title, label, vmax = _MAP_LABELS[kind]
+    pixels = heatmap_pixels(
+        np.clip(background, 0.0, 1.0),
+        heat,
+        vmax=vmax,
+        title=f"{input_name}: {title}",
+        colorbar_label=label,
+    )
+    name = artifact_name(group, input_name, kind)
+    if artifacts.write_pixels is not None:
+        artifacts.write_pixels(name, pixels)
+    else:
+        artifacts.write(name, encode_png(pixels))
+    return artifacts.url_for(name)
 
 
 def render_plots(

@@ -107,6 +107,11 @@ def _load_one(source: ImageSource, part: str, limits: ImageLimits) -> image_io.D
     )
 
 
+def load_image(source: ImageSource, part: str, limits: ImageLimits) -> image_io.DecodedImage:
+    """Decode one image (a file or a tensor) with the checks of a pair's images."""
+    return _load_one(source, part, limits)
+
+
 def load_pair(index: int, pair: PairSource, limits: ImageLimits | int) -> LoadedPair:
     """Decode one pair and check its geometry; errors name the offending part.
 

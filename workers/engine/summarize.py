@@ -141,7 +141,7 @@ _NO_SPREAD = 1e-12
 of values near 0.5 leaves about 1e-15, a grey level's quantisation 1.3e-6."""
 
 
-def _spread_of(moments: PatchMoments) -> torch.Tensor:
+def spread_of(moments: PatchMoments) -> torch.Tensor:
     """Entropy power of the within-input covariance, one per row (docs/theory.md 3.9).
 
     The deviations from each input's sample mean have mean 0 by construction and ``count``
@@ -166,9 +166,9 @@ def _samples_report(
     """Spread, error-to-spread ratio and interval coverage of a sampled group (3.9)."""
     level = options.bootstrap.level
     n_inputs = len(samples.per_input)
-    spread = finite_or_none(_spread_of(samples.pooled_spread)[0])
+    spread = finite_or_none(spread_of(samples.pooled_spread)[0])
     boot_spread = (
-        _spread_of(samples.resampled_spread) if samples.resampled_spread is not None else None
+        spread_of(samples.resampled_spread) if samples.resampled_spread is not None else None
     )
     n_deviations = int(samples.pooled_spread.count[0])
     spread_estimate = _estimate(

@@ -105,6 +105,34 @@ def test_missing_counterpart_is_an_input_error_naming_the_file(
     assert "Traceback" not in err
 
 
+def test_a_sample_folder_missing_an_input_is_an_input_error_naming_it(
+    folders: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Repeating a name makes samples (docs/theory.md 3.9); a second sample folder without
+    # img1 would leave img1 with one sample in a many-sample group, which the CLI refuses
+    # by naming the missing file and the folder's restorer, before any audit runs.
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    for stem in ("img0", "img2"):
+        (partial / f"{stem}.png").write_bytes((folders["noise"] / f"{stem}.png").read_bytes())
+    code = main(
+        [
+            "audit",
+            "--ground-truth",
+            str(folders["gt"]),
+            "--restored",
+            f"sd={folders['noise']}",
+            "--restored",
+            f"sd={partial}",
+        ]
+    )
+    assert code == 3
+    err = capsys.readouterr().err
+    assert "img1.png has no restored image" in err
+    assert "--restored sd" in err
+    assert "Traceback" not in err
+
+
 def test_corrupt_image_is_an_input_error(
     folders: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -374,3 +402,60 @@ def test_maps_are_named_by_restorer_and_file(folders: dict[str, Path], tmp_path:
             mine = [n for n in names if n.startswith(f"{restorer}_{stem}-")]
             assert any(n.endswith("-invented_detail.png") for n in mine), (restorer, stem, names)
     assert len(names) == len(set(names))
+
+
+def test_audit_without_ground_truth_is_the_ground_truth_free_audit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # docs/theory.md 3.9: posterior samples of an exact Gaussian source (tests/support) as
+    # 8-bit files; their spread estimates N(X|Y) without ground truth.
+    from api_schemas.report import GroundTruthFreeReport
+    from tests.support.gaussian_source import gaussian_problem
+
+    problem = gaussian_problem(
+        {"type": "noise", "sigma": 0.05}, n_images=6, samples_per_input=4, seed=6
+    )
+    lr = tmp_path / "lr"
+    lr.mkdir()
+    sample_dirs = [tmp_path / f"s{k}" for k in range(4)]
+    for i in range(6):
+        _save_grey(lr / f"img{i}.png", problem.observation[i, 0])
+        for k, folder in enumerate(sample_dirs):
+            folder.mkdir(exist_ok=True)
+            _save_grey(folder / f"img{i}.png", problem.samples[i, k, 0])
+    output = tmp_path / "report.json"
+    argv = [
+        "audit",
+        *[arg for folder in sample_dirs for arg in ("--restored", f"sd={folder}")],
+        "--observations", str(lr),
+        "--degradation", "noise:0.05",
+        "--crop-border", "16",
+        "--bootstrap", "20",
+        "--maps", str(tmp_path / "maps"),
+        "--output", str(output),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "only for a calibrated sampler" in out
+    assert "missing error_to_spread_ratio" in out
+    report = GroundTruthFreeReport.model_validate_json(output.read_text())
+    (group,) = report.groups
+    assert (group.n_inputs, group.per_input) == (6, 4)
+    # 10 %: 8-bit rounding adds 1/12 grey level^2 per pixel to the spread (docs/theory.md 3.6)
+    # and 6 inputs leave a few per cent of sampling noise.
+    exact = problem.inherent_uncertainty(8)[0]
+    assert group.inherent_uncertainty_from_spread.value == pytest.approx(exact, rel=0.10)
+    assert Path(group.inputs[0].maps["sample_std"]).is_file()
+    assert Path(group.inputs[0].maps["measurement"]).is_file()
+    # Without the observations the ground-truth-free audit has nothing to stand on.
+    no_obs = [a for a in argv if a not in ("--observations", str(lr))]
+    assert main(no_obs) == 2
+    assert "give --observations and --degradation" in capsys.readouterr().err
+
+
+def _save_grey(path: Path, image: object) -> None:
+    import torch
+
+    assert isinstance(image, torch.Tensor)
+    pixels = (image.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+    Image.fromarray(pixels, mode="L").save(path)

@@ -202,5 +202,8 @@ def test_the_conditional_index_separates_calibrated_and_narrow_samples(
     assert sampler.samples.conditional_perception.value / sampler.dimension < 0.01
     assert sampler.min_uncertainty_multiplier is not None
     assert sampler.min_uncertainty_multiplier > 1.7
+    # Placed against Theorem 3's frontier (3.6), the sampler sits on the bound.
+    assert sampler.up_region == "on_bound"
+    assert half.up_region == "on_bound"
     assert half.min_uncertainty_multiplier == pytest.approx(1.25, rel=0.03)
     assert groups["mean_repeated"].min_uncertainty_multiplier is None
