@@ -15,6 +15,7 @@ from jobstore.errors import (
     JobRunningError,
     JobStoreError,
     StorageQuotaExceededError,
+    StoreUnavailableError,
     TooManyJobsError,
 )
 from jobstore.idempotency import IdempotencyKeys, Reservation, ReservationState
@@ -38,6 +39,7 @@ __all__ = [
     "Reservation",
     "ReservationState",
     "StorageQuotaExceededError",
+    "StoreUnavailableError",
     "TooManyJobsError",
     "is_valid_job_id",
     "new_job_id",

@@ -105,6 +105,11 @@ class Jobs:
             raise ReportNotFoundError(f"the report of job {job.id} is no longer stored")
         return data
 
+    def artifact_url(self, job: JobRecord, name: str) -> str | None:
+        """A presigned URL of the artifact in object storage (``RA_STORAGE_PRESIGN``), or
+        ``None``: serve it with :meth:`artifact` (a missing artifact is that method's 404)."""
+        return self.r.payloads.presigned_url(job.id, name)
+
     def artifact(self, job: JobRecord, name: str) -> BinaryIO:
         """An artifact of the job, opened: it reads whole even if the job is deleted while
         it is being sent. A job deleted before it opens has no artifact (404)."""
