@@ -81,8 +81,9 @@ def group_pids(pgid: int) -> list[int]:
 class WorkerProcess:
     """One Celery worker process (and its pool child) started against the test Redis."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(self, env: dict[str, str], log_dir: Path, *, cwd: Path = REPO) -> None:
         self.env = env
+        self.cwd = cwd
         self.log_dir = log_dir
         self.popen: subprocess.Popen[bytes] | None = None
         self.nodename = ""
@@ -107,8 +108,9 @@ class WorkerProcess:
         with self.log_path.open("wb") as log:
             self.popen = subprocess.Popen(
                 argv,
-                env=self.env,
-                cwd=REPO,
+                # A working directory elsewhere imports the repository through PYTHONPATH.
+                env={**self.env, "PYTHONPATH": str(REPO)} if self.cwd != REPO else self.env,
+                cwd=self.cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
