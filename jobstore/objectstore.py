@@ -34,13 +34,15 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, Final
+from typing import Any, BinaryIO, Final, TypeVar
 from urllib.parse import urlsplit
 
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from api_schemas.jobs import JobManifest
+from api_schemas.selfcheck import SelfCheckManifest
 from jobstore.errors import InvalidArtifactNameError, JobNotFoundError, StoreUnavailableError
 from jobstore.ids import is_valid_job_id, validate_job_id
 from jobstore.payloads import (
@@ -50,6 +52,8 @@ from jobstore.payloads import (
     encode_pixels,
     validate_name,
 )
+
+_Model = TypeVar("_Model", JobManifest, SelfCheckManifest)
 
 MULTIPART_THRESHOLD: Final = 8 << 20
 """Uploads above this size go in parts (S3's smallest part is 5 MiB)."""
@@ -271,29 +275,27 @@ class S3PayloadStore(PayloadStore):
             partial.replace(path)
         return target
 
-    def write_manifest(self, manifest: Any) -> None:
+    def _write_model(self, manifest: JobManifest | SelfCheckManifest, name: str) -> None:
         data = manifest.model_dump_json(indent=2).encode()
-        self._put_checked(manifest.job_id, self._key(manifest.job_id, "manifest.json"), data)
+        self._put_checked(manifest.job_id, self._key(manifest.job_id, name), data)
 
-    def read_manifest(self, job_id: str) -> Any:
-        from api_schemas.jobs import JobManifest
-
-        data = self._get(self._key(job_id, "manifest.json"))
+    def _read_model(self, job_id: str, name: str, model: type[_Model], what: str) -> _Model:
+        data = self._get(self._key(job_id, name))
         if data is None:
-            raise JobNotFoundError(f"no manifest for job {job_id}")
-        return JobManifest.model_validate_json(data)
+            raise JobNotFoundError(f"no {what} for job {job_id}")
+        return model.model_validate_json(data)
 
-    def write_selfcheck_manifest(self, manifest: Any) -> None:
-        data = manifest.model_dump_json(indent=2).encode()
-        self._put_checked(manifest.job_id, self._key(manifest.job_id, "selfcheck.json"), data)
+    def write_manifest(self, manifest: JobManifest) -> None:
+        self._write_model(manifest, "manifest.json")
 
-    def read_selfcheck_manifest(self, job_id: str) -> Any:
-        from api_schemas.selfcheck import SelfCheckManifest
+    def read_manifest(self, job_id: str) -> JobManifest:
+        return self._read_model(job_id, "manifest.json", JobManifest, "manifest")
 
-        data = self._get(self._key(job_id, "selfcheck.json"))
-        if data is None:
-            raise JobNotFoundError(f"no self-check request for job {job_id}")
-        return SelfCheckManifest.model_validate_json(data)
+    def write_selfcheck_manifest(self, manifest: SelfCheckManifest) -> None:
+        self._write_model(manifest, "selfcheck.json")
+
+    def read_selfcheck_manifest(self, job_id: str) -> SelfCheckManifest:
+        return self._read_model(job_id, "selfcheck.json", SelfCheckManifest, "self-check request")
 
     def write_selfcheck_result(self, job_id: str, data: bytes) -> None:
         self._put_checked(job_id, self._key(job_id, "selfcheck-result.json"), data)

@@ -45,6 +45,18 @@ def _kill_group(pid: int, sig: int) -> None:
         os.killpg(pid, sig)
 
 
+FAST_RECOVERY = {
+    "RA_LEASE_SECONDS": "5",
+    "RA_SWEEP_INTERVAL": "0.5",
+    "RA_UNACKED_RESTORE_INTERVAL": "1",
+    "RA_BATCH_SIZE": "2",
+    "RA_POLL_AFTER_SECONDS": "1",
+    "RA_READINESS_CACHE_SECONDS": "0",
+}
+"""Settings of the integration stacks: a 5 s lease and a fast sweeper, so that a killed worker's
+job is recovered within seconds; batches of two pairs, so progress shows on small jobs."""
+
+
 def stack_environment(redis_url: str, data_dir: Path, **settings: str) -> dict[str, str]:
     """Environment of a worker and an API process: this process's, less any ``RA_*``
     setting, then a local-mode stack on loopback using ``redis_url`` and ``data_dir`` on the

@@ -26,6 +26,7 @@ from jobstore.storage import StoredBytes
 from tests.fixtures.redis_server import RedisServer
 from tests.fixtures.s3_server import S3Server, outage
 from tests.integration.stack import (
+    FAST_RECOVERY,
     ApiServer,
     WorkerProcess,
     assert_close,
@@ -38,7 +39,6 @@ from tests.integration.stack import (
 )
 from tests.integration.test_jobs_http import FAST, PNG_MAGIC, in_process_report
 
-LEASE_SECONDS = 5
 QUOTA_BYTES = 600_000
 """Per-tenant quota of these stacks: one batch of two noise pairs (~310 kB) fits, two do not."""
 
@@ -71,12 +71,7 @@ def stack(
             return stack_environment(
                 redis_server.url,
                 root / data,
-                RA_LEASE_SECONDS=str(LEASE_SECONDS),
-                RA_SWEEP_INTERVAL="0.5",
-                RA_UNACKED_RESTORE_INTERVAL="1",
-                RA_BATCH_SIZE="2",
-                RA_POLL_AFTER_SECONDS="1",
-                RA_READINESS_CACHE_SECONDS="0",
+                **FAST_RECOVERY,
                 RA_MAX_STORED_BYTES_PER_TENANT=str(QUOTA_BYTES),
                 **store_env,
                 **extra,

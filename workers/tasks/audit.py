@@ -20,7 +20,8 @@ Outcomes:
   to write for a deleted job, so nothing is ever written for a job deleted meanwhile;
 * soft time limit: ``finish(failed)`` with a "time limit" problem;
 * any other exception inside the audit: ``finish(failed)`` with a 500 problem, no retry;
-* the object store unreachable (``StoreUnavailableError``): retried as Redis below;
+* the object store unreachable (``StoreUnavailableError``): handled as Redis unreachable
+  below (a retry, or the sweeper's requeue once the lease ran out);
 * Redis unreachable: progress and cancel checks are best effort during the audit, so a short
   blip costs nothing; at start or finish ``redis.ConnectionError`` (a named transient error) is
   retried with exponential backoff, and when even the retry cannot be published (Redis is the
