@@ -16,7 +16,8 @@ from api_schemas.jobs import (
     ManifestPair,
     PairSpec,
 )
-from api_schemas.options import AuditOptions, BootstrapOptions, ColorMode, RiskThresholds
+from api_schemas.options import AuditOptions, BootstrapOptions, RiskThresholds
+from api_schemas.presets import ColorMode
 from api_schemas.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemError
 from api_schemas.report import (
     SCHEMA_VERSION,

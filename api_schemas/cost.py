@@ -45,6 +45,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
+from api_schemas.conventions import fast_fft_size
 from api_schemas.degradation import (
     BlurSpec,
     DegradationSpec,
@@ -514,19 +515,6 @@ class _Terms:
         return self.batch_fixed + pairs * self.batch_per_pair + chunk * self.spectrum_per_image
 
 
-def _fast_size(n: int) -> int:
-    """``workers.estimators.patches._fast_size``: the smallest 2^a 3^b 5^c >= n."""
-    size = n
-    while True:
-        m = size
-        for f in (2, 3, 5):
-            while m % f == 0:
-                m //= f
-        if m == 1:
-            return size
-        size += 1
-
-
 def _prior_terms(
     options: AuditOptions, group: _Group, resamples: int, c_stat: int
 ) -> tuple[float, float, float, float]:
@@ -606,7 +594,7 @@ def _group_terms(options: AuditOptions, group: _Group) -> _Terms:
     )
     biggest = max(sizes)
     q = biggest - 1
-    rows, cols = _fast_size(shape.height + q), _fast_size(shape.width + q)
+    rows, cols = fast_fft_size(shape.height + q), fast_fft_size(shape.width + q)
     per_image = c_stat * c_stat * max(rows * cols, (2 * q + 1) ** 2 * biggest**2)
     weighted = WEIGHTED_COPIES * (resamples + 1) * max(dims) ** 2 * _FLOAT64
     # The sweep's sizes are summarised one after the other, but what one leaves behind is

@@ -18,6 +18,9 @@ EXIT_USAGE: Final = 2
 """The command line is wrong (unknown option, bad value, settings refused)."""
 EXIT_INPUT: Final = 3
 """An input could not be read or audited (the message names it)."""
+EXIT_REGRESSION: Final = 4
+"""``compare --fail-on-regression``: the candidate regresses on its baseline under the rule
+the command prints (a code of its own, so a CI job tells it from a failed audit)."""
 EXIT_SERVE_FAILED: Final = 1
 """``serve``: the service could not start or stopped on its own (its port in use, the API
 exiting); not a usage error, since the same command works once the cause is gone."""

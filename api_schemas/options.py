@@ -6,7 +6,7 @@ has the default of docs/theory.md, so an empty ``{}`` is a valid request.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -18,9 +18,8 @@ from pydantic import (
     model_validator,
 )
 
-from api_schemas.degradation import DegradationSpec, parse_degradation
-
-ColorMode = Literal["y", "y_full", "rgb"]
+from api_schemas.degradation import DegradationSpec, parse_degradation, super_resolution_factor
+from api_schemas.presets import ColorMode, PresetName, preset_settings
 
 _DEGRADATION_REQUEST_SCHEMA: dict[str, Any] = {
     "anyOf": [
@@ -103,6 +102,9 @@ class AuditOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    preset: PresetName | None = None
+    """A named measurement convention (api_schemas/presets.py): fixes ``color`` and
+    ``crop_border``; an explicit value that contradicts it is refused."""
     color: ColorMode = "y"
     patch_size: Annotated[int, Field(ge=2, le=16)] = 8
     patch_sizes: Annotated[
@@ -168,6 +170,20 @@ class AuditOptions(BaseModel):
         if self.degradation is not None and self._degradation_spec is None:
             self._degradation_spec = parse_degradation(self.degradation)
         return self._degradation_spec
+
+    @model_validator(mode="after")
+    def _apply_preset(self) -> AuditOptions:
+        if self.preset is None:
+            return self
+        explicit = self.model_fields_set
+        spec = self.degradation_spec
+        self.color, self.crop_border = preset_settings(
+            self.preset,
+            color=self.color if "color" in explicit else None,
+            crop_border=self.crop_border if "crop_border" in explicit else None,
+            scale=None if spec is None else super_resolution_factor(spec),
+        )
+        return self
 
     @field_validator("degradation", mode="before")
     @classmethod

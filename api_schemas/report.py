@@ -10,7 +10,8 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api_schemas.options import BootstrapOptions, ColorMode, RiskThresholds
+from api_schemas.options import BootstrapOptions, RiskThresholds
+from api_schemas.presets import ColorMode, PresetName
 
 SCHEMA_VERSION: Final = "2"
 """Revision 2 of docs/theory.md re-means ``up_region`` and ``min_uncertainty_multiplier``."""
@@ -47,6 +48,9 @@ class EngineInfo(_Model):
 
 
 class ReportSettings(_Model):
+    preset: PresetName | None = None
+    """The measurement convention named by the request (api_schemas/presets.py), if any;
+    ``color`` and ``crop_border`` are what it resolved to."""
     color: ColorMode
     patch_size: int
     patch_stride: int

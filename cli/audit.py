@@ -9,20 +9,18 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from api_schemas.exit_codes import EXIT_HIGH_RISK, EXIT_INPUT, EXIT_OK, EXIT_USAGE
+from api_schemas.exit_codes import EXIT_HIGH_RISK, EXIT_OK
 from api_schemas.jobs import group_name_problem, pair_id_problem
 from api_schemas.options import AuditOptions
+from api_schemas.presets import PRESETS
 from api_schemas.report import AuditReport
+from cli.errors import UsageError, exit_code
 from workers.device import DEVICE_CHOICES, parse_device
 from workers.errors import AuditInputError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"}
-
-
-class UsageError(Exception):
-    """The command line itself is wrong (exit 2)."""
 
 
 @dataclass(frozen=True)
@@ -260,10 +258,17 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="known degradation, e.g. downsample:4:bicubic or a JSON object",
     )
     p.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default=None,
+        help="a measurement convention of the field, echoed in the report: "
+        + "; ".join(f"{p.name}: {p.description}" for p in PRESETS.values()),
+    )
+    p.add_argument(
         "--color",
         choices=["y", "y_full", "rgb"],
-        default="y",
-        help="statistics on luma (y: MATLAB rgb2ycbcr, y_full: BT.601) or RGB",
+        default=None,
+        help="statistics on luma (y: MATLAB rgb2ycbcr, the default; y_full: BT.601) or RGB",
     )
     p.add_argument(
         "--patch-size",
@@ -323,6 +328,13 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument("--maps", type=Path, metavar="DIR", help="write hallucination-map PNGs here")
     p.add_argument("--output", "-o", type=Path, metavar="FILE", help="write the JSON report")
     p.add_argument(
+        "--csv",
+        type=Path,
+        metavar="FILE",
+        help="write one row per pair (PSNR, SSIM, uncertainty, perception, invented detail, "
+        "verdict) as CSV, the columns of GET /v1/jobs/{id}/pairs.csv",
+    )
+    p.add_argument(
         "--html",
         type=Path,
         metavar="FILE",
@@ -356,18 +368,25 @@ def device_option(text: str) -> str:
         raise UsageError(f"--device: {error}") from None
 
 
+def read_options_file(path: Path) -> Any:
+    """The JSON of an ``--options`` file (audit and self-check), or a usage error naming it."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise UsageError(f"--options: cannot read {path}: {error}") from error
+
+
 def _options(args: argparse.Namespace) -> AuditOptions:
     base: dict[str, object] = {}
     if args.options is not None:
-        try:
-            base = json.loads(args.options.read_text())
-        except (OSError, json.JSONDecodeError) as error:
-            raise UsageError(f"--options: cannot read {args.options}: {error}") from error
+        base = read_options_file(args.options)
+    # Colour, crop and preset only when given: a preset refuses an explicit colour or crop
+    # that contradicts it, and the options file keeps its own otherwise.
+    explicit = {"color": args.color, "crop_border": args.crop_border, "preset": args.preset}
+    base.update({name: value for name, value in explicit.items() if value is not None})
     base.update(
-        color=args.color,
         patch_size=args.patch_size,
         patch_stride=args.patch_stride,
-        crop_border=args.crop_border,
         bootstrap={"resamples": args.bootstrap, "seed": args.seed, **(base.get("bootstrap") or {})},  # type: ignore[dict-item]
     )
     if args.degradation:
@@ -511,6 +530,10 @@ def run_audit_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) 
     document = report.model_dump_json(indent=2)
     if args.output is not None:
         _write_atomically(args.output, document + "\n")
+    if args.csv is not None:
+        from reporting.pairs_csv import pairs_csv
+
+        _write_atomically(args.csv, pairs_csv(report))
     if args.html is not None:
         _write_html(args.html, report, pairs, args, options.patch_size)
     if args.json:
@@ -519,6 +542,8 @@ def run_audit_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) 
         stdout.write(summary_table(report) + "\n")
         if args.output is not None:
             stdout.write(f"report written to {args.output}\n")
+        if args.csv is not None:
+            stdout.write(f"per-pair CSV written to {args.csv}\n")
         if args.html is not None:
             stdout.write(f"HTML report written to {args.html}\n")
     if args.fail_on is not None:
@@ -531,11 +556,4 @@ def run_audit_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) 
 
 def main_audit(args: argparse.Namespace) -> int:
     """Run ``audit`` with errors turned into one line and an exit code."""
-    try:
-        return run_audit_command(args, sys.stdout, sys.stderr)
-    except UsageError as error:
-        print(f"restoration-audit: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except AuditInputError as error:
-        print(f"restoration-audit: input error: {error}", file=sys.stderr)
-        return EXIT_INPUT
+    return exit_code(lambda: run_audit_command(args, sys.stdout, sys.stderr), (AuditInputError,))

@@ -1,7 +1,8 @@
-"""The ``restoration-audit`` console script: audit, selfcheck, serve, worker, openapi.
+"""The ``restoration-audit`` console script: audit, selfcheck, compare, serve, worker, openapi.
 
 Exit codes: 0 ok; 1 the audit found the risk level given to ``--fail-on``; 2 usage error;
-3 input error (an image that cannot be decoded, pairs that do not match, ...).
+3 input error (an image that cannot be decoded, pairs that do not match, ...); 4 ``compare``
+found a regression (``--fail-on-regression``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 
 from api_schemas.exit_codes import EXIT_USAGE
 from cli.audit import add_audit_parser, main_audit
+from cli.compare import add_compare_parser, main_compare
 from cli.selfcheck import add_selfcheck_parser, main_selfcheck
 
 EPILOG = """\
@@ -22,11 +24,12 @@ examples:
       --html report.html --maps maps/      # a page to read, with heat maps
   restoration-audit audit ... --quiet --fail-on high   # gate a release in CI (exit 1)
   restoration-audit selfcheck --degradation downsample:4:bicubic   # is the placement right?
+  restoration-audit compare base.json new.json --fail-on-regression  # gate a new model (exit 4)
   restoration-audit serve                  # the service on http://127.0.0.1:8000
   restoration-audit COMMAND --help         # every option of a command
 
 exit codes: 0 ok, 1 risk at the --fail-on level (selfcheck: a check failed), 2 usage
-error, 3 input error
+error, 3 input error, 4 compare: the candidate regresses (--fail-on-regression)
 """
 
 
@@ -41,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_audit_parser(sub)
     add_selfcheck_parser(sub)
+    add_compare_parser(sub)
     # serve and worker own their parsers (runtime.launcher); listed here for the help text.
     sub.add_parser(
         "serve",
@@ -71,6 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return main_audit(args)
     if args.command == "selfcheck":
         return main_selfcheck(args)
+    if args.command == "compare":
+        return main_compare(args)
     if args.command == "openapi":
         from service.main import openapi_document  # FastAPI only on demand
 

@@ -16,13 +16,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from api_schemas.exit_codes import EXIT_CHECK_FAILED, EXIT_INPUT, EXIT_OK, EXIT_USAGE
+from api_schemas.exit_codes import EXIT_CHECK_FAILED, EXIT_OK
 from cli.audit import (
-    UsageError,
     _images_by_stem,
     _parse_degradation,
     device_option,
+    read_options_file,
 )
+from cli.errors import UsageError, exit_code
 from workers.device import DEVICE_CHOICES
 from workers.errors import AuditInputError
 
@@ -129,10 +130,7 @@ def _degradation(text: str, flag: str) -> dict[str, Any]:
 def _audit_options(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if args.options is not None:
-        try:
-            options = json.loads(args.options.read_text())
-        except (OSError, json.JSONDecodeError) as error:
-            raise UsageError(f"--options: cannot read {args.options}: {error}") from error
+        options = read_options_file(args.options)
         if not isinstance(options, dict):
             raise UsageError("--options: expected a JSON object")
         if "degradation" in options:
@@ -228,11 +226,4 @@ def run_selfcheck_command(args: argparse.Namespace, stdout: TextIO) -> int:
 
 def main_selfcheck(args: argparse.Namespace) -> int:
     """Run ``selfcheck`` with errors turned into one line and an exit code."""
-    try:
-        return run_selfcheck_command(args, sys.stdout)
-    except UsageError as error:
-        print(f"restoration-audit: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except AuditInputError as error:
-        print(f"restoration-audit: input error: {error}", file=sys.stderr)
-        return EXIT_INPUT
+    return exit_code(lambda: run_selfcheck_command(args, sys.stdout), (AuditInputError,))

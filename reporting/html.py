@@ -394,7 +394,8 @@ def _pair_view(
 
 
 @functools.cache
-def _environment() -> jinja2.Environment:
+def template_environment() -> jinja2.Environment:
+    """The Jinja2 environment of the templates here: autoescaped, strict, with `num`."""
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("reporting", "templates"),
         autoescape=True,  # every template here is HTML
@@ -483,7 +484,7 @@ def render_report_html(
     by_rank = sorted((_RISK_RANK[g.risk.level], g.risk.level) for g in report.groups)
     worst = by_rank[-1][1] if by_rank else None
     any_maps = any(p.hallucination.maps for p in report.pairs)
-    template = _environment().get_template(TEMPLATE)
+    template = template_environment().get_template(TEMPLATE)
     return template.render(
         heading=heading,
         context=list(context),

@@ -143,11 +143,23 @@ def get_owned_job(
     Raises:
         JobNotFoundError: No such job, or it belongs to another tenant.
     """
+    record = tenant_job(records, tenant, job_id, part="job_id")
+    bind(job_id=record.id)
+    return record
+
+
+def tenant_job(records: JobRecords, tenant: str, job_id: str, *, part: str) -> JobRecord:
+    """The job ``job_id`` if it belongs to ``tenant``; else a 404 naming ``part`` (the path
+    parameter or query parameter that named it), the same whether the job is another
+    tenant's or does not exist.
+
+    Raises:
+        JobNotFoundError: No such job, or it belongs to another tenant.
+    """
     record = records.get(job_id)
     if record is None or record.tenant != tenant:
         message = f"no job {job_id[:80]!r}"
-        raise JobNotFoundError(message, errors=[ProblemError(part="job_id", message=message)])
-    bind(job_id=record.id)
+        raise JobNotFoundError(message, errors=[ProblemError(part=part, message=message)])
     return record
 
 

@@ -214,6 +214,14 @@ class IdempotencyKeyReusedError(DomainError):
     title = "Idempotency key reused with a different payload"
 
 
+class ReportsNotComparableError(DomainError):
+    """A comparison's two reports share no restorer, or no pair id within one."""
+
+    status = 422
+    slug = "reports-not-comparable"
+    title = "Reports cannot be compared"
+
+
 class InvalidPageTokenError(DomainError):
     status = 422
     slug = "invalid-page-token"

@@ -110,6 +110,12 @@ class Jobs:
         ``None``: serve it with :meth:`artifact` (a missing artifact is that method's 404)."""
         return self.r.payloads.presigned_url(job.id, name)
 
+    def stored_report(self, job: JobRecord) -> AuditReport:
+        """The report of a succeeded job as this service's model, for the views derived from
+        it (page, CSV, comparison); the same errors as ``report``, and a 409 when it was
+        written under another report schema (the JSON is still served as stored)."""
+        return _parse_report(job, self.report(job))
+
     def artifact(self, job: JobRecord, name: str) -> BinaryIO:
         """An artifact of the job, opened: it reads whole even if the job is deleted while
         it is being sent. A job deleted before it opens has no artifact (404)."""
@@ -121,26 +127,22 @@ class Jobs:
             )
         return file
 
-    def report_page(self, job: JobRecord) -> ReportPage:
-        """The HTML report of a succeeded job; the same errors as ``report``."""
-        data = self.report(job)
+    def page_images(self, job: JobRecord) -> ReportImages:
+        """Where a page finds the job's stored restored images and artifacts."""
+        return self._images(job, self._restored_paths(job))
+
+    def _restored_paths(self, job: JobRecord) -> dict[str, Path]:
+        """Each pair's stored restored image; none when the inputs expired or are unreadable
+        (the pages then say so per pair)."""
         payloads = self.r.payloads
-        thumbnails = self.r.settings.html_thumbnails
         try:
             manifest = payloads.read_manifest(job.id)
         except (jobstore.JobNotFoundError, ValueError, OSError):
-            manifest = None  # inputs expired or unreadable: the page says so per pair
-        restored = (
-            {}
-            if manifest is None
-            else {p.id: payloads.input_dir(job.id) / p.restored for p in manifest.pairs}
-        )
-        # The page is a function of these and nothing else, so they make a strong tag that
-        # a 304 can answer without rendering (a stat per pair, no decoding).
-        present = "".join("1" if path.is_file() else "0" for path in restored.values())
-        digest = hashlib.sha256(data)
-        digest.update(f"|{renderer_fingerprint()}|{thumbnails}|{present}".encode())
-        etag = f'"{digest.hexdigest()[:32]}"'
+            return {}
+        return {p.id: payloads.input_dir(job.id) / p.restored for p in manifest.pairs}
+
+    def _images(self, job: JobRecord, restored: dict[str, Path]) -> ReportImages:
+        payloads = self.r.payloads
 
         def restored_path(pair_id: str) -> Path | None:
             path = restored.get(pair_id)
@@ -150,17 +152,25 @@ class Jobs:
             # Links are ``.../v1/jobs/<id>/artifacts/<name>``; the store validates the name.
             return payloads.artifact_path(job.id, link.rsplit("/", 1)[-1])
 
+        return ReportImages(artifact=artifact_path, restored=restored_path)
+
+    def report_page(self, job: JobRecord) -> ReportPage:
+        """The HTML report of a succeeded job; the same errors as ``report``."""
+        data = self.report(job)
+        thumbnails = self.r.settings.html_thumbnails
+        restored = self._restored_paths(job)
+        # The page is a function of these and nothing else, so they make a strong tag that
+        # a 304 can answer without rendering (a stat per pair, no decoding).
+        present = "".join("1" if path.is_file() else "0" for path in restored.values())
+        digest = hashlib.sha256(data)
+        digest.update(f"|{renderer_fingerprint()}|{thumbnails}|{present}".encode())
+        etag = f'"{digest.hexdigest()[:32]}"'
+
         def render() -> str:
-            try:
-                report = AuditReport.model_validate_json(data)
-            except ValidationError as exc:
-                raise ReportNotRenderableError(
-                    f"the stored report of job {job.id} does not match this service's schema; "
-                    f"GET /v1/jobs/{job.id}/report serves it as stored"
-                ) from exc
+            report = _parse_report(job, data)
             return render_report_html(
                 report,
-                ReportImages(artifact=artifact_path, restored=restored_path),
+                self._images(job, restored),
                 heading="Restoration audit report",
                 context=[
                     ("job", job.id),
@@ -172,3 +182,15 @@ class Jobs:
             )
 
         return ReportPage(etag, render)
+
+
+def _parse_report(job: JobRecord, data: bytes) -> AuditReport:
+    """A stored report as this service's model; written under another report schema (an
+    older or newer release) it is a 409: the JSON is still served as stored."""
+    try:
+        return AuditReport.model_validate_json(data)
+    except ValidationError as exc:
+        raise ReportNotRenderableError(
+            f"the stored report of job {job.id} does not match this service's schema; "
+            f"GET /v1/jobs/{job.id}/report serves it as stored"
+        ) from exc

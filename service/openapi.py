@@ -44,6 +44,19 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
+ETAG_HEADER: dict[str, Any] = {
+    "description": "Version of the representation.",
+    "schema": {"type": "string"},
+}
+RETRY_AFTER_HEADER: dict[str, Any] = {
+    "description": "Seconds to wait before polling again.",
+    "schema": {"type": "integer"},
+}
+POLL_HEADERS: dict[str, Any] = {"ETag": ETAG_HEADER, "Retry-After": RETRY_AFTER_HEADER}
+"""Headers of a job's or a self-check's state: poll again after ``Retry-After`` seconds with
+the ``ETag`` in ``If-None-Match``."""
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` entries documenting problem answers for ``statuses``."""
     return {

@@ -83,16 +83,10 @@ class SelfCheckOverBudgetError(JobOverBudgetError):
     def problem(self, instance: str | None = None) -> Problem:
         """The ``resources`` problem, with ``estimated_memory_bytes`` and ``memory_limit_bytes``
         as a job's."""
-        return Problem(
-            type=self.type_uri(),
-            title=self.title,
-            status=self.status,
-            detail=self.detail,
-            instance=instance,
-            errors=self.errors,
-            estimated_memory_bytes=self.need,
-            memory_limit_bytes=self.limit,
-        )
+        # The plain document of a domain error (not the job's, which reads an OverBudget).
+        plain = DomainError.problem(self, instance)
+        update = {"estimated_memory_bytes": self.need, "memory_limit_bytes": self.limit}
+        return plain.model_copy(update=update)
 
 
 def _request_part(part: str) -> str:

@@ -11,31 +11,36 @@ from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Resp
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
+from api_schemas.comparison import Comparison, ComparisonQuery
 from api_schemas.jobs import JobList, JobRead, JobState
 from api_schemas.report import AuditReport
 from jobstore import JobRecord
+from reporting.comparison import IncomparableReportsError, compare_reports
+from reporting.comparison_html import SideImages, render_comparison_html
 from reporting.html import CONTENT_SECURITY_POLICY
+from reporting.pairs_csv import MEDIA_TYPE as CSV_MEDIA_TYPE
+from reporting.pairs_csv import PAIRS_CSV_COLUMNS, pairs_csv
 from service.conditional import IMMUTABLE, NO_CACHE, etag_matches
 from service.deps import (
     JobsDep,
     OwnedJobDep,
+    RecordsDep,
     SettingsDep,
     SubmissionsDep,
     TenantDep,
     check_form_parts,
     require_multipart,
+    tenant_job,
 )
-from service.errors import InvalidSubmissionError
+from service.errors import InvalidSubmissionError, ReportsNotComparableError
+from service.jobs import Jobs
 from service.limits import SubmissionPool
-from service.openapi import problem_responses
+from service.openapi import ETAG_HEADER, POLL_HEADERS, problem_responses
 from service.settings import ServiceSettings
 from service.submission import IDEMPOTENCY_KEY_PATTERN, name_files, options_text
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
-_ETAG = {"description": "Version of the representation.", "schema": {"type": "string"}}
-_RETRY = {"description": "Seconds to wait before polling again.", "schema": {"type": "integer"}}
-_JOB_HEADERS = {"ETag": _ETAG, "Retry-After": _RETRY}
 
 IfNoneMatch = Annotated[str | None, Header(description="An ETag from an earlier answer.")]
 _OPTIONS_DOC = (
@@ -64,7 +69,7 @@ def _job_headers(job: JobRecord, settings: ServiceSettings) -> dict[str, str]:
             "description": "Accepted: the job is queued.",
             "headers": {
                 "Location": {"description": "URL of the job.", "schema": {"type": "string"}},
-                **_JOB_HEADERS,
+                **POLL_HEADERS,
             },
         },
         **problem_responses(400, 401, 409, 413, 415, 422, 429, 503, 507),
@@ -151,7 +156,7 @@ def list_jobs(
     "/{job_id}",
     response_model=JobRead,
     responses={
-        200: {"description": "The job.", "headers": _JOB_HEADERS},
+        200: {"description": "The job.", "headers": POLL_HEADERS},
         304: {"description": "Not modified"},
         **problem_responses(401, 404),
     },
@@ -169,7 +174,7 @@ def get_job(job: OwnedJobDep, settings: SettingsDep, if_none_match: IfNoneMatch 
     "/{job_id}/report",
     response_model=AuditReport,
     responses={
-        200: {"description": "The report (REPORT.md).", "headers": {"ETag": _ETAG}},
+        200: {"description": "The report (REPORT.md).", "headers": {"ETag": ETAG_HEADER}},
         304: {"description": "Not modified"},
         **problem_responses(401, 404, 409),
     },
@@ -197,7 +202,7 @@ _PAGE_HEADERS = {
         200: {
             "description": "The report as one self-contained HTML page.",
             "content": {"text/html": {"schema": {"type": "string"}}},
-            "headers": {"ETag": _ETAG},
+            "headers": {"ETag": ETAG_HEADER},
         },
         304: {"description": "Not modified"},
         **problem_responses(401, 404, 409),
@@ -211,6 +216,103 @@ def get_report_html(job: OwnedJobDep, jobs: JobsDep, if_none_match: IfNoneMatch 
     if etag_matches(if_none_match, page.etag):
         return Response(status_code=304, headers=headers)
     return HTMLResponse(page.render(), headers=headers)
+
+
+@router.get(
+    "/{job_id}/pairs.csv",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "One row per pair; header: " + ", ".join(PAIRS_CSV_COLUMNS) + ".",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "headers": {"ETag": ETAG_HEADER},
+        },
+        304: {"description": "Not modified"},
+        **problem_responses(401, 404, 409),
+    },
+)
+def get_pairs_csv(job: OwnedJobDep, jobs: JobsDep, if_none_match: IfNoneMatch = None) -> Response:
+    """Per-image results of a succeeded job as CSV (the columns of `audit --csv`): id, group,
+    size, MSE, PSNR, SSIM, uncertainty, perception, invented detail, measurement residual,
+    verdict and reasons. Immutable once there, like the JSON report."""
+    report = jobs.stored_report(job)
+    body = pairs_csv(report).encode()
+    headers = {
+        "ETag": f'"{hashlib.sha256(body).hexdigest()[:32]}"',
+        "Cache-Control": IMMUTABLE,
+        "Content-Disposition": f'attachment; filename="{job.id}-pairs.csv"',
+    }
+    if etag_matches(if_none_match, headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=CSV_MEDIA_TYPE, headers=headers)
+
+
+@router.get(
+    "/{job_id}/comparison",
+    response_model=Comparison,
+    responses=problem_responses(401, 404, 409, 422),
+)
+def get_comparison(
+    job: OwnedJobDep,
+    jobs: JobsDep,
+    tenant: TenantDep,
+    records: RecordsDep,
+    query: Annotated[ComparisonQuery, Query()],
+) -> Comparison:
+    """This job's report (the candidate) against a baseline job's: pairs matched by id per
+    restorer, paired differences of PSNR, SSIM, uncertainty, perception and invented detail
+    with paired-bootstrap intervals, verdict changes, and the regression decision under the
+    stated rule (its margins, level, resamples and seed are query parameters; README: Run
+    comparison). Both jobs must have succeeded."""
+    base = tenant_job(records, tenant, query.baseline, part="baseline")
+    return _compare(jobs, base, job, query)[0]
+
+
+def _compare(
+    jobs: Jobs, base: JobRecord, job: JobRecord, query: ComparisonQuery
+) -> tuple[Comparison, AuditReport, AuditReport]:
+    """Both jobs' reports and their comparison (reporting.comparison); 422 if incomparable."""
+    baseline, candidate = jobs.stored_report(base), jobs.stored_report(job)
+    try:
+        comparison = compare_reports(
+            baseline, candidate, query.rule(), baseline_name=base.id, candidate_name=job.id
+        )
+    except IncomparableReportsError as error:
+        raise ReportsNotComparableError(str(error)) from None
+    return comparison, baseline, candidate
+
+
+@router.get(
+    "/{job_id}/comparison.html",
+    response_class=HTMLResponse,
+    responses={
+        200: {
+            "description": "The comparison as one self-contained HTML page.",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        },
+        **problem_responses(401, 404, 409, 422),
+    },
+)
+def get_comparison_html(
+    job: OwnedJobDep,
+    jobs: JobsDep,
+    tenant: TenantDep,
+    records: RecordsDep,
+    query: Annotated[ComparisonQuery, Query()],
+) -> Response:
+    """The comparison as a page: the decision and its rule, each restorer's paired
+    differences, and the pairs that changed most side by side (baseline | candidate: values,
+    restored images and invented-detail maps while the jobs keep them). The same parameters
+    and problems as ``/comparison``."""
+    base = tenant_job(records, tenant, query.baseline, part="baseline")
+    comparison, baseline, candidate = _compare(jobs, base, job, query)
+    page = render_comparison_html(
+        comparison,
+        heading="Run comparison",
+        baseline=SideImages(baseline, jobs.page_images(base)),
+        candidate=SideImages(candidate, jobs.page_images(job)),
+    )
+    return HTMLResponse(page, headers={"Cache-Control": NO_CACHE, **_PAGE_HEADERS})
 
 
 @router.get(

@@ -34,7 +34,7 @@ from service.deps import (
 )
 from service.errors import InvalidSubmissionError
 from service.limits import SubmissionPool
-from service.openapi import problem_responses
+from service.openapi import POLL_HEADERS, problem_responses
 from service.routes.jobs import IfNoneMatch
 from service.selfchecks import SELFCHECK_PARTS, SelfChecks, require_selfcheck
 from service.settings import ServiceSettings
@@ -42,9 +42,6 @@ from service.submission import options_text
 
 router = APIRouter(prefix="/v1/selfchecks", tags=["selfchecks"])
 
-_ETAG = {"description": "Version of the representation.", "schema": {"type": "string"}}
-_RETRY = {"description": "Seconds to wait before polling again.", "schema": {"type": "integer"}}
-_HEADERS = {"ETag": _ETAG, "Retry-After": _RETRY}
 _OPTIONS_DOC = (
     "JSON object (SelfCheckCreate): `degradation` (required; JSON or short form such as "
     "`downsample:4:bicubic`), `images`, `size`, `seed`, `tolerance`, `resamples`, `audit`. "
@@ -105,7 +102,7 @@ def _headers(job: JobRecord, settings: ServiceSettings) -> dict[str, str]:
             "description": "Accepted: the self-check is queued.",
             "headers": {
                 "Location": {"description": "URL of the self-check.", "schema": {"type": "string"}},
-                **_HEADERS,
+                **POLL_HEADERS,
             },
         },
         **problem_responses(400, 401, 413, 415, 422, 429, 503, 507),
@@ -144,7 +141,7 @@ async def create_selfcheck(
     "/{job_id}",
     response_model=SelfCheckRead,
     responses={
-        200: {"description": "The self-check.", "headers": _HEADERS},
+        200: {"description": "The self-check.", "headers": POLL_HEADERS},
         304: {"description": "Not modified"},
         **problem_responses(401, 404),
     },

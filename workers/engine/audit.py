@@ -267,6 +267,7 @@ def run_audit(
     if artifacts is not None:
         plots = render_plots(groups, artifacts, options.patch_size)
     settings = ReportSettings(
+        preset=options.preset,
         color=options.color,
         patch_size=options.patch_size,
         patch_stride=options.patch_stride,

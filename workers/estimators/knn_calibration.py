@@ -21,9 +21,12 @@ from dataclasses import dataclass
 
 import torch
 
-from workers.estimators._checks import check_open_unit
 from workers.estimators.errors import EstimatorInputError
-from workers.estimators.perception import gaussian_renyi_divergence, knn_renyi_divergence
+from workers.estimators.perception import (
+    check_sample_pair,
+    gaussian_renyi_divergence,
+    knn_renyi_divergence,
+)
 from workers.estimators.uncertainty import _check_k, _check_samples, knn_entropy_power
 
 __all__ = [
@@ -241,17 +244,9 @@ def calibrated_knn_renyi_divergence(
         >>> abs(est.value - 0.125) < 0.05, math.isclose(est.value, est.gaussian + est.correction)
         (True, True)
     """
-    _check_samples(truth, "truth")
-    _check_samples(restored, "restored")
-    check_open_unit(order, "order")
-    n, d = truth.shape
-    m = restored.shape[0]
-    if restored.shape[1] != d:
-        raise EstimatorInputError(
-            f"expected truth and restored of equal d, got {d} and {restored.shape[1]}"
-        )
-    _check_k(k, n - 1, "other truth samples")
-    _check_k(k, m, "restored samples")
+    names = ("truth", "restored")
+    counted = ("truth samples", "restored samples")
+    n, m, d = check_sample_pair(truth, restored, order, k, names, counted)
     _check_seed(seed)
     p = truth.to(torch.float64)
     q = restored.to(device=p.device, dtype=torch.float64)

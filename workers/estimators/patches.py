@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional
 
+from api_schemas.conventions import fast_fft_size
 from workers.estimators._checks import check_images, check_min_size
 from workers.estimators.errors import EstimatorInputError
 
@@ -160,19 +161,6 @@ def _check_patch_args(images: torch.Tensor, patch_size: int, stride: int = 1) ->
     check_min_size(images, patch_size, f"{patch_size}x{patch_size} patches")
 
 
-def _fast_size(n: int) -> int:
-    """Smallest 2^a 3^b 5^c >= n (a size pocketfft handles quickly)."""
-    size = n
-    while True:
-        m = size
-        for f in (2, 3, 5):
-            while m % f == 0:
-                m //= f
-        if m == 1:
-            return size
-        size += 1
-
-
 def _prefix(a: torch.Tensor, dim: int) -> torch.Tensor:
     """Cumulative sum with a leading zero: ``out[k] = sum_{t < k} a[t]`` (length + 1)."""
     shape = list(a.shape)
@@ -262,7 +250,7 @@ def _stride1_outer(x: torch.Tensor, p: int) -> torch.Tensor:
     q = p - 1
     hc, wc = height - q, width - q
     # Whole-image sum of every lag's product image: cross-correlations by FFT.
-    hf, wf = _fast_size(height + q), _fast_size(width + q)
+    hf, wf = fast_fft_size(height + q), fast_fft_size(width + q)
     # Only channel pairs c <= c' are transformed: G_{c'c}(du, dv) = G_{cc'}(-du, -dv).
     first, second = torch.triu_indices(chans, chans, device=x.device)
     # The inverse transform is evaluated at the (2q + 1)^2 wanted lags only, as matmuls.
@@ -327,7 +315,7 @@ def _stride1_moments(x: torch.Tensor, p: int) -> PatchMoments:
     rows = _prefix(window, 2)  # (B, C, H + 1, p): prefix over rows
     total = rows[:, :, hc:] - rows[:, :, : q + 1]  # (B, C, u, v)
     # Largest per-image intermediates: the cross spectra and the (2p - 1)^2 p^2 look-up table.
-    spectra = _fast_size(height + q) * _fast_size(width + q)
+    spectra = fast_fft_size(height + q) * fast_fft_size(width + q)
     per_image = chans * chans * max(spectra, (2 * q + 1) ** 2 * p * p)
     step = max(1, _CHUNK_ELEMENTS // per_image)
     outer = torch.cat([_stride1_outer(x[i : i + step], p) for i in range(0, batch, step)])

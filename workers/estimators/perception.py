@@ -176,6 +176,41 @@ def gaussian_renyi_divergence(
     return out.to(dtype)
 
 
+def check_sample_pair(
+    p: torch.Tensor,
+    q: torch.Tensor,
+    order: float,
+    k: int,
+    names: tuple[str, str],
+    counted: tuple[str, str] | None = None,
+) -> tuple[int, int, int]:
+    """Check the inputs of a k-NN Renyi divergence between ``(n, d)`` and ``(m, d)`` samples.
+
+    ``names`` name the two sample sets in messages, ``counted`` (default: ``names``) the sets
+    whose sizes bound ``k`` (the first excluding the sample itself). Shared by the plain and the
+    calibrated estimators, so that both refuse the same inputs.
+
+    Returns:
+        ``(n, m, d)``: the two sample counts and the dimension.
+
+    Raises:
+        EstimatorInputError: on samples that are not finite ``(n, d)`` tensors, an order outside
+            (0, 1), sample sets of unequal dimension or too few samples for ``k``.
+    """
+    _check_samples(p, names[0])
+    _check_samples(q, names[1])
+    check_open_unit(order, "order")
+    n, d = p.shape
+    if q.shape[1] != d:
+        raise EstimatorInputError(
+            f"expected {names[0]} and {names[1]} of equal d, got {d} and {q.shape[1]}"
+        )
+    p_count, q_count = counted or names
+    _check_k(k, n - 1, f"other {p_count}")
+    _check_k(k, q.shape[0], q_count)
+    return n, q.shape[0], d
+
+
 def knn_renyi_divergence(
     p_samples: torch.Tensor, q_samples: torch.Tensor, order: float = 0.5, k: int = 3
 ) -> torch.Tensor:
@@ -208,17 +243,7 @@ def knn_renyi_divergence(
         >>> round(value.item(), 12) == round(-2 * math.log(2 * math.sqrt(2) / math.pi), 12)
         True
     """
-    _check_samples(p_samples, "p_samples")
-    _check_samples(q_samples, "q_samples")
-    check_open_unit(order, "order")
-    n, d = p_samples.shape
-    m = q_samples.shape[0]
-    if q_samples.shape[1] != d:
-        raise EstimatorInputError(
-            f"expected p_samples and q_samples of equal d, got {d} and {q_samples.shape[1]}"
-        )
-    _check_k(k, n - 1, "other p_samples")
-    _check_k(k, m, "q_samples")
+    n, m, d = check_sample_pair(p_samples, q_samples, order, k, ("p_samples", "q_samples"))
     shift = p_samples.to(torch.float64).mean(0)
     p = p_samples.to(torch.float64) - shift
     q = q_samples.to(device=p.device, dtype=torch.float64) - shift

@@ -38,7 +38,6 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -148,14 +147,6 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
     input_dir = payloads.input_dir(job_id)
     keeper = LeaseKeeper(records, job_id, worker_id, lease)
 
-    def checked(write: Callable[[], object]) -> None:
-        keeper.check_held()
-        try:
-            write()
-        except JobNotFoundError as exc:  # the store found the job's directory gone
-            keeper.lost.set()
-            raise JobLostError(str(exc)) from exc
-
     if any(p.sources is not None for p in manifest.pairs):
         # Inputs by reference: fetched here, never through the broker, under the job's lease
         # (a slow source must not let the sweeper take the job over).
@@ -189,10 +180,10 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
     ]
 
     def write_artifact(name: str, data: bytes) -> None:
-        checked(lambda: payloads.write_artifact(job_id, name, data))
+        keeper.checked(lambda: payloads.write_artifact(job_id, name, data))
 
     def write_artifact_pixels(name: str, pixels: NDArray[np.uint8]) -> None:
-        checked(lambda: payloads.write_artifact_pixels(job_id, name, pixels))
+        keeper.checked(lambda: payloads.write_artifact_pixels(job_id, name, pixels))
 
     writer = ArtifactWriter(
         write=write_artifact,
@@ -252,7 +243,7 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
             _finish(stores, job_id, worker_id, "failed", error)
             return "failed"
         try:
-            checked(lambda: payloads.write_report(job_id, report.model_dump_json().encode()))
+            keeper.checked(lambda: payloads.write_report(job_id, report.model_dump_json().encode()))
         except JobLostError as exc:
             logger.warning("job %s: report not written, no longer ours (%s)", job_id, exc)
             return "lost"

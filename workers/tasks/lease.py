@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import redis
 
-from jobstore import JobRecords
+from jobstore import JobNotFoundError, JobRecords
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +73,16 @@ class LeaseKeeper:
         if not held:
             self.lost.set()
             raise JobLostError(f"job {self.job_id} is no longer ours")
+
+    def checked(self, write: Callable[[], object]) -> None:
+        """Run a write to the job's payload if the job is still ours (``check_held``); a
+        store that finds the job's directory gone means the job is lost too."""
+        self.check_held()
+        try:
+            write()
+        except JobNotFoundError as exc:
+            self.lost.set()
+            raise JobLostError(str(exc)) from exc
 
     def should_stop(self) -> Callable[[], bool]:
         """The engine's ``should_cancel``: lease lost, or a cancel was requested."""

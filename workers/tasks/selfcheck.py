@@ -15,7 +15,6 @@ request ``cancelled`` between audit batches; the job no longer ours: stop quietl
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
@@ -84,14 +83,6 @@ def selfcheck_job(job_id: str, stores: Stores, worker_id: str | None = None) -> 
         except redis.RedisError as exc:
             logger.warning("self-check %s: progress not recorded (%s)", job_id, exc)
 
-    def checked(write: Callable[[], object]) -> None:
-        keeper.check_held()
-        try:
-            write()
-        except JobNotFoundError as exc:  # the store found the job's directory gone
-            keeper.lost.set()
-            raise JobLostError(str(exc)) from exc
-
     with keeper:
         try:
             input_dir = payloads.input_dir(job_id)
@@ -153,8 +144,9 @@ def selfcheck_job(job_id: str, stores: Stores, worker_id: str | None = None) -> 
             )
             return "failed"
         try:
-            checked(lambda: payloads.write_report(job_id, result.report.model_dump_json().encode()))
-            checked(
+            report = result.report.model_dump_json().encode()
+            keeper.checked(lambda: payloads.write_report(job_id, report))
+            keeper.checked(
                 lambda: payloads.write_selfcheck_result(job_id, result.model_dump_json().encode())
             )
         except JobLostError as exc:

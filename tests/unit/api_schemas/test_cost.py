@@ -13,6 +13,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from api_schemas.conventions import fast_fft_size
 from api_schemas.cost import (
     DEFAULT_MAX_JOB_MEMORY_BYTES,
     GIB,
@@ -21,7 +22,6 @@ from api_schemas.cost import (
     PRIOR_PIXEL_BUDGET,
     PRIOR_SUM_BYTES,
     PairShape,
-    _fast_size,
     _prior_stride,
     estimate_job,
     inherent_margin,
@@ -147,8 +147,6 @@ def test_engine_constants_are_mirrored() -> None:
     assert PATCH_CHUNK_ELEMENTS == patches._CHUNK_ELEMENTS
     default = inspect.signature(inherent.window_stride).parameters["max_windows"].default
     assert default == MAX_PRIOR_WINDOWS
-    for n in (1, 7, 97, 263, 1031, 2055, 6007):
-        assert _fast_size(n) == patches._fast_size(n)
     for images, side, window in ((1, 128, 104), (4, 256, 32), (7, 1024, 32), (40, 2048, 24)):
         shape = (images, 1, side, side)
         assert _prior_stride(images, side, side, window) == inherent.window_stride(shape, window)
@@ -294,3 +292,16 @@ def test_degradation_geometry_matches_torch_shapes_for_rgb_kron(factor: int) -> 
     operator = linear_operator(parse_degradation(options.degradation))
     stacked = torch.cat(inherent.window_matrices(operator, geometry.window, 3))
     assert tuple(stacked.shape) == (geometry.total_observations, geometry.window_dimension)
+
+
+def test_fast_fft_size_is_the_next_5_smooth_number() -> None:
+    # Brute force from the definition: the 5-smooth numbers up to 7000, by construction.
+    smooth = sorted(
+        2**a * 3**b * 5**c
+        for a in range(13)
+        for b in range(9)
+        for c in range(6)
+        if 2**a * 3**b * 5**c <= 7000
+    )
+    for n in (1, 7, 97, 263, 1031, 2055, 6007):
+        assert fast_fft_size(n) == next(s for s in smooth if s >= n)

@@ -10,7 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api_schemas.cost import DEFAULT_MAX_JOB_MEMORY_BYTES, MIB
+from api_schemas.problems import ProblemError
+from service.budget import JobOverBudgetError
 from service.main import create_app
+from service.selfchecks import SelfCheckOverBudgetError
 from service.settings import ServiceSettings
 from tests.unit.service.conftest import auth, batch, png
 from workers.settings import WorkerSettings
@@ -82,3 +85,12 @@ def test_the_budget_defaults_to_a_16_gib_worker() -> None:
     assert ServiceSettings(local_mode=True).max_job_memory_bytes == 12 * 1024 * MIB
     assert WorkerSettings().max_job_memory_bytes == DEFAULT_MAX_JOB_MEMORY_BYTES
     assert json.dumps(DEFAULT_MAX_JOB_MEMORY_BYTES) == str(12 << 30)
+
+
+def test_a_selfcheck_over_budget_is_the_resources_problem_with_its_estimate() -> None:
+    errors = [ProblemError(part="images", message="too many")]
+    problem = SelfCheckOverBudgetError("needs 9 bytes", errors, need=9, limit=4).problem("/x")
+    assert (problem.status, problem.detail, problem.instance) == (422, "needs 9 bytes", "/x")
+    assert problem.type.endswith(JobOverBudgetError.slug)
+    assert (problem.estimated_memory_bytes, problem.memory_limit_bytes) == (9, 4)
+    assert problem.errors == errors

@@ -116,6 +116,15 @@ def test_redis_write_refusals_are_503_with_retry_after_on_every_route(own_redis,
             ("GET", "/v1/jobs/{job_id}/report.html"): lambda: client.get(
                 f"/v1/jobs/{finished}/report.html"
             ),
+            ("GET", "/v1/jobs/{job_id}/pairs.csv"): lambda: client.get(
+                f"/v1/jobs/{finished}/pairs.csv"
+            ),
+            ("GET", "/v1/jobs/{job_id}/comparison"): lambda: client.get(
+                f"/v1/jobs/{finished}/comparison", params={"baseline": finished}
+            ),
+            ("GET", "/v1/jobs/{job_id}/comparison.html"): lambda: client.get(
+                f"/v1/jobs/{finished}/comparison.html", params={"baseline": finished}
+            ),
             ("GET", "/v1/jobs/{job_id}/artifacts/{name}"): lambda: client.get(
                 f"/v1/jobs/{finished}/artifacts/x.png"
             ),

@@ -391,3 +391,28 @@ def test_degradation_problems_name_no_internals(client, degradation, part, words
     assert words in errors[part], errors
     for internal in ("_spec_tag", "discriminator", "Value error"):
         assert internal not in response.text
+
+
+def test_a_preset_is_accepted_and_resolved_in_the_stored_options(client):
+    kwargs = batch(2, size=(64, 64))
+    kwargs["data"] = {"options": json.dumps({"preset": "rgb"})}
+    response = client.post("/v1/jobs", **kwargs)
+    assert response.status_code == 202, response.text
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        ({"preset": "rgb", "color": "y"}, "color y contradicts it"),
+        ({"preset": "basicsr-y"}, "give a downsampling degradation or crop_border"),
+        ({"preset": "matlab"}, "basicsr-y"),
+    ],
+)
+def test_a_preset_contradicted_or_unknown_is_a_422_naming_it(client, options, words):
+    kwargs = batch(2, size=(64, 64))
+    kwargs["data"] = {"options": json.dumps(options)}
+    response = client.post("/v1/jobs", **kwargs)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+    assert words in response.text, response.text
+    assert "Value error" not in response.text

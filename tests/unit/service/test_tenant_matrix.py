@@ -29,6 +29,9 @@ OPERATIONS = {
     "read_if_none_match": ("GET", "/v1/jobs/{id}"),
     "report": ("GET", "/v1/jobs/{id}/report"),
     "report_html": ("GET", "/v1/jobs/{id}/report.html"),
+    "pairs_csv": ("GET", "/v1/jobs/{id}/pairs.csv"),
+    "comparison": ("GET", "/v1/jobs/{id}/comparison?baseline={id}"),
+    "comparison_html": ("GET", "/v1/jobs/{id}/comparison.html?baseline={id}"),
     "artifact": ("GET", "/v1/jobs/{id}/artifacts/" + ARTIFACT),
     "cancel": ("POST", "/v1/jobs/{id}/cancel"),
     "delete": ("DELETE", "/v1/jobs/{id}"),
@@ -166,7 +169,7 @@ def test_every_v1_operation_needs_a_key(settings, authorization, local_mode):
     app = create_app(settings.model_validate(settings.model_dump() | {"local_mode": local_mode}))
     headers = {} if authorization is None else {"Authorization": authorization}
     operations = _v1_operations(app)
-    assert len(operations) == 12  # 8 of jobs, 4 of self-checks
+    assert len(operations) == 15  # 11 of jobs, 4 of self-checks
     with TestClient(app) as anonymous:
         for method, path in operations:
             kwargs = batch(1) if (method, path) == ("POST", "/v1/jobs") else {}

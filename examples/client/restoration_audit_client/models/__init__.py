@@ -8,9 +8,13 @@ from .bootstrap_options import BootstrapOptions
 from .callback_attempt import CallbackAttempt
 from .callback_delivery import CallbackDelivery
 from .callback_delivery_state import CallbackDeliveryState
+from .comparison import Comparison
 from .engine_info import EngineInfo
 from .estimate import Estimate
 from .frontier_point import FrontierPoint
+from .group_comparison import GroupComparison
+from .group_comparison_baseline_risk import GroupComparisonBaselineRisk
+from .group_comparison_candidate_risk import GroupComparisonCandidateRisk
 from .group_distortion import GroupDistortion
 from .group_hallucination import GroupHallucination
 from .group_perception import GroupPerception
@@ -23,6 +27,7 @@ from .interval_coverage import IntervalCoverage
 from .job_create_options import JobCreateOptions
 from .job_create_options_color import JobCreateOptionsColor
 from .job_create_options_degradation_type_1 import JobCreateOptionsDegradationType1
+from .job_create_options_preset_type_0 import JobCreateOptionsPresetType0
 from .job_links import JobLinks
 from .job_list import JobList
 from .job_progress import JobProgress
@@ -31,6 +36,14 @@ from .job_read_kind import JobReadKind
 from .job_read_state import JobReadState
 from .knn_calibrated import KnnCalibrated
 from .list_jobs_state_type_0 import ListJobsStateType0
+from .metric_difference import MetricDifference
+from .metric_difference_metric import MetricDifferenceMetric
+from .pair_change import PairChange
+from .pair_change_baseline import PairChangeBaseline
+from .pair_change_baseline_risk import PairChangeBaselineRisk
+from .pair_change_candidate import PairChangeCandidate
+from .pair_change_candidate_risk import PairChangeCandidateRisk
+from .pair_change_difference import PairChangeDifference
 from .pair_consistency import PairConsistency
 from .pair_distortion import PairDistortion
 from .pair_hallucination import PairHallucination
@@ -43,9 +56,11 @@ from .patch_size_row import PatchSizeRow
 from .patch_size_row_up_region_type_0 import PatchSizeRowUpRegionType0
 from .problem import Problem
 from .problem_error import ProblemError
+from .regression_rule import RegressionRule
 from .report_settings import ReportSettings
 from .report_settings_color import ReportSettingsColor
 from .report_settings_degradation_type_0 import ReportSettingsDegradationType0
+from .report_settings_preset_type_0 import ReportSettingsPresetType0
 from .risk_thresholds import RiskThresholds
 from .sample_statistics import SampleStatistics
 from .self_check_audit_options import SelfCheckAuditOptions
@@ -53,6 +68,7 @@ from .self_check_audit_options_color import SelfCheckAuditOptionsColor
 from .self_check_audit_options_degradation_type_0 import (
     SelfCheckAuditOptionsDegradationType0,
 )
+from .self_check_audit_options_preset_type_0 import SelfCheckAuditOptionsPresetType0
 from .self_check_create import SelfCheckCreate
 from .self_check_create_degradation_type_0 import SelfCheckCreateDegradationType0
 from .self_check_item import SelfCheckItem
@@ -77,9 +93,13 @@ __all__ = (
     "CallbackAttempt",
     "CallbackDelivery",
     "CallbackDeliveryState",
+    "Comparison",
     "EngineInfo",
     "Estimate",
     "FrontierPoint",
+    "GroupComparison",
+    "GroupComparisonBaselineRisk",
+    "GroupComparisonCandidateRisk",
     "GroupDistortion",
     "GroupHallucination",
     "GroupPerception",
@@ -92,6 +112,7 @@ __all__ = (
     "JobCreateOptions",
     "JobCreateOptionsColor",
     "JobCreateOptionsDegradationType1",
+    "JobCreateOptionsPresetType0",
     "JobLinks",
     "JobList",
     "JobProgress",
@@ -100,6 +121,14 @@ __all__ = (
     "JobReadState",
     "KnnCalibrated",
     "ListJobsStateType0",
+    "MetricDifference",
+    "MetricDifferenceMetric",
+    "PairChange",
+    "PairChangeBaseline",
+    "PairChangeBaselineRisk",
+    "PairChangeCandidate",
+    "PairChangeCandidateRisk",
+    "PairChangeDifference",
     "PairConsistency",
     "PairDistortion",
     "PairHallucination",
@@ -112,14 +141,17 @@ __all__ = (
     "PatchSizeRowUpRegionType0",
     "Problem",
     "ProblemError",
+    "RegressionRule",
     "ReportSettings",
     "ReportSettingsColor",
     "ReportSettingsDegradationType0",
+    "ReportSettingsPresetType0",
     "RiskThresholds",
     "SampleStatistics",
     "SelfCheckAuditOptions",
     "SelfCheckAuditOptionsColor",
     "SelfCheckAuditOptionsDegradationType0",
+    "SelfCheckAuditOptionsPresetType0",
     "SelfCheckCreate",
     "SelfCheckCreateDegradationType0",
     "SelfCheckItem",

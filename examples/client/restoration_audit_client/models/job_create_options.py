@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 from attrs import define as _attrs_define
 
 from ..models.job_create_options_color import JobCreateOptionsColor
+from ..models.job_create_options_preset_type_0 import JobCreateOptionsPresetType0
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ class JobCreateOptions:
     ``callback_url`` receives a signed event when the job finishes (``api_schemas.callbacks``).
 
         Attributes:
+            preset (JobCreateOptionsPresetType0 | None | Unset):
             color (JobCreateOptionsColor | Unset):  Default: JobCreateOptionsColor.Y.
             patch_size (int | Unset):  Default: 8.
             patch_sizes (list[int] | None | Unset):
@@ -57,6 +59,7 @@ class JobCreateOptions:
                 RA_SOURCE_ALLOWED_HOSTS or file:// URIs under RA_DATASET_ROOTS, fetched by the worker.
     """
 
+    preset: JobCreateOptionsPresetType0 | None | Unset = UNSET
     color: JobCreateOptionsColor | Unset = JobCreateOptionsColor.Y
     patch_size: int | Unset = 8
     patch_sizes: list[int] | None | Unset = UNSET
@@ -82,6 +85,14 @@ class JobCreateOptions:
         from ..models.job_create_options_degradation_type_1 import (
             JobCreateOptionsDegradationType1,
         )
+
+        preset: None | str | Unset
+        if isinstance(self.preset, Unset):
+            preset = UNSET
+        elif isinstance(self.preset, JobCreateOptionsPresetType0):
+            preset = self.preset.value
+        else:
+            preset = self.preset
 
         color: str | Unset = UNSET
         if not isinstance(self.color, Unset):
@@ -181,6 +192,8 @@ class JobCreateOptions:
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
+        if preset is not UNSET:
+            field_dict["preset"] = preset
         if color is not UNSET:
             field_dict["color"] = color
         if patch_size is not UNSET:
@@ -235,6 +248,24 @@ class JobCreateOptions:
         from ..models.source_pair import SourcePair
 
         d = dict(src_dict)
+
+        def _parse_preset(data: object) -> JobCreateOptionsPresetType0 | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                preset_type_0 = JobCreateOptionsPresetType0(data)
+
+                return preset_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(JobCreateOptionsPresetType0 | None | Unset, data)
+
+        preset = _parse_preset(d.pop("preset", UNSET))
+
         _color = d.pop("color", UNSET)
         color: JobCreateOptionsColor | Unset
         if isinstance(_color, Unset):
@@ -391,6 +422,7 @@ class JobCreateOptions:
         sources = _parse_sources(d.pop("sources", UNSET))
 
         job_create_options = cls(
+            preset=preset,
             color=color,
             patch_size=patch_size,
             patch_sizes=patch_sizes,

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 from attrs import define as _attrs_define
 
 from ..models.report_settings_color import ReportSettingsColor
+from ..models.report_settings_preset_type_0 import ReportSettingsPresetType0
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ class ReportSettings:
         degradation (None | ReportSettingsDegradationType0):
         thresholds (RiskThresholds): Thresholds of the risk verdict (docs/theory.md 3.8, revision 2); echoed in the
             report.
+        preset (None | ReportSettingsPresetType0 | Unset):
         bound_tolerance (float | None | Unset):
     """
 
@@ -45,6 +47,7 @@ class ReportSettings:
     bootstrap: BootstrapOptions
     degradation: None | ReportSettingsDegradationType0
     thresholds: RiskThresholds
+    preset: None | ReportSettingsPresetType0 | Unset = UNSET
     bound_tolerance: float | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,6 +77,14 @@ class ReportSettings:
 
         thresholds = self.thresholds.to_dict()
 
+        preset: None | str | Unset
+        if isinstance(self.preset, Unset):
+            preset = UNSET
+        elif isinstance(self.preset, ReportSettingsPresetType0):
+            preset = self.preset.value
+        else:
+            preset = self.preset
+
         bound_tolerance: float | None | Unset
         if isinstance(self.bound_tolerance, Unset):
             bound_tolerance = UNSET
@@ -95,6 +106,8 @@ class ReportSettings:
                 "thresholds": thresholds,
             }
         )
+        if preset is not UNSET:
+            field_dict["preset"] = preset
         if bound_tolerance is not UNSET:
             field_dict["bound_tolerance"] = bound_tolerance
 
@@ -140,6 +153,23 @@ class ReportSettings:
 
         thresholds = RiskThresholds.from_dict(d.pop("thresholds"))
 
+        def _parse_preset(data: object) -> None | ReportSettingsPresetType0 | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                preset_type_0 = ReportSettingsPresetType0(data)
+
+                return preset_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | ReportSettingsPresetType0 | Unset, data)
+
+        preset = _parse_preset(d.pop("preset", UNSET))
+
         def _parse_bound_tolerance(data: object) -> float | None | Unset:
             if data is None:
                 return data
@@ -159,6 +189,7 @@ class ReportSettings:
             bootstrap=bootstrap,
             degradation=degradation,
             thresholds=thresholds,
+            preset=preset,
             bound_tolerance=bound_tolerance,
         )
 

@@ -6,6 +6,9 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 from attrs import define as _attrs_define
 
 from ..models.self_check_audit_options_color import SelfCheckAuditOptionsColor
+from ..models.self_check_audit_options_preset_type_0 import (
+    SelfCheckAuditOptionsPresetType0,
+)
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -26,6 +29,7 @@ class SelfCheckAuditOptions:
     the self-check's own field, and the bootstrap's resamples its ``resamples``.
 
         Attributes:
+            preset (None | SelfCheckAuditOptionsPresetType0 | Unset):
             color (SelfCheckAuditOptionsColor | Unset):  Default: SelfCheckAuditOptionsColor.Y.
             patch_size (int | Unset):  Default: 8.
             patch_sizes (list[int] | None | Unset):
@@ -46,6 +50,7 @@ class SelfCheckAuditOptions:
             bound_tolerance (float | Unset):  Default: 0.05.
     """
 
+    preset: None | SelfCheckAuditOptionsPresetType0 | Unset = UNSET
     color: SelfCheckAuditOptionsColor | Unset = SelfCheckAuditOptionsColor.Y
     patch_size: int | Unset = 8
     patch_sizes: list[int] | None | Unset = UNSET
@@ -68,6 +73,14 @@ class SelfCheckAuditOptions:
         from ..models.self_check_audit_options_degradation_type_0 import (
             SelfCheckAuditOptionsDegradationType0,
         )
+
+        preset: None | str | Unset
+        if isinstance(self.preset, Unset):
+            preset = UNSET
+        elif isinstance(self.preset, SelfCheckAuditOptionsPresetType0):
+            preset = self.preset.value
+        else:
+            preset = self.preset
 
         color: str | Unset = UNSET
         if not isinstance(self.color, Unset):
@@ -137,6 +150,8 @@ class SelfCheckAuditOptions:
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
+        if preset is not UNSET:
+            field_dict["preset"] = preset
         if color is not UNSET:
             field_dict["color"] = color
         if patch_size is not UNSET:
@@ -183,6 +198,26 @@ class SelfCheckAuditOptions:
         )
 
         d = dict(src_dict)
+
+        def _parse_preset(
+            data: object,
+        ) -> None | SelfCheckAuditOptionsPresetType0 | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                preset_type_0 = SelfCheckAuditOptionsPresetType0(data)
+
+                return preset_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | SelfCheckAuditOptionsPresetType0 | Unset, data)
+
+        preset = _parse_preset(d.pop("preset", UNSET))
+
         _color = d.pop("color", UNSET)
         color: SelfCheckAuditOptionsColor | Unset
         if isinstance(_color, Unset):
@@ -288,6 +323,7 @@ class SelfCheckAuditOptions:
         bound_tolerance = d.pop("bound_tolerance", UNSET)
 
         self_check_audit_options = cls(
+            preset=preset,
             color=color,
             patch_size=patch_size,
             patch_sizes=patch_sizes,
