@@ -1,8 +1,9 @@
-"""Job records (Redis) and the payload store (a directory): the state shared by API and workers.
+"""Job records (Redis) and the payload store (a directory, or S3-compatible object storage:
+``jobstore.objectstore``): the state shared by API and workers.
 
-Depends on redis-py, the standard library and ``api_schemas`` only, so that both the API image
-and the workers import it without FastAPI or Celery. The task and queue names are in
-``api_schemas.tasks``.
+Depends on redis-py, boto3 (object storage), the standard library and ``api_schemas`` only,
+so that both the API image and the workers import it without FastAPI or Celery. The task and
+queue names are in ``api_schemas.tasks``.
 """
 
 from jobstore.errors import (
@@ -15,6 +16,7 @@ from jobstore.errors import (
     JobRunningError,
     JobStoreError,
     StorageQuotaExceededError,
+    StoreUnavailableError,
     TooManyJobsError,
 )
 from jobstore.idempotency import IdempotencyKeys, Reservation, ReservationState
@@ -38,6 +40,7 @@ __all__ = [
     "Reservation",
     "ReservationState",
     "StorageQuotaExceededError",
+    "StoreUnavailableError",
     "TooManyJobsError",
     "is_valid_job_id",
     "new_job_id",

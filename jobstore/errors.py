@@ -56,3 +56,9 @@ class StorageQuotaExceededError(JobStoreError):
         self.usage = usage
         self.quota = quota
         self.job_bytes = job_bytes
+
+
+class StoreUnavailableError(JobStoreError):
+    """The payload store (an object store) did not answer: a transient fault. Nothing was
+    changed by the failed call; the API answers 503 with ``Retry-After``, the worker retries
+    the job later (its record stays)."""

@@ -324,6 +324,23 @@ class PayloadStore:
         """Where versions before compressed pixels kept them (``np.save``)."""
         return self.job_dir(job_id) / "pixels" / f"{validate_name(name)}.npy"
 
+    # -- what the API and the workers ask of any backend -----------------------------------
+
+    def stored_bytes(self, job_id: str) -> int:
+        """Bytes the job keeps in the store (its tenant's quota counts them)."""
+        from jobstore.storage import directory_bytes  # storage imports nothing of this module
+
+        return directory_bytes(self.job_dir(job_id))
+
+    def presigned_url(self, job_id: str, name: str) -> str | None:
+        """A URL a client may fetch the artifact from directly; ``None``: serve it through
+        the API (always so for a directory)."""
+        return None
+
+    def discard_local(self, job_id: str) -> None:
+        """Drop this process's local copies of the job's files once it finished (the
+        directory is the store itself: nothing to drop)."""
+
     # -- deletion ---------------------------------------------------------------------------
 
     def delete(self, job_id: str) -> None:

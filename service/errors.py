@@ -34,6 +34,7 @@ from api_schemas.problems import (
     error_location,
     error_message,
 )
+from jobstore.errors import StoreUnavailableError
 from jobstore.storage import WriteRefusal, is_disk_full, write_refusal
 
 logger = logging.getLogger(__name__)
@@ -342,6 +343,16 @@ async def _redis_unavailable(request: Request, exc: Exception) -> JSONResponse:
     return _error_response(request, error)
 
 
+async def _payload_store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # The object store did not answer: nothing was changed, the client retries (docs: README
+    # "Scaling out"); jobs already accepted stay and the workers retry them.
+    logger.warning("payload store unavailable: %s", exc)
+    error = ServiceUnavailableError(
+        "the payload store is unreachable", retry_after=REDIS_UNAVAILABLE_RETRY_AFTER
+    )
+    return _error_response(request, error)
+
+
 def store_refuses_writes(kind: WriteRefusal) -> ServiceUnavailableError:
     """The 503 of a Redis write refusal of ``kind``."""
     return ServiceUnavailableError(
@@ -387,5 +398,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(redis.ConnectionError, _redis_unavailable)
     app.add_exception_handler(redis.TimeoutError, _redis_unavailable)
     app.add_exception_handler(redis.ResponseError, _redis_response_error)
+    app.add_exception_handler(StoreUnavailableError, _payload_store_unavailable)
     app.add_exception_handler(OSError, _os_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -105,6 +105,11 @@ class Jobs:
             raise ReportNotFoundError(f"the report of job {job.id} is no longer stored")
         return data
 
+    def artifact_url(self, job: JobRecord, name: str) -> str | None:
+        """A presigned URL of the artifact in object storage (``RA_STORAGE_PRESIGN``), or
+        ``None``: serve it with :meth:`artifact` (a missing artifact is that method's 404)."""
+        return self.r.payloads.presigned_url(job.id, name)
+
     def stored_report(self, job: JobRecord) -> AuditReport:
         """The report of a succeeded job as this service's model, for the views derived from
         it (page, CSV, comparison); the same errors as ``report``, and a 409 when it was

@@ -12,6 +12,7 @@ import redis
 
 from jobstore import IdempotencyKeys, JobRecords, PayloadStore
 from jobstore.connection import redis_client
+from jobstore.objectstore import open_payload_store
 from service.dispatch import Dispatcher
 from service.settings import ServiceSettings
 
@@ -47,7 +48,9 @@ class Resources:
             idempotency=IdempotencyKeys(
                 client, prefix=settings.redis_prefix, retention_seconds=settings.retention_seconds
             ),
-            payloads=PayloadStore(settings.data_dir),
+            payloads=open_payload_store(
+                settings.storage_url, settings.data_dir, presign=settings.storage_presign
+            ),
             dispatcher=Dispatcher(settings),
         )
 

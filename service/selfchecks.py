@@ -46,7 +46,6 @@ from api_schemas.selfcheck import (
 from jobstore import JobRecord, new_job_id
 from jobstore import StorageQuotaExceededError as StoreQuotaExceededError
 from jobstore import TooManyJobsError as StoreTooManyJobsError
-from jobstore.storage import directory_bytes
 from observability.logs import bind
 from service.budget import JobOverBudgetError
 from service.dispatch import DispatchError
@@ -315,7 +314,7 @@ class SelfChecks(Submissions):
                 tenant,
                 RESTORERS_AUDITED * request.images,
                 max_in_flight=settings.max_jobs_in_flight_per_tenant,
-                stored_bytes=directory_bytes(payloads.job_dir(job_id)),
+                stored_bytes=payloads.stored_bytes(job_id),
                 max_stored_bytes=settings.max_stored_bytes_per_tenant,
                 kind="selfcheck",
             )

@@ -60,6 +60,12 @@ class ServiceSettings(BaseSettings):
     redis_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")] = "ra"
     data_dir: Path = Path("data")
     """Root of the payload store (shared with the workers)."""
+    storage_url: str | None = None
+    """Payload store: unset or ``file:///dir`` (a directory), ``s3://bucket/prefix`` (object
+    storage; ``data_dir`` is then local scratch). The API and workers pick it by one rule,
+    ``jobstore.objectstore.open_payload_store``."""
+    storage_presign: bool = False
+    """Answer artifact downloads with a 307 to a presigned object-store URL (S3 only)."""
     retention_seconds: Annotated[int, Field(gt=0)] = 7 * 86400
     max_body_bytes: Annotated[int, Field(gt=0)] = 512 * MIB
     max_pixels_per_image: Annotated[int, Field(gt=0)] = DEFAULT_MAX_PIXELS

@@ -47,7 +47,7 @@ from jobstore import StorageQuotaExceededError as StoreQuotaExceededError
 from jobstore import TooManyJobsError as StoreTooManyJobsError
 from jobstore.admissions import Admissions
 from jobstore.callbacks import CallbackQueue
-from jobstore.storage import StoredBytes, directory_bytes, format_bytes, free_bytes, is_disk_full
+from jobstore.storage import StoredBytes, format_bytes, free_bytes, is_disk_full
 from observability.logs import bind
 from service.budget import check_budget
 from service.dispatch import DispatchError
@@ -370,7 +370,7 @@ class Submissions:
                 idempotency_key=idempotency_key,
                 payload_digest=digest,
                 max_in_flight=self.r.settings.max_jobs_in_flight_per_tenant,
-                stored_bytes=directory_bytes(self.r.payloads.job_dir(job_id)),
+                stored_bytes=self.r.payloads.stored_bytes(job_id),
                 max_stored_bytes=self.r.settings.max_stored_bytes_per_tenant,
             )
             if options.callback_url is not None:
@@ -475,7 +475,7 @@ class Submissions:
                 names.setdefault(role, []).append(name)
         sources = options.sources or []
         if sources:  # no part to write: the job's directory is made here, for its manifest
-            self.r.payloads.input_dir(job_id).mkdir(parents=True, exist_ok=True)
+            self.r.payloads.create_job_dir(job_id)
         for i, source in enumerate(sources):  # the worker fetches them to these names
             for role in ROLES:
                 if getattr(source, role) is not None:

@@ -88,6 +88,12 @@ class WorkerSettings(BaseSettings):
     redis_sentinel_master: Annotated[str, Field(min_length=1)] = DEFAULT_SENTINEL_MASTER
     redis_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")] = "ra"
     data_dir: Path = Path("data")
+    storage_url: str | None = None
+    """Payload store: unset or ``file:///dir`` (a directory), ``s3://bucket/prefix`` (object
+    storage; ``data_dir`` is then local scratch). The API and workers pick it by one rule,
+    ``jobstore.objectstore.open_payload_store``."""
+    storage_presign: bool = False
+    """Answer artifact downloads with a 307 to a presigned object-store URL (S3 only)."""
     device: str = "auto"
     lease_seconds: Annotated[float, Field(ge=1.0, le=3600.0)] = 30.0
     soft_time_limit: Annotated[int, Field(ge=1)] = 1800

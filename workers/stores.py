@@ -16,6 +16,7 @@ from redis.retry import Retry
 
 from jobstore import JobRecords, PayloadStore
 from jobstore.connection import redis_client
+from jobstore.objectstore import open_payload_store
 from jobstore.storage import StoredBytes
 from observability.telemetry import Telemetry
 from workers.settings import WorkerSettings, get_settings
@@ -58,7 +59,13 @@ def open_stores(settings: WorkerSettings) -> Stores:
     records = JobRecords(
         client, prefix=settings.redis_prefix, retention_seconds=settings.retention_seconds
     )
-    return Stores(records, PayloadStore(settings.data_dir), settings)
+    return Stores(
+        records,
+        open_payload_store(
+            settings.storage_url, settings.data_dir, presign=settings.storage_presign
+        ),
+        settings,
+    )
 
 
 @lru_cache(maxsize=1)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Annotated, BinaryIO
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile
-from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from api_schemas.comparison import Comparison, ComparisonQuery
@@ -320,11 +320,19 @@ def get_comparison_html(
     response_class=StreamingResponse,
     responses={
         200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}},
-        **problem_responses(401, 404),
+        307: {
+            "description": "The artifact is in object storage: fetch it from the presigned "
+            "URL in Location (RA_STORAGE_PRESIGN=true)",
+            "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
+        },
+        **problem_responses(401, 404, 503),
     },
 )
 def get_artifact(job: OwnedJobDep, jobs: JobsDep, name: str) -> Response:
     """A PNG map or plot named in the report."""
+    url = jobs.artifact_url(job, name)
+    if url is not None:
+        return RedirectResponse(url, status_code=307)
     file = jobs.artifact(job, name)
     media_type = "image/png" if name.endswith(".png") else "application/octet-stream"
     return _open_file_response(file, media_type)
@@ -336,7 +344,10 @@ _CHUNK = 1 << 16
 def _open_file_response(file: BinaryIO, media_type: str) -> StreamingResponse:
     """Send a file the handler opened (not a path: a DELETE may remove the path meanwhile):
     its length is known before the first byte and the body is the whole file as opened."""
-    size = os.fstat(file.fileno()).st_size
+    # An object store's object has no descriptor; it knows its length (Content-Length).
+    size = getattr(file, "content_length", None)
+    if size is None:
+        size = os.fstat(file.fileno()).st_size
 
     def chunks() -> Iterator[bytes]:
         with file:

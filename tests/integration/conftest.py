@@ -17,9 +17,9 @@ import redis
 
 from jobstore import JobRecords, PayloadStore
 from tests.fixtures.redis_server import RedisServer
-from tests.integration.stack import ApiServer, WorkerProcess, stack_environment
+from tests.integration.stack import FAST_RECOVERY, ApiServer, WorkerProcess, stack_environment
 
-LEASE_SECONDS = 5
+LEASE_SECONDS = int(FAST_RECOVERY["RA_LEASE_SECONDS"])
 WEBHOOK_SECRET = "integration-webhook-secret"
 
 
@@ -53,12 +53,7 @@ def stack_env(stack_redis: RedisServer, stack_dir: Path) -> dict[str, str]:
     return stack_environment(
         stack_redis.url,
         stack_dir / "data",
-        RA_LEASE_SECONDS=str(LEASE_SECONDS),
-        RA_SWEEP_INTERVAL="0.5",
-        RA_UNACKED_RESTORE_INTERVAL="1",
-        RA_BATCH_SIZE="2",
-        RA_POLL_AFTER_SECONDS="1",
-        RA_READINESS_CACHE_SECONDS="0",
+        **FAST_RECOVERY,
         # Webhooks to loopback receivers, retried fast and given up within seconds.
         RA_CALLBACK_ALLOWED_HOSTS="127.0.0.1",
         RA_CALLBACK_SECRET=json.dumps({"local": WEBHOOK_SECRET}),

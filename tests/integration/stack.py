@@ -45,6 +45,18 @@ def _kill_group(pid: int, sig: int) -> None:
         os.killpg(pid, sig)
 
 
+FAST_RECOVERY = {
+    "RA_LEASE_SECONDS": "5",
+    "RA_SWEEP_INTERVAL": "0.5",
+    "RA_UNACKED_RESTORE_INTERVAL": "1",
+    "RA_BATCH_SIZE": "2",
+    "RA_POLL_AFTER_SECONDS": "1",
+    "RA_READINESS_CACHE_SECONDS": "0",
+}
+"""Settings of the integration stacks: a 5 s lease and a fast sweeper, so that a killed worker's
+job is recovered within seconds; batches of two pairs, so progress shows on small jobs."""
+
+
 def stack_environment(redis_url: str, data_dir: Path, **settings: str) -> dict[str, str]:
     """Environment of a worker and an API process: this process's, less any ``RA_*``
     setting, then a local-mode stack on loopback using ``redis_url`` and ``data_dir`` on the
@@ -81,8 +93,9 @@ def group_pids(pgid: int) -> list[int]:
 class WorkerProcess:
     """One Celery worker process (and its pool child) started against the test Redis."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(self, env: dict[str, str], log_dir: Path, *, cwd: Path = REPO) -> None:
         self.env = env
+        self.cwd = cwd
         self.log_dir = log_dir
         self.popen: subprocess.Popen[bytes] | None = None
         self.nodename = ""
@@ -107,8 +120,9 @@ class WorkerProcess:
         with self.log_path.open("wb") as log:
             self.popen = subprocess.Popen(
                 argv,
-                env=self.env,
-                cwd=REPO,
+                # A working directory elsewhere imports the repository through PYTHONPATH.
+                env={**self.env, "PYTHONPATH": str(REPO)} if self.cwd != REPO else self.env,
+                cwd=self.cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

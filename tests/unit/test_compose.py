@@ -248,6 +248,8 @@ def _instructions(dockerfile: str, keyword: str) -> list[str]:
 # Import name -> the distribution Dockerfile.api installs for it.
 _DISTRIBUTIONS = {
     "PIL": "pillow",
+    "boto3": "boto3",
+    "botocore": "boto3",  # boto3's own core, installed with it
     "celery": "celery",
     "fastapi": "fastapi",
     "jinja2": "jinja2",

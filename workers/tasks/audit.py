@@ -20,6 +20,8 @@ Outcomes:
   to write for a deleted job, so nothing is ever written for a job deleted meanwhile;
 * soft time limit: ``finish(failed)`` with a "time limit" problem;
 * any other exception inside the audit: ``finish(failed)`` with a 500 problem, no retry;
+* the object store unreachable (``StoreUnavailableError``): handled as Redis unreachable
+  below (a retry, or the sweeper's requeue once the lease ran out);
 * Redis unreachable: progress and cancel checks are best effort during the audit, so a short
   blip costs nothing; at start or finish ``redis.ConnectionError`` (a named transient error) is
   retried with exponential backoff, and when even the retry cannot be published (Redis is the
@@ -47,8 +49,7 @@ from numpy.typing import NDArray
 from api_schemas.jobs import JobManifest
 from api_schemas.problems import JOB_PROBLEMS, ProblemError
 from api_schemas.tasks import AUDIT_TASK
-from jobstore import JobNotFoundError, is_valid_job_id
-from jobstore.storage import directory_bytes
+from jobstore import JobNotFoundError, StoreUnavailableError, is_valid_job_id
 from observability.telemetry import Telemetry
 from workers.callbacks import wake as wake_webhook
 from workers.engine import ArtifactWriter, PairSource, run_audit
@@ -90,10 +91,11 @@ def record_stored_bytes(stores: Stores, job_id: str) -> None:
     """Set the bytes the job keeps in the payload store (inputs, report, maps) in its tenant's
     usage, which the API checks against the tenant's quota at the next submission."""
     try:
-        stored = directory_bytes(stores.payloads.job_dir(job_id))
+        stored = stores.payloads.stored_bytes(job_id)
         stores.stored_bytes.set_job_bytes(job_id, stored)
-    except (redis.RedisError, OSError) as exc:
+    except (redis.RedisError, OSError, StoreUnavailableError) as exc:
         logger.warning("job %s: stored bytes not recorded (%s)", job_id, exc)
+    stores.payloads.discard_local(job_id)
 
 
 class PairMeter:
@@ -232,8 +234,8 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
             error = JOB_PROBLEMS.TIME_LIMIT.problem(detail)
             _finish(stores, job_id, worker_id, "failed", error)
             return "failed"
-        except redis.ConnectionError:
-            raise
+        except (redis.ConnectionError, StoreUnavailableError):
+            raise  # transient: the task retries once the lease ran out (below)
         except Exception as exc:
             logger.exception("job %s: audit failed", job_id)
             detail = f"the audit failed: {type(exc).__name__}"
@@ -246,6 +248,8 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
             logger.warning("job %s: report not written, no longer ours (%s)", job_id, exc)
             return "lost"
         finished = _finish(stores, job_id, worker_id, "succeeded")
+    if finished:  # one line per job done, whichever worker did it (the scale-out test counts)
+        logger.info("job %s: succeeded, report recorded", job_id)
     return "succeeded" if finished else "lost"
 
 
@@ -280,7 +284,8 @@ def run(self: Task[Any, Any], job_id: str) -> str:
 
             return selfcheck_job(job_id, stores())
         return audit_job(job_id, stores())
-    except redis.ConnectionError as exc:
+    except (redis.ConnectionError, StoreUnavailableError) as exc:
+        # The object store out like Redis out: the job keeps its record and is retried.
         retries = int(self.request.retries or 0)
         countdown = min(2**retries, 60) + get_settings().lease_seconds
         raise self.retry(exc=exc, countdown=countdown, max_retries=MAX_RETRIES) from exc

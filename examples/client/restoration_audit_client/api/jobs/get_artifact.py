@@ -1,5 +1,5 @@
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import httpx
@@ -28,7 +28,11 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Problem | None:
+) -> Any | Problem | None:
+    if response.status_code == 307:
+        response_307 = cast(Any, None)
+        return response_307
+
     if response.status_code == 401:
         response_401 = Problem.from_dict(response.json())
 
@@ -44,6 +48,11 @@ def _parse_response(
 
         return response_422
 
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -52,7 +61,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Problem]:
+) -> Response[Any | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -66,7 +75,7 @@ def sync_detailed(
     name: str,
     *,
     client: AuthenticatedClient,
-) -> Response[Problem]:
+) -> Response[Any | Problem]:
     """Get Artifact
 
      A PNG map or plot named in the report.
@@ -80,7 +89,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem]
+        Response[Any | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -100,7 +109,7 @@ def sync(
     name: str,
     *,
     client: AuthenticatedClient,
-) -> Problem | None:
+) -> Any | Problem | None:
     """Get Artifact
 
      A PNG map or plot named in the report.
@@ -114,7 +123,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem
+        Any | Problem
     """
 
     return sync_detailed(
@@ -129,7 +138,7 @@ async def asyncio_detailed(
     name: str,
     *,
     client: AuthenticatedClient,
-) -> Response[Problem]:
+) -> Response[Any | Problem]:
     """Get Artifact
 
      A PNG map or plot named in the report.
@@ -143,7 +152,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem]
+        Response[Any | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -161,7 +170,7 @@ async def asyncio(
     name: str,
     *,
     client: AuthenticatedClient,
-) -> Problem | None:
+) -> Any | Problem | None:
     """Get Artifact
 
      A PNG map or plot named in the report.
@@ -175,7 +184,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem
+        Any | Problem
     """
 
     return (
