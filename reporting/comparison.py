@@ -12,6 +12,11 @@ d over each resample, and report the (1 - level)/2 and (1 + level)/2 quantiles o
 (the percentile bootstrap). Resampling pairs, not the two sides separately, keeps the
 correlation between a restorer's two runs on the same image, which is what makes a paired
 comparison far tighter than comparing two means.
+
+The resampling is numpy's here rather than ``workers/estimators/bootstrap.py``'s weights:
+``reporting`` sits below ``workers`` in the layering contract (pyproject, import-linter), so the
+CLI and the API can compare stored reports without importing the engine or torch. The draw is
+the same scheme (n indices with replacement per resample, seeded), only the generator differs.
 """
 
 from __future__ import annotations
