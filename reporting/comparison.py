@@ -12,6 +12,11 @@ d over each resample, and report the (1 - level)/2 and (1 + level)/2 quantiles o
 (the percentile bootstrap). Resampling pairs, not the two sides separately, keeps the
 correlation between a restorer's two runs on the same image, which is what makes a paired
 comparison far tighter than comparing two means.
+
+The resampling is numpy's here rather than ``workers/estimators/bootstrap.py``'s weights:
+``reporting`` sits below ``workers`` in the layering contract (pyproject, import-linter), so the
+CLI and the API can compare stored reports without importing the engine or torch. The draw is
+the same scheme (n indices with replacement per resample, seeded), only the generator differs.
 """
 
 from __future__ import annotations
@@ -41,7 +46,32 @@ _RISK_RANK: Final[dict[RiskLevel, int]] = {"low": 0, "medium": 1, "high": 2}
 
 
 class IncomparableReportsError(ValueError):
-    """The two reports share no restorer, or no pair of a shared restorer."""
+    """The two reports share no restorer, or no pair of a shared restorer, or were measured
+    under different conventions."""
+
+
+_MEASURED_UNDER: Final = ("color", "crop_border", "patch_size", "patch_stride", "renyi_order")
+"""The settings of the report that the compared per-pair values depend on (luma or RGB and the
+border crop: every value; the patches: uncertainty and perception; the order: perception). Two
+reports that differ in one would show the change of convention as a change of the model: a
+basicsr-y run against an RGB run differs by decibels with identical images. Risk thresholds
+and bootstrap settings are not among them: they change verdicts and group intervals, not the
+per-pair values compared."""
+
+
+def _check_same_conventions(baseline: AuditReport, candidate: AuditReport) -> None:
+    before, after = baseline.settings, candidate.settings
+    differing = [
+        f"{name} {getattr(before, name)!r} vs {getattr(after, name)!r}"
+        for name in _MEASURED_UNDER
+        if getattr(before, name) != getattr(after, name)
+    ]
+    if differing:
+        raise IncomparableReportsError(
+            "the reports were measured under different settings (baseline vs candidate: "
+            + ", ".join(differing)
+            + "); audit both with the same options or --preset"
+        )
 
 
 _PAIR_VALUE: Final[dict[CompareMetric, Callable[[PairReport], float | None]]] = {
@@ -181,8 +211,10 @@ def compare_reports(
     ``None``).
 
     Raises:
-        IncomparableReportsError: no restorer or no pair in common.
+        IncomparableReportsError: no restorer or no pair in common, or different settings
+            of measurement (``_MEASURED_UNDER``).
     """
+    _check_same_conventions(baseline, candidate)
     rule = rule or RegressionRule()
     groups: list[GroupComparison] = []
     reasons: list[str] = []

@@ -215,7 +215,8 @@ class IdempotencyKeyReusedError(DomainError):
 
 
 class ReportsNotComparableError(DomainError):
-    """A comparison's two reports share no restorer, or no pair id within one."""
+    """A comparison's two reports share no restorer, no pair id within one, or were measured
+    under different colour, crop, patch or Rényi-order settings."""
 
     status = 422
     slug = "reports-not-comparable"

@@ -66,7 +66,8 @@ def test_comparison_problems(client: httpx.Client) -> None:
     job = submit(client, baseline_pairs[:2], FAST).json()["id"]
     other = submit(client, baseline_pairs[:2], FAST | {"pairs": [{"id": "a"}, {"id": "b"}]})
     other_id = other.json()["id"]
-    for j in (job, other_id):
+    cropped = submit(client, baseline_pairs[:2], FAST | {"crop_border": 2}).json()["id"]
+    for j in (job, other_id, cropped):
         assert wait_for(client, j)["state"] == "succeeded"
 
     missing = client.get(f"/v1/jobs/{job}/comparison", params={"baseline": NEVER_EXISTED})
@@ -79,6 +80,9 @@ def test_comparison_problems(client: httpx.Client) -> None:
     # No pair id in common: a 422 that says so, never a 500.
     strangers = client.get(f"/v1/jobs/{other_id}/comparison", params={"baseline": job})
     assert "no pair id" in assert_problem(strangers, 422)["detail"]
+    # The same pairs measured under another border crop: a 422, not a regression of the model.
+    recropped = client.get(f"/v1/jobs/{cropped}/comparison", params={"baseline": job})
+    assert "crop_border 0 vs 2" in assert_problem(recropped, 422)["detail"]
 
 
 def test_comparison_page_shows_the_changed_pairs_side_by_side(client: httpx.Client) -> None:

@@ -256,3 +256,34 @@ def test_compare_usage_and_input_errors(
     err = capsys.readouterr().err
     assert "not an audit report of this version" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("color", "rgb"), ("crop_border", 4), ("patch_size", 16), ("renyi_order", 2.0)],
+)
+def test_reports_measured_under_other_settings_are_incomparable(
+    reports: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    setting: str,
+    value: object,
+) -> None:
+    # A convention change (e.g. basicsr-y against RGB) must not read as a model's regression.
+    baseline = _load(reports["baseline"])
+    other = baseline.model_copy(
+        update={"settings": baseline.settings.model_copy(update={setting: value})}
+    )
+    with pytest.raises(IncomparableReportsError, match=f"different settings.*{setting}"):
+        compare_reports(baseline, other)
+    path = tmp_path / "other.json"
+    path.write_text(other.model_dump_json())
+    assert main(["compare", str(reports["baseline"]), str(path)]) == EXIT_INPUT
+    assert f"{setting}" in capsys.readouterr().err
+    # Settings that change only group intervals do not block a comparison.
+    resamples = baseline.settings.bootstrap.resamples + 7
+    bootstrap = baseline.settings.bootstrap.model_copy(update={"resamples": resamples})
+    tolerant = baseline.model_copy(
+        update={"settings": baseline.settings.model_copy(update={"bootstrap": bootstrap})}
+    )
+    assert compare_reports(baseline, tolerant).regression is False

@@ -138,3 +138,27 @@ def test_openapi_documents_the_page_as_text_html(client):
     assert operation["responses"]["409"]["content"] == {
         PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}
     }
+
+
+@pytest.mark.parametrize("page", ["comparison", "comparison.html"])
+@pytest.mark.parametrize("unfinished", ["queued", "running", "failed"])
+@pytest.mark.parametrize("side", ["baseline", "candidate"])
+def test_comparison_with_a_job_without_report_is_a_409_naming_it(
+    client, worker, page, unfinished, side
+):
+    # Either side without a report is a conflict (poll, or the job failed), never a 500 nor a
+    # comparison of nothing; the problem names the job that lacks it.
+    records, _ = worker
+    done = finished_job(client, worker, EMPTY_REPORT.model_dump_json().encode())
+    other = client.post("/v1/jobs", **batch(1)).json()["id"]
+    if unfinished != "queued":
+        assert records.try_start(other, "w1", 30)
+    if unfinished == "failed":
+        assert records.finish(other, "w1", "failed", {"title": "Bad input", "status": 422})
+    baseline, candidate = (other, done) if side == "baseline" else (done, other)
+    response = client.get(f"/v1/jobs/{candidate}/{page}", params={"baseline": baseline})
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"] == PROBLEM
+    kind = "job-has-no-report" if unfinished == "failed" else "job-not-finished"
+    assert response.json()["type"].endswith(f"/{kind}")
+    assert other in response.json()["detail"]

@@ -106,6 +106,27 @@ def test_other_tenant_gets_404_as_if_the_job_did_not_exist(
     assert not (own.status_code == 404 and "job-not-found" in own.text), own.text
 
 
+@pytest.mark.parametrize("operation", ["comparison", "comparison_html"])
+@pytest.mark.parametrize("state", STATES)
+def test_another_tenants_job_as_baseline_is_a_404_like_a_missing_one(
+    client, jobs_by_state, operation, state
+):
+    # The caller owns the candidate; the baseline query parameter names acme's job. The answer
+    # must not tell it from a baseline that never existed (no existence leak through ?baseline=).
+    own = client.post("/v1/jobs", **batch(1), headers=auth("globex"))
+    assert own.status_code == 202, own.text
+    path = OPERATIONS[operation][1].split("?")[0].format(id=own.json()["id"])
+
+    def ask(baseline: str):
+        return client.get(path, params={"baseline": baseline}, headers=auth("globex"))
+
+    foreign, missing = ask(jobs_by_state[state]), ask(NEVER_EXISTED)
+    assert foreign.status_code == 404, foreign.text
+    assert foreign.json()["type"].endswith("/job-not-found")
+    assert [e["part"] for e in foreign.json()["errors"]] == ["baseline"]
+    assert _shape(foreign, jobs_by_state[state]) == _shape(missing, NEVER_EXISTED)
+
+
 @pytest.mark.parametrize("state", [*STATES, None])
 def test_other_tenant_lists_none_of_the_jobs(client, jobs_by_state, state):
     params = {"page_size": 100} | ({"state": state} if state else {})
