@@ -17,6 +17,7 @@ import os
 import platform
 import statistics
 import sys
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -57,7 +58,7 @@ def main() -> None:
     print("-" * len(header))
     for size in BATCH_SIZES:
         batches, whole = profile_counts(
-            lambda size=size: run_audit(pairs, options, device="cpu", batch_size=size)
+            partial(run_audit, pairs, options, device="cpu", batch_size=size)
         )
         ops = statistics.median(b.operators for b in batches)
         syncs = statistics.median(b.syncs for b in batches)

@@ -30,7 +30,8 @@ def load(path: Path) -> torch.Tensor:
 def main() -> None:
     truth_dir, restored_dir = (Path(a) for a in sys.argv[1:3])
     names = sorted(p.name for p in truth_dir.glob("*.png"))
-    psnr, ssim = [], []
+    psnr: list[torch.Tensor] = []
+    ssim: list[torch.Tensor] = []
     for start in range(0, len(names), BATCH):
         chunk = names[start : start + BATCH]
         x = torch.stack([load(truth_dir / n) for n in chunk])
@@ -38,7 +39,9 @@ def main() -> None:
         psnr.append(
             peak_signal_noise_ratio(x_hat, x, data_range=1.0, reduction="none", dim=(1, 2, 3))
         )
-        ssim.append(structural_similarity_index_measure(x_hat, x, data_range=1.0, reduction="none"))
+        value = structural_similarity_index_measure(x_hat, x, data_range=1.0, reduction="none")
+        assert isinstance(value, torch.Tensor)  # a tuple only when asked for the full image
+        ssim.append(value)
     mean_psnr, mean_ssim = torch.cat(psnr).mean(), torch.cat(ssim).mean()
     print(f"{len(names)} pairs: PSNR {mean_psnr:.3f} dB, SSIM {mean_ssim:.4f}")
 
