@@ -13,18 +13,15 @@ Usage: python benchmarks/bench_launches.py [--pairs 32] [--size 128]
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import sys
 from functools import partial
 from pathlib import Path
 
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api_schemas import AuditOptions
+from benchmarks.bench_service import machine_line
 from tests.support.host_syncs import profile_counts
 from tests.support.sample_pairs import crops, degrade, to_tensor
 from workers.engine import PairSource, run_audit
@@ -38,11 +35,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=32)
     parser.add_argument("--size", type=int, default=128)
     args = parser.parse_args()
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(
-        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
-        f"load average {load}"
-    )
+    print(machine_line())
     pairs = [
         PairSource(f"p{i}", "default", to_tensor(x), to_tensor(degrade(x, KINDS[i % 4], seed=i)))
         for i, x in enumerate(crops(args.pairs, args.size, seed=0))
