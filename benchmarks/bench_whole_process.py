@@ -1,0 +1,130 @@
+"""The whole command as a user times it (issue 15 item 1): ``restoration-audit audit`` against
+a plain torchmetrics script (benchmarks/peer_psnr_ssim.py) on the same PNG files.
+
+Photographic pairs (256 px crops of scikit-image's bundled photographs, four kinds of
+restoration in one restorer, seed 0) are written as PNGs to a temp dir; both commands run as
+whole processes, alternating, and each run's wall time and rusage (os.wait4: user and system
+CPU, minor page faults, peak RSS) is taken. Prints the medians and the ratio peer / ours
+(above 1: the audit is faster than the peer).
+Usage: python benchmarks/bench_whole_process.py [--pairs 140] [--size 256] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.sample_pairs import crops, degrade
+
+ROOT = Path(__file__).resolve().parents[1]
+KINDS = ("noise", "blur", "jpeg", "sharpen")
+
+
+@dataclass(frozen=True)
+class Run:
+    wall: float
+    user: float
+    system: float
+    minor_faults: int
+    peak_rss_mb: float
+
+
+def timed(command: list[str], env: dict[str, str]) -> Run:
+    start = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{command[0]} exited with {process.returncode}")
+    # ru_maxrss is in KiB on Linux.
+    return Run(wall, usage.ru_utime, usage.ru_stime, usage.ru_minflt, usage.ru_maxrss / 1024)
+
+
+def median_run(runs: list[Run]) -> Run:
+    return Run(
+        statistics.median(r.wall for r in runs),
+        statistics.median(r.user for r in runs),
+        statistics.median(r.system for r in runs),
+        int(statistics.median(r.minor_faults for r in runs)),
+        statistics.median(r.peak_rss_mb for r in runs),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pairs", type=int, default=140)
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with tempfile.TemporaryDirectory(prefix="ra-whole-") as tmp:
+        truth_dir, restored_dir = Path(tmp, "gt"), Path(tmp, "restored")
+        truth_dir.mkdir()
+        restored_dir.mkdir()
+        for i, gt in enumerate(crops(args.pairs, args.size, seed=0)):
+            Image.fromarray(gt).save(truth_dir / f"{i:04d}.png")
+            Image.fromarray(degrade(gt, KINDS[i % 4], seed=i)).save(restored_dir / f"{i:04d}.png")
+        commands = {
+            "restoration-audit": [
+                str(bin_dir / "restoration-audit"),
+                "audit",
+                "--ground-truth",
+                str(truth_dir),
+                "--restored",
+                f"r={restored_dir}",
+                "--color",
+                "rgb",
+                "--quiet",
+                "--output",
+                str(Path(tmp, "report.json")),
+            ],
+            "torchmetrics script": [
+                sys.executable,
+                str(ROOT / "benchmarks" / "peer_psnr_ssim.py"),
+                str(truth_dir),
+                str(restored_dir),
+            ],
+        }
+        runs: dict[str, list[Run]] = {name: [] for name in commands}
+        for _ in range(args.repeats):  # alternating, so load drifts hit both alike
+            for name, command in commands.items():
+                runs[name].append(run := timed(command, env))
+                print(f"  {name}: {run}", file=sys.stderr, flush=True)  # progress
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, load average {load}\n"
+        f"{args.pairs} PNG pairs at {args.size} px, whole processes, alternating, "
+        f"median of {args.repeats}\n"
+    )
+    header = (
+        f"{'command':<20} {'wall s':>7} {'user s':>7} {'sys s':>7} "
+        f"{'minor faults':>12} {'peak RSS MB':>11}"
+    )
+    print(header)
+    print("-" * len(header))
+    medians = {name: median_run(r) for name, r in runs.items()}
+    for name, m in medians.items():
+        print(
+            f"{name:<20} {m.wall:>7.2f} {m.user:>7.2f} {m.system:>7.2f} "
+            f"{m.minor_faults:>12} {m.peak_rss_mb:>11.0f}"
+        )
+    ours, peer = medians["restoration-audit"], medians["torchmetrics script"]
+    print(f"\nratio peer / ours (wall): {peer.wall / ours.wall:.2f}x (goal >= 1.25x)")
+
+
+if __name__ == "__main__":
+    main()
