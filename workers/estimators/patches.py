@@ -39,7 +39,13 @@ from api_schemas.conventions import fast_fft_size
 from workers.estimators._checks import check_images, check_min_size
 from workers.estimators.errors import EstimatorInputError
 
-__all__ = ["PatchMoments", "mean_and_covariance", "patch_moments", "sample_patches"]
+__all__ = [
+    "PatchMoments",
+    "mean_and_covariance",
+    "patch_moments",
+    "sample_patches",
+    "tiled_patch_moments",
+]
 
 _CHUNK_ELEMENTS = 1 << 24
 
@@ -369,6 +375,50 @@ def patch_moments(images: torch.Tensor, patch_size: int = 8, stride: int = 1) ->
     if stride == 1 and patch_size > 1:
         return _stride1_moments(x, patch_size)
     return _unfold_moments(x, patch_size, stride)
+
+
+def tiled_patch_moments(
+    images: torch.Tensor, patch_size: int = 8, stride: int = 1, *, tile_rows: int
+) -> PatchMoments:
+    """:func:`patch_moments` over horizontal bands of about ``tile_rows`` rows, summed.
+
+    The sums of docs/theory.md §3.3 are sums over patch positions, so they are additive over
+    any partition of the positions. Band ``k`` holds the rows ``[k t, k t + t + p - 1)`` (an
+    overlap of ``p - 1`` rows with the next band, ``t`` a multiple of the stride) and its
+    patches are exactly those whose top row lies in ``[k t, k t + t)``: every position is in
+    one band, so the result equals the untiled one up to float64 summation order, while the
+    working memory (the float64 copy and the FFT buffers) scales with the band, not the image.
+
+    Args:
+        images: ``(B, C, H, W)``, as :func:`patch_moments`.
+        patch_size, stride: as :func:`patch_moments`.
+        tile_rows: positions per band (rounded up to a multiple of ``stride``); an image with
+            no more rows than one band is not split.
+
+    Example:
+        >>> x = torch.arange(20.0).reshape(1, 1, 4, 5)
+        >>> whole, tiled = patch_moments(x, 2), tiled_patch_moments(x, 2, tile_rows=1)
+        >>> bool(torch.equal(whole.outer, tiled.outer)), tiled.count.item()
+        (True, 12.0)
+    """
+    _check_patch_args(images, patch_size, stride)
+    if tile_rows < 1:
+        raise EstimatorInputError(f"tile_rows must be >= 1, got {tile_rows}")
+    step = math.ceil(tile_rows / stride) * stride
+    height = images.shape[-2]
+    if height <= step + patch_size - 1:
+        return patch_moments(images, patch_size, stride)
+    total: PatchMoments | None = None
+    for top in range(0, height - patch_size + 1, step):
+        band = patch_moments(images[..., top : top + step + patch_size - 1, :], patch_size, stride)
+        if total is None:
+            total = band
+        else:  # in place: one (B, d, d) accumulator, not one per band
+            total.count.add_(band.count)
+            total.total.add_(band.total)
+            total.outer.add_(band.outer)
+    assert total is not None  # height >= patch_size (checked): at least one band
+    return total
 
 
 def sample_patches(
