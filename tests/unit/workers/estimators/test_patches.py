@@ -249,6 +249,7 @@ def test_tiled_patch_moments_equal_untiled(p: int, stride: int, tile_rows: int) 
     assert _rel(tiled.outer, whole.outer) < 1e-12
     count, total, outer = _brute(images, p, stride)
     torch.testing.assert_close(tiled.count, count, rtol=0, atol=0)
+    assert _rel(tiled.total, total) < 1e-9
     assert _rel(tiled.outer, outer) < 1e-9
 
 
