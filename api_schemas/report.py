@@ -17,6 +17,8 @@ SCHEMA_VERSION: Final = "2"
 """Revision 2 of docs/theory.md re-means ``up_region`` and ``min_uncertainty_multiplier``."""
 
 RiskLevel = Literal["low", "medium", "high"]
+RISK_RANK: Final[dict[RiskLevel, int]] = {"low": 0, "medium": 1, "high": 2}
+"""Order of the risk levels, for sorting and for "rises to or above" comparisons."""
 UpRegion = Literal["below_bound", "on_bound", "above_bound"]
 
 

@@ -15,7 +15,7 @@ from api_schemas.exit_codes import EXIT_HIGH_RISK, EXIT_OK
 from api_schemas.jobs import group_name_problem, pair_id_problem
 from api_schemas.options import AuditOptions
 from api_schemas.presets import PRESETS
-from api_schemas.report import AuditReport
+from api_schemas.report import RISK_RANK, AuditReport
 from cli.errors import UsageError, exit_code
 from workers.device import DEVICE_CHOICES, parse_device
 from workers.errors import AuditInputError
@@ -559,9 +559,8 @@ def run_audit_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) 
         if args.html is not None:
             stdout.write(f"HTML report written to {args.html}\n")
     if args.fail_on is not None:
-        levels = ["low", "medium", "high"]
-        threshold = levels.index(args.fail_on)
-        if any(levels.index(g.risk.level) >= threshold for g in report.groups):
+        threshold = RISK_RANK[args.fail_on]
+        if any(RISK_RANK[g.risk.level] >= threshold for g in report.groups):
             return EXIT_HIGH_RISK
     return EXIT_OK
 

@@ -36,13 +36,12 @@ from api_schemas.comparison import (
     PairChange,
     RegressionRule,
 )
-from api_schemas.report import AuditReport, GroupReport, PairReport, RiskLevel
+from api_schemas.report import RISK_RANK, AuditReport, GroupReport, PairReport
 
 CHANGED_MOST: Final = 10
 """Pairs listed as changed most, per restorer."""
 _RESAMPLES_PER_CHUNK: Final = 256
 """Resamples drawn at once: bounds memory to 256 x n indices whatever R is."""
-_RISK_RANK: Final[dict[RiskLevel, int]] = {"low": 0, "medium": 1, "high": 2}
 
 
 class IncomparableReportsError(ValueError):
@@ -242,7 +241,7 @@ def compare_reports(
                     f"margin {rule.margin(m.metric):g}"
                 )
         base_risk, cand_risk = base_group.risk.level, cand_group.risk.level
-        if rule.fail_on_risk_increase and _RISK_RANK[cand_risk] > _RISK_RANK[base_risk]:
+        if rule.fail_on_risk_increase and RISK_RANK[cand_risk] > RISK_RANK[base_risk]:
             reasons.append(f"{name}: risk rose from {base_risk} to {cand_risk}")
         groups.append(
             GroupComparison(

@@ -31,7 +31,7 @@ import numpy as np
 import PIL
 from PIL import Image, ImageOps
 
-from api_schemas.report import AuditReport, Estimate, GroupReport, PairReport, RiskLevel
+from api_schemas.report import RISK_RANK, AuditReport, Estimate, GroupReport, PairReport, RiskLevel
 
 TEMPLATE: Final = "report.html.j2"
 DEFAULT_THUMBNAILS: Final = 12
@@ -54,7 +54,6 @@ and report as a console error)."""
 _RENDERER_VERSION: Final = "2"
 """Bump when the page changes in a way the template's bytes do not show (the ETag uses it)."""
 
-_RISK_RANK: Final[dict[RiskLevel, int]] = {"low": 0, "medium": 1, "high": 2}
 _UP_REGION_TEXT: Final = {
     "below_bound": (
         "below the Gaussian-oracle frontier (more certain than the best Gaussian restorer at "
@@ -284,7 +283,7 @@ def risk_order(pairs: Sequence[PairReport]) -> list[PairReport]:
     def key(pair: PairReport) -> tuple[int, float, str, str]:
         ratio = pair.hallucination.invented_detail_ratio
         return (
-            -_RISK_RANK[pair.risk.level],
+            -RISK_RANK[pair.risk.level],
             -ratio if ratio is not None else math.inf,
             pair.group,
             pair.id,
@@ -481,7 +480,7 @@ def render_report_html(
     ]  # fmt: skip
     settings = report.settings
     degradation = json.dumps(settings.degradation, sort_keys=True) if settings.degradation else None
-    by_rank = sorted((_RISK_RANK[g.risk.level], g.risk.level) for g in report.groups)
+    by_rank = sorted((RISK_RANK[g.risk.level], g.risk.level) for g in report.groups)
     worst = by_rank[-1][1] if by_rank else None
     any_maps = any(p.hallucination.maps for p in report.pairs)
     template = template_environment().get_template(TEMPLATE)
