@@ -32,6 +32,7 @@ written before keep raw ``.npy`` pixels; those are still read.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -237,7 +238,11 @@ class PayloadStore:
         """
         try:
             if path.parent != self.job_dir(job_id):
-                path.parent.mkdir(exist_ok=True)  # no parents: a missing job directory stays so
+                # No parents: a missing job directory stays so. Not Path.mkdir(exist_ok=True):
+                # it re-raises FileExistsError when a DELETE renames the job directory between
+                # its mkdir and its is_dir check; the write below then sees the directory gone.
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(path.parent)
             _atomic_write(path, data)
         except FileNotFoundError as exc:
             raise JobNotFoundError(

@@ -8,6 +8,7 @@ a whole job through the engine, raw against stored.
 from __future__ import annotations
 
 import io
+import os
 import zlib
 from pathlib import Path
 
@@ -96,6 +97,35 @@ def test_pixels_stored_raw_by_an_earlier_version_are_still_served(tmp_path):
     with Image.open(path) as image:
         np.testing.assert_array_equal(np.asarray(image), pixels)
     assert not legacy.exists()
+
+
+def test_a_delete_between_the_encoders_mkdir_and_its_write_answers_no_artifact(
+    tmp_path, monkeypatch
+):
+    """The race the CI caught as a 500: a DELETE renames the job directory away while the
+    first read of a map creates ``artifacts/``. The read must say "no artifact" (a 404),
+    not raise, and must not bring the job's directory back. The rename is made to happen
+    inside ``os.mkdir``, the one place a thread switch exposed it."""
+    store = PayloadStore(tmp_path)
+    job_id = _new_job(store)
+    (store.job_dir(job_id) / "artifacts").mkdir()
+    store.write_artifact_pixels(job_id, "pair-00000-error.png", _heat_map(32))
+    real_mkdir = os.mkdir
+
+    artifacts = store.job_dir(job_id) / "artifacts"
+
+    def mkdir_then_deleted(path, *args, **kwargs):
+        try:
+            real_mkdir(path, *args, **kwargs)
+        finally:
+            if Path(path) == artifacts:
+                monkeypatch.setattr(os, "mkdir", real_mkdir)  # the delete makes .trash
+                store.delete(job_id)  # what the DELETE request's thread does meanwhile
+
+    monkeypatch.setattr(os, "mkdir", mkdir_then_deleted)
+    assert store.open_artifact(job_id, "pair-00000-error.png") is None
+    monkeypatch.undo()
+    assert not store.job_dir(job_id).exists()
 
 
 @pytest.mark.parametrize(
