@@ -326,7 +326,8 @@ class DebiasedDivergence:
     value: float
     """``max(0, raw - bias)``."""
     resampled: torch.Tensor | None
-    """``(resampled - bias)`` clamped at 0, or None without a bootstrap."""
+    """The replicates re-centred on ``value`` (see :func:`gaussian_renyi_half_debiased`),
+    clamped at 0, or None without a bootstrap."""
     bias: float
     method: Literal["bootstrap", "first_order"]
 
@@ -345,7 +346,17 @@ def gaussian_renyi_half_debiased(
     measures the bias under the real dependence: ``bias = max(0, mean of the finite replicates
     - raw)``, used when at least half of the replicates are finite; otherwise (no bootstrap)
     the first-order formula with ``n1 = n2 = patches``. The bias is subtracted from the
-    estimate and from every replicate, each clamped at 0.
+    estimate, clamped at 0.
+
+    The replicates are shifted to centre on the corrected estimate, not on the raw one: a
+    replicate is a plug-in estimate on a resample of the pooled laws, so it carries the
+    plug-in bias a second time (its mean is ``raw + bias``). Subtracting ``bias`` once left
+    the interval centred on ``raw``, above the estimate it belongs to, and the steep frontier
+    near P = 0 turned that into a floor interval excluding 2 for an exact posterior sampler.
+    So each replicate loses the bootstrap's own bias (``mean - raw``, when measured) and the
+    estimate's ``bias``, then is clamped at 0: ``2 * bias`` with the bootstrap method. On
+    Gaussian samples the percentile interval then covers the true divergence at its level or
+    above (above only near 0, where the clamp piles replicates at the boundary).
 
     Args:
         raw: The plug-in D_1/2 of the pooled moments (finite).
@@ -363,21 +374,24 @@ def gaussian_renyi_half_debiased(
         >>> boot = torch.tensor([0.6, 0.8, float("nan")], dtype=torch.float64)
         >>> r = gaussian_renyi_half_debiased(0.5, boot, 4, 100)  # bias 0.7 - 0.5
         >>> round(r.value, 12), r.method, [round(v, 12) for v in r.resampled.tolist()]
-        (0.3, 'bootstrap', [0.4, 0.6, nan])
+        (0.3, 'bootstrap', [0.2, 0.4, nan])
         >>> gaussian_renyi_half_debiased(0.5, None, 4, 100).bias  # 4 * 5 / 8 * (2 / 100)
         0.05
     """
     finite = resampled[torch.isfinite(resampled)] if resampled is not None else None
+    replicate_bias = (
+        max(0.0, float(finite.mean()) - raw) if finite is not None and finite.numel() else 0.0
+    )
     if (
         resampled is not None
         and finite is not None
         and 2 * finite.numel() >= max(1, resampled.numel())
     ):
-        bias = max(0.0, float(finite.mean()) - raw)
+        bias = replicate_bias
         method: Literal["bootstrap", "first_order"] = "bootstrap"
     else:
         bias = float(gaussian_renyi_half_bias(dimension, patches, patches))
         method = "first_order"
     if resampled is not None:
-        resampled = (resampled - bias).clamp(min=0.0)
+        resampled = (resampled - (bias + replicate_bias)).clamp(min=0.0)
     return DebiasedDivergence(max(0.0, raw - bias), resampled, bias, method)
