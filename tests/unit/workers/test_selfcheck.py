@@ -202,6 +202,30 @@ def test_the_selfcheck_passes_for_pure_noise() -> None:
     assert ratios == pytest.approx([1.0, 2.0, 1.25], rel=0.05)
 
 
+def test_at_high_snr_the_samplers_floor_interval_reaches_two() -> None:
+    # noise 0.01 on a pixel std of 0.08: the exact sampler's marginal P is ~4e-4 nats, where
+    # the frontier is steepest. While the P replicates were centred above the corrected
+    # estimate (docs/theory.md 3.6), P's interval excluded its own value and the floor
+    # interval excluded its own value too, and the command placed the sampler above the
+    # bound. Now each interval holds its estimate, the floor's reaches near r_oracle(0) = 2
+    # (20 resamples here: its upper end is nearly their largest), and the check passes.
+    result = run_selfcheck({"type": "noise", "sigma": 0.01}, n_images=8, size=128, options=FAST)
+    assert result.passed, _table(result)
+    sampler = {group.name: group for group in result.report.groups}["posterior_sampler"]
+    perception = sampler.perception.gaussian_renyi
+    assert perception.ci_low is not None
+    assert perception.ci_high is not None
+    assert perception.ci_low <= perception.value <= perception.ci_high
+    floor = sampler.uncertainty_floor_ratio
+    assert floor is not None
+    assert floor.ci_low is not None
+    assert floor.ci_high is not None
+    assert floor.value is not None
+    assert floor.ci_low <= floor.value <= floor.ci_high
+    assert floor.ci_high >= 1.97
+    assert sampler.up_region == "on_bound"
+
+
 def test_options_cannot_override_the_degradation() -> None:
     with pytest.raises(ValueError, match="degradation"):
         run_selfcheck(NOISE, options={"degradation": BICUBIC_4X})
