@@ -80,10 +80,38 @@ def frontier_eigenvalues(prior_block: torch.Tensor, posterior_block: torch.Tenso
     chol, info = torch.linalg.cholesky_ex((s + s.mT) / 2)
     whitened = torch.linalg.solve_triangular(chol, b, upper=False)
     whitened = torch.linalg.solve_triangular(chol, whitened.mT, upper=False)
-    eigenvalues = torch.linalg.eigvalsh((whitened + whitened.mT) / 2)
+    whitened = (whitened + whitened.mT) / 2
+    # A failed factor leaves garbage (often NaN) that makes eigvalsh raise for the whole
+    # batch: one bootstrap resample with a singular prior must cost its own row, not the
+    # audit. Such rows are solved as the identity and reported as NaN.
+    bad = (info != 0) | ~torch.isfinite(whitened).all(dim=-1).all(dim=-1)
+    identity = torch.eye(whitened.shape[-1], dtype=whitened.dtype, device=whitened.device)
+    whitened = torch.where(bad[..., None, None], identity, whitened)
+    eigenvalues, converged = _eigvalsh_rows(whitened)
     eigenvalues = eigenvalues.clamp(0.0, _EIGEN_CEILING)
-    bad = (info != 0)[..., None].expand_as(eigenvalues)
+    bad = (bad | ~converged)[..., None].expand_as(eigenvalues)
     return torch.where(bad, torch.full_like(eigenvalues, math.nan), eigenvalues)
+
+
+def _eigvalsh_rows(symmetric: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eigenvalues of a batch of symmetric matrices and which rows converged: the batch in
+    one call, and only if LAPACK gives up on one of them (ill-conditioned, finite), each
+    matrix on its own, NaN for those that still fail."""
+    try:
+        values = torch.linalg.eigvalsh(symmetric)
+        return values, torch.ones(values.shape[:-1], dtype=torch.bool, device=values.device)
+    except torch.linalg.LinAlgError:
+        pass
+    flat = symmetric.reshape(-1, *symmetric.shape[-2:])
+    values = torch.full(flat.shape[:-1], math.nan, dtype=flat.dtype, device=flat.device)
+    converged = torch.zeros(flat.shape[0], dtype=torch.bool, device=flat.device)
+    for row in range(flat.shape[0]):  # rare: only after a failed batched call
+        try:
+            values[row] = torch.linalg.eigvalsh(flat[row])
+            converged[row] = True
+        except torch.linalg.LinAlgError:
+            continue
+    return values.reshape(symmetric.shape[:-1]), converged.reshape(symmetric.shape[:-2])
 
 
 def _perception_at(eigenvalues: torch.Tensor, a: torch.Tensor) -> torch.Tensor:

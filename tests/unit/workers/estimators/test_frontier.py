@@ -4,6 +4,7 @@ against a direct evaluation of the Gaussian Rényi divergence."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from workers.estimators.errors import EstimatorInputError
 from workers.estimators.frontier import (
+    frontier_eigenvalues,
     frontier_min_perception,
     frontier_perception,
     frontier_points,
@@ -108,3 +110,47 @@ def test_bad_blocks_and_t_raise() -> None:
         frontier_perception(s, b, 1.5)
     with pytest.raises(EstimatorInputError, match="equal d"):
         frontier_ratio(s, b[:2, :2], 0.1)
+
+
+def _prior_and_posterior(seed: int, d: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    a = torch.randn(d, d, generator=gen, dtype=torch.float64)
+    prior = a @ a.T + d * torch.eye(d, dtype=torch.float64)
+    return prior, prior / 3  # a posterior inside the prior: eigenvalues 1/3
+
+
+def test_a_singular_or_nan_prior_costs_its_own_row_not_the_batch() -> None:
+    # A bootstrap resample can refit a prior that is not positive definite, or NaN; the
+    # batched eigen-solve used to raise for the whole batch (LinAlgError) and fail the audit.
+    prior, posterior = _prior_and_posterior(3)
+    singular = torch.zeros_like(prior)
+    nan_prior = torch.full_like(prior, math.nan)
+    got = frontier_eigenvalues(
+        torch.stack([prior, singular, nan_prior]), torch.stack([posterior] * 3)
+    )
+    torch.testing.assert_close(got[0], torch.full((4,), 1 / 3, dtype=torch.float64))
+    assert torch.isnan(got[1:]).all()
+
+
+def test_rows_are_solved_one_by_one_when_the_batched_solve_gives_up(monkeypatch) -> None:
+    # LAPACK's non-convergence on a finite, ill-conditioned matrix cannot be produced on
+    # demand, so the batched call is made to fail (a fault injected, as the rules allow):
+    # every row is then solved on its own, the one that still fails is NaN.
+    prior, posterior = _prior_and_posterior(4)
+    batch_prior = torch.stack([prior, prior * 2])
+    batch_posterior = torch.stack([posterior, posterior * 2])
+    want = frontier_eigenvalues(batch_prior, batch_posterior)
+    real = torch.linalg.eigvalsh
+    calls = []
+
+    def flaky(matrix: torch.Tensor) -> torch.Tensor:
+        calls.append(matrix.shape)
+        if matrix.dim() == 3 or len(calls) == 3:  # the batch, then the second row alone
+            raise torch.linalg.LinAlgError("failed to converge (injected)")
+        return real(matrix)
+
+    monkeypatch.setattr(torch.linalg, "eigvalsh", flaky)
+    got = frontier_eigenvalues(batch_prior, batch_posterior)
+    assert calls == [(2, 4, 4), (4, 4), (4, 4)]
+    torch.testing.assert_close(got[0], want[0])
+    assert torch.isnan(got[1]).all()
