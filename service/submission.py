@@ -181,7 +181,13 @@ class Submissions:
             observed = bool(parts["observation"])
         limit = self.r.settings.max_pairs_per_job
         if n > limit:
-            part = "options.sources" if options.sources is not None else "ground_truth"
+            part = (
+                "options.sources"
+                if options.sources is not None
+                else "restored"
+                if free
+                else "ground_truth"
+            )
             errors.append(ProblemError(part=part, message=f"at most {limit} pairs, got {n}"))
         if observed and options_valid and options.degradation is None and not free:
             part = "options.sources" if options.sources is not None else "observation"
@@ -214,6 +220,14 @@ class Submissions:
         errors = []
         if n == 0 and parts["restored"]:  # ground-truth-free: one observation per sample
             m = len(parts["restored"])
+            if not parts["observation"]:  # perhaps the ground truths were forgotten: say both
+                errors.append(
+                    ProblemError(
+                        part="ground_truth",
+                        message=f"expected {m} parts, one per restored part, or none for a "
+                        "ground-truth-free audit of samples (then with observations)",
+                    )
+                )
             if len(parts["observation"]) != m:
                 errors.append(
                     ProblemError(
