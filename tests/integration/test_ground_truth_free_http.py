@@ -6,8 +6,10 @@ files, run in this process."""
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -120,11 +122,28 @@ def test_a_ground_truth_free_job_reports_what_the_engine_computes(
         assert artifact.status_code == 200
         assert artifact.content.startswith(b"\x89PNG")
 
+    parsed = parsed_by_committed_client(client, job_id)
+    assert type(parsed).__name__ == "GroundTruthFreeReport"
+    assert parsed.groups[0].per_input == K
+
     # Views made of per-pair errors say they need ground truth.
     for view in ("report.html", "pairs.csv", f"comparison?baseline={job_id}"):
         problem_body = assert_problem(client.get(f"/v1/jobs/{job_id}/{view}"), 409)
         assert problem_body["type"].endswith("/report-needs-ground-truth"), problem_body
         assert "ground-truth-free" in problem_body["detail"]
+
+
+def parsed_by_committed_client(client: httpx.Client, job_id: str) -> Any:
+    """The report as examples/client (generated from the OpenAPI document) parses it: a report
+    model missing from the document would fail or come back untyped."""
+    sys.path.insert(0, str(Path(__file__).parents[2] / "examples" / "client"))
+    try:
+        package = importlib.import_module("restoration_audit_client")
+        get_report = importlib.import_module("restoration_audit_client.api.jobs.get_report")
+        with package.Client(base_url=str(client.base_url)) as generated:
+            return get_report.sync(job_id, client=generated)
+    finally:
+        sys.path.pop(0)
 
 
 def test_one_sample_per_input_is_refused_before_any_work(client: httpx.Client, files: Path) -> None:
