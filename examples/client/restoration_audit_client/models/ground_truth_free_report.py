@@ -12,8 +12,6 @@ from typing import (
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
-
 if TYPE_CHECKING:
     from ..models.ground_truth_free_group import GroundTruthFreeGroup
     from ..models.ground_truth_free_report_degradation_type_0 import (
@@ -29,25 +27,29 @@ class GroundTruthFreeReport:
     """The report of an audit of samples with no ground truth (docs/theory.md 3.9).
 
     Attributes:
+        schema_version (str):  Default: '2'.
+        mode (Literal['ground_truth_free']):  Default: 'ground_truth_free'.
         degradation (GroundTruthFreeReportDegradationType0 | None):
         patch_size (int):
         groups (list[GroundTruthFreeGroup]):
         warnings (list[str]):
-        schema_version (str | Unset):  Default: '2'.
-        mode (Literal['ground_truth_free'] | Unset):  Default: 'ground_truth_free'.
     """
 
     degradation: GroundTruthFreeReportDegradationType0 | None
     patch_size: int
     groups: list[GroundTruthFreeGroup]
     warnings: list[str]
-    schema_version: str | Unset = "2"
-    mode: Literal["ground_truth_free"] | Unset = "ground_truth_free"
+    schema_version: str = "2"
+    mode: Literal["ground_truth_free"] = "ground_truth_free"
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.ground_truth_free_report_degradation_type_0 import (
             GroundTruthFreeReportDegradationType0,
         )
+
+        schema_version = self.schema_version
+
+        mode = self.mode
 
         degradation: dict[str, Any] | None
         if isinstance(self.degradation, GroundTruthFreeReportDegradationType0):
@@ -64,24 +66,18 @@ class GroundTruthFreeReport:
 
         warnings = self.warnings
 
-        schema_version = self.schema_version
-
-        mode = self.mode
-
         field_dict: dict[str, Any] = {}
 
         field_dict.update(
             {
+                "schema_version": schema_version,
+                "mode": mode,
                 "degradation": degradation,
                 "patch_size": patch_size,
                 "groups": groups,
                 "warnings": warnings,
             }
         )
-        if schema_version is not UNSET:
-            field_dict["schema_version"] = schema_version
-        if mode is not UNSET:
-            field_dict["mode"] = mode
 
         return field_dict
 
@@ -93,6 +89,11 @@ class GroundTruthFreeReport:
         )
 
         d = dict(src_dict)
+        schema_version = d.pop("schema_version")
+
+        mode = cast(Literal["ground_truth_free"], d.pop("mode"))
+        if mode != "ground_truth_free":
+            raise ValueError(f"mode must match const 'ground_truth_free', got '{mode}'")
 
         def _parse_degradation(
             data: object,
@@ -124,19 +125,13 @@ class GroundTruthFreeReport:
 
         warnings = cast(list[str], d.pop("warnings"))
 
-        schema_version = d.pop("schema_version", UNSET)
-
-        mode = cast(Literal["ground_truth_free"] | Unset, d.pop("mode", UNSET))
-        if mode != "ground_truth_free" and not isinstance(mode, Unset):
-            raise ValueError(f"mode must match const 'ground_truth_free', got '{mode}'")
-
         ground_truth_free_report = cls(
+            schema_version=schema_version,
+            mode=mode,
             degradation=degradation,
             patch_size=patch_size,
             groups=groups,
             warnings=warnings,
-            schema_version=schema_version,
-            mode=mode,
         )
 
         return ground_truth_free_report
