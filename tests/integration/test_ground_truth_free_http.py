@@ -19,6 +19,7 @@ import pytest
 import torch
 from PIL import Image
 
+from jobstore import JobRecords
 from tests.integration.stack import assert_close, assert_problem, wait_for
 from tests.support.gaussian_source import GaussianProblem, gaussian_problem
 from workers.engine import ArtifactWriter
@@ -151,3 +152,31 @@ def test_one_sample_per_input_is_refused_before_any_work(client: httpx.Client, f
     body = assert_problem(response, 422)
     parts = {e["part"]: e["message"] for e in body["errors"]}
     assert "input 'in0' of group 'gauss' has one sample" in parts["options.pairs[0]"]
+
+
+def test_a_running_ground_truth_free_job_cancels_between_inputs(
+    client: httpx.Client, records: JobRecords
+) -> None:
+    # The audit task's cancel handling, reused: the engine polls the worker's flag between
+    # inputs. Uniform noise is enough here: nothing is measured, the job only has to be long.
+    gen = torch.Generator().manual_seed(0)
+    parts: list[tuple[str, tuple[str, bytes, str]]] = []
+    pairs = []
+    inputs = 24
+    for i in range(inputs):
+        observation = png16(torch.rand(1, 128, 128, generator=gen))
+        for k in range(2):
+            sample = png16(torch.rand(1, 128, 128, generator=gen))
+            parts.append(("restored", (f"in{i}-s{k}.png", sample, "image/png")))
+            parts.append(("observation", (f"obs{i}.png", observation, "image/png")))
+            pairs.append({"id": f"in{i}-s{k}", "group": "noise", "input": f"in{i}", "sample": k})
+    data = {"options": json.dumps(OPTIONS | {"pairs": pairs})}
+    job = client.post("/v1/jobs", files=parts, data=data).json()
+    wait_for(client, job["id"], states=("running",), min_done=2, timeout=60)
+    assert client.post(f"/v1/jobs/{job['id']}/cancel").status_code == 202
+    ended = wait_for(client, job["id"], timeout=30)
+    assert ended["state"] == "cancelled"
+    assert ended["progress"]["done"] < 2 * inputs
+    assert_problem(client.get(f"/v1/jobs/{job['id']}/report"), 409)
+    record = records.require(job["id"])
+    assert record.worker_id is None or record.lease_until is None
