@@ -263,13 +263,14 @@ class ManifestSources(BaseModel):
 
 class ManifestPair(BaseModel):
     """One pair of a job: file paths relative to the job's input directory. A pair given by
-    reference has ``sources``: the worker fetches them to these paths before the audit."""
+    reference has ``sources``: the worker fetches them to these paths before the audit. A pair
+    of a ground-truth-free job (docs/theory.md 3.9) has no ``ground_truth``."""
 
     model_config = ConfigDict(extra="forbid")
 
     id: PairId
     group: GroupName = DEFAULT_GROUP
-    ground_truth: RelativePath
+    ground_truth: RelativePath | None = None
     restored: RelativePath
     observation: RelativePath | None = None
     input: PairId | None = None
@@ -290,3 +291,17 @@ class JobManifest(BaseModel):
     pairs: list[ManifestPair] = Field(min_length=1)
     callback_url: str | None = None
     """Where the terminal event goes (also kept on the job record, which the deliverer reads)."""
+
+    @model_validator(mode="after")
+    def _ground_truth_everywhere_or_nowhere(self) -> JobManifest:
+        # One engine runs a job: the audit (every pair has its truth) or the
+        # ground-truth-free audit (none has); the API never writes a mixed manifest.
+        with_truth = {p.ground_truth is not None for p in self.pairs}
+        if len(with_truth) > 1:
+            raise ValueError("expected a ground truth for every pair or for none")
+        return self
+
+    @property
+    def ground_truth_free(self) -> bool:
+        """Whether the job is a ground-truth-free audit (no pair has a ground truth)."""
+        return self.pairs[0].ground_truth is None

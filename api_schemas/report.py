@@ -259,6 +259,12 @@ class GroundTruthFreeGroup(_Model):
 class GroundTruthFreeReport(_Model):
     """The report of an audit of samples with no ground truth (docs/theory.md 3.9)."""
 
+    # ``mode`` is always written, so the published schema says so: clients tell this report
+    # from an AuditReport by it (TypeScript's ``"mode" in report`` narrows only then).
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, json_schema_serialization_defaults_required=True
+    )
+
     schema_version: str = SCHEMA_VERSION
     mode: Literal["ground_truth_free"] = "ground_truth_free"
     degradation: dict[str, object] | None

@@ -5,12 +5,28 @@ same ``input`` are K samples of it. The rule: in a group that has samples, every
 one; every input has at least two samples, with distinct indices; samples of one input agree
 in size. The API applies it at submission (422 naming the pair), the engine to what it is
 given (the command line builds its pairs itself), from this one function.
+
+Without ground truth (docs/theory.md 3.9, the ground-truth-free mode) the rule is stricter,
+:func:`ground_truth_free_problems`: every pair is a sample (there is no one-output audit to fall
+back to), every input has its observation, the same for all its samples, and the degradation
+is declared (the measurement residual needs ``H``). The API applies it at submission, the
+worker to the manifest it reads, and :func:`sampled_inputs` groups the pairs into inputs for
+both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
+
+from api_schemas.problems import ProblemError
+
+GROUND_TRUTH_FREE: Final = (
+    "without ground_truth parts a job is a ground-truth-free audit (docs/theory.md 3.9): "
+    "several samples per input of each restorer, their observations and the degradation"
+)
+"""What a job without ground truth is, quoted by every refusal of the mode."""
 
 
 @dataclass(frozen=True)
@@ -97,3 +113,116 @@ def sample_problems(entries: Sequence[SampleEntry]) -> list[SampleProblem]:
                     )
                 )
     return sorted(problems, key=lambda p: p.position)
+
+
+def sampled_inputs(entries: Sequence[SampleEntry]) -> dict[tuple[str, str], list[int]]:
+    """Positions of the entries by ``(group, input)``, in entry order: the inputs of a
+    ground-truth-free audit and their samples.
+
+    Example:
+        >>> sampled_inputs([SampleEntry("a0", "g", "a", 0), SampleEntry("b0", "g", "b", 0),
+        ...                 SampleEntry("a1", "g", "a", 1)])
+        {('g', 'a'): [0, 2], ('g', 'b'): [1]}
+    """
+    inputs: dict[tuple[str, str], list[int]] = {}
+    for position, entry in enumerate(entries):
+        inputs.setdefault((entry.group, input_name(entry)), []).append(position)
+    return inputs
+
+
+def ground_truth_free_problems(
+    entries: Sequence[SampleEntry],
+    observations: Sequence[str | None],
+    *,
+    has_degradation: bool,
+    pairs_part: str = "options.pairs",
+) -> list[ProblemError]:
+    """Why pairs without ground truth cannot be audited (empty when they can).
+
+    Args:
+        entries: the pairs (their id, group, input, sample and size), in part order.
+        observations: per pair, a key of its observation (a digest of its bytes or a stored
+            name: equal keys mean the same image) or ``None`` when it has none.
+        has_degradation: whether the job declares its degradation.
+        pairs_part: how problems name the list of pairs (``options.pairs``).
+
+    Example:
+        >>> entries = [SampleEntry("a0", "g", "a", 0), SampleEntry("a1", "g", "a", 1)]
+        >>> ground_truth_free_problems(entries, ["x", "x"], has_degradation=True)
+        []
+        >>> [e.part for e in ground_truth_free_problems(entries, ["x", "y"],
+        ...                                             has_degradation=False)]
+        ['options.degradation', 'observation[1]']
+    """
+    errors: list[ProblemError] = []
+    if not has_degradation:
+        errors.append(
+            ProblemError(
+                part="options.degradation",
+                message=f"{GROUND_TRUTH_FREE}: declare the degradation H that made the "
+                "observations (the residual |H x_k - y|^2 is what can be checked without "
+                "ground truth)",
+            )
+        )
+    missing = [i for i, key in enumerate(observations) if key is None]
+    if missing:
+        errors.append(
+            ProblemError(
+                part="observation",
+                message=f"{GROUND_TRUTH_FREE}: expected one observation part per restored "
+                f"part ({len(entries)}), the observation of that sample's input; "
+                f"{len(missing)} missing",
+            )
+        )
+    unsampled = [i for i, e in enumerate(entries) if e.sample is None]
+    if entries and len(unsampled) == len(entries):
+        errors.append(
+            ProblemError(
+                part=pairs_part,
+                message=f"{GROUND_TRUTH_FREE}: name each pair's input and sample index "
+                '(e.g. {"id": "img1-s0", "group": "sd", "input": "img1", "sample": 0}), at '
+                "least two samples per input",
+            )
+        )
+    else:
+        errors += [
+            ProblemError(
+                part=f"{pairs_part}[{position}]",
+                message=f"{GROUND_TRUTH_FREE}: pair {entries[position].id!r} names no "
+                "sample; give every pair its input and sample index",
+            )
+            for position in unsampled
+        ]
+    single = [
+        (key, positions[0])
+        for key, positions in sampled_inputs(entries).items()
+        if len(positions) < 2 and entries[positions[0]].sample is not None
+    ]
+    errors += [
+        ProblemError(
+            part=f"{pairs_part}[{position}]",
+            message=f"input {name!r} of group {group!r} has one sample: without ground truth "
+            "only the spread of several samples of one input can be measured, so give it at "
+            "least two",
+        )
+        for (group, name), position in single
+    ]
+    if not unsampled and not single:  # distinct indices, equal sizes
+        errors += [
+            ProblemError(part=f"{pairs_part}[{p.position}]", message=p.message)
+            for p in sample_problems(entries)
+        ]
+    if not missing:
+        for (group, name), positions in sampled_inputs(entries).items():
+            first = positions[0]
+            for position in positions[1:]:
+                if observations[position] != observations[first]:
+                    errors.append(
+                        ProblemError(
+                            part=f"observation[{position}]",
+                            message=f"differs from observation[{first}]: the samples of input "
+                            f"{name!r} of group {group!r} were made from one observation, so "
+                            "send the same image with each of them",
+                        )
+                    )
+    return errors

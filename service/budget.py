@@ -44,8 +44,11 @@ class PixelsOverBudgetError(JobOverBudgetError):
 def pair_shapes(
     headers: Mapping[str, Sequence[ImageHeader]], groups: Sequence[str]
 ) -> list[PairShape]:
-    """The cost model's view of the pairs: size and channels of each ground truth."""
+    """The cost model's view of the pairs: size and channels of each ground truth (of each
+    sample in a ground-truth-free job, which then counts as a pair: an upper bound, since that
+    audit holds one input's samples at a time)."""
     observations = headers.get("observation", [])
+    role = "ground_truth" if headers.get("ground_truth") else "restored"
     return [
         PairShape(
             height=header.height,
@@ -53,9 +56,9 @@ def pair_shapes(
             channels=header.channels,
             group=groups[i],
             observation=i < len(observations),
-            part=f"ground_truth[{i}]",
+            part=f"{role}[{i}]",
         )
-        for i, header in enumerate(headers["ground_truth"])
+        for i, header in enumerate(headers[role])
     ]
 
 

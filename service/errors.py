@@ -163,6 +163,15 @@ class ReportNotRenderableError(DomainError):
     title = "Report cannot be rendered"
 
 
+class ReportNeedsGroundTruthError(ReportNotRenderableError):
+    """A view of a ground-truth-free report (docs/theory.md 3.9) that exists only with ground
+    truth: the page, the per-pair CSV and the comparison are made of per-pair errors and
+    verdicts, which such a report does not have. Its JSON report is served."""
+
+    slug = "report-needs-ground-truth"
+    title = "This view needs a report with ground truth"
+
+
 class JobAlreadyFinishedError(DomainError):
     status = 409
     slug = "job-already-finished"

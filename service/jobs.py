@@ -6,6 +6,7 @@ Translates the job store's errors into the service's ``DomainError``s, so routes
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from pydantic import ValidationError
 import jobstore
 from api_schemas.jobs import JobList, JobState
 from api_schemas.problems import ProblemError
-from api_schemas.report import AuditReport
+from api_schemas.report import AuditReport, GroundTruthFreeReport
 from jobstore import JobRecord
 from jobstore.callbacks import CallbackQueue
 from reporting.html import ReportImages, render_report_html, renderer_fingerprint
@@ -28,6 +29,7 @@ from service.errors import (
     JobNotFinishedError,
     JobNotFoundError,
     JobRunningError,
+    ReportNeedsGroundTruthError,
     ReportNotFoundError,
     ReportNotRenderableError,
 )
@@ -113,8 +115,11 @@ class Jobs:
     def stored_report(self, job: JobRecord) -> AuditReport:
         """The report of a succeeded job as this service's model, for the views derived from
         it (page, CSV, comparison); the same errors as ``report``, and a 409 when it was
-        written under another report schema (the JSON is still served as stored)."""
-        return _parse_report(job, self.report(job))
+        written under another report schema or without ground truth (the JSON is still
+        served as stored)."""
+        data = self.report(job)
+        _require_ground_truth(job, data)
+        return _parse_report(job, data)
 
     def artifact(self, job: JobRecord, name: str) -> BinaryIO:
         """An artifact of the job, opened: it reads whole even if the job is deleted while
@@ -155,8 +160,9 @@ class Jobs:
         return ReportImages(artifact=artifact_path, restored=restored_path)
 
     def report_page(self, job: JobRecord) -> ReportPage:
-        """The HTML report of a succeeded job; the same errors as ``report``."""
+        """The HTML report of a succeeded job; the same errors as ``stored_report``."""
         data = self.report(job)
+        _require_ground_truth(job, data)
         thumbnails = self.r.settings.html_thumbnails
         restored = self._restored_paths(job)
         # The page is a function of these and nothing else, so they make a strong tag that
@@ -182,6 +188,24 @@ class Jobs:
             )
 
         return ReportPage(etag, render)
+
+
+GROUND_TRUTH_FREE_MODE = GroundTruthFreeReport.model_fields["mode"].default
+
+
+def _require_ground_truth(job: JobRecord, data: bytes) -> None:
+    """Refuse a view made of per-pair errors and verdicts for a report that has none (409)."""
+    try:
+        mode = json.loads(data).get("mode")
+    except (ValueError, AttributeError):
+        return  # not a JSON object: _parse_report says the report cannot be rendered
+    if mode == GROUND_TRUTH_FREE_MODE:
+        raise ReportNeedsGroundTruthError(
+            f"job {job.id} is a ground-truth-free audit (docs/theory.md 3.9): it measured the "
+            "samples' spread and measurement residual but no error, so it has no per-pair "
+            f"table, page or comparison; GET /v1/jobs/{job.id}/report serves its report, "
+            "whose maps are artifacts of the job"
+        )
 
 
 def _parse_report(job: JobRecord, data: bytes) -> AuditReport:

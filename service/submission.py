@@ -40,7 +40,12 @@ from api_schemas.jobs import (
     ManifestSources,
 )
 from api_schemas.problems import ProblemError
-from api_schemas.samples import SampleEntry, sample_problems
+from api_schemas.samples import (
+    GROUND_TRUTH_FREE,
+    SampleEntry,
+    ground_truth_free_problems,
+    sample_problems,
+)
 from api_schemas.sources import source_uri_problem
 from jobstore import JobRecord, new_job_id
 from jobstore import StorageQuotaExceededError as StoreQuotaExceededError
@@ -165,19 +170,26 @@ class Submissions:
             except ValidationError as exc:
                 options_valid = False
                 errors += validation_errors(exc.errors(), prefix="options")
+        free = is_ground_truth_free(parts, options)
         if options.sources is not None:
             errors += self._source_errors(parts, options)
             n = len(options.sources)
             observed = any(source.observation is not None for source in options.sources)
         else:
             errors += self._part_count_errors(parts)
-            n = len(parts["ground_truth"])
+            n = _part_pairs(parts)
             observed = bool(parts["observation"])
         limit = self.r.settings.max_pairs_per_job
         if n > limit:
-            part = "options.sources" if options.sources is not None else "ground_truth"
+            part = (
+                "options.sources"
+                if options.sources is not None
+                else "restored"
+                if free
+                else "ground_truth"
+            )
             errors.append(ProblemError(part=part, message=f"at most {limit} pairs, got {n}"))
-        if observed and options_valid and options.degradation is None:
+        if observed and options_valid and options.degradation is None and not free:
             part = "options.sources" if options.sources is not None else "observation"
             errors.append(ProblemError(part=part, message=OBSERVATION_NEEDS_DEGRADATION))
         if options.degradation is not None:
@@ -196,6 +208,9 @@ class Submissions:
             errors += self._callback_errors(tenant, options.callback_url)
         if not errors:
             errors += _duplicate_ids(_pair_names(options, n))
+        if not errors and free:  # what needs no image: the degradation, samples per input
+            present = ["part"] * n  # observation parts are counted above; compared later
+            errors += _ground_truth_free_errors(options, _pair_names(options, n), present, {})
         if errors:
             raise InvalidSubmissionError("the batch was not accepted", errors=errors)
         return options
@@ -203,6 +218,25 @@ class Submissions:
     def _part_count_errors(self, parts: dict[str, Sequence[BinaryIO]]) -> list[ProblemError]:
         n = len(parts["ground_truth"])
         errors = []
+        if n == 0 and parts["restored"]:  # ground-truth-free: one observation per sample
+            m = len(parts["restored"])
+            if not parts["observation"]:  # perhaps the ground truths were forgotten: say both
+                errors.append(
+                    ProblemError(
+                        part="ground_truth",
+                        message=f"expected {m} parts, one per restored part, or none for a "
+                        "ground-truth-free audit of samples (then with observations)",
+                    )
+                )
+            if len(parts["observation"]) != m:
+                errors.append(
+                    ProblemError(
+                        part="observation",
+                        message=f"{GROUND_TRUTH_FREE}: expected {m} parts, one per restored "
+                        f"part (the observation of its input), got {len(parts['observation'])}",
+                    )
+                )
+            return errors
         if n == 0:
             errors.append(
                 ProblemError(
@@ -216,7 +250,9 @@ class Submissions:
                 ProblemError(
                     part="restored",
                     message=f"expected {n} parts, one per ground_truth part, got "
-                    f"{len(parts['restored'])}",
+                    f"{len(parts['restored'])} (a job mixes no pairs with and without ground "
+                    "truth: send a ground_truth part for every restored part, or none for a "
+                    "ground-truth-free audit of samples)",
                 )
             )
         if parts["observation"] and len(parts["observation"]) != n:
@@ -301,8 +337,12 @@ class Submissions:
                     errors.append(ProblemError(part=f"{role}[{i}]", message=str(exc)))
         if not errors:
             errors += _pair_errors(headers, options)
-            names = _pair_names(options, len(parts["ground_truth"]))
-            errors += _sample_errors(options, names, headers)
+            names = _pair_names(options, _part_pairs(parts))
+            if is_ground_truth_free(parts, options):
+                keys = [_digest(fp) for fp in parts["observation"]]
+                errors += _ground_truth_free_errors(options, names, keys, headers)
+            else:
+                errors += _sample_errors(options, names, headers)
         if errors:
             raise InvalidSubmissionError("the batch was not accepted", errors=errors)
         return headers
@@ -486,7 +526,7 @@ class Submissions:
             ManifestPair(
                 id=pair_id,
                 group=group,
-                ground_truth=names["ground_truth"][i],
+                ground_truth=names["ground_truth"][i] if "ground_truth" in names else None,
                 restored=names["restored"][i],
                 observation=names["observation"][i] if "observation" in names else None,
                 input=specs[i].input if i < len(specs) else None,
@@ -603,8 +643,45 @@ def _parts_bytes(parts: dict[str, Sequence[BinaryIO]]) -> int:
 
 
 def _pair_count(parts: dict[str, Sequence[BinaryIO]], options: JobCreateOptions) -> int:
-    """Pairs of the batch: its sources, else its ground-truth parts."""
-    return len(options.sources) if options.sources is not None else len(parts["ground_truth"])
+    """Pairs of the batch: its sources, else its parts (``_part_pairs``)."""
+    return len(options.sources) if options.sources is not None else _part_pairs(parts)
+
+
+def _part_pairs(parts: dict[str, Sequence[BinaryIO]]) -> int:
+    """Pairs sent as parts: one per ground-truth part, or per restored part (a sample) when
+    there is none (ground-truth-free)."""
+    return len(parts["ground_truth"]) or len(parts["restored"])
+
+
+def is_ground_truth_free(parts: dict[str, Sequence[BinaryIO]], options: JobCreateOptions) -> bool:
+    """A batch of restored parts and no ground truth: the ground-truth-free audit of samples
+    (docs/theory.md 3.9; ``api_schemas.samples.ground_truth_free_problems``)."""
+    return options.sources is None and not parts["ground_truth"] and bool(parts["restored"])
+
+
+def _digest(fp: BinaryIO) -> str:
+    """SHA-256 of a part's bytes (then rewound): equal observations have equal digests."""
+    digest = hashlib.sha256()
+    fp.seek(0)
+    while chunk := fp.read(_CHUNK):
+        digest.update(chunk)
+    fp.seek(0)
+    return digest.hexdigest()
+
+
+def _ground_truth_free_errors(
+    options: JobCreateOptions,
+    names: list[tuple[str, str]],
+    observations: Sequence[str | None],
+    headers: dict[str, list[ImageHeader]],
+) -> list[ProblemError]:
+    """The ground-truth-free rule of ``api_schemas.samples`` on a batch without ground
+    truth: samples per input, their observation, the degradation."""
+    return ground_truth_free_problems(
+        _sample_entries(options, names, headers),
+        observations,
+        has_degradation=options.degradation is not None,
+    )
 
 
 def _pair_names(options: JobCreateOptions, n: int) -> list[tuple[str, str]]:
@@ -622,9 +699,19 @@ def _sample_errors(
     options: JobCreateOptions, names: list[tuple[str, str]], headers: dict[str, list[ImageHeader]]
 ) -> list[ProblemError]:
     """Several outputs per input: the rule of ``api_schemas.samples`` (docs/theory.md 3.9)."""
+    return [
+        ProblemError(part=f"options.pairs[{p.position}]", message=p.message)
+        for p in sample_problems(_sample_entries(options, names, headers))
+    ]
+
+
+def _sample_entries(
+    options: JobCreateOptions, names: list[tuple[str, str]], headers: dict[str, list[ImageHeader]]
+) -> list[SampleEntry]:
+    """What the samples rules need of each pair: names, input, sample, restored size."""
     specs = options.pair_specs()
     restored = headers.get("restored", [])
-    entries = [
+    return [
         SampleEntry(
             pair_id,
             group,
@@ -633,10 +720,6 @@ def _sample_errors(
             (restored[i].width, restored[i].height) if i < len(restored) else None,
         )
         for i, (pair_id, group) in enumerate(names)
-    ]
-    return [
-        ProblemError(part=f"options.pairs[{p.position}]", message=p.message)
-        for p in sample_problems(entries)
     ]
 
 
@@ -654,14 +737,17 @@ def _pair_errors(
         return Geometry(f"{role}[{i}]", h.width, h.height, h.channels, h.orientation)
 
     observed = bool(headers.get("observation"))
+    # Without ground truth each sample stands in for it: the same size, patch and window
+    # rules, and its observation of the size the degradation makes of it.
+    reference = "ground_truth" if headers.get("ground_truth") else "restored"
     pairs = [
         PairGeometry(
-            geometry("ground_truth", i),
+            geometry(reference, i),
             geometry("restored", i),
             geometry("observation", i) if observed else None,
             group,
         )
-        for i, (_, group) in enumerate(_pair_names(options, len(headers["ground_truth"])))
+        for i, (_, group) in enumerate(_pair_names(options, len(headers[reference])))
     ]
     return audit_problems(pairs, options.audit_options())
 

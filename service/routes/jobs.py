@@ -13,7 +13,7 @@ from starlette.background import BackgroundTask
 
 from api_schemas.comparison import Comparison, ComparisonQuery
 from api_schemas.jobs import JobList, JobRead, JobState
-from api_schemas.report import AuditReport
+from api_schemas.report import AuditReport, GroundTruthFreeReport
 from jobstore import JobRecord
 from reporting.comparison import IncomparableReportsError, compare_reports
 from reporting.comparison_html import SideImages, render_comparison_html
@@ -85,7 +85,8 @@ async def create_job(
         list[UploadFile],
         File(
             default_factory=list,
-            description="Ground truths, in pair order (none with `options.sources`).",
+            description="Ground truths, in pair order (none with `options.sources`, none for "
+            "a ground-truth-free audit of samples).",
         ),
     ],
     restored: Annotated[
@@ -95,7 +96,13 @@ async def create_job(
             description="Restorations, in pair order (none with `options.sources`).",
         ),
     ],
-    observation: Annotated[list[UploadFile] | None, File(description="Observations.")] = None,
+    observation: Annotated[
+        list[UploadFile] | None,
+        File(
+            description="Observations, in pair order (with `options.degradation`); without "
+            "ground truth one per restored part, the same image for every sample of an input."
+        ),
+    ] = None,
     options: Annotated[str | UploadFile | None, Form(description=_OPTIONS_DOC)] = None,
     idempotency_key: Annotated[
         str | None,
@@ -111,7 +118,18 @@ async def create_job(
     operator's `RA_SOURCE_ALLOWED_HOSTS`, or file:// under its `RA_DATASET_ROOTS`), fetched by
     the worker. With `options.callback_url` (on `RA_CALLBACK_ALLOWED_HOSTS`) the worker side
     POSTs a signed event when the job succeeds, fails or is cancelled; the job's `callback`
-    shows each delivery attempt (README: Webhooks)."""
+    shows each delivery attempt (README: Webhooks).
+
+    **Without ground truth** (docs/theory.md 3.9, README: Without ground truth): send no
+    `ground_truth` part, one `restored` part per sample, one `observation` part with each (the
+    observation of its input, the same image for all its samples), `options.degradation`, and
+    `options.pairs` naming each part's `input` and `sample` index, at least two samples per
+    input (e.g. `{"id": "img1-s0", "group": "sd", "input": "img1", "sample": 0}`). The report
+    is then a `GroundTruthFreeReport` (`mode: "ground_truth_free"`): spread, N(X|Y) estimated
+    from it (valid only for a calibrated posterior sampler), measurement residual, per-input
+    maps, and the evidence that needs ground truth. Refused with 422 naming the part: no
+    degradation, a missing or differing observation, a pair without a sample, an input with
+    one sample, or ground_truth parts for only some pairs."""
     pool: SubmissionPool = request.app.state.submission_pool
     file_names = {
         role: [part.filename for part in parts or []]
@@ -172,15 +190,23 @@ def get_job(job: OwnedJobDep, settings: SettingsDep, if_none_match: IfNoneMatch 
 
 @router.get(
     "/{job_id}/report",
-    response_model=AuditReport,
+    response_model=AuditReport | GroundTruthFreeReport,
     responses={
-        200: {"description": "The report (REPORT.md).", "headers": {"ETag": ETAG_HEADER}},
+        200: {
+            "description": "The report (REPORT.md): an `AuditReport`, or a "
+            '`GroundTruthFreeReport` (`mode: "ground_truth_free"`) for a job submitted '
+            "without ground truth.",
+            "headers": {"ETag": ETAG_HEADER},
+        },
         304: {"description": "Not modified"},
         **problem_responses(401, 404, 409),
     },
 )
 def get_report(job: OwnedJobDep, jobs: JobsDep, if_none_match: IfNoneMatch = None) -> Response:
-    """The audit report (REPORT.md) of a succeeded job; immutable once there."""
+    """The audit report (REPORT.md) of a succeeded job; immutable once there. A job without
+    ground truth has a `GroundTruthFreeReport`, whose `report.html`, `pairs.csv` and
+    comparisons are 409 `report-needs-ground-truth` problems (they are made of per-pair
+    errors)."""
     data = jobs.report(job)
     headers = {"ETag": f'"{hashlib.sha256(data).hexdigest()[:32]}"', "Cache-Control": IMMUTABLE}
     if etag_matches(if_none_match, headers["ETag"]):
@@ -210,7 +236,8 @@ _PAGE_HEADERS = {
 )
 def get_report_html(job: OwnedJobDep, jobs: JobsDep, if_none_match: IfNoneMatch = None) -> Response:
     """The report as a self-contained HTML page: summary, plots, per-restorer estimates,
-    pairs by risk with thumbnails; immutable once there, like the JSON report."""
+    pairs by risk with thumbnails; immutable once there, like the JSON report. A job without
+    ground truth has no page (409 `report-needs-ground-truth`)."""
     page = jobs.report_page(job)
     headers = {"ETag": page.etag, "Cache-Control": IMMUTABLE, **_PAGE_HEADERS}
     if etag_matches(if_none_match, page.etag):
@@ -234,7 +261,8 @@ def get_report_html(job: OwnedJobDep, jobs: JobsDep, if_none_match: IfNoneMatch 
 def get_pairs_csv(job: OwnedJobDep, jobs: JobsDep, if_none_match: IfNoneMatch = None) -> Response:
     """Per-image results of a succeeded job as CSV (the columns of `audit --csv`): id, group,
     size, MSE, PSNR, SSIM, uncertainty, perception, invented detail, measurement residual,
-    verdict and reasons. Immutable once there, like the JSON report."""
+    verdict and reasons. Immutable once there, like the JSON report. A job without ground
+    truth has no pairs table (409 `report-needs-ground-truth`)."""
     report = jobs.stored_report(job)
     body = pairs_csv(report).encode()
     headers = {
@@ -263,7 +291,8 @@ def get_comparison(
     restorer, paired differences of PSNR, SSIM, uncertainty, perception and invented detail
     with paired-bootstrap intervals, verdict changes, and the regression decision under the
     stated rule (its margins, level, resamples and seed are query parameters; README: Run
-    comparison). Both jobs must have succeeded."""
+    comparison). Both jobs must have succeeded, with ground truth (a ground-truth-free job is
+    a 409 `report-needs-ground-truth`)."""
     base = tenant_job(records, tenant, query.baseline, part="baseline")
     return _compare(jobs, base, job, query)[0]
 

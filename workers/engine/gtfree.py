@@ -10,7 +10,7 @@ missing. The engine only groups inputs and accumulates; the statistics are the e
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -29,7 +29,7 @@ from workers.engine.finish import finite_or_none
 from workers.engine.samples import GroupSamples, sample_statistics
 from workers.engine.sources import ArtifactWriter, ImageSource, load_image
 from workers.engine.summarize import group_bootstrap_weights, spread_of
-from workers.errors import AuditInputError
+from workers.errors import AuditCancelledError, AuditInputError
 from workers.estimators.bootstrap import percentile_interval
 from workers.estimators.color import convert_color, crop_border
 from workers.estimators.consistency import measurement_map, measurement_residual
@@ -57,22 +57,53 @@ def run_ground_truth_free(
     inputs: Sequence[SampledInput],
     options: AuditOptions,
     artifacts: ArtifactWriter | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    limits: ImageLimits | None = None,
 ) -> GroundTruthFreeReport:
     """Audit ``inputs`` without ground truth (docs/theory.md 3.9).
+
+    Args:
+        inputs: the inputs with their samples (and observations), in report order.
+        options: estimator settings; ``maps`` false renders no artifact.
+        artifacts: where the per-input maps go; ``None`` renders none.
+        progress: called with ``(done, total)`` samples after each input (the service counts
+            a job's pairs, one per sample).
+        should_cancel: polled before each input; True stops with AuditCancelledError.
+        limits: the deployment's image limits (``RA_MAX_PIXELS_PER_IMAGE``...); default ones
+            when ``None``.
 
     Raises:
         AuditInputError: an input with fewer than two samples, samples of one input that
             disagree in size, or an observation of the wrong shape; the message names it.
+        AuditCancelledError: ``should_cancel`` returned True.
     """
     known = KnownDegradation.from_options(options)
-    limits = ImageLimits()
+    limits = limits or ImageLimits()
     crop = effective_crop(options)
+    if not options.maps:
+        artifacts = None
     groups: dict[str, list[SampledInput]] = {}
     for item in inputs:
         groups.setdefault(item.group, []).append(item)
     warnings: list[str] = []
+    total = sum(len(item.samples) for item in inputs)
+    done = 0
+
+    def advance(item: SampledInput) -> None:
+        # Between inputs, as run_audit between batches: a cancel stops before the next one.
+        nonlocal done
+        done += len(item.samples)
+        if progress is not None:
+            progress(done, total)
+        if done < total and should_cancel is not None and should_cancel():
+            raise AuditCancelledError(f"cancelled after {done} of {total} samples")
+
+    if should_cancel is not None and should_cancel():
+        raise AuditCancelledError("cancelled before the first input")
     reports = [
-        _group(name, members, options, known, limits, crop, artifacts, warnings)
+        _group(name, members, options, known, limits, crop, artifacts, warnings, advance)
         for name, members in groups.items()
     ]
     return GroundTruthFreeReport(
@@ -92,6 +123,7 @@ def _group(
     crop: int,
     artifacts: ArtifactWriter | None,
     warnings: list[str],
+    advance: Callable[[SampledInput], None],
 ) -> GroundTruthFreeGroup:
     weights = group_bootstrap_weights(len(members), options)
     accumulated = GroupSamples(weights, calibration=set())
@@ -156,6 +188,7 @@ def _group(
                 maps=maps,
             )
         )
+        advance(item)
     finished = accumulated.finish()
     level = options.bootstrap.level
     value = finite_or_none(spread_of(finished.pooled_spread)[0])

@@ -1,7 +1,9 @@
 """The audit task: ``audit.run(job_id)`` audits one job from the payload store.
 
 Thin by design (STYLE.md section 5): the message carries the job id only; inputs come from the
-payload store, the maths from ``workers.engine.run_audit``, the state goes to ``jobstore``.
+payload store, the maths from ``workers.engine.run_audit`` (or, for a job without ground truth,
+``workers.engine.gtfree.run_ground_truth_free``, under the same lease, progress, cancel and
+outcomes), the state goes to ``jobstore``.
 
 Delivery is at least once, so the task is idempotent: ``records.try_start`` takes the job only
 when it is queued or its previous holder's lease expired, and every later transition is
@@ -46,19 +48,23 @@ from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from numpy.typing import NDArray
 
+from api_schemas.images import ImageLimits
 from api_schemas.jobs import JobManifest
 from api_schemas.problems import JOB_PROBLEMS, ProblemError
+from api_schemas.report import AuditReport, GroundTruthFreeReport
 from api_schemas.tasks import AUDIT_TASK
 from jobstore import JobNotFoundError, StoreUnavailableError, is_valid_job_id
 from observability.telemetry import Telemetry
 from workers.callbacks import wake as wake_webhook
 from workers.engine import ArtifactWriter, PairSource, run_audit
+from workers.engine.gtfree import run_ground_truth_free
 from workers.errors import AuditCancelledError, AuditInputError
 from workers.settings import get_settings
 from workers.sources import fetch_sources
 from workers.stores import Stores, stores
 from workers.tasks.lease import JobLostError, LeaseKeeper
 from workers.tasks.resources import plan_job
+from workers.tasks.sampled import ground_truth_free_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -166,18 +172,6 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
         logger.error("job %s: %s", job_id, plan.problem.get("detail"))
         _finish(stores, job_id, worker_id, "failed", plan.problem)
         return "failed"
-    pairs = [
-        PairSource(
-            id=p.id,
-            group=p.group,
-            ground_truth=input_dir / p.ground_truth,
-            restored=input_dir / p.restored,
-            observation=None if p.observation is None else input_dir / p.observation,
-            input=p.input,
-            sample=p.sample,
-        )
-        for p in manifest.pairs
-    ]
 
     def write_artifact(name: str, data: bytes) -> None:
         keeper.checked(lambda: payloads.write_artifact(job_id, name, data))
@@ -201,19 +195,44 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
         except redis.RedisError as exc:
             logger.warning("job %s: progress not recorded (%s)", job_id, exc)
 
-    with keeper:
-        try:
-            report = run_audit(
-                pairs,
+    def run_engine() -> AuditReport | GroundTruthFreeReport:
+        if manifest.ground_truth_free:
+            return run_ground_truth_free(
+                ground_truth_free_inputs(manifest, input_dir),
                 manifest.options,
-                device=settings.device,
+                writer,
                 progress=progress,
                 should_cancel=keeper.should_stop(),
-                artifacts=writer,
-                batch_size=plan.batch_size,
-                max_pixels=settings.max_pixels_per_image,
-                max_compression_ratio=settings.max_compression_ratio,
+                limits=ImageLimits(settings.max_pixels_per_image, settings.max_compression_ratio),
             )
+        pairs = [
+            PairSource(
+                id=p.id,
+                group=p.group,
+                ground_truth=input_dir / p.ground_truth,
+                restored=input_dir / p.restored,
+                observation=None if p.observation is None else input_dir / p.observation,
+                input=p.input,
+                sample=p.sample,
+            )
+            for p in manifest.pairs
+            if p.ground_truth is not None  # all of them (JobManifest's rule)
+        ]
+        return run_audit(
+            pairs,
+            manifest.options,
+            device=settings.device,
+            progress=progress,
+            should_cancel=keeper.should_stop(),
+            artifacts=writer,
+            batch_size=plan.batch_size,
+            max_pixels=settings.max_pixels_per_image,
+            max_compression_ratio=settings.max_compression_ratio,
+        )
+
+    with keeper:
+        try:
+            report = run_engine()
         except JobLostError as exc:
             logger.warning("job %s: stopped, no longer ours (%s)", job_id, exc)
             return "lost"

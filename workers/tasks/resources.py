@@ -53,7 +53,9 @@ def pair_shapes(manifest: JobManifest, input_dir: Path) -> list[PairShape] | Non
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                with Image.open(input_dir / pair.ground_truth) as image:
+                # A ground-truth-free job's samples have the size its truths would have.
+                reference = pair.ground_truth or pair.restored
+                with Image.open(input_dir / reference) as image:
                     width, height = image.size
                     mode = image.mode
         except Exception as exc:  # Pillow raises anything on untrusted bytes
@@ -66,7 +68,7 @@ def pair_shapes(manifest: JobManifest, input_dir: Path) -> list[PairShape] | Non
                 channels=3 if mode in _COLOUR_MODES else 1,
                 group=pair.group,
                 observation=pair.observation is not None,
-                part=f"ground_truth[{pair.id}]",
+                part=f"{'ground_truth' if pair.ground_truth else 'restored'}[{pair.id}]",
             )
         )
     return shapes

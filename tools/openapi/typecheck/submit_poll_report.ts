@@ -67,6 +67,10 @@ export async function audit(
     throw new Error(`${report.error.status} ${report.error.title}`);
   }
   const verdicts: Record<string, string> = {};
+  if ("mode" in report.data) {
+    // A job sent without ground truth: a GroundTruthFreeReport, which has no risk level.
+    return verdicts;
+  }
   for (const group of report.data.groups) {
     verdicts[group.name] = group.risk.level;
   }

@@ -12,6 +12,13 @@ from .comparison import Comparison
 from .engine_info import EngineInfo
 from .estimate import Estimate
 from .frontier_point import FrontierPoint
+from .ground_truth_free_group import GroundTruthFreeGroup
+from .ground_truth_free_input import GroundTruthFreeInput
+from .ground_truth_free_input_maps import GroundTruthFreeInputMaps
+from .ground_truth_free_report import GroundTruthFreeReport
+from .ground_truth_free_report_degradation_type_0 import (
+    GroundTruthFreeReportDegradationType0,
+)
 from .group_comparison import GroupComparison
 from .group_comparison_baseline_risk import GroupComparisonBaselineRisk
 from .group_comparison_candidate_risk import GroupComparisonCandidateRisk
@@ -97,6 +104,11 @@ __all__ = (
     "EngineInfo",
     "Estimate",
     "FrontierPoint",
+    "GroundTruthFreeGroup",
+    "GroundTruthFreeInput",
+    "GroundTruthFreeInputMaps",
+    "GroundTruthFreeReport",
+    "GroundTruthFreeReportDegradationType0",
     "GroupComparison",
     "GroupComparisonBaselineRisk",
     "GroupComparisonCandidateRisk",

@@ -22,9 +22,11 @@ T = TypeVar("T", bound="BodyCreateJob")
 class BodyCreateJob:
     """
     Attributes:
-        ground_truth (list[File] | Unset): Ground truths, in pair order (none with `options.sources`).
+        ground_truth (list[File] | Unset): Ground truths, in pair order (none with `options.sources`, none for a ground-
+            truth-free audit of samples).
         restored (list[File] | Unset): Restorations, in pair order (none with `options.sources`).
-        observation (list[File] | None | Unset): Observations.
+        observation (list[File] | None | Unset): Observations, in pair order (with `options.degradation`); without
+            ground truth one per restored part, the same image for every sample of an input.
         options (JobCreateOptions | Unset): The JSON ``options`` part of ``POST /v1/jobs``: audit options plus pair
             names by order.
 

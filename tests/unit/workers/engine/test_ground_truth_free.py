@@ -17,7 +17,7 @@ from api_schemas.report import GroundTruthFreeGroup
 from tests.support.gaussian_source import GaussianProblem, gaussian_problem
 from workers.engine import ArtifactWriter
 from workers.engine.gtfree import SampledInput, run_ground_truth_free
-from workers.errors import AuditInputError
+from workers.errors import AuditCancelledError, AuditInputError
 
 NOISE = {"type": "noise", "sigma": 0.05}
 BICUBIC_4X = {"type": "downsample", "factor": 4, "kernel": "bicubic"}
@@ -125,3 +125,47 @@ def test_an_input_with_one_sample_is_refused_naming_it() -> None:
             AuditOptions(),
         )
     assert error.value.part == "g/b"
+
+
+def _noisy_inputs(n: int) -> list[SampledInput]:
+    gen = torch.Generator().manual_seed(0)
+    return [
+        SampledInput("g", f"in{i}", [torch.rand(1, 32, 32, generator=gen) for _ in range(3)])
+        for i in range(n)
+    ]
+
+
+def test_progress_counts_samples_after_each_input() -> None:
+    seen: list[tuple[int, int]] = []
+    run_ground_truth_free(
+        _noisy_inputs(3), AuditOptions(), progress=lambda d, t: seen.append((d, t))
+    )
+    assert seen == [(3, 9), (6, 9), (9, 9)]
+
+
+def test_a_cancel_stops_between_inputs() -> None:
+    # The worker's should_cancel (lease lost or cancel requested) is polled before each input
+    # but the first, as run_audit polls it between batches.
+    calls: list[int] = []
+
+    def should_cancel() -> bool:
+        calls.append(1)
+        return len(calls) > 1  # not at the start; at the first check between inputs
+
+    done: list[int] = []
+    with pytest.raises(AuditCancelledError, match="after 3 of 9 samples"):
+        run_ground_truth_free(
+            _noisy_inputs(3),
+            AuditOptions(),
+            progress=lambda d, t: done.append(d),
+            should_cancel=should_cancel,
+        )
+    assert done == [3]
+
+
+def test_maps_false_renders_no_map() -> None:
+    written: list[str] = []
+    artifacts = ArtifactWriter(write=lambda name, data: written.append(name), url_for=str)
+    report = run_ground_truth_free(_noisy_inputs(2), AuditOptions(maps=False), artifacts)
+    assert written == []
+    assert all(row.maps == {} for row in report.groups[0].inputs)

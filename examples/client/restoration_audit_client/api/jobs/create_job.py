@@ -119,6 +119,17 @@ def sync_detailed(
     POSTs a signed event when the job succeeds, fails or is cancelled; the job's `callback`
     shows each delivery attempt (README: Webhooks).
 
+    **Without ground truth** (docs/theory.md 3.9, README: Without ground truth): send no
+    `ground_truth` part, one `restored` part per sample, one `observation` part with each (the
+    observation of its input, the same image for all its samples), `options.degradation`, and
+    `options.pairs` naming each part's `input` and `sample` index, at least two samples per
+    input (e.g. `{"id": "img1-s0", "group": "sd", "input": "img1", "sample": 0}`). The report
+    is then a `GroundTruthFreeReport` (`mode: "ground_truth_free"`): spread, N(X|Y) estimated
+    from it (valid only for a calibrated posterior sampler), measurement residual, per-input
+    maps, and the evidence that needs ground truth. Refused with 422 naming the part: no
+    degradation, a missing or differing observation, a pair without a sample, an input with
+    one sample, or ground_truth parts for only some pairs.
+
     Args:
         idempotency_key (None | str | Unset): 1 to 255 visible ASCII characters; replays answer
             the first job.
@@ -160,6 +171,17 @@ def sync(
     POSTs a signed event when the job succeeds, fails or is cancelled; the job's `callback`
     shows each delivery attempt (README: Webhooks).
 
+    **Without ground truth** (docs/theory.md 3.9, README: Without ground truth): send no
+    `ground_truth` part, one `restored` part per sample, one `observation` part with each (the
+    observation of its input, the same image for all its samples), `options.degradation`, and
+    `options.pairs` naming each part's `input` and `sample` index, at least two samples per
+    input (e.g. `{"id": "img1-s0", "group": "sd", "input": "img1", "sample": 0}`). The report
+    is then a `GroundTruthFreeReport` (`mode: "ground_truth_free"`): spread, N(X|Y) estimated
+    from it (valid only for a calibrated posterior sampler), measurement residual, per-input
+    maps, and the evidence that needs ground truth. Refused with 422 naming the part: no
+    degradation, a missing or differing observation, a pair without a sample, an input with
+    one sample, or ground_truth parts for only some pairs.
+
     Args:
         idempotency_key (None | str | Unset): 1 to 255 visible ASCII characters; replays answer
             the first job.
@@ -195,6 +217,17 @@ async def asyncio_detailed(
     the worker. With `options.callback_url` (on `RA_CALLBACK_ALLOWED_HOSTS`) the worker side
     POSTs a signed event when the job succeeds, fails or is cancelled; the job's `callback`
     shows each delivery attempt (README: Webhooks).
+
+    **Without ground truth** (docs/theory.md 3.9, README: Without ground truth): send no
+    `ground_truth` part, one `restored` part per sample, one `observation` part with each (the
+    observation of its input, the same image for all its samples), `options.degradation`, and
+    `options.pairs` naming each part's `input` and `sample` index, at least two samples per
+    input (e.g. `{"id": "img1-s0", "group": "sd", "input": "img1", "sample": 0}`). The report
+    is then a `GroundTruthFreeReport` (`mode: "ground_truth_free"`): spread, N(X|Y) estimated
+    from it (valid only for a calibrated posterior sampler), measurement residual, per-input
+    maps, and the evidence that needs ground truth. Refused with 422 naming the part: no
+    degradation, a missing or differing observation, a pair without a sample, an input with
+    one sample, or ground_truth parts for only some pairs.
 
     Args:
         idempotency_key (None | str | Unset): 1 to 255 visible ASCII characters; replays answer
@@ -234,6 +267,17 @@ async def asyncio(
     the worker. With `options.callback_url` (on `RA_CALLBACK_ALLOWED_HOSTS`) the worker side
     POSTs a signed event when the job succeeds, fails or is cancelled; the job's `callback`
     shows each delivery attempt (README: Webhooks).
+
+    **Without ground truth** (docs/theory.md 3.9, README: Without ground truth): send no
+    `ground_truth` part, one `restored` part per sample, one `observation` part with each (the
+    observation of its input, the same image for all its samples), `options.degradation`, and
+    `options.pairs` naming each part's `input` and `sample` index, at least two samples per
+    input (e.g. `{"id": "img1-s0", "group": "sd", "input": "img1", "sample": 0}`). The report
+    is then a `GroundTruthFreeReport` (`mode: "ground_truth_free"`): spread, N(X|Y) estimated
+    from it (valid only for a calibrated posterior sampler), measurement residual, per-input
+    maps, and the evidence that needs ground truth. Refused with 422 naming the part: no
+    degradation, a missing or differing observation, a pair without a sample, an input with
+    one sample, or ground_truth parts for only some pairs.
 
     Args:
         idempotency_key (None | str | Unset): 1 to 255 visible ASCII characters; replays answer

@@ -127,7 +127,8 @@ def sync_detailed(
     restorer, paired differences of PSNR, SSIM, uncertainty, perception and invented detail
     with paired-bootstrap intervals, verdict changes, and the regression decision under the
     stated rule (its margins, level, resamples and seed are query parameters; README: Run
-    comparison). Both jobs must have succeeded.
+    comparison). Both jobs must have succeeded, with ground truth (a ground-truth-free job is
+    a 409 `report-needs-ground-truth`).
 
     Args:
         job_id (str): The job id (32 hex digits).
@@ -192,7 +193,8 @@ def sync(
     restorer, paired differences of PSNR, SSIM, uncertainty, perception and invented detail
     with paired-bootstrap intervals, verdict changes, and the regression decision under the
     stated rule (its margins, level, resamples and seed are query parameters; README: Run
-    comparison). Both jobs must have succeeded.
+    comparison). Both jobs must have succeeded, with ground truth (a ground-truth-free job is
+    a 409 `report-needs-ground-truth`).
 
     Args:
         job_id (str): The job id (32 hex digits).
@@ -252,7 +254,8 @@ async def asyncio_detailed(
     restorer, paired differences of PSNR, SSIM, uncertainty, perception and invented detail
     with paired-bootstrap intervals, verdict changes, and the regression decision under the
     stated rule (its margins, level, resamples and seed are query parameters; README: Run
-    comparison). Both jobs must have succeeded.
+    comparison). Both jobs must have succeeded, with ground truth (a ground-truth-free job is
+    a 409 `report-needs-ground-truth`).
 
     Args:
         job_id (str): The job id (32 hex digits).
@@ -315,7 +318,8 @@ async def asyncio(
     restorer, paired differences of PSNR, SSIM, uncertainty, perception and invented detail
     with paired-bootstrap intervals, verdict changes, and the regression decision under the
     stated rule (its margins, level, resamples and seed are query parameters; README: Run
-    comparison). Both jobs must have succeeded.
+    comparison). Both jobs must have succeeded, with ground truth (a ground-truth-free job is
+    a 409 `report-needs-ground-truth`).
 
     Args:
         job_id (str): The job id (32 hex digits).

@@ -88,7 +88,8 @@ def sync_detailed(
 
      Per-image results of a succeeded job as CSV (the columns of `audit --csv`): id, group,
     size, MSE, PSNR, SSIM, uncertainty, perception, invented detail, measurement residual,
-    verdict and reasons. Immutable once there, like the JSON report.
+    verdict and reasons. Immutable once there, like the JSON report. A job without ground
+    truth has no pairs table (409 `report-needs-ground-truth`).
 
     Args:
         job_id (str): The job id (32 hex digits).
@@ -124,7 +125,8 @@ def sync(
 
      Per-image results of a succeeded job as CSV (the columns of `audit --csv`): id, group,
     size, MSE, PSNR, SSIM, uncertainty, perception, invented detail, measurement residual,
-    verdict and reasons. Immutable once there, like the JSON report.
+    verdict and reasons. Immutable once there, like the JSON report. A job without ground
+    truth has no pairs table (409 `report-needs-ground-truth`).
 
     Args:
         job_id (str): The job id (32 hex digits).
@@ -155,7 +157,8 @@ async def asyncio_detailed(
 
      Per-image results of a succeeded job as CSV (the columns of `audit --csv`): id, group,
     size, MSE, PSNR, SSIM, uncertainty, perception, invented detail, measurement residual,
-    verdict and reasons. Immutable once there, like the JSON report.
+    verdict and reasons. Immutable once there, like the JSON report. A job without ground
+    truth has no pairs table (409 `report-needs-ground-truth`).
 
     Args:
         job_id (str): The job id (32 hex digits).
@@ -189,7 +192,8 @@ async def asyncio(
 
      Per-image results of a succeeded job as CSV (the columns of `audit --csv`): id, group,
     size, MSE, PSNR, SSIM, uncertainty, perception, invented detail, measurement residual,
-    verdict and reasons. Immutable once there, like the JSON report.
+    verdict and reasons. Immutable once there, like the JSON report. A job without ground
+    truth has no pairs table (409 `report-needs-ground-truth`).
 
     Args:
         job_id (str): The job id (32 hex digits).

@@ -7,6 +7,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.audit_report import AuditReport
+from ...models.ground_truth_free_report import GroundTruthFreeReport
 from ...models.problem import Problem
 from ...types import UNSET, Response, Unset
 
@@ -33,9 +34,25 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Any | AuditReport | Problem | None:
+) -> Any | AuditReport | GroundTruthFreeReport | Problem | None:
     if response.status_code == 200:
-        response_200 = AuditReport.from_dict(response.json())
+
+        def _parse_response_200(data: object) -> AuditReport | GroundTruthFreeReport:
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                response_200_type_0 = AuditReport.from_dict(data)
+
+                return response_200_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            if not isinstance(data, dict):
+                raise TypeError()
+            response_200_type_1 = GroundTruthFreeReport.from_dict(data)
+
+            return response_200_type_1
+
+        response_200 = _parse_response_200(response.json())
 
         return response_200
 
@@ -71,7 +88,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Any | AuditReport | Problem]:
+) -> Response[Any | AuditReport | GroundTruthFreeReport | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -85,10 +102,13 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     if_none_match: None | str | Unset = UNSET,
-) -> Response[Any | AuditReport | Problem]:
+) -> Response[Any | AuditReport | GroundTruthFreeReport | Problem]:
     """Get Report
 
-     The audit report (REPORT.md) of a succeeded job; immutable once there.
+     The audit report (REPORT.md) of a succeeded job; immutable once there. A job without
+    ground truth has a `GroundTruthFreeReport`, whose `report.html`, `pairs.csv` and
+    comparisons are 409 `report-needs-ground-truth` problems (they are made of per-pair
+    errors).
 
     Args:
         job_id (str): The job id (32 hex digits).
@@ -99,7 +119,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | AuditReport | Problem]
+        Response[Any | AuditReport | GroundTruthFreeReport | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -119,10 +139,13 @@ def sync(
     *,
     client: AuthenticatedClient,
     if_none_match: None | str | Unset = UNSET,
-) -> Any | AuditReport | Problem | None:
+) -> Any | AuditReport | GroundTruthFreeReport | Problem | None:
     """Get Report
 
-     The audit report (REPORT.md) of a succeeded job; immutable once there.
+     The audit report (REPORT.md) of a succeeded job; immutable once there. A job without
+    ground truth has a `GroundTruthFreeReport`, whose `report.html`, `pairs.csv` and
+    comparisons are 409 `report-needs-ground-truth` problems (they are made of per-pair
+    errors).
 
     Args:
         job_id (str): The job id (32 hex digits).
@@ -133,7 +156,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | AuditReport | Problem
+        Any | AuditReport | GroundTruthFreeReport | Problem
     """
 
     return sync_detailed(
@@ -148,10 +171,13 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     if_none_match: None | str | Unset = UNSET,
-) -> Response[Any | AuditReport | Problem]:
+) -> Response[Any | AuditReport | GroundTruthFreeReport | Problem]:
     """Get Report
 
-     The audit report (REPORT.md) of a succeeded job; immutable once there.
+     The audit report (REPORT.md) of a succeeded job; immutable once there. A job without
+    ground truth has a `GroundTruthFreeReport`, whose `report.html`, `pairs.csv` and
+    comparisons are 409 `report-needs-ground-truth` problems (they are made of per-pair
+    errors).
 
     Args:
         job_id (str): The job id (32 hex digits).
@@ -162,7 +188,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | AuditReport | Problem]
+        Response[Any | AuditReport | GroundTruthFreeReport | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -180,10 +206,13 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     if_none_match: None | str | Unset = UNSET,
-) -> Any | AuditReport | Problem | None:
+) -> Any | AuditReport | GroundTruthFreeReport | Problem | None:
     """Get Report
 
-     The audit report (REPORT.md) of a succeeded job; immutable once there.
+     The audit report (REPORT.md) of a succeeded job; immutable once there. A job without
+    ground truth has a `GroundTruthFreeReport`, whose `report.html`, `pairs.csv` and
+    comparisons are 409 `report-needs-ground-truth` problems (they are made of per-pair
+    errors).
 
     Args:
         job_id (str): The job id (32 hex digits).
@@ -194,7 +223,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | AuditReport | Problem
+        Any | AuditReport | GroundTruthFreeReport | Problem
     """
 
     return (

@@ -87,7 +87,8 @@ def sync_detailed(
     """Get Report Html
 
      The report as a self-contained HTML page: summary, plots, per-restorer estimates,
-    pairs by risk with thumbnails; immutable once there, like the JSON report.
+    pairs by risk with thumbnails; immutable once there, like the JSON report. A job without
+    ground truth has no page (409 `report-needs-ground-truth`).
 
     Args:
         job_id (str): The job id (32 hex digits).
@@ -122,7 +123,8 @@ def sync(
     """Get Report Html
 
      The report as a self-contained HTML page: summary, plots, per-restorer estimates,
-    pairs by risk with thumbnails; immutable once there, like the JSON report.
+    pairs by risk with thumbnails; immutable once there, like the JSON report. A job without
+    ground truth has no page (409 `report-needs-ground-truth`).
 
     Args:
         job_id (str): The job id (32 hex digits).
@@ -152,7 +154,8 @@ async def asyncio_detailed(
     """Get Report Html
 
      The report as a self-contained HTML page: summary, plots, per-restorer estimates,
-    pairs by risk with thumbnails; immutable once there, like the JSON report.
+    pairs by risk with thumbnails; immutable once there, like the JSON report. A job without
+    ground truth has no page (409 `report-needs-ground-truth`).
 
     Args:
         job_id (str): The job id (32 hex digits).
@@ -185,7 +188,8 @@ async def asyncio(
     """Get Report Html
 
      The report as a self-contained HTML page: summary, plots, per-restorer estimates,
-    pairs by risk with thumbnails; immutable once there, like the JSON report.
+    pairs by risk with thumbnails; immutable once there, like the JSON report. A job without
+    ground truth has no page (409 `report-needs-ground-truth`).
 
     Args:
         job_id (str): The job id (32 hex digits).
