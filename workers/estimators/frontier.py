@@ -50,6 +50,8 @@ __all__ = [
 _EIGEN_CEILING = 1.0 - 1e-12
 """Directions the observation does not inform at all have lambda = 1 and would give the
 posterior mean an infinite index; they are held just below 1 so P_0 stays finite."""
+_LINALG_ERROR: type[RuntimeError] = torch.linalg.LinAlgError  # type: ignore[attr-defined]
+"""What eigvalsh raises when LAPACK does not converge (torch's stubs do not export it)."""
 _BISECTION_STEPS = 60
 """Halvings of [0, 1] for a(P): 2^-60 is below float64 resolution."""
 
@@ -100,7 +102,7 @@ def _eigvalsh_rows(symmetric: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
     try:
         values = torch.linalg.eigvalsh(symmetric)
         return values, torch.ones(values.shape[:-1], dtype=torch.bool, device=values.device)
-    except torch.linalg.LinAlgError:
+    except _LINALG_ERROR:
         pass
     flat = symmetric.reshape(-1, *symmetric.shape[-2:])
     values = torch.full(flat.shape[:-1], math.nan, dtype=flat.dtype, device=flat.device)
@@ -109,7 +111,7 @@ def _eigvalsh_rows(symmetric: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
         try:
             values[row] = torch.linalg.eigvalsh(flat[row])
             converged[row] = True
-        except torch.linalg.LinAlgError:
+        except _LINALG_ERROR:
             continue
     return values.reshape(symmetric.shape[:-1]), converged.reshape(symmetric.shape[:-2])
 
