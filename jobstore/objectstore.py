@@ -181,6 +181,10 @@ class S3PayloadStore(PayloadStore):
                 raise StoreUnavailableError(f"the object store did not answer: {exc}") from exc
             raise
 
+    def check_reachable(self) -> None:
+        """One ``HeadBucket``: the bucket answers and these credentials may use it."""
+        self._call("head_bucket")
+
     def _get(self, key: str) -> bytes | None:
         try:
             response = self._call("get_object", Key=key)

@@ -331,6 +331,10 @@ class PayloadStore:
 
     # -- what the API and the workers ask of any backend -----------------------------------
 
+    def check_reachable(self) -> None:
+        """Raise ``StoreUnavailableError`` when the store cannot be reached. A local
+        directory is always there (readiness checks its room and writability itself)."""
+
     def stored_bytes(self, job_id: str) -> int:
         """Bytes the job keeps in the store (its tenant's quota counts them)."""
         from jobstore.storage import directory_bytes  # storage imports nothing of this module

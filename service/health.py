@@ -20,6 +20,7 @@ from typing import Final
 import redis
 
 from api_schemas.problems import ProblemError
+from jobstore.errors import StoreUnavailableError
 from jobstore.storage import Persistence, format_bytes, free_bytes, is_disk_full, write_refusal
 from service.errors import NotReadyError
 from service.resources import Resources
@@ -33,7 +34,8 @@ _last_bgsave: dict[str, float] = {}
 
 
 def check_ready(resources: Resources) -> dict[str, str]:
-    """Check that Redis takes writes, the payload store has room and a worker answers.
+    """Check that Redis takes writes, the payload store has room (and its object store,
+    when ``RA_STORAGE_URL`` names one, answers) and a worker answers.
 
     Returns:
         Each check's status (``ok``).
@@ -88,6 +90,12 @@ def check_ready(resources: Resources) -> dict[str, str]:
     if full:
         fail("storage", "full", "full: " + "; ".join(full))
     checks.setdefault("storage", "ok")
+    try:
+        resources.payloads.check_reachable()
+    except StoreUnavailableError as exc:
+        fail("object_store", "unreachable", str(exc))
+    else:
+        checks["object_store"] = "ok"
 
     try:
         answered = resources.dispatcher.workers_answer()

@@ -236,11 +236,17 @@ def test_unreachable_store_is_a_503_and_loses_nothing(stack: Stack, client: http
         body = assert_problem(refused, 503)
         assert int(refused.headers["retry-after"]) >= 1, body
         assert_problem(client.get(f"/v1/jobs/{job_id}/artifacts/pair-0.png"), 503)
+        ready = client.get("/readyz")  # a load balancer stops sending work here
+        assert_problem(ready, 503)
+        assert ready.json()["checks"]["object_store"] == "unreachable", ready.text
         time.sleep(3)  # the worker meets the outage at its next write and gives the job back
         assert client.get(f"/v1/jobs/{job_id}").json()["state"] in ("running", "queued")
     done = wait_for(client, job_id, timeout=120)
     assert done["state"] == "succeeded", done
     assert "StoreUnavailableError" in stack.worker.log(), "the worker never met the outage"
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"]["object_store"] == "ok"
     report = client.get(f"/v1/jobs/{job_id}/report").json()
     assert_close(report, in_process_report(stack.payloads, job_id))
     _delete(client, job_id)

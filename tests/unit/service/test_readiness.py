@@ -37,7 +37,7 @@ def test_readyz_is_200_when_a_worker_answers(settings):
         assert response.status_code == 200, response.text
         assert response.json() == {
             "status": "ready",
-            "checks": {"redis": "ok", "storage": "ok", "worker": "ok"},
+            "checks": {"object_store": "ok", "redis": "ok", "storage": "ok", "worker": "ok"},
         }
     finally:
         os.kill(worker.pid, signal.SIGTERM)
