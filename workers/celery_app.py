@@ -26,7 +26,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import Celery
+from celery import Celery, current_app
+from celery.signals import worker_process_init
 from kombu import Exchange, Queue  # type: ignore[attr-defined]  # kombu ships no stubs
 
 from api_schemas.tasks import AUDIT_QUEUE, AUDIT_TASK
@@ -36,6 +37,7 @@ from workers.settings import WorkerSettings, get_settings
 
 APP_NAME = "restoration_audit"
 TASK_MODULES = (
+    "workers.celery_app",  # its worker_process_init receiver configures each pool child
     "workers.tasks.audit",
     "workers.sweeper",
     "workers.callbacks",
@@ -43,7 +45,8 @@ TASK_MODULES = (
     "workers.logs",
 )
 """Imported by the worker's main process and by each pool child before logging is set up;
-the last four connect signal receivers (sweeper, webhook deliverer, heartbeat, JSON logs)."""
+this module and the last four connect signal receivers (pool child configuration, sweeper,
+webhook deliverer, heartbeat, JSON logs)."""
 
 
 def _audit_queue() -> Queue:
@@ -116,6 +119,20 @@ def create_celery_app(settings: WorkerSettings | None = None) -> Celery:
     else:
         celery.add_defaults(lambda: celery_config(get_settings()))
     return celery
+
+
+@worker_process_init.connect(dispatch_uid="ra-configure-pool-child")  # type: ignore[untyped-decorator]
+def _configure_pool_child(**_: Any) -> None:
+    """Give a pool child's app the configuration its parent read lazily.
+
+    The prefork pool (spawn) pickles the worker's app into each child, and a pickled app
+    keeps its explicit changes but not the lazy ``add_defaults`` source: the child's app had
+    Celery's defaults, so ``self.retry`` published to ``amqp://localhost`` and the retry
+    became a reject (the job then waited for the lease sweeper and lost an attempt).
+    """
+    child_app = current_app._get_current_object()
+    if "broker_url" not in child_app.conf.changes:  # explicit settings travel with the pickle
+        child_app.conf.update(celery_config(get_settings()))
 
 
 app = create_celery_app()
