@@ -23,6 +23,7 @@ from typing import Any, Final, cast
 
 import redis
 
+from jobstore.clock import Clock
 from jobstore.ids import validate_job_id
 
 CALLBACK_FIELD: Final = "callback"
@@ -56,8 +57,12 @@ return 1
 class CallbackQueue:
     """Register, claim and record the delivery of jobs' terminal events."""
 
-    def __init__(self, client: redis.Redis, *, prefix: str = "ra") -> None:
+    def __init__(
+        self, client: redis.Redis, *, prefix: str = "ra", clock: Clock | None = None
+    ) -> None:
         self.redis = client
+        self.clock: Clock = clock or time.time
+        """Epoch seconds now (injectable: tests make time pass instead of sleeping)."""
         self.prefix = prefix
         self.key = f"{prefix}:callbacks"
         self._claim = client.register_script(_CLAIM)
@@ -69,7 +74,7 @@ class CallbackQueue:
     def register(self, job_id: str, url: str) -> bool:
         """Record the job's callback as pending and queue it (the job exists already)."""
         delivery = {"url": url, "state": "pending", "attempts": []}
-        return self.update(job_id, delivery, next_at=time.time())
+        return self.update(job_id, delivery, next_at=self.clock())
 
     def update(self, job_id: str, delivery: dict[str, Any], *, next_at: float | None) -> bool:
         """Write the delivery record; look again at ``next_at`` or, when ``None``, never.
@@ -93,7 +98,7 @@ class CallbackQueue:
 
     def claim(self, lease_seconds: float, limit: int = 16) -> list[str]:
         """Take up to ``limit`` due entries for ``lease_seconds``; returns their job ids."""
-        now = time.time()
+        now = self.clock()
         rows = cast(list[Any], self._claim(keys=[self.key], args=[now, now + lease_seconds, limit]))
         return [r.decode() if isinstance(r, bytes) else str(r) for r in rows]
 

@@ -40,6 +40,7 @@ from api_schemas.callbacks import (
 )
 from jobstore import JobRecord, JobRecords, PayloadStore
 from jobstore.callbacks import CallbackQueue
+from jobstore.clock import Clock
 from workers.settings import WorkerSettings
 from workers.stores import stores
 
@@ -107,11 +108,15 @@ class Deliverer:
         payloads: PayloadStore,
         settings: WorkerSettings,
         rng: random.Random | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.records = records
         self.payloads = payloads
         self.settings = settings
-        self.queue = CallbackQueue(records.redis, prefix=records.prefix)
+        self.clock: Clock = clock or time.time
+        """Epoch seconds now, for the backoff, the give-up time and the recorded attempts
+        (injectable: tests make time pass instead of sleeping)."""
+        self.queue = CallbackQueue(records.redis, prefix=records.prefix, clock=self.clock)
         self.rng = rng or random.Random()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="webhooks", daemon=True)
@@ -158,7 +163,7 @@ class Deliverer:
             self.queue.drop(job_id)
             return
         if not record.finished:
-            self.queue.look_again(job_id, time.time() + self.settings.callback_poll_seconds)
+            self.queue.look_again(job_id, self.clock() + self.settings.callback_poll_seconds)
             return
         attempt = self._attempt(record, str(delivery.get("url", "")))
         attempts = [*delivery.get("attempts", []), attempt]
@@ -169,7 +174,7 @@ class Deliverer:
             self.queue.update(job_id, delivery, next_at=None)
             logger.info("job %s: webhook delivered (attempt %d)", job_id, len(attempts))
             return
-        now = time.time()
+        now = self.clock()
         first = datetime.fromisoformat(attempts[0]["at"]).timestamp()
         delay = backoff_seconds(self.settings, len(attempts), self.rng)
         if attempt.get("final") or now + delay - first > self.settings.callback_give_up_seconds:
@@ -183,7 +188,7 @@ class Deliverer:
 
     def _attempt(self, record: JobRecord, url: str) -> dict[str, Any]:
         """POST the event once; the attempt as recorded (``final``: no retry can help)."""
-        at = datetime.now(UTC).isoformat()
+        at = datetime.fromtimestamp(self.clock(), UTC).isoformat()
         problem = callback_url_problem(
             url, self.settings.callback_allowed_hosts, local_mode=self.settings.local_mode
         )
@@ -193,7 +198,7 @@ class Deliverer:
         if problem is not None or secret is None:  # settings changed since the submission
             return {"at": at, "status_code": None, "error": f"not sent: {problem}", "final": True}
         body = event_body(record, self.payloads, self.settings)
-        timestamp = int(time.time())
+        timestamp = int(self.clock())
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "restoration-audit-webhooks",

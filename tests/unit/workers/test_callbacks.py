@@ -10,6 +10,7 @@ import hmac
 import json
 import random
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import redis
 
 from jobstore import JobRecords, PayloadStore, new_job_id
 from jobstore.callbacks import CallbackQueue
+from tests.support.clock import ManualClock
 from tests.support.http_servers import Receiver, free_port
 from workers.callbacks import Deliverer, backoff_seconds
 from workers.settings import WorkerSettings
@@ -111,19 +113,33 @@ def test_an_unfinished_job_waits(records: JobRecords, tmp_path: Path) -> None:
 
 
 def test_a_receiver_that_always_fails_is_given_up(records: JobRecords, tmp_path: Path) -> None:
+    # Time passes on an injected clock, 0.05 s per round: on a loaded machine one slow
+    # attempt used to eat the whole 1 s give-up time of the wall clock.
     with Receiver(tmp_path) as receiver:
         receiver.answer(500)
         job_id = _finished_job(records, receiver.url)
-        deliverer = Deliverer(records, PayloadStore(tmp_path), _settings(), random.Random(1))
-        started = time.monotonic()
-        record = _rounds(deliverer, records, job_id, 20)
+        clock = ManualClock()  # from now: the registration is due at once
+        deliverer = Deliverer(
+            records, PayloadStore(tmp_path), _settings(), random.Random(1), clock=clock
+        )
+        for _ in range(100):
+            deliverer.deliver_due()
+            record = records.require(job_id)
+            if record.callback["state"] != "pending":
+                break
+            clock.advance(0.05)
         deliverer.stop()
+        sent = len(receiver.requests())
     assert record.callback["state"] == "failed"
     attempts = record.callback["attempts"]
-    assert len(attempts) >= 3
+    # Backoff 0.05-0.2 s and give-up 1 s (_settings): at least 1 / 0.2 = 5 attempts, all
+    # within the give-up time of the first, each one a request the receiver saw.
+    assert len(attempts) >= 5
     assert {a["status_code"] for a in attempts} == {500}
-    assert len(receiver.requests()) == len(attempts)
-    assert time.monotonic() - started < 10
+    assert sent == len(attempts)
+    times = [datetime.fromisoformat(a["at"]).timestamp() for a in attempts]
+    assert times == sorted(times)
+    assert times[-1] - times[0] <= 1.0 + 1e-6
     assert CallbackQueue(records.redis).pending() == 0
 
 
