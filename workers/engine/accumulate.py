@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 
 import torch
 
-from workers.engine.samples import FinishedSamples, GroupSamples, SampleBatch, sample_statistics
+from workers.engine.samples import (
+    ConditionalInput,
+    FinishedSamples,
+    GroupSamples,
+    SampleBatch,
+    sample_statistics,
+)
 from workers.estimators.color import ColorMode, convert_color, crop_border
 from workers.estimators.consistency import measurement_map, measurement_residual, null_space_map
 from workers.estimators.degradation import DegradationOperator
@@ -164,7 +170,14 @@ def batch_statistics(
                 if observation is None:
                     continue
                 y = convert_color(observation[None].to(x_hat_full.device), settings.color)
-                kept.append((order[position], x_hat_full[rows].mean(0).cpu(), y[0].cpu()))
+                kept.append(
+                    ConditionalInput(
+                        order[position],
+                        x_hat_full[rows].mean(0).cpu(),
+                        y[0].cpu(),
+                        x_full[rows[0]].cpu(),
+                    )
+                )
             sample_batch.conditional = kept
         if with_maps:
             # The input's standard-deviation map goes with its first sample's pair.

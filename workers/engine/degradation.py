@@ -202,6 +202,9 @@ class PosteriorModel:
     posterior_block: torch.Tensor
     """B, pooled over phases, rounding included as in the ratios."""
     margin: int
+    restored_rounding: float = 0.0
+    """The restored images' 8-bit rounding variance in ``posterior_block`` (the truth's is in
+    the prior it was fitted to)."""
 
 
 @dataclass(frozen=True)
@@ -400,7 +403,9 @@ def place_on_frontier(
         frontier,
         used,
         pair_ratio,
-        PosteriorModel(sums, lam, noise, pooled_block + rounding, margin),
+        PosteriorModel(
+            sums, lam, noise, pooled_block + rounding, margin, measured.rounding_variance
+        ),
     )
 
 

@@ -22,8 +22,29 @@ SCORES_PER_INPUT = 4096
 quantile and the coverage to about 0.5 % with a few inputs, and memory stays flat."""
 _TINY = 1e-12
 CONDITIONAL_PIXEL_BUDGET = 8_000_000
-"""Pixels of sample means kept per group for the conditional index (with their
-observations): it is an average over inputs, which a few dozen images pin down."""
+"""Values of sample means and ground truths kept per group for the conditional index (with
+their observations): it is an average over inputs, which a few dozen images pin down."""
+
+
+@dataclass(frozen=True)
+class ConditionalInput:
+    """One input kept for the conditional perception index (docs/theory.md 3.9), its images
+    uncropped and colour-converted."""
+
+    input: int
+    """Group input index."""
+    sample_mean: torch.Tensor
+    """(C, H, W) mean of the input's samples."""
+    observation: torch.Tensor
+    """(C, h, w) the input's observation."""
+    truth: torch.Tensor
+    """(C, H, W) the input's ground truth: it measures how far the model's posterior mean
+    is from the truth, the part of the samples' deviation that no restorer causes."""
+
+    @property
+    def pixels(self) -> int:
+        """Values kept (sample mean and truth), against the group's budget."""
+        return self.sample_mean.numel() + self.truth.numel()
 
 
 @dataclass
@@ -43,9 +64,8 @@ class SampleBatch:
     """Per input, a subsample of ``|x - mean| / std`` (None without ground truth)."""
     sigma_map: torch.Tensor
     """(n_in, 1, H, W) per-pixel sample standard deviation (root mean over channels)."""
-    conditional: list[tuple[int, torch.Tensor, torch.Tensor]] | None = None
-    """Per input with an observation: (input, uncropped sample mean, observation), both
-    colour-converted, for the conditional perception index."""
+    conditional: list[ConditionalInput] | None = None
+    """Per input with an observation, for the conditional perception index."""
 
 
 def sample_statistics(
@@ -125,8 +145,8 @@ class FinishedSamples:
     evaluation_scores: torch.Tensor
     evaluation_sigma: torch.Tensor
     """Mean per-pixel standard deviation of each evaluation input."""
-    conditional: list[tuple[int, torch.Tensor, torch.Tensor]]
-    """(input, sample mean, observation) of the inputs kept for the conditional index."""
+    conditional: list[ConditionalInput]
+    """The inputs kept for the conditional index."""
     weights: torch.Tensor | None = None
     """The bootstrap's counts over inputs (R x n_inputs), or None."""
 
@@ -149,7 +169,7 @@ class GroupSamples:
         self.calibration_scores: list[torch.Tensor] = []
         self.evaluation_scores: list[torch.Tensor] = []
         self.evaluation_sigma: list[float] = []
-        self.conditional: list[tuple[int, torch.Tensor, torch.Tensor]] = []
+        self.conditional: list[ConditionalInput] = []
         self._conditional_pixels = 0
 
     def add(self, batch: SampleBatch) -> None:
@@ -160,7 +180,7 @@ class GroupSamples:
             part = batch.spread.weighted(self.weights[:, batch.inputs])
             self.resampled = part if self.resampled is None else _plus(self.resampled, part)
         for entry in batch.conditional or []:
-            pixels = entry[1].numel()
+            pixels = entry.pixels
             if self._conditional_pixels + pixels <= CONDITIONAL_PIXEL_BUDGET:
                 self.conditional.append(entry)
                 self._conditional_pixels += pixels

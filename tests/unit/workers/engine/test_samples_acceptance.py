@@ -189,19 +189,22 @@ def test_the_conditional_index_separates_calibrated_and_narrow_samples(
     audited: tuple[GaussianProblem, float, dict[str, GroupReport]],
 ) -> None:
     # docs/theory.md 3.9: samples E[X|Y] + c W have P_cond / d = log((1 + c^2) / (2 c)):
-    # 0 for the sampler, 0.223 at c = 1/2 (eta 1.25). The windowed Gaussian model's mean
-    # misses the far observations, which adds a small positive bias (measured 0.2-0.4 nats at
-    # d = 64 for the sampler: see summarize._conditional), so the sampler's bound is loose.
-    groups = audited[2]
+    # 0 for the sampler, 0.223 at c = 1/2 (eta 1.25). The model's posterior mean is not the
+    # exact one; the ground truth removes that gap (summarize._conditional), which took the
+    # sampler's eta from 1.84 to 2.00 under noise. What is left is the model's ~1.5 % excess
+    # of B under 4x bicubic (its window misses far observations): 0.26 nats, eta 1.83.
+    problem, groups = audited[0], audited[2]
     sampler, half = groups["sampler"], groups["half_spread"]
     assert sampler.samples is not None
     assert half.samples is not None
     assert sampler.samples.conditional_perception is not None
     assert half.samples.conditional_perception is not None
     assert sampler.samples.conditional_perception.value is not None
-    assert sampler.samples.conditional_perception.value / sampler.dimension < 0.01
+    assert sampler.samples.conditional_perception.value / sampler.dimension < 0.005
     assert sampler.min_uncertainty_multiplier is not None
-    assert sampler.min_uncertainty_multiplier > 1.7
+    assert sampler.min_uncertainty_multiplier > 1.8
+    if problem.spec["type"] == "noise":
+        assert sampler.min_uncertainty_multiplier > 1.95
     # Placed against Theorem 3's frontier (3.6), the sampler sits on the bound.
     assert sampler.up_region == "on_bound"
     assert half.up_region == "on_bound"
