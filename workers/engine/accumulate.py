@@ -273,7 +273,9 @@ class _StreamedMoments:
     def add(self, moments: PatchMoments, weights: torch.Tensor | None) -> None:
         self.pooled = _plus(self.pooled, moments.pooled())
         if weights is not None:
-            self.resampled = _plus(self.resampled, moments.weighted(weights))
+            # The first batch's poolings are fresh tensors this class owns; later batches add
+            # into them in place (no (R, d, d) temporary per batch).
+            self.resampled = moments.weighted(weights, into=self.resampled)
 
     def finish(self) -> PatchMoments:
         """The pooled sums (one row); a group always has a batch."""

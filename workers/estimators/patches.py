@@ -82,16 +82,19 @@ class PatchMoments:
             self.outer.sum(0, keepdim=True),
         )
 
-    def weighted(self, weights: torch.Tensor) -> PatchMoments:
+    def weighted(self, weights: torch.Tensor, into: PatchMoments | None = None) -> PatchMoments:
         """Pool the images ``R`` times with the given weights (bootstrap over pairs, §3.4.3).
 
         The ``r``-th pooling is ``sum_b weights[r, b] * stats[b]``.
 
         Args:
             weights: ``(R, B)`` finite non-negative weights (for example resampling counts).
+            into: float64 sums of these shapes to add the poolings to, in place (``addmm_``:
+                a streaming accumulator then allocates no ``(R, d, d)`` temporary per batch).
 
         Returns:
-            PatchMoments with shapes ``(R,)``, ``(R, d)``, ``(R, d, d)``, float64.
+            PatchMoments with shapes ``(R,)``, ``(R, d)``, ``(R, d, d)``, float64 (``into``
+            when given).
 
         Raises:
             EstimatorInputError: if weights is not ``(R, B)`` or has negative or non-finite
@@ -109,6 +112,11 @@ class PatchMoments:
         w = weights.to(device=self.count.device, dtype=torch.float64)
         if not bool(torch.isfinite(w).all()) or bool((w < 0).any()):
             raise EstimatorInputError("expected finite non-negative weights, got other values")
+        if into is not None:
+            into.count.addmv_(w, self.count)
+            into.total.addmm_(w, self.total)
+            into.outer.view(w.shape[0], -1).addmm_(w, self.outer.reshape(batch, -1))
+            return into
         outer = (w @ self.outer.reshape(batch, -1)).reshape(-1, *self.outer.shape[1:])
         return PatchMoments(w @ self.count, w @ self.total, outer)
 
@@ -156,8 +164,12 @@ def mean_and_covariance(
     if not bool((n > 0).all()):
         raise EstimatorInputError("expected positive patch counts, got a count <= 0")
     mean = total.to(torch.float64) / n[..., None]
-    cov = outer.to(torch.float64) / n[..., None, None] - mean[..., :, None] * mean[..., None, :]
-    return mean, (cov + cov.transpose(-1, -2)) / 2
+    # Two (..., d, d) buffers instead of five: the bootstrap calls this on hundreds of
+    # covariances, and every fresh buffer of that size is pages the kernel must zero.
+    cov = outer.to(torch.float64) / n[..., None, None]
+    product = mean[..., :, None] * mean[..., None, :]
+    cov.sub_(product)
+    return mean, torch.add(cov, cov.transpose(-1, -2), out=product).div_(2)
 
 
 def _check_patch_args(images: torch.Tensor, patch_size: int, stride: int = 1) -> None:

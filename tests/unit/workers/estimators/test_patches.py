@@ -101,6 +101,24 @@ def test_weighted_matches_explicit_resample() -> None:
     torch.testing.assert_close(resampled.count, torch.tensor([216.0, 216.0], dtype=torch.float64))
 
 
+def test_weighted_into_accumulates_batches_in_place() -> None:
+    # A streamed group: two batches' poolings added into the first batch's sums equal the
+    # poolings of all images at once (the resampling weights' columns split by batch).
+    images = torch.rand(5, 2, 9, 8, dtype=torch.float64)
+    weights = torch.tensor([[1.0, 0.0, 2.0, 1.0, 1.0], [0.0, 3.0, 0.0, 1.0, 1.0]])
+    whole = patch_moments(images, 3).weighted(weights)
+    streamed = patch_moments(images[:2], 3).weighted(weights[:, :2])
+    outer = streamed.outer
+    result = patch_moments(images[2:], 3).weighted(weights[:, 2:], into=streamed)
+    assert result is streamed and result.outer is outer  # no new (R, d, d) tensor
+    for got, want in zip(
+        (result.count, result.total, result.outer),
+        (whole.count, whole.total, whole.outer),
+        strict=True,
+    ):
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=0)
+
+
 @pytest.mark.parametrize(
     ("weights", "match"),
     [
