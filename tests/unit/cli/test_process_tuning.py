@@ -1,4 +1,5 @@
-"""cli.allocator: the audit command's process reuses freed large blocks (issue #15 item 1)."""
+"""cli.process_tuning: the audit command's process reuses freed large blocks and lets idle
+OpenMP threads sleep (issue #15 item 1)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.allocator import OPT_OUT
+from cli.process_tuning import OPT_OUT, WAIT_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[3]
 # the minor page faults of the second allocation (fresh pages from the kernel fault once each).
 PROBE = """
 import resource, sys
-from cli.allocator import keep_freed_memory
+from cli.process_tuning import keep_freed_memory
 applied = keep_freed_memory() if sys.argv[1] == "tuned" else False
 block = bytearray(64 << 20); del block
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -55,3 +56,32 @@ def test_second_large_block_reuses_pages_only_when_tuned() -> None:
 def test_opt_out_leaves_the_allocator_alone() -> None:
     applied, _ = _probe("tuned", **{OPT_OUT: "1"})
     assert not applied
+
+
+WAITS = """
+import os, sys
+from cli.process_tuning import passive_thread_waits
+print(passive_thread_waits(), os.environ.get("OMP_WAIT_POLICY"))
+import torch
+print(passive_thread_waits())
+"""
+
+
+@pytest.mark.integration  # starts a process: the environment must not leak into the test run
+@pytest.mark.parametrize(
+    ("user", "expected"),
+    [({}, "True PASSIVE\nFalse"), ({"GOMP_SPINCOUNT": "1000"}, "False None\nFalse")],
+)
+def test_passive_waits_before_torch_unless_the_user_chose(
+    user: dict[str, str], expected: str
+) -> None:
+    environment = {key: value for key, value in os.environ.items() if key not in WAIT_SETTINGS}
+    out = subprocess.run(
+        [sys.executable, "-c", WAITS],
+        env={**environment, "PYTHONPATH": str(ROOT), **user},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout.strip()
+    assert out == expected  # and never once torch is loaded: too late for the runtime
