@@ -110,7 +110,8 @@ def test_weighted_into_accumulates_batches_in_place() -> None:
     streamed = patch_moments(images[:2], 3).weighted(weights[:, :2])
     outer = streamed.outer
     result = patch_moments(images[2:], 3).weighted(weights[:, 2:], into=streamed)
-    assert result is streamed and result.outer is outer  # no new (R, d, d) tensor
+    assert result is streamed
+    assert result.outer is outer  # no new (R, d, d) tensor
     for got, want in zip(
         (result.count, result.total, result.outer),
         (whole.count, whole.total, whole.outer),
