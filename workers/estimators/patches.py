@@ -44,6 +44,8 @@ __all__ = [
     "PatchMoments",
     "mean_and_covariance",
     "patch_moments",
+    "patch_moments_within",
+    "patch_moments_working_bytes",
     "sample_patches",
     "tiled_patch_moments",
 ]
@@ -451,6 +453,54 @@ def tiled_patch_moments(
             total.outer.add_(band.outer)
     assert total is not None  # height >= patch_size (checked): at least one band
     return total
+
+
+_SPECTRUM_COPIES = 4
+"""Spectrum-sized buffers alive at once in a chunk of the stride-1 lag sums: the zero-padded
+input of the forward transform, the spectrum, and one channel's cross spectra with its
+conjugate (``_lag_sums``)."""
+
+
+def patch_moments_working_bytes(shape: tuple[int, int, int, int], patch_size: int) -> int:
+    """Estimated working memory of :func:`patch_moments` at stride 1 on a ``(B, C, H, W)`` stack.
+
+    The float64 copy of the stack plus the spectra of one chunk of images (the chunking of
+    ``_stride1_moments``); the outputs, ``(B, d, d)``, are small beside them for images of
+    more than a few dozen pixels a side. An estimate for choosing a band height, not a bound.
+    """
+    batch, chans, height, width = shape
+    q = patch_size - 1
+    rows, cols = fast_fft_size(height + q), fast_fft_size(width + q)
+    per_image = chans * chans * max(rows * cols, (2 * q + 1) ** 2 * patch_size**2)
+    chunk = min(batch, max(1, _CHUNK_ELEMENTS // per_image))
+    spectra = _SPECTRUM_COPIES * chunk * chans * rows * (cols // 2 + 1) * 16
+    return 8 * batch * chans * height * width + spectra
+
+
+def patch_moments_within(
+    images: torch.Tensor, patch_size: int, stride: int, budget_bytes: int | None
+) -> PatchMoments:
+    """:func:`patch_moments`, in row bands (:func:`tiled_patch_moments`) when the whole stack's
+    estimated working memory (:func:`patch_moments_working_bytes`) exceeds ``budget_bytes``.
+
+    The sums are additive over bands (docs/theory.md §3.3), so the result equals the untiled
+    one up to float64 summation order. Bands are as tall as the budget allows (at least one
+    row of positions); strides above 1 and ``p = 1`` use unfold in chunks of images already.
+    """
+    _check_patch_args(images, patch_size, stride)
+    batch, chans, height, width = images.shape
+    whole = patch_moments_working_bytes((batch, chans, height, width), patch_size)
+    if budget_bytes is None or stride != 1 or patch_size == 1 or whole <= budget_bytes:
+        return patch_moments(images, patch_size, stride)
+    low, high = 1, max(1, height - patch_size + 1)
+    while low < high:  # the tallest band (in rows of positions) whose estimate fits
+        middle = (low + high + 1) // 2
+        band = (batch, chans, middle + patch_size - 1, width)
+        if patch_moments_working_bytes(band, patch_size) <= budget_bytes:
+            low = middle
+        else:
+            high = middle - 1
+    return tiled_patch_moments(images, patch_size, stride, tile_rows=low)
 
 
 def sample_patches(

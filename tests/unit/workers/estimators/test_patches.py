@@ -11,6 +11,8 @@ from workers.estimators.patches import (
     PatchMoments,
     mean_and_covariance,
     patch_moments,
+    patch_moments_within,
+    patch_moments_working_bytes,
     sample_patches,
     tiled_patch_moments,
 )
@@ -275,3 +277,22 @@ def test_tiled_patch_moments_equal_untiled(p: int, stride: int, tile_rows: int) 
 def test_tiled_patch_moments_reject_empty_bands() -> None:
     with pytest.raises(EstimatorInputError, match="tile_rows"):
         tiled_patch_moments(torch.rand(1, 1, 9, 9), 2, tile_rows=0)
+
+
+@pytest.mark.parametrize("p", [2, 8])
+def test_patch_moments_within_a_budget_bands_and_equals_untiled(p: int) -> None:
+    # A budget between one band's estimate and the whole stack's: bands, same sums.
+    gen = torch.Generator().manual_seed(p)
+    images = torch.rand(3, 3, 40, 33, generator=gen, dtype=torch.float64)
+    whole_bytes = patch_moments_working_bytes((3, 3, 40, 33), p)
+    budget = patch_moments_working_bytes((3, 3, 4 + p - 1, 33), p)
+    assert budget < whole_bytes  # so the call below cannot take the untiled path
+    banded = patch_moments_within(images, p, 1, budget)
+    whole = patch_moments(images, p, 1)
+    torch.testing.assert_close(banded.count, whole.count, rtol=0, atol=0)
+    assert _rel(banded.total, whole.total) < 1e-12
+    assert _rel(banded.outer, whole.outer) < 1e-12
+    # Without a budget, or within it, the untiled computation itself.
+    for unbounded in (None, whole_bytes):
+        same = patch_moments_within(images, p, 1, unbounded)
+        torch.testing.assert_close(same.outer, whole.outer, rtol=0, atol=0)
