@@ -6,7 +6,14 @@ restoration in one restorer, seed 0) are written as PNGs to a temp dir; both com
 whole processes, alternating, and each run's wall time and rusage (os.wait4: user and system
 CPU, minor page faults, peak RSS) is taken. Prints the medians and the ratio peer / ours
 (above 1: the audit is faster than the peer).
+``--baseline-root DIR`` adds a third command, alternating with the other two: the audit
+of another checkout of this repository (for example ``git archive main | tar -x -C DIR``),
+so that a before/after comparison runs under the same load. ``--untuned`` adds our audit
+without the process settings of ``cli/process_tuning.py`` (``RESTORATION_AUDIT_SYSTEM_MALLOC=1``
+and ``GOMP_SPINCOUNT=300000``, libgomp's default spin count), to tell the source changes from
+the process settings.
 Usage: python benchmarks/bench_whole_process.py [--pairs 140] [--size 256] [--repeats 5]
+       [--baseline-root DIR] [--untuned]
 """
 
 from __future__ import annotations
@@ -68,9 +75,12 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=140)
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--baseline-root", type=Path, default=None)
+    parser.add_argument("--untuned", action="store_true")
     args = parser.parse_args()
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    envs: dict[str, dict[str, str]] = {}
     with tempfile.TemporaryDirectory(prefix="ra-whole-") as tmp:
         truth_dir, restored_dir = Path(tmp, "gt"), Path(tmp, "restored")
         truth_dir.mkdir()
@@ -99,10 +109,24 @@ def main() -> None:
                 str(restored_dir),
             ],
         }
+        if args.baseline_root is not None:
+            baseline = [*commands["restoration-audit"]]
+            baseline[baseline.index("--output") + 1] = str(Path(tmp, "baseline.json"))
+            commands["baseline audit"] = baseline
+            envs["baseline audit"] = {**env, "PYTHONPATH": str(args.baseline_root.resolve())}
+        if args.untuned:
+            untuned = [*commands["restoration-audit"]]
+            untuned[untuned.index("--output") + 1] = str(Path(tmp, "untuned.json"))
+            commands["audit, untuned"] = untuned
+            envs["audit, untuned"] = {
+                **env,
+                "RESTORATION_AUDIT_SYSTEM_MALLOC": "1",
+                "GOMP_SPINCOUNT": "300000",
+            }
         runs: dict[str, list[Run]] = {name: [] for name in commands}
-        for _ in range(args.repeats):  # alternating, so load drifts hit both alike
+        for _ in range(args.repeats):  # alternating, so load drifts hit all alike
             for name, command in commands.items():
-                runs[name].append(run := timed(command, env))
+                runs[name].append(run := timed(command, envs.get(name, env)))
                 print(f"  {name}: {run}", file=sys.stderr, flush=True)  # progress
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
@@ -124,6 +148,16 @@ def main() -> None:
         )
     ours, peer = medians["restoration-audit"], medians["torchmetrics script"]
     print(f"\nratio peer / ours (wall): {peer.wall / ours.wall:.2f}x (goal >= 1.25x)")
+    cpu = (peer.user + peer.system) / (ours.user + ours.system)
+    print(f"ratio peer / ours (user + system CPU): {cpu:.2f}x")
+    if "baseline audit" in medians:
+        base = medians["baseline audit"]
+        print(f"ratio peer / baseline audit (wall): {peer.wall / base.wall:.2f}x")
+        print(f"ratio baseline audit / ours (wall): {base.wall / ours.wall:.2f}x")
+    if "audit, untuned" in medians:
+        plain = medians["audit, untuned"]
+        print(f"ratio peer / untuned audit (wall): {peer.wall / plain.wall:.2f}x")
+        print(f"ratio untuned / ours (wall): {plain.wall / ours.wall:.2f}x")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from api_schemas.exit_codes import EXIT_USAGE
 from cli.audit import add_audit_parser, main_audit
 from cli.compare import add_compare_parser, main_compare
+from cli.process_tuning import keep_freed_memory, passive_thread_waits
 from cli.selfcheck import add_selfcheck_parser, main_selfcheck
 
 EPILOG = """\
@@ -72,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:
         return int(exit_.code or 0) and EXIT_USAGE
     if args.command == "audit":
+        if argv is None:  # the console script's own process, not a caller's (tests, embedding)
+            keep_freed_memory()
+            passive_thread_waits()
         return main_audit(args)
     if args.command == "selfcheck":
         return main_selfcheck(args)

@@ -27,7 +27,7 @@ from workers.estimators.consistency import measurement_map, measurement_residual
 from workers.estimators.degradation import DegradationOperator
 from workers.estimators.distortion import distortion_metrics
 from workers.estimators.hallucination import invented_detail_map, invented_detail_statistics
-from workers.estimators.patches import PatchMoments, patch_moments, sample_patches
+from workers.estimators.patches import PatchMoments, patch_moments_within, sample_patches
 from workers.estimators.perception import gaussian_renyi_divergence_from_statistics
 from workers.estimators.uncertainty import gaussian_entropy_power_from_statistics
 
@@ -45,6 +45,9 @@ class StatisticSettings:
     knn_per_pair: int
     extra_patch_sizes: tuple[int, ...] = ()
     """Other patch sizes of the dimension sweep (docs/theory.md 3.11)."""
+    patch_memory_bytes: int | None = None
+    """Working memory the stride-1 patch statistics of one batch may take: above it they are
+    summed over row bands (``patch_moments_within``), equal to rounding; None: never."""
 
 
 @dataclass
@@ -137,9 +140,10 @@ def batch_statistics(
     p, s = settings.patch_size, settings.patch_stride
     # One call for the three stacks: the lag sums run once over a 3B batch.
     triple = torch.cat([error, x, x_hat])
-    moments = _split_three(patch_moments(triple, p, s), truth.shape[0]).to_cpu()
+    budget = settings.patch_memory_bytes
+    moments = _split_three(patch_moments_within(triple, p, s, budget), truth.shape[0]).to_cpu()
     by_size = {
-        size: _split_three(patch_moments(triple, size, s), truth.shape[0]).to_cpu()
+        size: _split_three(patch_moments_within(triple, size, s, budget), truth.shape[0]).to_cpu()
         for size in settings.extra_patch_sizes
     }
     samples = [
@@ -286,7 +290,9 @@ class _StreamedMoments:
     def add(self, moments: PatchMoments, weights: torch.Tensor | None) -> None:
         self.pooled = _plus(self.pooled, moments.pooled())
         if weights is not None:
-            self.resampled = _plus(self.resampled, moments.weighted(weights))
+            # The first batch's poolings are fresh tensors this class owns; later batches add
+            # into them in place (no (R, d, d) temporary per batch).
+            self.resampled = moments.weighted(weights, into=self.resampled)
 
     def finish(self) -> PatchMoments:
         """The pooled sums (one row); a group always has a batch."""

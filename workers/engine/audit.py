@@ -178,6 +178,7 @@ class _AuditSettings:
     device: torch.device
     artifacts: ArtifactWriter | None
     batch_size: int
+    patch_memory_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,7 @@ def run_audit(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_compression_ratio: float = policy.DEFAULT_MAX_COMPRESSION_RATIO,
     decode_workers: int | None = None,
+    patch_memory_bytes: int | None = None,
 ) -> AuditReport:
     """Audit pairs of ground-truth and restored images and return the report of REPORT.md.
 
@@ -219,6 +221,9 @@ def run_audit(
         max_pixels: decompression-bomb limit per image (``RA_MAX_PIXELS_PER_IMAGE``).
         max_compression_ratio: largest declared compression ratio of an image file
             (``RA_MAX_COMPRESSION_RATIO``; ``api_schemas.images``).
+        patch_memory_bytes: working memory the patch statistics of one batch may take;
+            above it they are summed over row bands of the images (docs/theory.md 3.3: the
+            sums are additive, so the report is the same to rounding). None: never banded.
         decode_workers: decoding threads (default: the CPU count).
 
     Returns:
@@ -247,7 +252,13 @@ def run_audit(
     workers = decode_workers or max(1, os.cpu_count() or 1)
     known = KnownDegradation.from_options(options)
     shared = _AuditSettings(
-        options, _resolve(options, known), known, torch_device, artifacts, batch_size
+        options,
+        _resolve(options, known),
+        known,
+        torch_device,
+        artifacts,
+        batch_size,
+        patch_memory_bytes,
     )
     report_pairs: dict[int, PairReport] = {}
     groups = []
@@ -341,6 +352,7 @@ def _audit_group(
                     known=known,
                     prior=prior,
                     layout=layout,
+                    patch_memory_bytes=shared.patch_memory_bytes,
                 )
                 stats.add(batch)
             links = (
@@ -431,6 +443,7 @@ def _run_batch(
     known: KnownDegradation | None,
     prior: PriorImages | None,
     layout: SampleLayout | None = None,
+    patch_memory_bytes: int | None = None,
 ) -> BatchStatistics:
     channels, height, width = items[0].ground_truth.shape
     inputs = None
@@ -465,6 +478,7 @@ def _run_batch(
             (height - 2 * resolved.crop - options.patch_size + 1)
             * (width - 2 * resolved.crop - options.patch_size + 1),
         ),
+        patch_memory_bytes=patch_memory_bytes,
     )
     degradation = None
     if known is not None:

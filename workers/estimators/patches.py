@@ -16,9 +16,10 @@ where ``G`` is the lag's sum over the whole image: one cross-correlation per cha
 c <= c' (FFT forward; the inverse evaluated at the ``(2p - 1)^2`` wanted lags only, as two
 small matmuls). The strips are prefix/suffix sums (1-D summed-area tables) of the product
 image's row and column totals on the ``p - 1`` border rows and columns (one batched matmul
-of the shifted border rows against the ``3(p - 1)``-wide slab around them), and the corners
-are summed-area tables of the product image on the four ``(p - 1) x (p - 1)`` corner
-blocks: every entry is then a handful of look-ups.
+of the shifted border rows against the ``3(p - 1)``-wide slab around them), and the corners,
+read as patch positions, are the ``4 (p - 1)^2`` zero-padded patches just outside the image's
+corners, added back by one small matmul: every entry is then three look-ups and that matmul,
+gathered straight into the ``(B, d, d)`` layout (no per-lag table of all offsets).
 Compared with the literal recipe of docs/theory.md (one full product image and summed-area
 table per lag) this forms the product image only near the border, and it moves far fewer
 bytes than unfold + matmul, which materialises every patch (``benchmarks/bench_patches.py``
@@ -43,6 +44,8 @@ __all__ = [
     "PatchMoments",
     "mean_and_covariance",
     "patch_moments",
+    "patch_moments_within",
+    "patch_moments_working_bytes",
     "sample_patches",
     "tiled_patch_moments",
 ]
@@ -81,16 +84,19 @@ class PatchMoments:
             self.outer.sum(0, keepdim=True),
         )
 
-    def weighted(self, weights: torch.Tensor) -> PatchMoments:
+    def weighted(self, weights: torch.Tensor, into: PatchMoments | None = None) -> PatchMoments:
         """Pool the images ``R`` times with the given weights (bootstrap over pairs, §3.4.3).
 
         The ``r``-th pooling is ``sum_b weights[r, b] * stats[b]``.
 
         Args:
             weights: ``(R, B)`` finite non-negative weights (for example resampling counts).
+            into: float64 sums of these shapes to add the poolings to, in place (``addmm_``:
+                a streaming accumulator then allocates no ``(R, d, d)`` temporary per batch).
 
         Returns:
-            PatchMoments with shapes ``(R,)``, ``(R, d)``, ``(R, d, d)``, float64.
+            PatchMoments with shapes ``(R,)``, ``(R, d)``, ``(R, d, d)``, float64 (``into``
+            when given).
 
         Raises:
             EstimatorInputError: if weights is not ``(R, B)`` or has negative or non-finite
@@ -108,6 +114,11 @@ class PatchMoments:
         w = weights.to(device=self.count.device, dtype=torch.float64)
         if not bool(torch.isfinite(w).all()) or bool((w < 0).any()):
             raise EstimatorInputError("expected finite non-negative weights, got other values")
+        if into is not None:
+            into.count.addmv_(w, self.count)
+            into.total.addmm_(w, self.total)
+            into.outer.view(w.shape[0], -1).addmm_(w, self.outer.reshape(batch, -1))
+            return into
         outer = (w @ self.outer.reshape(batch, -1)).reshape(-1, *self.outer.shape[1:])
         return PatchMoments(w @ self.count, w @ self.total, outer)
 
@@ -155,8 +166,12 @@ def mean_and_covariance(
     if not bool((n > 0).all()):
         raise EstimatorInputError("expected positive patch counts, got a count <= 0")
     mean = total.to(torch.float64) / n[..., None]
-    cov = outer.to(torch.float64) / n[..., None, None] - mean[..., :, None] * mean[..., None, :]
-    return mean, (cov + cov.transpose(-1, -2)) / 2
+    # Two (..., d, d) buffers instead of five: the bootstrap calls this on hundreds of
+    # covariances, and every fresh buffer of that size is pages the kernel must zero.
+    cov = outer.to(torch.float64) / n[..., None, None]
+    product = mean[..., :, None] * mean[..., None, :]
+    cov.sub_(product)
+    return mean, torch.add(cov, cov.transpose(-1, -2), out=product).div_(2)
 
 
 def _check_patch_args(images: torch.Tensor, patch_size: int, stride: int = 1) -> None:
@@ -195,12 +210,6 @@ def _twiddles(n: int, lags: torch.Tensor, half: bool) -> tuple[torch.Tensor, tor
         if n % 2 == 0:
             weight[-1] /= 2
     return weight * torch.cos(angle), weight * torch.sin(angle)
-
-
-def _cross_spectrum(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Real and imaginary parts of ``conj(a) * b``, in real arithmetic."""
-    ar, ai, br, bi = a.real, a.imag, b.real, b.imag
-    return ar * br + ai * bi, ar * bi - ai * br
 
 
 def _slab(x: torch.Tensor, start: int, q: int, dim: int) -> torch.Tensor:
@@ -242,24 +251,41 @@ def _band_row_totals(x: torch.Tensor, q: int) -> tuple[torch.Tensor, torch.Tenso
     return band[:, 0], band[:, 1]
 
 
-def _corner_products(x: torch.Tensor, q: int, row: int, col: int) -> torch.Tensor:
-    """Every lag's product image on the q x q block at (row, col): (B, C, C', q, q, L, L)."""
-    block = _slab(_slab(x, row, q, -2), col, q, -1)  # (B, C, 3q, 3q), zero outside
-    windows = block.unfold(2, 2 * q + 1, 1).unfold(3, 2 * q + 1, 1)  # (B, C, q, q, L, L)
-    own = block[:, :, q : 2 * q, q : 2 * q]
-    return own[:, :, None, :, :, None, None] * windows[:, None]
+def _corner_outer(x: torch.Tensor, p: int) -> torch.Tensor:
+    """Outer-product sum of the zero-padded patches at the four corner blocks of virtual
+    positions, ``(B, d, d)``.
 
-
-def _stride1_outer(x: torch.Tensor, p: int) -> torch.Tensor:
-    """Sum of patch outer products at stride 1, as ``(B, C, p, p, C, p, p)``; x is float64."""
+    In patch terms the whole-image lag sum ``G`` sums over every top-left position of the
+    zero-padded image, ``[-q, H) x [-q, W)``; the strips remove the positions above, below,
+    left and right of the valid ones, which removes the four ``q x q`` corner blocks of
+    positions (rows ``[-q, 0)`` or ``[H - q, H)``, columns likewise) twice. Adding them back
+    is one small matmul of their ``4 q^2`` patches: the patches of each ``2q x 2q``
+    zero-padded corner of the image (docs/theory.md §3.3, cost note). This replaces four
+    per-lag summed-area tables of ``(2p - 1)^2 p^2`` entries per channel pair.
+    """
     batch, chans, height, width = x.shape
     q = p - 1
-    hc, wc = height - q, width - q
-    # Whole-image sum of every lag's product image: cross-correlations by FFT.
+    rows = [x[..., :q, :], x[..., height - q :, :]]
+    blocks = []
+    for top, band in enumerate(rows):
+        for left, part in enumerate((band[..., :q], band[..., width - q :])):
+            # Pad q zeros on the far side of each corner: (left, right, top, bottom).
+            pad = (q * (1 - left), q * left, q * (1 - top), q * top)
+            blocks.append(functional.pad(part, pad))
+    stacked = torch.stack(blocks, 1).reshape(batch * 4, chans, 2 * q, 2 * q)
+    cols = functional.unfold(stacked, p).reshape(batch, 4, chans * p * p, q * q)
+    cols = cols.transpose(1, 2).reshape(batch, chans * p * p, 4 * q * q)
+    return cols @ cols.transpose(1, 2)
+
+
+def _lag_sums(x: torch.Tensor, p: int) -> torch.Tensor:
+    """Whole-image sum of every lag's product image, ``(B, C, C', L, L)``: cross-correlations
+    by FFT, the inverse evaluated at the ``(2p - 1)^2`` wanted lags only, as matmuls."""
+    batch, chans, height, width = x.shape
+    q = p - 1
     hf, wf = fast_fft_size(height + q), fast_fft_size(width + q)
     # Only channel pairs c <= c' are transformed: G_{c'c}(du, dv) = G_{cc'}(-du, -dv).
     first, second = torch.triu_indices(chans, chans, device=x.device)
-    # The inverse transform is evaluated at the (2q + 1)^2 wanted lags only, as matmuls.
     spec = torch.fft.rfft2(x, s=(hf, wf))
     lag = torch.arange(-q, q + 1, device=x.device)
     cos_r, sin_r = _twiddles(hf, lag, half=False)
@@ -268,15 +294,31 @@ def _stride1_outer(x: torch.Tensor, p: int) -> torch.Tensor:
         # One channel (luma, the default): the power spectrum is real, so half of the
         # products and of the matmuls below vanish.
         re = spec.real.square() + spec.imag.square()
-        rows_re, rows_im = cos_r.T @ re, sin_r.T @ re
+        pairs = (cos_r.T @ re) @ cos_c - (sin_r.T @ re) @ sin_c
     else:
-        re, im = _cross_spectrum(spec[:, first], spec[:, second])  # (B, pairs, hf, wf//2+1)
-        rows_re = cos_r.T @ re - sin_r.T @ im  # (B, pairs, L, wf // 2 + 1)
-        rows_im = cos_r.T @ im + sin_r.T @ re
-    pairs = rows_re @ cos_c - rows_im @ sin_c  # (B, pairs, L, L)
+        # Complex matmuls on the cross spectra of channel c with channels c' >= c, one c at a
+        # time: Re(E_r^T conj(a) b E_c) with E = cos + i sin is the real-arithmetic sum
+        # cos'(re) cos - ..., with no split real/imaginary copies of the spectra.
+        rows_twiddle = torch.complex(cos_r, sin_r).T.contiguous()
+        cols_twiddle = torch.complex(cos_c, sin_c)
+        pairs = torch.cat(
+            [
+                ((rows_twiddle @ (spec[:, c, None].conj() * spec[:, c:])) @ cols_twiddle).real
+                for c in range(chans)
+            ],
+            1,
+        )
     g = x.new_empty(batch, chans, chans, 2 * q + 1, 2 * q + 1)
     g[:, first, second] = pairs
     g[:, second, first] = pairs.flip(-1, -2)
+    return g
+
+
+def _stride1_outer(x: torch.Tensor, p: int) -> torch.Tensor:
+    """Sum of patch outer products at stride 1, as ``(B, C p^2, C p^2)``; x is float64."""
+    batch, chans, _, width = x.shape
+    q = p - 1
+    g = _lag_sums(x, p)
     # Row totals on the top/bottom strips, column totals on the left/right strips.
     rt_top, rt_bottom = _band_row_totals(x, q)  # (B, C, C', q, L, L)
     ct_left, ct_right = (
@@ -288,27 +330,19 @@ def _stride1_outer(x: torch.Tensor, p: int) -> torch.Tensor:
             q,
         )
     )
-    top_sum = _prefix(rt_top, 3)  # rows r < u
-    bottom_sum = _suffix(rt_bottom, 3)  # rows r >= u + hc
-    left_sum = _prefix(ct_left, 3)
-    right_sum = _suffix(ct_right, 3)
-    # Corner blocks of every lag's product image, as summed-area tables.
-    tl = _prefix(_prefix(_corner_products(x, q, 0, 0), 3), 4)
-    tr = _suffix(_prefix(_corner_products(x, q, 0, wc), 3), 4)
-    bl = _prefix(_suffix(_corner_products(x, q, hc, 0), 3), 4)
-    br = _suffix(_suffix(_corner_products(x, q, hc, wc), 3), 4)
-    # rect[b, c, c', du, dv, u, v]
-    rect = (
-        g[..., None, None]
-        - (top_sum + bottom_sum).permute(0, 1, 2, 4, 5, 3)[..., :, None]
-        - (left_sum + right_sum).permute(0, 1, 2, 4, 5, 3)[..., None, :]
-        + (tl + tr + bl + br).permute(0, 1, 2, 5, 6, 3, 4)
-    )
+    strips_u = _prefix(rt_top, 3) + _suffix(rt_bottom, 3)  # [u, du, dv]: rows r < u, >= u + hc
+    strips_v = _prefix(ct_left, 3) + _suffix(ct_right, 3)  # [v, du, dv]
+    # Entry (u, v, u', v') at lag (du, dv) = (u' - u, v' - v): gathered straight into the
+    # output layout (B, C, C', u, v, u', v'), then the strips subtracted in place.
     idx = torch.arange(p, device=x.device)
     u, v = idx.view(p, 1, 1, 1), idx.view(1, p, 1, 1)
-    u2, v2 = idx.view(1, 1, p, 1), idx.view(1, 1, 1, p)
-    out = rect[:, :, :, u2 - u + q, v2 - v + q, u, v]  # (B, C, C', u, v, u', v')
-    return out.permute(0, 1, 3, 4, 2, 5, 6).reshape(batch, chans, p, p, chans, p, p)
+    du, dv = idx.view(1, 1, p, 1) - u + q, idx.view(1, 1, 1, p) - v + q
+    out = g[:, :, :, du, dv]
+    out -= strips_u[:, :, :, u, du, dv]
+    out -= strips_v[:, :, :, v, du, dv]
+    d = chans * p * p
+    out = out.permute(0, 1, 3, 4, 2, 5, 6).reshape(batch, d, d)
+    return out.add_(_corner_outer(x, p))
 
 
 def _stride1_moments(x: torch.Tensor, p: int) -> PatchMoments:
@@ -419,6 +453,54 @@ def tiled_patch_moments(
             total.outer.add_(band.outer)
     assert total is not None  # height >= patch_size (checked): at least one band
     return total
+
+
+_SPECTRUM_COPIES = 4
+"""Spectrum-sized buffers alive at once in a chunk of the stride-1 lag sums: the zero-padded
+input of the forward transform, the spectrum, and one channel's cross spectra with its
+conjugate (``_lag_sums``)."""
+
+
+def patch_moments_working_bytes(shape: tuple[int, int, int, int], patch_size: int) -> int:
+    """Estimated working memory of :func:`patch_moments` at stride 1 on a ``(B, C, H, W)`` stack.
+
+    The float64 copy of the stack plus the spectra of one chunk of images (the chunking of
+    ``_stride1_moments``); the outputs, ``(B, d, d)``, are small beside them for images of
+    more than a few dozen pixels a side. An estimate for choosing a band height, not a bound.
+    """
+    batch, chans, height, width = shape
+    q = patch_size - 1
+    rows, cols = fast_fft_size(height + q), fast_fft_size(width + q)
+    per_image = chans * chans * max(rows * cols, (2 * q + 1) ** 2 * patch_size**2)
+    chunk = min(batch, max(1, _CHUNK_ELEMENTS // per_image))
+    spectra = _SPECTRUM_COPIES * chunk * chans * rows * (cols // 2 + 1) * 16
+    return 8 * batch * chans * height * width + spectra
+
+
+def patch_moments_within(
+    images: torch.Tensor, patch_size: int, stride: int, budget_bytes: int | None
+) -> PatchMoments:
+    """:func:`patch_moments`, in row bands (:func:`tiled_patch_moments`) when the whole stack's
+    estimated working memory (:func:`patch_moments_working_bytes`) exceeds ``budget_bytes``.
+
+    The sums are additive over bands (docs/theory.md §3.3), so the result equals the untiled
+    one up to float64 summation order. Bands are as tall as the budget allows (at least one
+    row of positions); strides above 1 and ``p = 1`` use unfold in chunks of images already.
+    """
+    _check_patch_args(images, patch_size, stride)
+    batch, chans, height, width = images.shape
+    whole = patch_moments_working_bytes((batch, chans, height, width), patch_size)
+    if budget_bytes is None or stride != 1 or patch_size == 1 or whole <= budget_bytes:
+        return patch_moments(images, patch_size, stride)
+    low, high = 1, max(1, height - patch_size + 1)
+    while low < high:  # the tallest band (in rows of positions) whose estimate fits
+        middle = (low + high + 1) // 2
+        band = (batch, chans, middle + patch_size - 1, width)
+        if patch_moments_working_bytes(band, patch_size) <= budget_bytes:
+            low = middle
+        else:
+            high = middle - 1
+    return tiled_patch_moments(images, patch_size, stride, tile_rows=low)
 
 
 def sample_patches(

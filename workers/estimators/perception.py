@@ -54,16 +54,26 @@ Cholesky factorisations are several times cheaper than an eigendecomposition (wh
 for the bootstrap's hundreds of covariances)."""
 
 
+def _symmetrised(cov: torch.Tensor) -> torch.Tensor:
+    """``(S + S') / 2`` in one fresh buffer (the bootstrap passes hundreds of d x d)."""
+    return (cov + cov.transpose(-1, -2)).div_(2)
+
+
 def _logdet_from_cholesky(chol: torch.Tensor) -> torch.Tensor:
     return 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
 
 
 def _terms_by_cholesky(
-    sp: torch.Tensor, sq: torch.Tensor, dm: torch.Tensor, chol_q: torch.Tensor, order: float
+    sp: torch.Tensor,
+    sq: torch.Tensor,
+    dm: torch.Tensor,
+    chols: tuple[torch.Tensor, torch.Tensor],
+    order: float,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Quadratic and log-determinant terms of §3.5.1 in the raw form, by Cholesky."""
+    """Quadratic and log-determinant terms of §3.5.1 in the raw form, by Cholesky
+    (``chols``: the factors of S_p and S_q)."""
     t = 1.0 - order
-    chol_p = torch.linalg.cholesky_ex(sp)[0]
+    chol_p, chol_q = chols
     chol_a = torch.linalg.cholesky_ex(t * sp + order * sq)[0]
     w = torch.linalg.solve_triangular(chol_a, dm[..., None], upper=False)[..., 0]
     quad = (w * w).sum(-1)
@@ -151,19 +161,20 @@ def gaussian_renyi_divergence(
     def prep(t: torch.Tensor, tail: tuple[int, ...]) -> torch.Tensor:
         return t.to(torch.float64).expand(*batch, *tail)
 
-    sp, sq = prep(cov_p, (d, d)), prep(cov_q, (d, d))
-    sp, sq = (sp + sp.transpose(-1, -2)) / 2, (sq + sq.transpose(-1, -2)) / 2
+    sp, sq = _symmetrised(prep(cov_p, (d, d))), _symmetrised(prep(cov_q, (d, d)))
     dm = prep(mu_p, (d,)) - prep(mu_q, (d,))
     chol_q, info_q = torch.linalg.cholesky_ex(sq)
-    _, info_p = torch.linalg.cholesky_ex(sp)
+    chol_p, info_p = torch.linalg.cholesky_ex(sp)
     bad = (info_p != 0) | (info_q != 0)
     eye = torch.eye(d, dtype=torch.float64, device=sq.device)
     chol_q = torch.where(bad[..., None, None], eye, chol_q)
+    # The factor of the identity is the identity: S_p's factor is kept, not recomputed.
+    chol_p = torch.where(bad[..., None, None], eye, chol_p)
     sp = torch.where(bad[..., None, None], eye, sp)
     sq = torch.where(bad[..., None, None], eye, sq)
     t = 1.0 - order
     if order <= _CHOLESKY_MAX_ORDER:
-        quad, logdet = _terms_by_cholesky(sp, sq, dm, chol_q, order)
+        quad, logdet = _terms_by_cholesky(sp, sq, dm, (chol_p, chol_q), order)
     else:
         quad, logdet = _terms_by_eigenvalues(sp, sq, dm, chol_q, t)
     # Both terms are >= 0 (log1p(t l) >= t log1p(l) for t in (0, 1)); the clamp only guards

@@ -41,7 +41,7 @@ def _check_covariance(cov: torch.Tensor) -> None:
 def _logdet_or_nan(cov: torch.Tensor) -> torch.Tensor:
     """Float64 log-determinant by Cholesky of the symmetrised matrix; NaN where not PD."""
     sym = cov.to(torch.float64)
-    sym = (sym + sym.transpose(-1, -2)) / 2
+    sym = (sym + sym.transpose(-1, -2)).div_(2)  # one (..., d, d) buffer, not two
     chol, info = torch.linalg.cholesky_ex(sym)
     logdet = 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
     return torch.where(info == 0, logdet, torch.full_like(logdet, math.nan))

@@ -11,6 +11,8 @@ from workers.estimators.patches import (
     PatchMoments,
     mean_and_covariance,
     patch_moments,
+    patch_moments_within,
+    patch_moments_working_bytes,
     sample_patches,
     tiled_patch_moments,
 )
@@ -99,6 +101,25 @@ def test_weighted_matches_explicit_resample() -> None:
     torch.testing.assert_close(resampled.outer[0], first.outer[0])
     torch.testing.assert_close(resampled.total[1], 3 * moments.total[1])
     torch.testing.assert_close(resampled.count, torch.tensor([216.0, 216.0], dtype=torch.float64))
+
+
+def test_weighted_into_accumulates_batches_in_place() -> None:
+    # A streamed group: two batches' poolings added into the first batch's sums equal the
+    # poolings of all images at once (the resampling weights' columns split by batch).
+    images = torch.rand(5, 2, 9, 8, dtype=torch.float64)
+    weights = torch.tensor([[1.0, 0.0, 2.0, 1.0, 1.0], [0.0, 3.0, 0.0, 1.0, 1.0]])
+    whole = patch_moments(images, 3).weighted(weights)
+    streamed = patch_moments(images[:2], 3).weighted(weights[:, :2])
+    outer = streamed.outer
+    result = patch_moments(images[2:], 3).weighted(weights[:, 2:], into=streamed)
+    assert result is streamed
+    assert result.outer is outer  # no new (R, d, d) tensor
+    for got, want in zip(
+        (result.count, result.total, result.outer),
+        (whole.count, whole.total, whole.outer),
+        strict=True,
+    ):
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=0)
 
 
 @pytest.mark.parametrize(
@@ -256,3 +277,22 @@ def test_tiled_patch_moments_equal_untiled(p: int, stride: int, tile_rows: int) 
 def test_tiled_patch_moments_reject_empty_bands() -> None:
     with pytest.raises(EstimatorInputError, match="tile_rows"):
         tiled_patch_moments(torch.rand(1, 1, 9, 9), 2, tile_rows=0)
+
+
+@pytest.mark.parametrize("p", [2, 8])
+def test_patch_moments_within_a_budget_bands_and_equals_untiled(p: int) -> None:
+    # A budget between one band's estimate and the whole stack's: bands, same sums.
+    gen = torch.Generator().manual_seed(p)
+    images = torch.rand(3, 3, 40, 33, generator=gen, dtype=torch.float64)
+    whole_bytes = patch_moments_working_bytes((3, 3, 40, 33), p)
+    budget = patch_moments_working_bytes((3, 3, 4 + p - 1, 33), p)
+    assert budget < whole_bytes  # so the call below cannot take the untiled path
+    banded = patch_moments_within(images, p, 1, budget)
+    whole = patch_moments(images, p, 1)
+    torch.testing.assert_close(banded.count, whole.count, rtol=0, atol=0)
+    assert _rel(banded.total, whole.total) < 1e-12
+    assert _rel(banded.outer, whole.outer) < 1e-12
+    # Without a budget, or within it, the untiled computation itself.
+    for unbounded in (None, whole_bytes):
+        same = patch_moments_within(images, p, 1, unbounded)
+        torch.testing.assert_close(same.outer, whole.outer, rtol=0, atol=0)

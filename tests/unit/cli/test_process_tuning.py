@@ -1,0 +1,87 @@
+"""cli.process_tuning: the audit command's process reuses freed large blocks and lets idle
+OpenMP threads sleep (issue #15 item 1)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cli.process_tuning import OPT_OUT, WAIT_SETTINGS
+
+ROOT = Path(__file__).resolve().parents[3]
+
+# Allocate and free a 64 MiB zeroed block twice; print whether the settings were applied and
+# the minor page faults of the second allocation (fresh pages from the kernel fault once each).
+PROBE = """
+import resource, sys
+from cli.process_tuning import keep_freed_memory
+applied = keep_freed_memory() if sys.argv[1] == "tuned" else False
+block = bytearray(64 << 20); del block
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+block = bytearray(64 << 20); del block
+print(applied, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+def _probe(mode: str, **env: str) -> tuple[bool, int]:
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, mode],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.split()
+    return out[0] == "True", int(out[1])
+
+
+@pytest.mark.integration  # starts a process: the settings must not leak into the test run
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+def test_second_large_block_reuses_pages_only_when_tuned() -> None:
+    applied, tuned_faults = _probe("tuned")
+    assert applied
+    _, plain_faults = _probe("plain")
+    # 64 MiB is 16384 pages of 4 KiB: plain glibc maps them afresh, tuned reuses the heap.
+    assert plain_faults > 10_000
+    assert tuned_faults < 1_000
+
+
+@pytest.mark.integration  # starts a process
+def test_opt_out_leaves_the_allocator_alone() -> None:
+    applied, _ = _probe("tuned", **{OPT_OUT: "1"})
+    assert not applied
+
+
+WAITS = """
+import os, sys
+from cli.process_tuning import passive_thread_waits
+print(passive_thread_waits(), os.environ.get("OMP_WAIT_POLICY"))
+import torch
+print(passive_thread_waits())
+"""
+
+
+@pytest.mark.integration  # starts a process: the environment must not leak into the test run
+@pytest.mark.parametrize(
+    ("user", "expected"),
+    [({}, "True PASSIVE\nFalse"), ({"GOMP_SPINCOUNT": "1000"}, "False None\nFalse")],
+)
+def test_passive_waits_before_torch_unless_the_user_chose(
+    user: dict[str, str], expected: str
+) -> None:
+    environment = {key: value for key, value in os.environ.items() if key not in WAIT_SETTINGS}
+    out = subprocess.run(
+        [sys.executable, "-c", WAITS],
+        env={**environment, "PYTHONPATH": str(ROOT), **user},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout.strip()
+    assert out == expected  # and never once torch is loaded: too late for the runtime
