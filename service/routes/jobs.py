@@ -20,7 +20,7 @@ from reporting.comparison_html import SideImages, render_comparison_html
 from reporting.html import CONTENT_SECURITY_POLICY
 from reporting.pairs_csv import MEDIA_TYPE as CSV_MEDIA_TYPE
 from reporting.pairs_csv import PAIRS_CSV_COLUMNS, pairs_csv
-from service.conditional import IMMUTABLE, NO_CACHE, etag_matches
+from service.conditional import IMMUTABLE, NO_CACHE, etag_matches, monitor_headers
 from service.deps import (
     JobsDep,
     OwnedJobDep,
@@ -36,7 +36,6 @@ from service.errors import InvalidSubmissionError, ReportsNotComparableError
 from service.jobs import Jobs
 from service.limits import SubmissionPool
 from service.openapi import ETAG_HEADER, POLL_HEADERS, problem_responses
-from service.settings import ServiceSettings
 from service.submission import IDEMPOTENCY_KEY_PATTERN, name_files, options_text
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -47,13 +46,6 @@ _OPTIONS_DOC = (
     "JSON object: audit options plus `pairs` (ids and group names by position), or `sources` "
     "(the pairs by URI instead of file parts), and an optional `callback_url` (webhook)."
 )
-
-
-def _job_headers(job: JobRecord, settings: ServiceSettings) -> dict[str, str]:
-    headers = {"ETag": job.etag, "Cache-Control": NO_CACHE}
-    if not job.finished:
-        headers["Retry-After"] = str(settings.poll_after_seconds)
-    return headers
 
 
 @router.post(
@@ -136,7 +128,9 @@ async def create_job(
         error.errors = name_files(error.errors, file_names)
         raise
     job = record.to_read(settings.jobs_url)
-    response.headers.update(_job_headers(record, settings) | {"Location": job.links.self_})
+    response.headers.update(
+        monitor_headers(record, settings.poll_after_seconds) | {"Location": job.links.self_}
+    )
     return job
 
 
@@ -163,7 +157,7 @@ def list_jobs(
 )
 def get_job(job: OwnedJobDep, settings: SettingsDep, if_none_match: IfNoneMatch = None) -> Response:
     """The job's state and progress; poll it, honouring ``Retry-After`` and ``ETag``."""
-    headers = _job_headers(job, settings)
+    headers = monitor_headers(job, settings.poll_after_seconds)
     if etag_matches(if_none_match, job.etag):
         return Response(status_code=304, headers=headers)
     body = job.to_read(settings.jobs_url).model_dump(mode="json")

@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from api_schemas.problems import ProblemError
 from api_schemas.selfcheck import SelfCheckRead
 from jobstore import JobRecord
-from service.conditional import NO_CACHE, etag_matches
+from service.conditional import etag_matches, monitor_headers
 from service.deps import (
     JobsDep,
     OwnedJobDep,
@@ -37,7 +37,6 @@ from service.limits import SubmissionPool
 from service.openapi import POLL_HEADERS, problem_responses
 from service.routes.jobs import IfNoneMatch
 from service.selfchecks import SELFCHECK_PARTS, SelfChecks, require_selfcheck
-from service.settings import ServiceSettings
 from service.submission import options_text
 
 router = APIRouter(prefix="/v1/selfchecks", tags=["selfchecks"])
@@ -85,13 +84,6 @@ SelfChecksDep = Annotated[SelfChecks, Depends(get_selfchecks)]
 OwnedSelfCheckDep = Annotated[JobRecord, Depends(get_owned_selfcheck)]
 
 
-def _headers(job: JobRecord, settings: ServiceSettings) -> dict[str, str]:
-    headers = {"ETag": job.etag, "Cache-Control": NO_CACHE}
-    if not job.finished:
-        headers["Retry-After"] = str(settings.poll_after_seconds)
-    return headers
-
-
 @router.post(
     "",
     status_code=202,
@@ -133,7 +125,9 @@ async def create_selfcheck(
     files = [part.file for part in ground_truth or []]
     record = await pool.run(lambda: selfchecks.submit(tenant, files, text))
     body = selfchecks.read(record)
-    response.headers.update(_headers(record, settings) | {"Location": body.links.self_})
+    response.headers.update(
+        monitor_headers(record, settings.poll_after_seconds) | {"Location": body.links.self_}
+    )
     return body
 
 
@@ -154,7 +148,7 @@ def get_selfcheck(
 ) -> Response:
     """The self-check's state, and its checks once it succeeded; poll it, honouring
     ``Retry-After`` and ``ETag``."""
-    headers = _headers(job, settings)
+    headers = monitor_headers(job, settings.poll_after_seconds)
     if etag_matches(if_none_match, job.etag):
         return Response(status_code=304, headers=headers)
     return JSONResponse(selfchecks.read(job).model_dump(mode="json"), headers=headers)
