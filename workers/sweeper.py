@@ -28,12 +28,10 @@ The original message comes back after the visibility timeout and is then skipped
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-import redis
 from celery import Celery
 from celery.exceptions import TimeLimitExceeded
 from celery.signals import task_failure, worker_ready, worker_shutdown
@@ -41,6 +39,7 @@ from celery.signals import task_failure, worker_ready, worker_shutdown
 from api_schemas.problems import JOB_PROBLEMS
 from api_schemas.tasks import AUDIT_QUEUE, AUDIT_TASK
 from jobstore import JobNotFoundError, is_valid_job_id
+from workers.periodic import Periodic
 from workers.stores import Stores, stores
 from workers.tasks.audit import new_worker_id, observe_finished
 from workers.tasks.resources import MAX_WORKER_LOSSES, worker_lost_problem
@@ -52,7 +51,7 @@ MAX_ATTEMPTS = MAX_WORKER_LOSSES
 PAYLOAD_SWEEP_EVERY_S = 60.0
 
 
-class Sweeper:
+class Sweeper(Periodic):
     """Requeues jobs whose lease expired and deletes expired payloads, in a daemon thread.
 
     Args:
@@ -62,31 +61,14 @@ class Sweeper:
     """
 
     def __init__(self, stores: Stores, send: Callable[[str], Any], interval: float) -> None:
+        super().__init__("lease-sweeper", interval)
         self.stores = stores
         self.send = send
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="lease-sweeper", daemon=True)
         self._last_payload_sweep = 0.0
 
-    def start(self) -> None:
-        """Start the sweeping thread."""
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Ask the thread to stop and wait for it."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.sweep_once()
-            except redis.RedisError as exc:
-                logger.warning("sweeper: redis unavailable (%s); retrying", exc)
-            except Exception:
-                logger.exception("sweeper: sweep failed; retrying")
+    def run_once(self) -> None:
+        """One sweep (``sweep_once``)."""
+        self.sweep_once()
 
     def sweep_once(self) -> list[str]:
         """One sweep; returns the ids of jobs sent again."""
