@@ -12,16 +12,17 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from api_schemas.cost import DEFAULT_MAX_JOB_MEMORY_BYTES
 from api_schemas.images import DEFAULT_MAX_COMPRESSION_RATIO, DEFAULT_MAX_PIXELS
 from api_schemas.net import setting_list
-from jobstore.connection import DEFAULT_SENTINEL_MASTER, check_redis_url
+from jobstore.connection import check_redis_url
+from jobstore.settings import StoreSettings
 from workers.device import parse_device
 
 
-class WorkerSettings(BaseSettings):
+class WorkerSettings(StoreSettings):
     """Configuration of a Celery worker (and of the lease sweeper it runs).
 
     Attributes:
@@ -83,17 +84,6 @@ class WorkerSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RA_", extra="ignore")
 
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    broker_url: str | None = None
-    redis_sentinel_master: Annotated[str, Field(min_length=1)] = DEFAULT_SENTINEL_MASTER
-    redis_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")] = "ra"
-    data_dir: Path = Path("data")
-    storage_url: str | None = None
-    """Payload store: unset or ``file:///dir`` (a directory), ``s3://bucket/prefix`` (object
-    storage; ``data_dir`` is then local scratch). The API and workers pick it by one rule,
-    ``jobstore.objectstore.open_payload_store``."""
-    storage_presign: bool = False
-    """Answer artifact downloads with a 307 to a presigned object-store URL (S3 only)."""
     device: str = "auto"
     lease_seconds: Annotated[float, Field(ge=1.0, le=3600.0)] = 30.0
     soft_time_limit: Annotated[int, Field(ge=1)] = 1800
@@ -151,11 +141,6 @@ class WorkerSettings(BaseSettings):
                 f"{self.soft_time_limit}, {self.time_limit}, {self.visibility_timeout}"
             )
         return self
-
-    @property
-    def effective_broker_url(self) -> str:
-        """The broker URL Celery uses."""
-        return self.broker_url or self.redis_url
 
 
 @lru_cache(maxsize=1)
