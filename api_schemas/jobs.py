@@ -115,25 +115,29 @@ class JobProgress(BaseModel):
     total: int = Field(ge=0)
 
 
-class JobLinks(BaseModel):
-    """Where to poll, fetch the report and cancel (absolute or root-relative URLs)."""
+class ResourceLinks(BaseModel):
+    """Links of a resource, its own URL first, under the wire name ``self`` (``self_`` in
+    Python, where ``self`` is taken); the monitors' links extend it."""
 
     model_config = ConfigDict(
         validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
     )
 
     self_: str = Field(alias="self")
+
+
+class JobLinks(ResourceLinks):
+    """Where to poll, fetch the report and cancel (absolute or root-relative URLs)."""
+
     report: str
     cancel: str
 
 
-class JobRead(BaseModel):
-    """The status monitor of one job."""
+class JobMonitor(BaseModel):
+    """What a job's monitor shows of its record, for a batch (``JobRead``) and a self-check
+    (``SelfCheckRead``) alike."""
 
     id: str
-    kind: JobKind = "audit"
-    """``selfcheck`` for a self-check: its checks are at ``/v1/selfchecks/{id}``, and its
-    report (of the synthetic restorers) at ``links.report`` like an audit's."""
     state: JobState
     created_at: datetime
     started_at: datetime | None = None
@@ -142,6 +146,14 @@ class JobRead(BaseModel):
     cancel_requested: bool = False
     """A cancel was asked for; a running job stops at its worker's next check."""
     error: Problem | None = None
+
+
+class JobRead(JobMonitor):
+    """The status monitor of one job."""
+
+    kind: JobKind = "audit"
+    """``selfcheck`` for a self-check: its checks are at ``/v1/selfchecks/{id}``, and its
+    report (of the synthetic restorers) at ``links.report`` like an audit's."""
     links: JobLinks
     callback: CallbackDelivery | None = Field(
         default=None,

@@ -19,9 +19,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api_schemas.degradation import parse_degradation, parse_degradation_short
-from api_schemas.jobs import JobProgress, JobState, RelativePath
+from api_schemas.jobs import JobMonitor, JobProgress, RelativePath, ResourceLinks
 from api_schemas.options import AuditOptions
-from api_schemas.problems import Problem
 from api_schemas.report import AuditReport
 
 DEFAULT_IMAGES = 8
@@ -201,31 +200,19 @@ class SelfCheckResult(BaseModel):
     report: AuditReport
 
 
-class SelfCheckLinks(BaseModel):
+class SelfCheckLinks(ResourceLinks):
     """Where to poll, cancel, and read the engine's report (also under ``/v1/jobs``)."""
 
-    model_config = ConfigDict(
-        validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
-    )
-
-    self_: str = Field(alias="self")
     cancel: str
     report: str
     """The engine's report on the synthetic restorers (``/v1/jobs/{id}/report``)."""
 
 
-class SelfCheckRead(BaseModel):
+class SelfCheckRead(JobMonitor):
     """The status monitor of one self-check; ``result`` once it succeeded."""
 
-    id: str
-    state: JobState
-    created_at: datetime
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
     progress: JobProgress
     """Synthetic pairs audited so far (three per image)."""
-    cancel_requested: bool = False
-    error: Problem | None = None
     request: SelfCheckCreate | None = None
     """The request as validated (``None`` once the inputs expired)."""
     result: SelfCheckResult | None = None
