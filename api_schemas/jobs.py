@@ -289,8 +289,9 @@ class ManifestPair(BaseModel):
     sources: ManifestSources | None = None
 
 
-class JobManifest(BaseModel):
-    """What a worker audits for a job; written by the service before the job is queued."""
+class ManifestHeader(BaseModel):
+    """Whose job a manifest is and when it was made: the fields every kind of manifest opens
+    with (``JobManifest``, ``SelfCheckManifest``)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -298,6 +299,11 @@ class JobManifest(BaseModel):
     job_id: str
     tenant: str
     created_at: datetime
+
+
+class JobManifest(ManifestHeader):
+    """What a worker audits for a job; written by the service before the job is queued."""
+
     options: AuditOptions
     pairs: list[ManifestPair] = Field(min_length=1)
     callback_url: str | None = None

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from typing import Annotated
+
+from pydantic import BeforeValidator
+from pydantic_settings import NoDecode
 
 
 def is_loopback(host: str) -> bool:
@@ -54,3 +58,8 @@ def setting_list(value: object) -> object:
 
         return json.loads(text)
     return [item.strip() for item in text.split(",") if item.strip()]
+
+
+SettingList = Annotated[list[str], NoDecode, BeforeValidator(setting_list)]
+"""The type of a list setting read by ``setting_list`` (the API's and the workers' host
+allow-lists and dataset roots), so each process parses it by the one rule."""

@@ -13,13 +13,12 @@ line's short form (``downsample:4:bicubic``).
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api_schemas.degradation import parse_degradation, parse_degradation_short
-from api_schemas.jobs import JobMonitor, JobProgress, RelativePath, ResourceLinks
+from api_schemas.jobs import JobMonitor, JobProgress, ManifestHeader, RelativePath, ResourceLinks
 from api_schemas.options import AuditOptions
 from api_schemas.report import AuditReport
 
@@ -130,15 +129,9 @@ def synthesis_bytes(images: int, size: int) -> int:
     return 12 * 2 * images * canvas * canvas * 8
 
 
-class SelfCheckManifest(BaseModel):
+class SelfCheckManifest(ManifestHeader):
     """What a worker runs for a self-check; written by the service before it is queued."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    schema_version: Literal["1"] = "1"
-    job_id: str
-    tenant: str
-    created_at: datetime
     request: SelfCheckCreate
     ground_truth: list[RelativePath] = Field(default_factory=list)
     """Uploaded ground truths, relative to the job's input directory."""

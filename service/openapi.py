@@ -64,6 +64,18 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def accepted_response(what: str) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` entry of a submission's 202: ``what`` (``job``, ``self-check``) is
+    queued, at the ``Location`` to poll with the poll headers."""
+    location = {"description": f"URL of the {what}.", "schema": {"type": "string"}}
+    return {
+        202: {
+            "description": f"Accepted: the {what} is queued.",
+            "headers": {"Location": location, **POLL_HEADERS},
+        }
+    }
+
+
 def _add_binary_format(node: Any) -> None:
     if isinstance(node, dict):
         if node.get("type") == "string" and node.get("contentMediaType") == (

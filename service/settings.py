@@ -23,11 +23,11 @@ import re
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from api_schemas.cost import DEFAULT_MAX_JOB_MEMORY_BYTES
 from api_schemas.images import DEFAULT_MAX_COMPRESSION_RATIO, DEFAULT_MAX_PIXELS
-from api_schemas.net import is_loopback, setting_list
+from api_schemas.net import SettingList, is_loopback
 from jobstore.connection import check_redis_url
 from jobstore.settings import StoreSettings
 
@@ -100,24 +100,17 @@ class ServiceSettings(StoreSettings):
     log_format: Literal["json", "text"] = "json"
     """``json``: one JSON object per line (uvicorn's logs included); ``text``: plain lines."""
     log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")] = "INFO"
-    callback_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    callback_allowed_hosts: SettingList = Field(default_factory=list)
     """Hosts a job's ``callback_url`` may name (JSON array or comma-separated; ``*.example.com``
     for subdomains); empty: webhooks are off. The workers read the same variable."""
     callback_secret: dict[str, SecretStr] = Field(default_factory=dict)
     """Tenant -> secret that signs its webhooks (JSON object in ``RA_CALLBACK_SECRET``; the
     workers sign with it, the API only checks that the tenant has one)."""
-    source_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    source_allowed_hosts: SettingList = Field(default_factory=list)
     """Hosts a job's https sources may name (``RA_SOURCE_ALLOWED_HOSTS``, as above)."""
-    dataset_roots: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    dataset_roots: SettingList = Field(default_factory=list)
     """Directories (absolute) under which ``file://`` sources may be read
     (``RA_DATASET_ROOTS``); empty: file sources are off. The workers read the same variable."""
-
-    @field_validator(
-        "callback_allowed_hosts", "source_allowed_hosts", "dataset_roots", mode="before"
-    )
-    @classmethod
-    def _split_list(cls, value: object) -> object:
-        return setting_list(value)
 
     @field_validator("dataset_roots")
     @classmethod

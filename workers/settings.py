@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from api_schemas.cost import DEFAULT_MAX_JOB_MEMORY_BYTES
 from api_schemas.images import DEFAULT_MAX_COMPRESSION_RATIO, DEFAULT_MAX_PIXELS
-from api_schemas.net import setting_list
+from api_schemas.net import SettingList
 from jobstore.connection import check_redis_url
 from jobstore.settings import StoreSettings
 from workers.device import parse_device
@@ -101,26 +101,19 @@ class WorkerSettings(StoreSettings):
     log_format: Literal["json", "text"] = "json"
     local_mode: bool = False
     public_base_url: str | None = None
-    callback_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    callback_allowed_hosts: SettingList = Field(default_factory=list)
     callback_secret: dict[str, SecretStr] = Field(default_factory=dict)
     callback_timeout_seconds: Annotated[float, Field(gt=0.0, le=120.0)] = 10.0
     callback_backoff_base_seconds: Annotated[float, Field(gt=0.0, le=3600.0)] = 5.0
     callback_backoff_max_seconds: Annotated[float, Field(gt=0.0, le=86400.0)] = 600.0
     callback_give_up_seconds: Annotated[float, Field(gt=0.0, le=7 * 86400.0)] = 6 * 3600.0
     callback_poll_seconds: Annotated[float, Field(gt=0.0, le=600.0)] = 5.0
-    source_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    dataset_roots: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    source_allowed_hosts: SettingList = Field(default_factory=list)
+    dataset_roots: SettingList = Field(default_factory=list)
     source_allow_private_addresses: bool = False
     source_max_bytes: Annotated[int, Field(gt=0)] = 512 << 20
     source_timeout_seconds: Annotated[float, Field(gt=0.0, le=3600.0)] = 60.0
     source_ca_bundle: Path | None = None
-
-    @field_validator(
-        "callback_allowed_hosts", "source_allowed_hosts", "dataset_roots", mode="before"
-    )
-    @classmethod
-    def _split_list(cls, value: object) -> object:
-        return setting_list(value)
 
     @field_validator("device")
     @classmethod

@@ -35,7 +35,7 @@ from service.deps import (
 from service.errors import InvalidSubmissionError, ReportsNotComparableError
 from service.jobs import Jobs
 from service.limits import SubmissionPool
-from service.openapi import ETAG_HEADER, POLL_HEADERS, problem_responses
+from service.openapi import ETAG_HEADER, POLL_HEADERS, accepted_response, problem_responses
 from service.submission import IDEMPOTENCY_KEY_PATTERN, name_files, options_text
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -57,13 +57,7 @@ _OPTIONS_DOC = (
     # must be: said so, generated clients require one.
     openapi_extra={"requestBody": {"required": True}},
     responses={
-        202: {
-            "description": "Accepted: the job is queued.",
-            "headers": {
-                "Location": {"description": "URL of the job.", "schema": {"type": "string"}},
-                **POLL_HEADERS,
-            },
-        },
+        **accepted_response("job"),
         **problem_responses(400, 401, 409, 413, 415, 422, 429, 503, 507),
     },
 )

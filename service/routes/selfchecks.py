@@ -34,7 +34,7 @@ from service.deps import (
 )
 from service.errors import InvalidSubmissionError
 from service.limits import SubmissionPool
-from service.openapi import POLL_HEADERS, problem_responses
+from service.openapi import POLL_HEADERS, accepted_response, problem_responses
 from service.routes.jobs import IfNoneMatch
 from service.selfchecks import SELFCHECK_PARTS, SelfChecks, require_selfcheck
 from service.submission import options_text
@@ -90,13 +90,7 @@ OwnedSelfCheckDep = Annotated[JobRecord, Depends(get_owned_selfcheck)]
     response_model=SelfCheckRead,
     dependencies=[Depends(require_multipart), Depends(check_selfcheck_parts)],
     responses={
-        202: {
-            "description": "Accepted: the self-check is queued.",
-            "headers": {
-                "Location": {"description": "URL of the self-check.", "schema": {"type": "string"}},
-                **POLL_HEADERS,
-            },
-        },
+        **accepted_response("self-check"),
         **problem_responses(400, 401, 413, 415, 422, 429, 503, 507),
     },
 )
