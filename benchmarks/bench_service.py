@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -34,11 +33,11 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api_schemas import AuditOptions
+from benchmarks.common import machine_line
 from jobstore import PayloadStore, new_job_id
 from tests.fixtures.redis_server import RedisServer
 from tests.integration.stack import (
@@ -60,14 +59,6 @@ RUNS = {
     "svc_plain": 'service, {"maps": false}',
 }
 JOB_TIMEOUT = 120.0
-
-
-def machine_line() -> str:
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (
-        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), load average {load}"
-    )
 
 
 def write_pairs(root: Path, pairs: list[tuple[bytes, bytes]]) -> list[PairSource]:

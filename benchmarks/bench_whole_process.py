@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.common import machine_line
 from tests.support.sample_pairs import crops, degrade
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,9 +104,8 @@ def main() -> None:
             for name, command in commands.items():
                 runs[name].append(run := timed(command, env))
                 print(f"  {name}: {run}", file=sys.stderr, flush=True)  # progress
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
-        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, load average {load}\n"
+        f"{machine_line(with_torch=False)}\n"
         f"{args.pairs} PNG pairs at {args.size} px, whole processes, alternating, "
         f"median of {args.repeats}\n"
     )

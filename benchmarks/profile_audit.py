@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import os
-import platform
 import pstats
 import sys
 import tempfile
@@ -27,6 +25,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api_schemas import AuditOptions
+from benchmarks.common import machine_line
 from jobstore import PayloadStore, new_job_id
 from tests.support.sample_pairs import crops, degrade
 from workers.engine import PairSource, run_audit
@@ -41,11 +40,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args()
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(
-        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), load average {load}"
-    )
+    print(machine_line())
     with tempfile.TemporaryDirectory(prefix="ra-profile-") as tmp:
         root = Path(tmp)
         pairs = []
