@@ -11,7 +11,7 @@ import hashlib
 import posixpath
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -146,6 +146,10 @@ class JobMonitor(BaseModel):
     cancel_requested: bool = False
     """A cancel was asked for; a running job stops at its worker's next check."""
     error: Problem | None = None
+
+    def monitor_fields(self) -> dict[str, Any]:
+        """These fields by name, to build another monitor of the same job from this one."""
+        return {name: getattr(self, name) for name in JobMonitor.model_fields}
 
 
 class JobRead(JobMonitor):

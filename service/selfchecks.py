@@ -369,14 +369,7 @@ class SelfChecks(Submissions):
                 except ValidationError:
                     logger.warning("self-check %s: stored result unreadable", job.id)
         return SelfCheckRead(
-            id=job.id,
-            state=job.state,
-            created_at=job.created_at,
-            started_at=job.started_at,
-            finished_at=job.finished_at,
-            progress=status.progress,
-            cancel_requested=job.cancel_requested,
-            error=status.error,
+            **status.monitor_fields(),
             request=request,
             result=result,
             links=SelfCheckLinks.model_validate(
