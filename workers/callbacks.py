@@ -28,7 +28,6 @@ from typing import Any, Final
 
 import httpx
 import redis
-from celery.signals import worker_ready, worker_shutdown
 
 from api_schemas.callbacks import (
     EVENT_ID_HEADER,
@@ -39,7 +38,7 @@ from api_schemas.callbacks import (
 )
 from jobstore import JobRecord, JobRecords, PayloadStore
 from jobstore.callbacks import CallbackQueue
-from workers.periodic import Periodic
+from workers.periodic import Periodic, run_in_worker
 from workers.settings import WorkerSettings
 from workers.stores import stores
 
@@ -206,21 +205,10 @@ def wake(records: JobRecords, job_id: str) -> None:
         logger.warning("job %s: webhook not woken (%s); the next poll sends it", job_id, exc)
 
 
-_deliverer: Deliverer | None = None
-
-
-@worker_ready.connect  # type: ignore[untyped-decorator]  # celery ships no stubs
-def _start_deliverer(**_: Any) -> None:
-    global _deliverer
+def _deliverer_of(consumer: Any) -> Deliverer:
     s = stores()
-    _deliverer = Deliverer(s.records, s.payloads, s.settings)
-    _deliverer.start()
     logger.info("webhooks: deliverer started")
+    return Deliverer(s.records, s.payloads, s.settings)
 
 
-@worker_shutdown.connect  # type: ignore[untyped-decorator]
-def _stop_deliverer(**_: Any) -> None:
-    global _deliverer
-    if _deliverer is not None:
-        _deliverer.stop()
-        _deliverer = None
+run_in_worker("webhooks", _deliverer_of)

@@ -14,10 +14,9 @@ import logging
 from typing import Any
 
 import redis
-from celery.signals import worker_ready, worker_shutdown
 
 from observability.telemetry import Telemetry
-from workers.periodic import Periodic
+from workers.periodic import Periodic, run_in_worker
 from workers.stores import stores
 
 logger = logging.getLogger(__name__)
@@ -55,20 +54,9 @@ class Heartbeat(Periodic):
             logger.warning("heartbeat: not recorded (%s)", exc)
 
 
-_heartbeat: Heartbeat | None = None
-
-
-@worker_ready.connect(dispatch_uid="ra-heartbeat-start")  # type: ignore[untyped-decorator]
-def _start_heartbeat(sender: Any = None, **_: Any) -> None:
-    global _heartbeat
+def _heartbeat_of(consumer: Any) -> Heartbeat:
     s = stores()
-    _heartbeat = Heartbeat(s.telemetry, str(sender.hostname), s.settings.heartbeat_interval)
-    _heartbeat.start()
+    return Heartbeat(s.telemetry, str(consumer.hostname), s.settings.heartbeat_interval)
 
 
-@worker_shutdown.connect(dispatch_uid="ra-heartbeat-stop")  # type: ignore[untyped-decorator]
-def _stop_heartbeat(**_: Any) -> None:
-    global _heartbeat
-    if _heartbeat is not None:
-        _heartbeat.stop()
-        _heartbeat = None
+run_in_worker("heartbeat", _heartbeat_of)

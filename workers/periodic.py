@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import redis
+from celery.signals import worker_ready, worker_shutdown
 
 logger = logging.getLogger(__name__)
 
@@ -51,3 +54,21 @@ class Periodic:
                 logger.warning("%s: redis unavailable (%s); retrying", self.name, exc)
             except Exception:
                 logger.exception("%s: round failed; retrying", self.name)
+
+
+def run_in_worker(name: str, make: Callable[[Any], Periodic]) -> None:
+    """Run the thread ``make(sender)`` builds in each worker's main process: started when the
+    worker is ready (``sender`` is its consumer), stopped when it shuts down. ``name`` keys
+    the signal handlers, so connecting twice (a module imported again) runs one thread."""
+    running: list[Periodic] = []
+
+    @worker_ready.connect(dispatch_uid=f"ra-{name}-start", weak=False)  # type: ignore[untyped-decorator]
+    def _start(sender: Any = None, **_: Any) -> None:
+        periodic = make(sender)
+        periodic.start()
+        running.append(periodic)
+
+    @worker_shutdown.connect(dispatch_uid=f"ra-{name}-stop", weak=False)  # type: ignore[untyped-decorator]
+    def _stop(**_: Any) -> None:
+        while running:
+            running.pop().stop()

@@ -34,12 +34,12 @@ from typing import Any
 
 from celery import Celery
 from celery.exceptions import TimeLimitExceeded
-from celery.signals import task_failure, worker_ready, worker_shutdown
+from celery.signals import task_failure
 
 from api_schemas.problems import JOB_PROBLEMS
 from api_schemas.tasks import AUDIT_QUEUE, AUDIT_TASK
 from jobstore import JobNotFoundError, is_valid_job_id
-from workers.periodic import Periodic
+from workers.periodic import Periodic, run_in_worker
 from workers.stores import Stores, stores
 from workers.tasks.audit import new_worker_id, observe_finished
 from workers.tasks.resources import MAX_WORKER_LOSSES, worker_lost_problem
@@ -142,9 +142,6 @@ def _on_task_failure(
         note_hard_time_limit(stores(), job_id)
 
 
-_sweeper: Sweeper | None = None
-
-
 def sender_for(app: Celery) -> Callable[[str], Any]:
     """Sends ``audit.run`` by name on ``app``."""
 
@@ -154,19 +151,10 @@ def sender_for(app: Celery) -> Callable[[str], Any]:
     return send
 
 
-@worker_ready.connect  # type: ignore[untyped-decorator]  # celery ships no stubs
-def _start_sweeper(sender: Any = None, **_: Any) -> None:
-    global _sweeper
-    app: Celery = sender.app
+def _sweeper_of(consumer: Any) -> Sweeper:
     s = stores()
-    _sweeper = Sweeper(s, sender_for(app), s.settings.sweep_interval)
-    _sweeper.start()
     logger.info("sweeper: started (every %.1f s)", s.settings.sweep_interval)
+    return Sweeper(s, sender_for(consumer.app), s.settings.sweep_interval)
 
 
-@worker_shutdown.connect  # type: ignore[untyped-decorator]
-def _stop_sweeper(**_: Any) -> None:
-    global _sweeper
-    if _sweeper is not None:
-        _sweeper.stop()
-        _sweeper = None
+run_in_worker("sweeper", _sweeper_of)
