@@ -63,29 +63,33 @@ _PAIR_ID: TypeAdapter[str] = TypeAdapter(PairId)
 _GROUP_NAME: TypeAdapter[str] = TypeAdapter(GroupName)
 
 
+def _refused(adapter: TypeAdapter[str], text: str) -> bool:
+    try:
+        adapter.validate_python(text)
+    except ValidationError:
+        return True
+    return False
+
+
 def pair_id_problem(text: str) -> str | None:
     """Why ``text`` is not a pair id (``None`` when it is), in words."""
-    try:
-        _PAIR_ID.validate_python(text)
-    except ValidationError:
-        return (
-            f"{text!r} is not a pair id: segments joined by '/', each starting with a letter, "
-            f"digit or '_', no backslash or control character, at most {MAX_PAIR_ID_LENGTH} "
-            "characters"
-        )
-    return None
+    if not _refused(_PAIR_ID, text):
+        return None
+    return (
+        f"{text!r} is not a pair id: segments joined by '/', each starting with a letter, "
+        f"digit or '_', no backslash or control character, at most {MAX_PAIR_ID_LENGTH} "
+        "characters"
+    )
 
 
 def group_name_problem(text: str) -> str | None:
     """Why ``text`` is not a restorer (group) name (``None`` when it is), in words."""
-    try:
-        _GROUP_NAME.validate_python(text)
-    except ValidationError:
-        return (
-            f"{text!r} is not a restorer name: 1 to 64 letters, digits, '.', '_', '+' or '-', "
-            "starting with a letter or digit"
-        )
-    return None
+    if not _refused(_GROUP_NAME, text):
+        return None
+    return (
+        f"{text!r} is not a restorer name: 1 to 64 letters, digits, '.', '_', '+' or '-', "
+        "starting with a letter or digit"
+    )
 
 
 def artifact_stem(group: str, pair_id: str) -> str:

@@ -76,6 +76,16 @@ def accepted_response(what: str) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def monitor_responses(what: str) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a monitor's GET: ``what`` (``job``, ``self-check``) with the poll
+    headers, 304 on a matching ``If-None-Match``, and the problems of a job id."""
+    return {
+        200: {"description": f"The {what}.", "headers": POLL_HEADERS},
+        304: {"description": "Not modified"},
+        **problem_responses(401, 404),
+    }
+
+
 def _add_binary_format(node: Any) -> None:
     if isinstance(node, dict):
         if node.get("type") == "string" and node.get("contentMediaType") == (

@@ -35,7 +35,12 @@ from service.deps import (
 from service.errors import InvalidSubmissionError, ReportsNotComparableError
 from service.jobs import Jobs
 from service.limits import SubmissionPool
-from service.openapi import ETAG_HEADER, POLL_HEADERS, accepted_response, problem_responses
+from service.openapi import (
+    ETAG_HEADER,
+    accepted_response,
+    monitor_responses,
+    problem_responses,
+)
 from service.submission import IDEMPOTENCY_KEY_PATTERN, name_files, options_text
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -143,11 +148,7 @@ def list_jobs(
 @router.get(
     "/{job_id}",
     response_model=JobRead,
-    responses={
-        200: {"description": "The job.", "headers": POLL_HEADERS},
-        304: {"description": "Not modified"},
-        **problem_responses(401, 404),
-    },
+    responses=monitor_responses("job"),
 )
 def get_job(job: OwnedJobDep, settings: SettingsDep, if_none_match: IfNoneMatch = None) -> Response:
     """The job's state and progress; poll it, honouring ``Retry-After`` and ``ETag``."""

@@ -34,7 +34,7 @@ from service.deps import (
 )
 from service.errors import InvalidSubmissionError
 from service.limits import SubmissionPool
-from service.openapi import POLL_HEADERS, accepted_response, problem_responses
+from service.openapi import accepted_response, monitor_responses, problem_responses
 from service.routes.jobs import IfNoneMatch
 from service.selfchecks import SELFCHECK_PARTS, SelfChecks, require_selfcheck
 from service.submission import options_text
@@ -128,11 +128,7 @@ async def create_selfcheck(
 @router.get(
     "/{job_id}",
     response_model=SelfCheckRead,
-    responses={
-        200: {"description": "The self-check.", "headers": POLL_HEADERS},
-        304: {"description": "Not modified"},
-        **problem_responses(401, 404),
-    },
+    responses=monitor_responses("self-check"),
 )
 def get_selfcheck(
     job: OwnedSelfCheckDep,
