@@ -23,7 +23,6 @@ Usage: python benchmarks/bench_service.py [--pairs 64] [--size 256] [--repeats 4
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
@@ -37,7 +36,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api_schemas import AuditOptions
-from benchmarks.common import machine_line
+from benchmarks.common import machine_line, workload_parser
 from jobstore import PayloadStore, new_job_id
 from tests.fixtures.redis_server import RedisServer
 from tests.integration.stack import (
@@ -161,9 +160,7 @@ def fetch_maps(client: httpx.Client, job_id: str) -> tuple[int, float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--pairs", type=int, default=64)
-    parser.add_argument("--size", type=int, default=256)
+    parser = workload_parser(__doc__, pairs=64)
     parser.add_argument("--repeats", type=int, default=4)
     args = parser.parse_args()
 

@@ -11,7 +11,6 @@ Usage: python benchmarks/bench_whole_process.py [--pairs 140] [--size 256] [--re
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import subprocess
@@ -25,7 +24,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import machine_line
+from benchmarks.common import machine_line, workload_parser
 from tests.support.sample_pairs import crops, degrade
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,9 +63,7 @@ def median_run(runs: list[Run]) -> Run:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--pairs", type=int, default=140)
-    parser.add_argument("--size", type=int, default=256)
+    parser = workload_parser(__doc__, pairs=140)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     bin_dir = Path(sys.executable).parent

@@ -6,6 +6,7 @@ Imported as ``benchmarks.common`` by scripts that put the repository root on ``s
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -15,6 +16,15 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def workload_parser(description: str | None, pairs: int) -> argparse.ArgumentParser:
+    """An argument parser with the workload options of the in-process benchmarks: ``--pairs``
+    generated crops of ``--size`` pixels (256 by default)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--pairs", type=int, default=pairs)
+    parser.add_argument("--size", type=int, default=256)
+    return parser
 
 
 def machine_line(with_torch: bool = True) -> str:

@@ -10,7 +10,6 @@ Usage: python benchmarks/profile_audit.py [--pairs 64] [--top 15]
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import io
 import pstats
@@ -25,7 +24,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api_schemas import AuditOptions
-from benchmarks.common import machine_line
+from benchmarks.common import machine_line, workload_parser
 from jobstore import PayloadStore, new_job_id
 from tests.support.sample_pairs import crops, degrade
 from workers.engine import PairSource, run_audit
@@ -35,9 +34,7 @@ KINDS = ("noise", "blur", "jpeg", "sharpen")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--pairs", type=int, default=64)
-    parser.add_argument("--size", type=int, default=256)
+    parser = workload_parser(__doc__, pairs=64)
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args()
     print(machine_line())
