@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator
-from typing import Annotated, BinaryIO
+from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
@@ -177,6 +177,14 @@ def get_report(job: OwnedJobDep, jobs: JobsDep, if_none_match: IfNoneMatch = Non
     return Response(data, media_type="application/json", headers=headers)
 
 
+def _html_page(what: str) -> dict[str, Any]:
+    """The documented 200 of a page: ``what`` as one self-contained HTML document."""
+    return {
+        "description": f"The {what} as one self-contained HTML page.",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+
+
 _PAGE_HEADERS = {
     # The page loads nothing and runs nothing; nobody may frame it.
     "Content-Security-Policy": f"{CONTENT_SECURITY_POLICY}; frame-ancestors 'none'",
@@ -188,11 +196,7 @@ _PAGE_HEADERS = {
     "/{job_id}/report.html",
     response_class=HTMLResponse,
     responses={
-        200: {
-            "description": "The report as one self-contained HTML page.",
-            "content": {"text/html": {"schema": {"type": "string"}}},
-            "headers": {"ETag": ETAG_HEADER},
-        },
+        200: _html_page("report") | {"headers": {"ETag": ETAG_HEADER}},
         304: {"description": "Not modified"},
         **problem_responses(401, 404, 409),
     },
@@ -275,10 +279,7 @@ def _compare(
     "/{job_id}/comparison.html",
     response_class=HTMLResponse,
     responses={
-        200: {
-            "description": "The comparison as one self-contained HTML page.",
-            "content": {"text/html": {"schema": {"type": "string"}}},
-        },
+        200: _html_page("comparison"),
         **problem_responses(401, 404, 409, 422),
     },
 )

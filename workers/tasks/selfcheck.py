@@ -48,9 +48,9 @@ def selfcheck_job(job_id: str, stores: Stores, worker_id: str | None = None) -> 
 
     records, payloads, settings = stores.records, stores.payloads, stores.settings
     worker_id = worker_id or new_worker_id()
-    lease = settings.lease_seconds
-    read = payloads.read_selfcheck_manifest
-    manifest = take_job(stores, job_id, worker_id, read, "self-check", "request")
+    manifest = take_job(
+        stores, job_id, worker_id, payloads.read_selfcheck_manifest, "self-check", "request"
+    )
     if isinstance(manifest, str):
         return manifest
     record = records.get(job_id)
@@ -60,7 +60,7 @@ def selfcheck_job(job_id: str, stores: Stores, worker_id: str | None = None) -> 
         )
         return _failed(stores, job_id, worker_id, error)
     request = manifest.request
-    keeper = LeaseKeeper(records, job_id, worker_id, lease)
+    keeper = LeaseKeeper(records, job_id, worker_id, settings.lease_seconds)
     meter = PairMeter(stores.telemetry, job_id)
 
     def progress(done: int, total: int) -> None:
