@@ -67,6 +67,16 @@ if not owned(ARGV[4]) then return 0 end
 """The prelude and the guard of a script only the job's lease holder (worker id ARGV[4])
 may run: anyone else gets 0 and changes nothing."""
 
+_EXISTING = (
+    _PRELUDE
+    + """
+if redis.call('EXISTS', jk) == 0 then return 'missing' end
+local state = field('state')
+"""
+)
+"""The prelude and the guard of a script on a record that must exist: ``missing`` when it
+does not; its ``state`` read once."""
+
 STORED_BYTES = """
 local function stored_bytes(p, tenant)
   local key = p .. ':t:' .. tenant .. ':bytes'
@@ -231,10 +241,8 @@ return 1
 
 # Returns 'missing', 'finished' or 'ok'.
 REQUEST_CANCEL = (
-    _PRELUDE
+    _EXISTING
     + """
-if redis.call('EXISTS', jk) == 0 then return 'missing' end
-local state = field('state')
 if state == 'queued' then
   redis.call('HSET', jk, 'state', 'cancelled', 'finished_at', fmt(now()),
     'cancel_requested', 1)
@@ -284,10 +292,8 @@ return 0
 
 # ARGV[4]: '1' to delete even while running. Returns 'missing', 'running' or 'ok'.
 DELETE = (
-    _PRELUDE
+    _EXISTING
     + """
-if redis.call('EXISTS', jk) == 0 then return 'missing' end
-local state = field('state')
 if state == 'running' and ARGV[4] ~= '1' then return 'running' end
 local tenant = field('tenant')
 local ref = field('idem_ref')
