@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from tests.integration.stack import (
     ServeProcess,
     group_pids,
     sample_pairs,
+    spawn,
     submit,
     wait_for,
 )
@@ -52,16 +52,8 @@ def test_serve_runs_a_job_restarts_a_dead_worker_and_leaves_no_orphans(tmp_path:
     base_url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("RA_")}
     env.update(RA_DEVICE="cpu", PYTHONUNBUFFERED="1")
-    log = (tmp_path / "serve.log").open("wb")
-    launcher = subprocess.Popen(
-        [sys.executable, "-c", SERVE, "--port", str(port), "--data-dir", str(data_dir)],
-        cwd=REPO,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    argv = [sys.executable, "-c", SERVE, "--port", str(port), "--data-dir", str(data_dir)]
+    launcher = spawn(argv, env, REPO, tmp_path / "serve.log")
     groups: set[int] = set()
     try:
         wait_until(lambda: _ready(base_url), 120, "the API to be ready (Redis, storage, a worker)")
@@ -98,7 +90,6 @@ def test_serve_runs_a_job_restarts_a_dead_worker_and_leaves_no_orphans(tmp_path:
         for pgid in groups:
             for pid in group_pids(pgid):
                 os.kill(pid, signal.SIGKILL)
-        log.close()
 
 
 def test_serve_refuses_a_public_host_without_api_keys(
@@ -180,16 +171,7 @@ def test_worker_main_serves_the_audit_queue_until_sigterm(tmp_path: Path) -> Non
     with RedisServer() as server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RA_")}
         env.update(RA_REDIS_URL=server.url, RA_DATA_DIR=str(tmp_path), RA_DEVICE="cpu")
-        log = (tmp_path / "worker.log").open("wb")
-        process = subprocess.Popen(
-            [sys.executable, "-c", code],
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        process = spawn([sys.executable, "-c", code], env, REPO, tmp_path / "worker.log")
         app = create_celery_app(WorkerSettings(redis_url=server.url, data_dir=tmp_path))
         try:
             replies = wait_until(lambda: app.control.ping(timeout=0.5), 90, "the worker to answer")
@@ -204,5 +186,4 @@ def test_worker_main_serves_the_audit_queue_until_sigterm(tmp_path: Path) -> Non
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-            log.close()
             app.close()
