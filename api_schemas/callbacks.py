@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
-from api_schemas.net import host_allowed, is_loopback
+from api_schemas.net import remote_host_problem
 
 TIMESTAMP_HEADER: Final = "X-RA-Timestamp"
 SIGNATURE_HEADER: Final = "X-RA-Signature"
@@ -60,11 +60,9 @@ def callback_url_problem(url: str, allowed_hosts: Sequence[str], *, local_mode: 
         return "expected an https:// URL"
     if parts.username is not None or parts.password is not None or parts.fragment:
         return "a callback URL carries no credentials and no fragment"
-    if parts.scheme == "http" and not (local_mode and is_loopback(host)):
-        return "expected https (plain http only to a loopback host in local mode)"
-    if not host_allowed(host, allowed_hosts):
-        return f"host {host!r} is not in RA_CALLBACK_ALLOWED_HOSTS"
-    return None
+    return remote_host_problem(
+        parts.scheme, host, allowed_hosts, "RA_CALLBACK_ALLOWED_HOSTS", local_mode=local_mode
+    )
 
 
 class CallbackAttempt(BaseModel):

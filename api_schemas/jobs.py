@@ -11,7 +11,7 @@ import hashlib
 import posixpath
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -63,29 +63,33 @@ _PAIR_ID: TypeAdapter[str] = TypeAdapter(PairId)
 _GROUP_NAME: TypeAdapter[str] = TypeAdapter(GroupName)
 
 
+def _refused(adapter: TypeAdapter[str], text: str) -> bool:
+    try:
+        adapter.validate_python(text)
+    except ValidationError:
+        return True
+    return False
+
+
 def pair_id_problem(text: str) -> str | None:
     """Why ``text`` is not a pair id (``None`` when it is), in words."""
-    try:
-        _PAIR_ID.validate_python(text)
-    except ValidationError:
-        return (
-            f"{text!r} is not a pair id: segments joined by '/', each starting with a letter, "
-            f"digit or '_', no backslash or control character, at most {MAX_PAIR_ID_LENGTH} "
-            "characters"
-        )
-    return None
+    if not _refused(_PAIR_ID, text):
+        return None
+    return (
+        f"{text!r} is not a pair id: segments joined by '/', each starting with a letter, "
+        f"digit or '_', no backslash or control character, at most {MAX_PAIR_ID_LENGTH} "
+        "characters"
+    )
 
 
 def group_name_problem(text: str) -> str | None:
     """Why ``text`` is not a restorer (group) name (``None`` when it is), in words."""
-    try:
-        _GROUP_NAME.validate_python(text)
-    except ValidationError:
-        return (
-            f"{text!r} is not a restorer name: 1 to 64 letters, digits, '.', '_', '+' or '-', "
-            "starting with a letter or digit"
-        )
-    return None
+    if not _refused(_GROUP_NAME, text):
+        return None
+    return (
+        f"{text!r} is not a restorer name: 1 to 64 letters, digits, '.', '_', '+' or '-', "
+        "starting with a letter or digit"
+    )
 
 
 def artifact_stem(group: str, pair_id: str) -> str:
@@ -115,25 +119,29 @@ class JobProgress(BaseModel):
     total: int = Field(ge=0)
 
 
-class JobLinks(BaseModel):
-    """Where to poll, fetch the report and cancel (absolute or root-relative URLs)."""
+class ResourceLinks(BaseModel):
+    """Links of a resource, its own URL first, under the wire name ``self`` (``self_`` in
+    Python, where ``self`` is taken); the monitors' links extend it."""
 
     model_config = ConfigDict(
         validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
     )
 
     self_: str = Field(alias="self")
+
+
+class JobLinks(ResourceLinks):
+    """Where to poll, fetch the report and cancel (absolute or root-relative URLs)."""
+
     report: str
     cancel: str
 
 
-class JobRead(BaseModel):
-    """The status monitor of one job."""
+class JobMonitor(BaseModel):
+    """What a job's monitor shows of its record, for a batch (``JobRead``) and a self-check
+    (``SelfCheckRead``) alike."""
 
     id: str
-    kind: JobKind = "audit"
-    """``selfcheck`` for a self-check: its checks are at ``/v1/selfchecks/{id}``, and its
-    report (of the synthetic restorers) at ``links.report`` like an audit's."""
     state: JobState
     created_at: datetime
     started_at: datetime | None = None
@@ -142,6 +150,18 @@ class JobRead(BaseModel):
     cancel_requested: bool = False
     """A cancel was asked for; a running job stops at its worker's next check."""
     error: Problem | None = None
+
+    def monitor_fields(self) -> dict[str, Any]:
+        """These fields by name, to build another monitor of the same job from this one."""
+        return {name: getattr(self, name) for name in JobMonitor.model_fields}
+
+
+class JobRead(JobMonitor):
+    """The status monitor of one job."""
+
+    kind: JobKind = "audit"
+    """``selfcheck`` for a self-check: its checks are at ``/v1/selfchecks/{id}``, and its
+    report (of the synthetic restorers) at ``links.report`` like an audit's."""
     links: JobLinks
     callback: CallbackDelivery | None = Field(
         default=None,
@@ -278,8 +298,9 @@ class ManifestPair(BaseModel):
     sources: ManifestSources | None = None
 
 
-class JobManifest(BaseModel):
-    """What a worker audits for a job; written by the service before the job is queued."""
+class ManifestHeader(BaseModel):
+    """Whose job a manifest is and when it was made: the fields every kind of manifest opens
+    with (``JobManifest``, ``SelfCheckManifest``)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -287,6 +308,11 @@ class JobManifest(BaseModel):
     job_id: str
     tenant: str
     created_at: datetime
+
+
+class JobManifest(ManifestHeader):
+    """What a worker audits for a job; written by the service before the job is queued."""
+
     options: AuditOptions
     pairs: list[ManifestPair] = Field(min_length=1)
     callback_url: str | None = None

@@ -9,7 +9,11 @@ loopback host, for a receiver or file server on the same machine).
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Annotated
+
+from pydantic import BeforeValidator
+from pydantic_settings import NoDecode
 
 
 def is_loopback(host: str) -> bool:
@@ -54,3 +58,21 @@ def setting_list(value: object) -> object:
 
         return json.loads(text)
     return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def remote_host_problem(
+    scheme: str, host: str, allowed_hosts: Sequence[str], variable: str, *, local_mode: bool
+) -> str | None:
+    """Why the API or a worker may not talk to ``host`` over ``scheme`` (``None`` when it may):
+    ``https`` to a host of ``allowed_hosts`` (the setting ``variable`` names), plain ``http``
+    only to a loopback host in local mode. The rule of callback URLs and source URIs alike."""
+    if scheme == "http" and not (local_mode and is_loopback(host)):
+        return "expected https (plain http only to a loopback host in local mode)"
+    if not host_allowed(host, allowed_hosts):
+        return f"host {host!r} is not in {variable}"
+    return None
+
+
+SettingList = Annotated[list[str], NoDecode, BeforeValidator(setting_list)]
+"""The type of a list setting read by ``setting_list`` (the API's and the workers' host
+allow-lists and dataset roots), so each process parses it by the one rule."""

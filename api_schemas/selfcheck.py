@@ -13,15 +13,13 @@ line's short form (``downsample:4:bicubic``).
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api_schemas.degradation import parse_degradation, parse_degradation_short
-from api_schemas.jobs import JobProgress, JobState, RelativePath
+from api_schemas.jobs import JobMonitor, JobProgress, ManifestHeader, RelativePath, ResourceLinks
 from api_schemas.options import AuditOptions
-from api_schemas.problems import Problem
 from api_schemas.report import AuditReport
 
 DEFAULT_IMAGES = 8
@@ -131,15 +129,9 @@ def synthesis_bytes(images: int, size: int) -> int:
     return 12 * 2 * images * canvas * canvas * 8
 
 
-class SelfCheckManifest(BaseModel):
+class SelfCheckManifest(ManifestHeader):
     """What a worker runs for a self-check; written by the service before it is queued."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    schema_version: Literal["1"] = "1"
-    job_id: str
-    tenant: str
-    created_at: datetime
     request: SelfCheckCreate
     ground_truth: list[RelativePath] = Field(default_factory=list)
     """Uploaded ground truths, relative to the job's input directory."""
@@ -201,31 +193,19 @@ class SelfCheckResult(BaseModel):
     report: AuditReport
 
 
-class SelfCheckLinks(BaseModel):
+class SelfCheckLinks(ResourceLinks):
     """Where to poll, cancel, and read the engine's report (also under ``/v1/jobs``)."""
 
-    model_config = ConfigDict(
-        validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
-    )
-
-    self_: str = Field(alias="self")
     cancel: str
     report: str
     """The engine's report on the synthetic restorers (``/v1/jobs/{id}/report``)."""
 
 
-class SelfCheckRead(BaseModel):
+class SelfCheckRead(JobMonitor):
     """The status monitor of one self-check; ``result`` once it succeeded."""
 
-    id: str
-    state: JobState
-    created_at: datetime
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
     progress: JobProgress
     """Synthetic pairs audited so far (three per image)."""
-    cancel_requested: bool = False
-    error: Problem | None = None
     request: SelfCheckCreate | None = None
     """The request as validated (``None`` once the inputs expired)."""
     result: SelfCheckResult | None = None

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import Final
 from urllib.parse import unquote, urlsplit
 
-from api_schemas.net import host_allowed, is_loopback
+from api_schemas.net import remote_host_problem
 
 SOURCE_ROLES: Final = ("ground_truth", "restored", "observation")
 ACCEPTED_CONTENT_TYPES: Final = frozenset(
@@ -103,8 +103,6 @@ def source_uri_problem(
         return "expected a host"
     if parts.username is not None or parts.password is not None:
         return "a source URI carries no credentials"
-    if parts.scheme == "http" and not (local_mode and is_loopback(host)):
-        return "expected https (plain http only to a loopback host in local mode)"
-    if not host_allowed(host, allowed_hosts):
-        return f"host {host!r} is not in RA_SOURCE_ALLOWED_HOSTS"
-    return None
+    return remote_host_problem(
+        parts.scheme, host, allowed_hosts, "RA_SOURCE_ALLOWED_HOSTS", local_mode=local_mode
+    )

@@ -24,8 +24,6 @@ import functools
 import importlib
 import json
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,6 +35,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from benchmarks.common import machine_line, point_in_fresh_process  # noqa: E402
 
 POINT_TIMEOUT = 900.0
 X4 = {"type": "downsample", "factor": 4}
@@ -219,15 +219,8 @@ def run_point(root: Path, shape: Shape, phases: bool) -> dict[str, Any]:
 
 def measure(root: Path, shape: Shape, phases: bool) -> dict[str, Any]:
     """One shape in a fresh interpreter."""
-    argv = [sys.executable, __file__, "--point", str(root), shape.name]
-    if phases:
-        argv.append("--phases")
-    done = subprocess.run(
-        argv, capture_output=True, text=True, timeout=POINT_TIMEOUT, cwd=REPO, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"{shape.name} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    args = ["--point", str(root), shape.name, *(["--phases"] if phases else [])]
+    result: dict[str, Any] = point_in_fresh_process(__file__, args, POINT_TIMEOUT, shape.name)
     return result
 
 
@@ -291,15 +284,9 @@ def main() -> None:
         print(json.dumps(result))
         return
 
-    import torch
-
     shapes = [by_name[name] for name in args.only] if args.only else list(SHAPES)
     started = time.monotonic()
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(
-        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), load average {load}"
-    )
+    print(machine_line())
     print("peak = VmHWM of a fresh process running run_audit on files (device cpu)")
     print(
         f"{'shape':<16} {'px':>5} {'pairs':>5} {'batch':>5} {'estimate':>9} {'measured':>9} "

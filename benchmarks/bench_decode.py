@@ -19,19 +19,18 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import platform
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api_schemas import AuditOptions
+from benchmarks.common import machine_line
 from tests.support.sample_pairs import crops, degrade
 from workers.engine import PairSource, run_audit
 from workers.io import decode_image, decode_many
@@ -66,11 +65,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.monotonic()
     cores = os.cpu_count() or 1
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(
-        f"machine: {platform.platform()}, {cores} CPUs, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), load average {load}"
-    )
+    print(machine_line())
 
     with tempfile.TemporaryDirectory(prefix="ra-bench-decode-") as tmp:
         root = Path(tmp)

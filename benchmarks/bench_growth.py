@@ -23,10 +23,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
-import platform
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +31,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from benchmarks.common import machine_line, point_in_fresh_process  # noqa: E402
 
 KINDS = ("noise", "blur", "jpeg", "sharpen")
 FIXED_BATCH = 16
@@ -104,13 +103,8 @@ def run_point(root: Path, pairs: int, batch_size: int) -> dict[str, float]:
 
 def measure(root: Path, pairs: int, batch_size: int) -> dict[str, float]:
     """One point in a fresh interpreter (so ``ru_maxrss`` is this point's own peak)."""
-    argv = [sys.executable, __file__, "--point", str(root), str(pairs), str(batch_size)]
-    done = subprocess.run(
-        argv, capture_output=True, text=True, timeout=POINT_TIMEOUT, cwd=REPO, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"point failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    args = ["--point", str(root), str(pairs), str(batch_size)]
+    result: dict[str, float] = point_in_fresh_process(__file__, args, POINT_TIMEOUT)
     return result
 
 
@@ -125,14 +119,8 @@ def main() -> None:
         print(json.dumps(run_point(Path(args.point[0]), int(args.point[1]), int(args.point[2]))))
         return
 
-    import torch
-
     started = time.monotonic()
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(
-        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), load average {load}"
-    )
+    print(machine_line())
     print("workload: PNG files, default options, 4 restorers, device cpu, one subprocess per point")
 
     def over_budget(label: str) -> bool:

@@ -15,8 +15,6 @@ Usage: python benchmarks/bench_healthz_flood.py [--concurrency 45] [--waves 16] 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import tempfile
 from pathlib import Path
@@ -25,6 +23,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.common import machine_line
 from tests.fixtures.redis_server import RedisServer
 from tests.integration.stack import ApiServer, sample_pairs, stack_environment, submit
 from tests.support.flood import flood_and_probe
@@ -43,8 +42,7 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, load average {load}")
+    print(machine_line(with_torch=False))
     with tempfile.TemporaryDirectory() as tmp, RedisServer() as redis_server:
         root = Path(tmp)
         settings = {}

@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api_schemas import AuditOptions
-from benchmarks.bench_service import machine_line
+from benchmarks.common import machine_line
 from tests.support.host_syncs import profile_counts
 from tests.support.sample_pairs import crops, degrade, to_tensor
 from workers.engine import PairSource, run_audit

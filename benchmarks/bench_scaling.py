@@ -213,15 +213,22 @@ def table(points: list[Point], args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--jobs", type=int, default=16, help="jobs per point (after warm-up)")
+def add_stack_arguments(
+    parser: argparse.ArgumentParser, jobs: int, jobs_help: str, settle: float
+) -> None:
+    """The options ``measure`` reads (also bench_storage.py's): the workload and the stack."""
+    parser.add_argument("--jobs", type=int, default=jobs, help=jobs_help)
     parser.add_argument("--pairs", type=int, default=4, help="pairs per job")
     parser.add_argument("--size", type=int, default=128, help="side of each crop, pixels")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per worker")
-    parser.add_argument("--settle-seconds", type=float, default=3.0)
+    parser.add_argument("--settle-seconds", type=float, default=settle)
     parser.add_argument("--timeout", type=float, default=1800.0)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    add_stack_arguments(parser, jobs=16, jobs_help="jobs per point (after warm-up)", settle=3.0)
     parser.add_argument(
         "--storage-url", default=None, help="RA_STORAGE_URL of the stack (default: a directory)"
     )

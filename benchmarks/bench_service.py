@@ -23,9 +23,7 @@ Usage: python benchmarks/bench_service.py [--pairs 64] [--size 256] [--repeats 4
 
 from __future__ import annotations
 
-import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -34,11 +32,11 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api_schemas import AuditOptions
+from benchmarks.common import machine_line, workload_parser
 from jobstore import PayloadStore, new_job_id
 from tests.fixtures.redis_server import RedisServer
 from tests.integration.stack import (
@@ -60,14 +58,6 @@ RUNS = {
     "svc_plain": 'service, {"maps": false}',
 }
 JOB_TIMEOUT = 120.0
-
-
-def machine_line() -> str:
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (
-        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), load average {load}"
-    )
 
 
 def write_pairs(root: Path, pairs: list[tuple[bytes, bytes]]) -> list[PairSource]:
@@ -170,9 +160,7 @@ def fetch_maps(client: httpx.Client, job_id: str) -> tuple[int, float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--pairs", type=int, default=64)
-    parser.add_argument("--size", type=int, default=256)
+    parser = workload_parser(__doc__, pairs=64)
     parser.add_argument("--repeats", type=int, default=4)
     args = parser.parse_args()
 

@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.bench_scaling import OPTIONS, measure, table  # noqa: E402
+from benchmarks.bench_scaling import OPTIONS, add_stack_arguments, measure, table  # noqa: E402
 from benchmarks.load_test import machine  # noqa: E402
 from tests.fixtures.s3_server import S3Server  # noqa: E402
 from tests.integration.stack import multipart, sample_pairs  # noqa: E402
@@ -36,12 +36,7 @@ from tests.integration.stack import multipart, sample_pairs  # noqa: E402
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--jobs", type=int, default=8, help="jobs per run")
-    parser.add_argument("--pairs", type=int, default=4, help="pairs per job")
-    parser.add_argument("--size", type=int, default=128, help="side of each crop, pixels")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads per worker")
-    parser.add_argument("--settle-seconds", type=float, default=2.0)
-    parser.add_argument("--timeout", type=float, default=1800.0)
+    add_stack_arguments(parser, jobs=8, jobs_help="jobs per run", settle=2.0)
     parser.add_argument("--curve", action="store_true", help="also 1, 2, 4 workers on S3")
     args = parser.parse_args()
 

@@ -18,9 +18,7 @@ Usage: python benchmarks/bench_whole_process.py [--pairs 140] [--size 256] [--re
 
 from __future__ import annotations
 
-import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -33,6 +31,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.common import machine_line, workload_parser
 from tests.support.sample_pairs import crops, degrade
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,9 +70,7 @@ def median_run(runs: list[Run]) -> Run:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--pairs", type=int, default=140)
-    parser.add_argument("--size", type=int, default=256)
+    parser = workload_parser(__doc__, pairs=140)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--baseline-root", type=Path, default=None)
     parser.add_argument("--untuned", action="store_true")
@@ -128,9 +125,8 @@ def main() -> None:
             for name, command in commands.items():
                 runs[name].append(run := timed(command, envs.get(name, env)))
                 print(f"  {name}: {run}", file=sys.stderr, flush=True)  # progress
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
-        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, load average {load}\n"
+        f"{machine_line(with_torch=False)}\n"
         f"{args.pairs} PNG pairs at {args.size} px, whole processes, alternating, "
         f"median of {args.repeats}\n"
     )

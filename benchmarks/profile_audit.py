@@ -10,11 +10,8 @@ Usage: python benchmarks/profile_audit.py [--pairs 64] [--top 15]
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import io
-import os
-import platform
 import pstats
 import sys
 import tempfile
@@ -27,6 +24,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api_schemas import AuditOptions
+from benchmarks.common import machine_line, workload_parser
 from jobstore import PayloadStore, new_job_id
 from tests.support.sample_pairs import crops, degrade
 from workers.engine import PairSource, run_audit
@@ -36,16 +34,10 @@ KINDS = ("noise", "blur", "jpeg", "sharpen")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--pairs", type=int, default=64)
-    parser.add_argument("--size", type=int, default=256)
+    parser = workload_parser(__doc__, pairs=64)
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args()
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(
-        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), load average {load}"
-    )
+    print(machine_line())
     with tempfile.TemporaryDirectory(prefix="ra-profile-") as tmp:
         root = Path(tmp)
         pairs = []

@@ -15,8 +15,8 @@ from api_schemas.exit_codes import EXIT_HIGH_RISK, EXIT_OK
 from api_schemas.jobs import group_name_problem, pair_id_problem
 from api_schemas.options import AuditOptions
 from api_schemas.presets import PRESETS
-from api_schemas.report import RISK_RANK, AuditReport
-from cli.errors import UsageError, exit_code
+from api_schemas.report import RISK_RANK, AuditReport, Estimate
+from cli.errors import UsageError, exit_code, refused
 from workers.device import DEVICE_CHOICES, parse_device
 from workers.errors import AuditInputError
 
@@ -161,6 +161,11 @@ def _fmt(value: float | None, digits: int = 4) -> str:
     return "-" if value is None else f"{value:.{digits}g}"
 
 
+def _with_ci(estimate: Estimate) -> str:
+    """``value [low, high]`` to three significant digits (``-`` where one is missing)."""
+    return f"{_fmt(estimate.value, 3)} [{_fmt(estimate.ci_low, 3)}, {_fmt(estimate.ci_high, 3)}]"
+
+
 def summary_table(report: AuditReport) -> str:
     """A short human summary: one line per restorer."""
     header = (
@@ -169,11 +174,9 @@ def summary_table(report: AuditReport) -> str:
     )
     lines = [header, "-" * len(header)]
     for g in report.groups:
-        u = g.uncertainty.gaussian
-        ci = f"[{_fmt(u.ci_low, 3)}, {_fmt(u.ci_high, 3)}]"
         lines.append(
             f"{g.name[:16]:<16} {g.n_pairs:>5} {_fmt(g.distortion.psnr.value, 4):>7} "
-            f"{_fmt(g.distortion.ssim.value, 3):>6} {_fmt(u.value, 3) + ' ' + ci:>26} "
+            f"{_fmt(g.distortion.ssim.value, 3):>6} {_with_ci(g.uncertainty.gaussian):>26} "
             f"{_fmt(g.perception.per_dimension, 3):>8} "
             f"{_fmt(g.hallucination.invented_detail_ratio.value, 3):>8}  {g.risk.level}"
         )
@@ -185,12 +188,7 @@ def summary_table(report: AuditReport) -> str:
             f"{'P_min':>8}  place against the Gaussian-oracle frontier"
         )
         for g in known:
-            ratio = g.uncertainty_ratio
-            shown = "-"
-            if ratio is not None:
-                shown = (
-                    f"{_fmt(ratio.value, 3)} [{_fmt(ratio.ci_low, 3)}, {_fmt(ratio.ci_high, 3)}]"
-                )
+            shown = "-" if g.uncertainty_ratio is None else _with_ci(g.uncertainty_ratio)
             oracle = g.uncertainty_floor_ratio.value if g.uncertainty_floor_ratio else None
             lines.append(
                 f"{g.name[:16]:<16} {_fmt(g.inherent_uncertainty, 3):>10} "
@@ -206,8 +204,7 @@ def summary_table(report: AuditReport) -> str:
         for g in sampled:
             s = g.samples
             assert s is not None
-            r = s.error_to_spread_ratio
-            shown = f"{_fmt(r.value, 3)} [{_fmt(r.ci_low, 3)}, {_fmt(r.ci_high, 3)}]"
+            shown = _with_ci(s.error_to_spread_ratio)
             cover = "-"
             if s.interval_coverage is not None:
                 c = s.interval_coverage
@@ -407,11 +404,7 @@ def _options(args: argparse.Namespace) -> AuditOptions:
     try:
         return AuditOptions.model_validate(base)
     except ValidationError as error:
-        from api_schemas.problems import error_location, error_message
-
-        first = error.errors()[0]
-        where = error_location(first["loc"]) or "options"
-        raise UsageError(f"invalid option {where}: {error_message(first)}") from error
+        raise refused(error) from error
 
 
 def _parse_degradation(text: str) -> dict[str, object]:

@@ -14,7 +14,7 @@ from api_schemas.comparison import COMPARED_METRICS, Comparison, RegressionRule
 from api_schemas.exit_codes import EXIT_OK, EXIT_REGRESSION
 from api_schemas.problems import error_location, error_message
 from api_schemas.report import AuditReport
-from cli.errors import UsageError, exit_code
+from cli.errors import UsageError, exit_code, refused
 from reporting.comparison import IncomparableReportsError, compare_reports
 
 
@@ -86,10 +86,7 @@ def _rule(args: argparse.Namespace) -> RegressionRule:
     try:
         return RegressionRule.model_validate(fields)
     except ValidationError as error:
-        first = error.errors()[0]
-        raise UsageError(
-            f"invalid {error_location(first['loc'])}: {error_message(first)}"
-        ) from None
+        raise refused(error, prefix="invalid", default="") from None
 
 
 def _read(path: Path) -> AuditReport:

@@ -4,12 +4,28 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from api_schemas.exit_codes import EXIT_INPUT, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 class UsageError(Exception):
     """The command line itself is wrong (exit 2)."""
+
+
+def refused(
+    error: ValidationError, prefix: str = "invalid option", default: str = "options"
+) -> UsageError:
+    """The usage error of a command-line value the wire model refused: its first error,
+    located (``invalid option bootstrap.resamples: ...``; ``default`` where it has no place)."""
+    from api_schemas.problems import error_location, error_message
+
+    first = error.errors()[0]
+    where = error_location(first["loc"]) or default
+    return UsageError(f"{prefix} {where}: {error_message(first)}")
 
 
 def exit_code(run: Callable[[], int], input_errors: tuple[type[Exception], ...]) -> int:

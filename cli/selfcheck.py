@@ -23,7 +23,7 @@ from cli.audit import (
     device_option,
     read_options_file,
 )
-from cli.errors import UsageError, exit_code
+from cli.errors import UsageError, exit_code, refused
 from workers.device import DEVICE_CHOICES
 from workers.errors import AuditInputError
 
@@ -206,11 +206,7 @@ def run_selfcheck_command(args: argparse.Namespace, stdout: TextIO) -> int:
             audited_degradation=audited,
         )
     except ValidationError as error:
-        from api_schemas.problems import error_location, error_message
-
-        first = error.errors()[0]
-        where = error_location(first["loc"]) or "options"
-        raise UsageError(f"invalid option {where}: {error_message(first)}") from error
+        raise refused(error) from error
     except ValueError as error:
         if isinstance(error, AuditInputError):
             raise

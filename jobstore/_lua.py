@@ -58,6 +58,25 @@ end
 """
 )
 
+_HOLDER_ONLY = (
+    _PRELUDE
+    + """
+if not owned(ARGV[4]) then return 0 end
+"""
+)
+"""The prelude and the guard of a script only the job's lease holder (worker id ARGV[4])
+may run: anyone else gets 0 and changes nothing."""
+
+_EXISTING = (
+    _PRELUDE
+    + """
+if redis.call('EXISTS', jk) == 0 then return 'missing' end
+local state = field('state')
+"""
+)
+"""The prelude and the guard of a script on a record that must exist: ``missing`` when it
+does not; its ``state`` read once."""
+
 STORED_BYTES = """
 local function stored_bytes(p, tenant)
   local key = p .. ':t:' .. tenant .. ':bytes'
@@ -182,9 +201,8 @@ return 1
 # so the version is not bumped; the retention is. A cancel request does not stop renewals: the
 # job is the worker's until it acknowledges the cancel (FINISH) or its lease truly expires.
 RENEW_LEASE = (
-    _PRELUDE
+    _HOLDER_ONLY
     + """
-if not owned(ARGV[4]) then return 0 end
 local until_ = now() + tonumber(ARGV[5])
 redis.call('HSET', jk, 'lease_until', fmt(until_))
 redis.call('ZADD', p .. ':leases', until_, id)
@@ -195,9 +213,8 @@ return 1
 
 # ARGV[4]: worker id, ARGV[5]: done, ARGV[6]: total
 SET_PROGRESS = (
-    _PRELUDE
+    _HOLDER_ONLY
     + """
-if not owned(ARGV[4]) then return 0 end
 redis.call('HSET', jk, 'done', ARGV[5], 'total', ARGV[6])
 touch()
 return 1
@@ -208,9 +225,8 @@ return 1
 # A success means every pair was audited: done = total, even when the last progress update
 # was lost (progress is best effort while Redis blips).
 FINISH = (
-    _PRELUDE
+    _HOLDER_ONLY
     + """
-if not owned(ARGV[4]) then return 0 end
 redis.call('HSET', jk, 'state', ARGV[5], 'finished_at', fmt(now()), 'error', ARGV[6],
   'lease_until', '')
 if ARGV[5] == 'succeeded' then
@@ -225,10 +241,8 @@ return 1
 
 # Returns 'missing', 'finished' or 'ok'.
 REQUEST_CANCEL = (
-    _PRELUDE
+    _EXISTING
     + """
-if redis.call('EXISTS', jk) == 0 then return 'missing' end
-local state = field('state')
 if state == 'queued' then
   redis.call('HSET', jk, 'state', 'cancelled', 'finished_at', fmt(now()),
     'cancel_requested', 1)
@@ -278,10 +292,8 @@ return 0
 
 # ARGV[4]: '1' to delete even while running. Returns 'missing', 'running' or 'ok'.
 DELETE = (
-    _PRELUDE
+    _EXISTING
     + """
-if redis.call('EXISTS', jk) == 0 then return 'missing' end
-local state = field('state')
 if state == 'running' and ARGV[4] ~= '1' then return 'running' end
 local tenant = field('tenant')
 local ref = field('idem_ref')

@@ -193,6 +193,12 @@ class S3PayloadStore(PayloadStore):
         with _Body(response["Body"]) as body:
             return body.read()
 
+    def _read_object(self, job_id: str, name: str) -> bytes | None:
+        """The job's object ``name``; ``None`` if not written or the id is malformed."""
+        if not is_valid_job_id(job_id):
+            return None
+        return self._get(self._key(job_id, name))
+
     def _exists(self, key: str) -> bool:
         try:
             self._call("head_object", Key=key)
@@ -305,9 +311,7 @@ class S3PayloadStore(PayloadStore):
         self._put_checked(job_id, self._key(job_id, "selfcheck-result.json"), data)
 
     def read_selfcheck_result(self, job_id: str) -> bytes | None:
-        if not is_valid_job_id(job_id):
-            return None
-        return self._get(self._key(job_id, "selfcheck-result.json"))
+        return self._read_object(job_id, "selfcheck-result.json")
 
     # -- outputs ----------------------------------------------------------------------------
 
@@ -315,9 +319,7 @@ class S3PayloadStore(PayloadStore):
         self._put_checked(job_id, self._key(job_id, "report.json"), data)
 
     def read_report(self, job_id: str) -> bytes | None:
-        if not is_valid_job_id(job_id):
-            return None
-        return self._get(self._key(job_id, "report.json"))
+        return self._read_object(job_id, "report.json")
 
     def write_artifact(self, job_id: str, name: str, data: bytes) -> Path:
         self._put_checked(job_id, self._key(job_id, "artifacts", validate_name(name)), data)

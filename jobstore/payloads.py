@@ -42,6 +42,7 @@ import tempfile
 import time
 import uuid
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, Final, Protocol
 
@@ -219,14 +220,19 @@ class PayloadStore:
 
     def read_selfcheck_result(self, job_id: str) -> bytes | None:
         """The self-check's result bytes, or ``None`` if not written."""
+        return self._read_output(job_id, self.selfcheck_result_path)
+
+    # -- outputs ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _read_output(job_id: str, path_of: Callable[[str], Path]) -> bytes | None:
+        """The bytes at ``path_of(job_id)``; ``None`` if not written or the id is malformed."""
         if not is_valid_job_id(job_id):
             return None
         try:
-            return self.selfcheck_result_path(job_id).read_bytes()
+            return path_of(job_id).read_bytes()
         except FileNotFoundError:
             return None
-
-    # -- outputs ----------------------------------------------------------------------------
 
     def _write_output(self, job_id: str, path: Path, data: bytes) -> Path:
         """Write ``data`` atomically at ``path``, in the job's directory or a subdirectory of
@@ -257,12 +263,7 @@ class PayloadStore:
 
     def read_report(self, job_id: str) -> bytes | None:
         """The report bytes, or ``None`` if not written (or the id is malformed)."""
-        if not is_valid_job_id(job_id):
-            return None
-        try:
-            return self.report_path(job_id).read_bytes()
-        except FileNotFoundError:
-            return None
+        return self._read_output(job_id, self.report_path)
 
     def write_artifact(self, job_id: str, name: str, data: bytes) -> Path:
         """Write an artifact atomically; ``name`` must match ``[A-Za-z0-9._-]+``.

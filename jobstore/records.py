@@ -24,10 +24,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, Literal, cast
+from typing import Any, Final, Literal, TypeVar, cast
 
 import redis
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from api_schemas.callbacks import CallbackDelivery
 from api_schemas.jobs import (
@@ -170,7 +170,7 @@ class JobRecord:
             links=JobLinks.model_validate(
                 {"self": url, "report": f"{url}/report", "cancel": f"{url}/cancel"}
             ),
-            callback=_delivery(self.callback),
+            callback=_stored(CallbackDelivery, self.callback),
         )
 
 
@@ -488,14 +488,26 @@ class JobRecords:
         return bool(self._run(self._requeue, job_id))
 
 
-def _problem(error: dict[str, Any] | None) -> Problem | None:
-    """The stored error as a problem; a malformed one is wrapped rather than failing reads."""
-    if error is None:
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _stored(model: type[_M], data: dict[str, Any] | None) -> _M | None:
+    """A JSON object stored on the record as ``model``; ``None`` when absent or malformed
+    (a malformed one must not turn a read into a 500)."""
+    if data is None:
         return None
     try:
-        return Problem.model_validate(error)
+        return model.model_validate(data)
     except ValidationError:
+        return None
+
+
+def _problem(error: dict[str, Any] | None) -> Problem | None:
+    """The stored error as a problem; a malformed one is wrapped rather than failing reads."""
+    problem = _stored(Problem, error)
+    if problem is None and error is not None:
         return Problem(title="Job failed", status=500, detail=json.dumps(error)[:2000])
+    return problem
 
 
 def _json_object(text: str) -> dict[str, Any] | None:
@@ -506,13 +518,3 @@ def _json_object(text: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
-
-
-def _delivery(callback: dict[str, Any] | None) -> CallbackDelivery | None:
-    """The stored delivery record on the wire; a malformed one is left out, not a 500."""
-    if callback is None:
-        return None
-    try:
-        return CallbackDelivery.model_validate(callback)
-    except ValidationError:
-        return None

@@ -547,12 +547,9 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return serve(args.host, args.port, args.data_dir, concurrency=args.concurrency)
-    except UnsafeBindError as exc:
+    except (UnsafeBindError, PortInUseError) as exc:
         print(f"restoration-audit serve: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except PortInUseError as exc:
-        print(f"restoration-audit serve: {exc}", file=sys.stderr)
-        return EXIT_SERVE_FAILED
+        return EXIT_USAGE if isinstance(exc, UnsafeBindError) else EXIT_SERVE_FAILED
 
 
 def worker_main(argv: Sequence[str] | None = None) -> int:

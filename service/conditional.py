@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from jobstore import JobRecord
 
 IMMUTABLE: Final = "private, max-age=31536000, immutable"
 """Cache-Control of finished, never-changing resources (reports, artifacts) of one tenant."""
@@ -22,3 +25,12 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     if if_none_match.strip() == "*":
         return True
     return any(_opaque(tag) == _opaque(etag) for tag in if_none_match.split(","))
+
+
+def monitor_headers(job: JobRecord, poll_after_seconds: int) -> dict[str, str]:
+    """Headers of a job's monitor (audit or self-check): its tag, revalidate every time, and
+    while it runs a ``Retry-After`` poll hint."""
+    headers = {"ETag": job.etag, "Cache-Control": NO_CACHE}
+    if not job.finished:
+        headers["Retry-After"] = str(poll_after_seconds)
+    return headers

@@ -64,6 +64,28 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def accepted_response(what: str) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` entry of a submission's 202: ``what`` (``job``, ``self-check``) is
+    queued, at the ``Location`` to poll with the poll headers."""
+    location = {"description": f"URL of the {what}.", "schema": {"type": "string"}}
+    return {
+        202: {
+            "description": f"Accepted: the {what} is queued.",
+            "headers": {"Location": location, **POLL_HEADERS},
+        }
+    }
+
+
+def monitor_responses(what: str) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a monitor's GET: ``what`` (``job``, ``self-check``) with the poll
+    headers, 304 on a matching ``If-None-Match``, and the problems of a job id."""
+    return {
+        200: {"description": f"The {what}.", "headers": POLL_HEADERS},
+        304: {"description": "Not modified"},
+        **problem_responses(401, 404),
+    }
+
+
 def _add_binary_format(node: Any) -> None:
     if isinstance(node, dict):
         if node.get("type") == "string" and node.get("contentMediaType") == (

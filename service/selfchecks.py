@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import BinaryIO, Final
 
-import redis
 from pydantic import ValidationError
 
 import jobstore
@@ -43,7 +42,7 @@ from api_schemas.selfcheck import (
     SelfCheckResult,
     synthesis_bytes,
 )
-from jobstore import JobRecord, new_job_id
+from jobstore import JobRecord
 from jobstore import StorageQuotaExceededError as StoreQuotaExceededError
 from jobstore import TooManyJobsError as StoreTooManyJobsError
 from observability.logs import bind
@@ -126,17 +125,8 @@ class SelfChecks(Submissions):
         request = self._check_request(ground_truth, options_text)
         parts = {"ground_truth": ground_truth}
         incoming = _parts_bytes(parts)
-        self._check_room(tenant, incoming)
-        job_id = new_job_id()
-        if not self.admissions.admit(tenant, job_id, self.r.settings.max_jobs_in_flight_per_tenant):
-            raise self._too_many()
-        try:
+        with self._admission(tenant, incoming) as job_id:
             return self._admitted_selfcheck(job_id, tenant, ground_truth, request, incoming)
-        finally:
-            try:
-                self.admissions.release(tenant, job_id)
-            except redis.RedisError:  # the slot lapses by itself
-                logger.warning("could not release the admission of self-check %s", job_id)
 
     def _check_request(
         self, ground_truth: Sequence[BinaryIO], options_text: str | None
@@ -379,14 +369,7 @@ class SelfChecks(Submissions):
                 except ValidationError:
                     logger.warning("self-check %s: stored result unreadable", job.id)
         return SelfCheckRead(
-            id=job.id,
-            state=job.state,
-            created_at=job.created_at,
-            started_at=job.started_at,
-            finished_at=job.finished_at,
-            progress=status.progress,
-            cancel_requested=job.cancel_requested,
-            error=status.error,
+            **status.monitor_fields(),
             request=request,
             result=result,
             links=SelfCheckLinks.model_validate(

@@ -20,16 +20,16 @@ from __future__ import annotations
 
 import functools
 import re
-from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from api_schemas.cost import DEFAULT_MAX_JOB_MEMORY_BYTES
 from api_schemas.images import DEFAULT_MAX_COMPRESSION_RATIO, DEFAULT_MAX_PIXELS
-from api_schemas.net import is_loopback, setting_list
-from jobstore.connection import DEFAULT_SENTINEL_MASTER, check_redis_url
+from api_schemas.net import SettingList, is_loopback
+from jobstore.connection import check_redis_url
+from jobstore.settings import StoreSettings
 
 LOCAL_TENANT: Final = "local"
 TENANT_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -45,27 +45,11 @@ class UnsafeSettingsError(ValueError):
     """The configuration would run the service insecurely or not at all."""
 
 
-class ServiceSettings(BaseSettings):
+class ServiceSettings(StoreSettings):
     """Everything the API process can be told; fails fast on unsafe combinations."""
 
     model_config = SettingsConfigDict(env_prefix="RA_", extra="ignore", frozen=True)
 
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    """Redis holding the job records and idempotency keys: ``redis://``, ``rediss://`` (TLS)
-    or ``sentinel://`` (``jobstore.connection`` lists the forms)."""
-    broker_url: str | None = None
-    """Celery broker; the Redis of ``redis_url`` when unset."""
-    redis_sentinel_master: Annotated[str, Field(min_length=1)] = DEFAULT_SENTINEL_MASTER
-    """Master name the Sentinels of a ``sentinel://`` URL monitor (the workers' setting too)."""
-    redis_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")] = "ra"
-    data_dir: Path = Path("data")
-    """Root of the payload store (shared with the workers)."""
-    storage_url: str | None = None
-    """Payload store: unset or ``file:///dir`` (a directory), ``s3://bucket/prefix`` (object
-    storage; ``data_dir`` is then local scratch). The API and workers pick it by one rule,
-    ``jobstore.objectstore.open_payload_store``."""
-    storage_presign: bool = False
-    """Answer artifact downloads with a 307 to a presigned object-store URL (S3 only)."""
     retention_seconds: Annotated[int, Field(gt=0)] = 7 * 86400
     max_body_bytes: Annotated[int, Field(gt=0)] = 512 * MIB
     max_pixels_per_image: Annotated[int, Field(gt=0)] = DEFAULT_MAX_PIXELS
@@ -116,24 +100,17 @@ class ServiceSettings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     """``json``: one JSON object per line (uvicorn's logs included); ``text``: plain lines."""
     log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")] = "INFO"
-    callback_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    callback_allowed_hosts: SettingList = Field(default_factory=list)
     """Hosts a job's ``callback_url`` may name (JSON array or comma-separated; ``*.example.com``
     for subdomains); empty: webhooks are off. The workers read the same variable."""
     callback_secret: dict[str, SecretStr] = Field(default_factory=dict)
     """Tenant -> secret that signs its webhooks (JSON object in ``RA_CALLBACK_SECRET``; the
     workers sign with it, the API only checks that the tenant has one)."""
-    source_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    source_allowed_hosts: SettingList = Field(default_factory=list)
     """Hosts a job's https sources may name (``RA_SOURCE_ALLOWED_HOSTS``, as above)."""
-    dataset_roots: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    dataset_roots: SettingList = Field(default_factory=list)
     """Directories (absolute) under which ``file://`` sources may be read
     (``RA_DATASET_ROOTS``); empty: file sources are off. The workers read the same variable."""
-
-    @field_validator(
-        "callback_allowed_hosts", "source_allowed_hosts", "dataset_roots", mode="before"
-    )
-    @classmethod
-    def _split_list(cls, value: object) -> object:
-        return setting_list(value)
 
     @field_validator("dataset_roots")
     @classmethod
@@ -208,11 +185,6 @@ class ServiceSettings(BaseSettings):
         if not self.local_mode and not self.api_keys:
             raise UnsafeSettingsError("configure RA_API_KEYS, or RA_LOCAL_MODE=true on 127.0.0.1")
         return self
-
-    @property
-    def effective_broker_url(self) -> str:
-        """The broker URL Celery uses."""
-        return self.broker_url or self.redis_url
 
     @property
     def jobs_url(self) -> str:

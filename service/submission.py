@@ -22,7 +22,8 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import BinaryIO, Final, Protocol
 
@@ -355,97 +356,94 @@ class Submissions:
         idempotency_key: str | None,
         digest: str | None,
     ) -> JobRecord:
-        # The submission holds a slot of the tenant's in-flight limit while its images are
-        # inspected and stored (jobstore.admissions): at its limit a tenant gets 429 before
-        # any inspection; create() checks the limit again atomically.
-        # The disk and the quota first: a full disk may also stop Redis's writes, and the
-        # client must hear "storage full" (507), not "try again" from a refused slot (503).
-        self._check_room(tenant, _parts_bytes(parts))
+        with self._admission(tenant, _parts_bytes(parts)) as job_id:
+            queued = self.r.records.counts_by_state()["queued"]
+            if queued >= self.r.settings.max_queued_jobs:  # a soft cap: concurrent submits may pass
+                raise ServiceUnavailableError(
+                    f"the queue is full ({queued} jobs waiting); try again later",
+                    retry_after=QUEUE_FULL_RETRY_AFTER,
+                )
+            incoming = _parts_bytes(parts)
+            self._check_room(tenant, incoming)
+            n = _pair_count(parts, options)
+            if options.sources is None:
+                headers = self._inspect(parts, options)
+                groups = [group for _, group in _pair_names(options, n)]
+                budget = self.r.settings.max_job_memory_bytes
+                check_budget(headers, groups, options.audit_options(), budget)
+            else:  # the worker checks the images, their sizes and the budget once fetched
+                headers = {}
+                errors = _sample_errors(options, _pair_names(options, n), headers)
+                if errors:
+                    raise InvalidSubmissionError("the batch was not accepted", errors=errors)
+            bind(job_id=job_id)
+            try:
+                self._store(job_id, tenant, parts, headers, options)
+                record = self.r.records.create(
+                    job_id,
+                    tenant,
+                    n,
+                    idempotency_key=idempotency_key,
+                    payload_digest=digest,
+                    max_in_flight=self.r.settings.max_jobs_in_flight_per_tenant,
+                    stored_bytes=self.r.payloads.stored_bytes(job_id),
+                    max_stored_bytes=self.r.settings.max_stored_bytes_per_tenant,
+                )
+                if options.callback_url is not None:
+                    record = self._register_callback(job_id, options.callback_url)
+            except StoreTooManyJobsError as exc:
+                self.r.payloads.delete(job_id)
+                raise self._too_many() from exc
+            except StoreQuotaExceededError as exc:  # a concurrent submission took the room
+                self.r.payloads.delete(job_id)
+                raise self._over_quota(tenant, exc.usage, exc.job_bytes) from exc
+            except OSError as exc:  # disk full, volume gone: the payload store cannot take it
+                logger.error("payload store write failed for job %s: %s", job_id, exc)
+                try:  # best effort: a store that cannot write may not delete either
+                    self.r.payloads.delete(job_id)
+                except OSError as cleanup:
+                    logger.error("job %s: cleanup failed too: %s", job_id, cleanup)
+                if is_disk_full(exc):
+                    raise self._store_full(self._free_bytes(), incoming) from exc
+                raise ServiceUnavailableError(
+                    "the payload store cannot take the batch now", retry_after=STORAGE_RETRY_AFTER
+                ) from exc
+            except BaseException:
+                self.r.payloads.delete(job_id)
+                raise
+            try:
+                self.r.dispatcher.enqueue_audit(job_id)
+            except DispatchError as exc:
+                self.r.records.delete(job_id, force=True)
+                self.r.payloads.delete(job_id)
+                raise ServiceUnavailableError(
+                    "the task queue is unreachable; the job was not created",
+                    retry_after=BROKER_RETRY_AFTER,
+                ) from exc
+            logger.info("queued job %s of tenant %s: %d pairs", job_id, tenant, n)
+            return record
+
+    @contextmanager
+    def _admission(self, tenant: str, incoming: int) -> Iterator[str]:
+        """Hold a slot of the tenant's in-flight limit for a new job id while the submission
+        is inspected and stored; yields the id.
+
+        The submission holds the slot (jobstore.admissions) so that at its limit a tenant
+        gets 429 before any inspection; create() checks the limit again atomically. The disk
+        and the quota come first: a full disk may also stop Redis's writes, and the client
+        must hear "storage full" (507), not "try again" from a refused slot (503).
+        """
+        self._check_room(tenant, incoming)
         job_id = new_job_id()
         if not self.admissions.admit(tenant, job_id, self.r.settings.max_jobs_in_flight_per_tenant):
             raise self._too_many()
         try:
-            return self._admitted(job_id, tenant, parts, options, idempotency_key, digest)
+            yield job_id
         finally:
             try:
                 self.admissions.release(tenant, job_id)
             except redis.RedisError:  # the slot lapses by itself
                 logger.warning("could not release the admission of job %s", job_id)
-
-    def _admitted(
-        self,
-        job_id: str,
-        tenant: str,
-        parts: dict[str, Sequence[BinaryIO]],
-        options: JobCreateOptions,
-        idempotency_key: str | None,
-        digest: str | None,
-    ) -> JobRecord:
-        queued = self.r.records.counts_by_state()["queued"]
-        if queued >= self.r.settings.max_queued_jobs:  # a soft cap: concurrent submits may pass
-            raise ServiceUnavailableError(
-                f"the queue is full ({queued} jobs waiting); try again later",
-                retry_after=QUEUE_FULL_RETRY_AFTER,
-            )
-        incoming = _parts_bytes(parts)
-        self._check_room(tenant, incoming)
-        n = _pair_count(parts, options)
-        if options.sources is None:
-            headers = self._inspect(parts, options)
-            groups = [group for _, group in _pair_names(options, n)]
-            budget = self.r.settings.max_job_memory_bytes
-            check_budget(headers, groups, options.audit_options(), budget)
-        else:  # the worker checks the images, their sizes and the budget once fetched
-            headers = {}
-            errors = _sample_errors(options, _pair_names(options, n), headers)
-            if errors:
-                raise InvalidSubmissionError("the batch was not accepted", errors=errors)
-        bind(job_id=job_id)
-        try:
-            self._store(job_id, tenant, parts, headers, options)
-            record = self.r.records.create(
-                job_id,
-                tenant,
-                n,
-                idempotency_key=idempotency_key,
-                payload_digest=digest,
-                max_in_flight=self.r.settings.max_jobs_in_flight_per_tenant,
-                stored_bytes=self.r.payloads.stored_bytes(job_id),
-                max_stored_bytes=self.r.settings.max_stored_bytes_per_tenant,
-            )
-            if options.callback_url is not None:
-                record = self._register_callback(job_id, options.callback_url)
-        except StoreTooManyJobsError as exc:
-            self.r.payloads.delete(job_id)
-            raise self._too_many() from exc
-        except StoreQuotaExceededError as exc:  # a concurrent submission took the room
-            self.r.payloads.delete(job_id)
-            raise self._over_quota(tenant, exc.usage, exc.job_bytes) from exc
-        except OSError as exc:  # disk full, volume gone: the payload store cannot take it
-            logger.error("payload store write failed for job %s: %s", job_id, exc)
-            try:  # best effort: a store that cannot write may not delete either
-                self.r.payloads.delete(job_id)
-            except OSError as cleanup:
-                logger.error("job %s: cleanup failed too: %s", job_id, cleanup)
-            if is_disk_full(exc):
-                raise self._store_full(self._free_bytes(), incoming) from exc
-            raise ServiceUnavailableError(
-                "the payload store cannot take the batch now", retry_after=STORAGE_RETRY_AFTER
-            ) from exc
-        except BaseException:
-            self.r.payloads.delete(job_id)
-            raise
-        try:
-            self.r.dispatcher.enqueue_audit(job_id)
-        except DispatchError as exc:
-            self.r.records.delete(job_id, force=True)
-            self.r.payloads.delete(job_id)
-            raise ServiceUnavailableError(
-                "the task queue is unreachable; the job was not created",
-                retry_after=BROKER_RETRY_AFTER,
-            ) from exc
-        logger.info("queued job %s of tenant %s: %d pairs", job_id, tenant, n)
-        return record
 
     def _register_callback(self, job_id: str, url: str) -> JobRecord:
         """Queue the job's webhook (``jobstore.callbacks``); without it the job is not made.

@@ -22,14 +22,12 @@ from __future__ import annotations
 import json
 import logging
 import random
-import threading
 import time
 from datetime import UTC, datetime
 from typing import Any, Final
 
 import httpx
 import redis
-from celery.signals import worker_ready, worker_shutdown
 
 from api_schemas.callbacks import (
     EVENT_ID_HEADER,
@@ -41,6 +39,7 @@ from api_schemas.callbacks import (
 from jobstore import JobRecord, JobRecords, PayloadStore
 from jobstore.callbacks import CallbackQueue
 from jobstore.clock import Clock
+from workers.periodic import Periodic, run_in_worker
 from workers.settings import WorkerSettings
 from workers.stores import stores
 
@@ -99,7 +98,7 @@ def verdict_summary(payloads: PayloadStore, job_id: str) -> dict[str, Any] | Non
     return {"pairs": len(pairs), "pairs_by_risk": levels, "groups": groups}
 
 
-class Deliverer:
+class Deliverer(Periodic):
     """Delivers due webhook events in a daemon thread (or ``deliver_due`` when called)."""
 
     def __init__(
@@ -110,6 +109,8 @@ class Deliverer:
         rng: random.Random | None = None,
         clock: Clock | None = None,
     ) -> None:
+        # Poll often enough for the shortest backoff; a due entry waits at most this long.
+        super().__init__("webhooks", min(settings.callback_poll_seconds, 1.0))
         self.records = records
         self.payloads = payloads
         self.settings = settings
@@ -118,34 +119,19 @@ class Deliverer:
         (injectable: tests make time pass instead of sleeping)."""
         self.queue = CallbackQueue(records.redis, prefix=records.prefix, clock=self.clock)
         self.rng = rng or random.Random()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="webhooks", daemon=True)
         self._client = httpx.Client(
             timeout=settings.callback_timeout_seconds, follow_redirects=False, trust_env=False
         )
 
-    def start(self) -> None:
-        """Start the delivering thread."""
-        self._thread.start()
-
     def stop(self, timeout: float = 5.0) -> None:
-        """Ask the thread to stop and wait for it."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        """Ask the thread to stop, wait for it, and close the HTTP client."""
+        super().stop(timeout)
         self._client.close()
 
-    def _loop(self) -> None:
-        # Poll often enough for the shortest backoff; a due entry waits at most this long.
-        interval = min(self.settings.callback_poll_seconds, 1.0)
-        while not self._stop.wait(interval):
-            try:
-                while self.deliver_due() and not self._stop.is_set():
-                    pass
-            except redis.RedisError as exc:
-                logger.warning("webhooks: redis unavailable (%s); retrying", exc)
-            except Exception:
-                logger.exception("webhooks: delivery round failed; retrying")
+    def run_once(self) -> None:
+        """Deliver until nothing is due (or the thread is asked to stop)."""
+        while self.deliver_due() and not self._stop.is_set():
+            pass
 
     def deliver_due(self) -> int:
         """Handle the entries due now; returns how many were claimed."""
@@ -224,21 +210,10 @@ def wake(records: JobRecords, job_id: str) -> None:
         logger.warning("job %s: webhook not woken (%s); the next poll sends it", job_id, exc)
 
 
-_deliverer: Deliverer | None = None
-
-
-@worker_ready.connect  # type: ignore[untyped-decorator]  # celery ships no stubs
-def _start_deliverer(**_: Any) -> None:
-    global _deliverer
+def _deliverer_of(consumer: Any) -> Deliverer:
     s = stores()
-    _deliverer = Deliverer(s.records, s.payloads, s.settings)
-    _deliverer.start()
     logger.info("webhooks: deliverer started")
+    return Deliverer(s.records, s.payloads, s.settings)
 
 
-@worker_shutdown.connect  # type: ignore[untyped-decorator]
-def _stop_deliverer(**_: Any) -> None:
-    global _deliverer
-    if _deliverer is not None:
-        _deliverer.stop()
-        _deliverer = None
+run_in_worker("webhooks", _deliverer_of)

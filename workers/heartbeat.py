@@ -11,46 +11,41 @@ missed heartbeats, and one that shuts down cleanly drops out at once.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 import redis
-from celery.signals import worker_ready, worker_shutdown
 
 from observability.telemetry import Telemetry
+from workers.periodic import Periodic, run_in_worker
 from workers.stores import stores
 
 logger = logging.getLogger(__name__)
 
 
-class Heartbeat:
+class Heartbeat(Periodic):
     """Records ``worker`` as live every ``interval`` seconds in a daemon thread."""
 
     def __init__(self, telemetry: Telemetry, worker: str, interval: float) -> None:
+        super().__init__("heartbeat", interval)
         self.telemetry = telemetry
         self.worker = worker
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="heartbeat", daemon=True)
 
     def start(self) -> None:
         """Beat once now (so the worker counts as soon as it is ready), then periodically."""
         self._beat()
-        self._thread.start()
+        super().start()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop beating and drop the worker from the live set."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        super().stop(timeout)
         try:
             self.telemetry.leave(self.worker)
         except redis.RedisError as exc:
             logger.warning("heartbeat: could not deregister %s (%s)", self.worker, exc)
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            self._beat()
+    def run_once(self) -> None:
+        """One beat."""
+        self._beat()
 
     def _beat(self) -> None:
         try:
@@ -59,20 +54,9 @@ class Heartbeat:
             logger.warning("heartbeat: not recorded (%s)", exc)
 
 
-_heartbeat: Heartbeat | None = None
-
-
-@worker_ready.connect(dispatch_uid="ra-heartbeat-start")  # type: ignore[untyped-decorator]
-def _start_heartbeat(sender: Any = None, **_: Any) -> None:
-    global _heartbeat
+def _heartbeat_of(consumer: Any) -> Heartbeat:
     s = stores()
-    _heartbeat = Heartbeat(s.telemetry, str(sender.hostname), s.settings.heartbeat_interval)
-    _heartbeat.start()
+    return Heartbeat(s.telemetry, str(consumer.hostname), s.settings.heartbeat_interval)
 
 
-@worker_shutdown.connect(dispatch_uid="ra-heartbeat-stop")  # type: ignore[untyped-decorator]
-def _stop_heartbeat(**_: Any) -> None:
-    global _heartbeat
-    if _heartbeat is not None:
-        _heartbeat.stop()
-        _heartbeat = None
+run_in_worker("heartbeat", _heartbeat_of)

@@ -91,30 +91,6 @@ def _tick_label(value: float) -> str:
     return f"{value:.3g}"
 
 
-def render_heatmap_png(
-    background: NDArray[np.floating],
-    heat: NDArray[np.floating],
-    *,
-    vmax: float | None = None,
-    title: str,
-    colorbar_label: str,
-) -> bytes:
-    """Render ``heat`` over a greyscale copy of ``background`` as a PNG with a colour bar.
-
-    The PNG encoding of :func:`heatmap_pixels`; see there for the arguments.
-
-    Example:
-        >>> png = render_heatmap_png(
-        ...     np.zeros((4, 6)), np.ones((4, 6)), title="t", colorbar_label="ratio"
-        ... )
-        >>> Image.open(io.BytesIO(png)).size
-        (102, 148)
-    """
-    return encode_png(
-        heatmap_pixels(background, heat, vmax=vmax, title=title, colorbar_label=colorbar_label)
-    )
-
-
 def encode_png(pixels: NDArray[np.uint8]) -> bytes:
     """PNG bytes of an ``(H, W, 3)`` uint8 RGB array.
 

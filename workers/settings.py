@@ -12,16 +12,17 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from api_schemas.cost import DEFAULT_MAX_JOB_MEMORY_BYTES
 from api_schemas.images import DEFAULT_MAX_COMPRESSION_RATIO, DEFAULT_MAX_PIXELS
-from api_schemas.net import setting_list
-from jobstore.connection import DEFAULT_SENTINEL_MASTER, check_redis_url
+from api_schemas.net import SettingList
+from jobstore.connection import check_redis_url
+from jobstore.settings import StoreSettings
 from workers.device import parse_device
 
 
-class WorkerSettings(BaseSettings):
+class WorkerSettings(StoreSettings):
     """Configuration of a Celery worker (and of the lease sweeper it runs).
 
     Attributes:
@@ -83,17 +84,6 @@ class WorkerSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RA_", extra="ignore")
 
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    broker_url: str | None = None
-    redis_sentinel_master: Annotated[str, Field(min_length=1)] = DEFAULT_SENTINEL_MASTER
-    redis_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")] = "ra"
-    data_dir: Path = Path("data")
-    storage_url: str | None = None
-    """Payload store: unset or ``file:///dir`` (a directory), ``s3://bucket/prefix`` (object
-    storage; ``data_dir`` is then local scratch). The API and workers pick it by one rule,
-    ``jobstore.objectstore.open_payload_store``."""
-    storage_presign: bool = False
-    """Answer artifact downloads with a 307 to a presigned object-store URL (S3 only)."""
     device: str = "auto"
     lease_seconds: Annotated[float, Field(ge=1.0, le=3600.0)] = 30.0
     soft_time_limit: Annotated[int, Field(ge=1)] = 1800
@@ -111,26 +101,19 @@ class WorkerSettings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     local_mode: bool = False
     public_base_url: str | None = None
-    callback_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    callback_allowed_hosts: SettingList = Field(default_factory=list)
     callback_secret: dict[str, SecretStr] = Field(default_factory=dict)
     callback_timeout_seconds: Annotated[float, Field(gt=0.0, le=120.0)] = 10.0
     callback_backoff_base_seconds: Annotated[float, Field(gt=0.0, le=3600.0)] = 5.0
     callback_backoff_max_seconds: Annotated[float, Field(gt=0.0, le=86400.0)] = 600.0
     callback_give_up_seconds: Annotated[float, Field(gt=0.0, le=7 * 86400.0)] = 6 * 3600.0
     callback_poll_seconds: Annotated[float, Field(gt=0.0, le=600.0)] = 5.0
-    source_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    dataset_roots: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    source_allowed_hosts: SettingList = Field(default_factory=list)
+    dataset_roots: SettingList = Field(default_factory=list)
     source_allow_private_addresses: bool = False
     source_max_bytes: Annotated[int, Field(gt=0)] = 512 << 20
     source_timeout_seconds: Annotated[float, Field(gt=0.0, le=3600.0)] = 60.0
     source_ca_bundle: Path | None = None
-
-    @field_validator(
-        "callback_allowed_hosts", "source_allowed_hosts", "dataset_roots", mode="before"
-    )
-    @classmethod
-    def _split_list(cls, value: object) -> object:
-        return setting_list(value)
 
     @field_validator("device")
     @classmethod
@@ -151,11 +134,6 @@ class WorkerSettings(BaseSettings):
                 f"{self.soft_time_limit}, {self.time_limit}, {self.visibility_timeout}"
             )
         return self
-
-    @property
-    def effective_broker_url(self) -> str:
-        """The broker URL Celery uses."""
-        return self.broker_url or self.redis_url
 
 
 @lru_cache(maxsize=1)

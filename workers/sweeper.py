@@ -28,19 +28,18 @@ The original message comes back after the visibility timeout and is then skipped
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-import redis
 from celery import Celery
 from celery.exceptions import TimeLimitExceeded
-from celery.signals import task_failure, worker_ready, worker_shutdown
+from celery.signals import task_failure
 
 from api_schemas.problems import JOB_PROBLEMS
 from api_schemas.tasks import AUDIT_QUEUE, AUDIT_TASK
 from jobstore import JobNotFoundError, is_valid_job_id
+from workers.periodic import Periodic, run_in_worker
 from workers.stores import Stores, stores
 from workers.tasks.audit import new_worker_id, observe_finished
 from workers.tasks.resources import MAX_WORKER_LOSSES, worker_lost_problem
@@ -52,7 +51,7 @@ MAX_ATTEMPTS = MAX_WORKER_LOSSES
 PAYLOAD_SWEEP_EVERY_S = 60.0
 
 
-class Sweeper:
+class Sweeper(Periodic):
     """Requeues jobs whose lease expired and deletes expired payloads, in a daemon thread.
 
     Args:
@@ -62,31 +61,14 @@ class Sweeper:
     """
 
     def __init__(self, stores: Stores, send: Callable[[str], Any], interval: float) -> None:
+        super().__init__("lease-sweeper", interval)
         self.stores = stores
         self.send = send
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="lease-sweeper", daemon=True)
         self._last_payload_sweep = 0.0
 
-    def start(self) -> None:
-        """Start the sweeping thread."""
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Ask the thread to stop and wait for it."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.sweep_once()
-            except redis.RedisError as exc:
-                logger.warning("sweeper: redis unavailable (%s); retrying", exc)
-            except Exception:
-                logger.exception("sweeper: sweep failed; retrying")
+    def run_once(self) -> None:
+        """One sweep (``sweep_once``)."""
+        self.sweep_once()
 
     def sweep_once(self) -> list[str]:
         """One sweep; returns the ids of jobs sent again."""
@@ -160,9 +142,6 @@ def _on_task_failure(
         note_hard_time_limit(stores(), job_id)
 
 
-_sweeper: Sweeper | None = None
-
-
 def sender_for(app: Celery) -> Callable[[str], Any]:
     """Sends ``audit.run`` by name on ``app``."""
 
@@ -172,19 +151,10 @@ def sender_for(app: Celery) -> Callable[[str], Any]:
     return send
 
 
-@worker_ready.connect  # type: ignore[untyped-decorator]  # celery ships no stubs
-def _start_sweeper(sender: Any = None, **_: Any) -> None:
-    global _sweeper
-    app: Celery = sender.app
+def _sweeper_of(consumer: Any) -> Sweeper:
     s = stores()
-    _sweeper = Sweeper(s, sender_for(app), s.settings.sweep_interval)
-    _sweeper.start()
     logger.info("sweeper: started (every %.1f s)", s.settings.sweep_interval)
+    return Sweeper(s, sender_for(consumer.app), s.settings.sweep_interval)
 
 
-@worker_shutdown.connect  # type: ignore[untyped-decorator]
-def _stop_sweeper(**_: Any) -> None:
-    global _sweeper
-    if _sweeper is not None:
-        _sweeper.stop()
-        _sweeper = None
+run_in_worker("sweeper", _sweeper_of)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator
-from typing import Annotated, BinaryIO
+from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
@@ -20,7 +20,7 @@ from reporting.comparison_html import SideImages, render_comparison_html
 from reporting.html import CONTENT_SECURITY_POLICY
 from reporting.pairs_csv import MEDIA_TYPE as CSV_MEDIA_TYPE
 from reporting.pairs_csv import PAIRS_CSV_COLUMNS, pairs_csv
-from service.conditional import IMMUTABLE, NO_CACHE, etag_matches
+from service.conditional import IMMUTABLE, NO_CACHE, etag_matches, monitor_headers
 from service.deps import (
     JobsDep,
     OwnedJobDep,
@@ -35,8 +35,12 @@ from service.deps import (
 from service.errors import InvalidSubmissionError, ReportsNotComparableError
 from service.jobs import Jobs
 from service.limits import SubmissionPool
-from service.openapi import ETAG_HEADER, POLL_HEADERS, problem_responses
-from service.settings import ServiceSettings
+from service.openapi import (
+    ETAG_HEADER,
+    accepted_response,
+    monitor_responses,
+    problem_responses,
+)
 from service.submission import IDEMPOTENCY_KEY_PATTERN, name_files, options_text
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -49,13 +53,6 @@ _OPTIONS_DOC = (
 )
 
 
-def _job_headers(job: JobRecord, settings: ServiceSettings) -> dict[str, str]:
-    headers = {"ETag": job.etag, "Cache-Control": NO_CACHE}
-    if not job.finished:
-        headers["Retry-After"] = str(settings.poll_after_seconds)
-    return headers
-
-
 @router.post(
     "",
     status_code=202,
@@ -65,13 +62,7 @@ def _job_headers(job: JobRecord, settings: ServiceSettings) -> dict[str, str]:
     # must be: said so, generated clients require one.
     openapi_extra={"requestBody": {"required": True}},
     responses={
-        202: {
-            "description": "Accepted: the job is queued.",
-            "headers": {
-                "Location": {"description": "URL of the job.", "schema": {"type": "string"}},
-                **POLL_HEADERS,
-            },
-        },
+        **accepted_response("job"),
         **problem_responses(400, 401, 409, 413, 415, 422, 429, 503, 507),
     },
 )
@@ -154,7 +145,9 @@ async def create_job(
         error.errors = name_files(error.errors, file_names)
         raise
     job = record.to_read(settings.jobs_url)
-    response.headers.update(_job_headers(record, settings) | {"Location": job.links.self_})
+    response.headers.update(
+        monitor_headers(record, settings.poll_after_seconds) | {"Location": job.links.self_}
+    )
     return job
 
 
@@ -173,15 +166,11 @@ def list_jobs(
 @router.get(
     "/{job_id}",
     response_model=JobRead,
-    responses={
-        200: {"description": "The job.", "headers": POLL_HEADERS},
-        304: {"description": "Not modified"},
-        **problem_responses(401, 404),
-    },
+    responses=monitor_responses("job"),
 )
 def get_job(job: OwnedJobDep, settings: SettingsDep, if_none_match: IfNoneMatch = None) -> Response:
     """The job's state and progress; poll it, honouring ``Retry-After`` and ``ETag``."""
-    headers = _job_headers(job, settings)
+    headers = monitor_headers(job, settings.poll_after_seconds)
     if etag_matches(if_none_match, job.etag):
         return Response(status_code=304, headers=headers)
     body = job.to_read(settings.jobs_url).model_dump(mode="json")
@@ -214,6 +203,14 @@ def get_report(job: OwnedJobDep, jobs: JobsDep, if_none_match: IfNoneMatch = Non
     return Response(data, media_type="application/json", headers=headers)
 
 
+def _html_page(what: str) -> dict[str, Any]:
+    """The documented 200 of a page: ``what`` as one self-contained HTML document."""
+    return {
+        "description": f"The {what} as one self-contained HTML page.",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+
+
 _PAGE_HEADERS = {
     # The page loads nothing and runs nothing; nobody may frame it.
     "Content-Security-Policy": f"{CONTENT_SECURITY_POLICY}; frame-ancestors 'none'",
@@ -225,11 +222,7 @@ _PAGE_HEADERS = {
     "/{job_id}/report.html",
     response_class=HTMLResponse,
     responses={
-        200: {
-            "description": "The report as one self-contained HTML page.",
-            "content": {"text/html": {"schema": {"type": "string"}}},
-            "headers": {"ETag": ETAG_HEADER},
-        },
+        200: _html_page("report") | {"headers": {"ETag": ETAG_HEADER}},
         304: {"description": "Not modified"},
         **problem_responses(401, 404, 409),
     },
@@ -315,10 +308,7 @@ def _compare(
     "/{job_id}/comparison.html",
     response_class=HTMLResponse,
     responses={
-        200: {
-            "description": "The comparison as one self-contained HTML page.",
-            "content": {"text/html": {"schema": {"type": "string"}}},
-        },
+        200: _html_page("comparison"),
         **problem_responses(401, 404, 409, 422),
     },
 )

@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from api_schemas.problems import ProblemError
 from api_schemas.selfcheck import SelfCheckRead
 from jobstore import JobRecord
-from service.conditional import NO_CACHE, etag_matches
+from service.conditional import etag_matches, monitor_headers
 from service.deps import (
     JobsDep,
     OwnedJobDep,
@@ -34,10 +34,9 @@ from service.deps import (
 )
 from service.errors import InvalidSubmissionError
 from service.limits import SubmissionPool
-from service.openapi import POLL_HEADERS, problem_responses
+from service.openapi import accepted_response, monitor_responses, problem_responses
 from service.routes.jobs import IfNoneMatch
 from service.selfchecks import SELFCHECK_PARTS, SelfChecks, require_selfcheck
-from service.settings import ServiceSettings
 from service.submission import options_text
 
 router = APIRouter(prefix="/v1/selfchecks", tags=["selfchecks"])
@@ -85,26 +84,13 @@ SelfChecksDep = Annotated[SelfChecks, Depends(get_selfchecks)]
 OwnedSelfCheckDep = Annotated[JobRecord, Depends(get_owned_selfcheck)]
 
 
-def _headers(job: JobRecord, settings: ServiceSettings) -> dict[str, str]:
-    headers = {"ETag": job.etag, "Cache-Control": NO_CACHE}
-    if not job.finished:
-        headers["Retry-After"] = str(settings.poll_after_seconds)
-    return headers
-
-
 @router.post(
     "",
     status_code=202,
     response_model=SelfCheckRead,
     dependencies=[Depends(require_multipart), Depends(check_selfcheck_parts)],
     responses={
-        202: {
-            "description": "Accepted: the self-check is queued.",
-            "headers": {
-                "Location": {"description": "URL of the self-check.", "schema": {"type": "string"}},
-                **POLL_HEADERS,
-            },
-        },
+        **accepted_response("self-check"),
         **problem_responses(400, 401, 413, 415, 422, 429, 503, 507),
     },
 )
@@ -133,18 +119,16 @@ async def create_selfcheck(
     files = [part.file for part in ground_truth or []]
     record = await pool.run(lambda: selfchecks.submit(tenant, files, text))
     body = selfchecks.read(record)
-    response.headers.update(_headers(record, settings) | {"Location": body.links.self_})
+    response.headers.update(
+        monitor_headers(record, settings.poll_after_seconds) | {"Location": body.links.self_}
+    )
     return body
 
 
 @router.get(
     "/{job_id}",
     response_model=SelfCheckRead,
-    responses={
-        200: {"description": "The self-check.", "headers": POLL_HEADERS},
-        304: {"description": "Not modified"},
-        **problem_responses(401, 404),
-    },
+    responses=monitor_responses("self-check"),
 )
 def get_selfcheck(
     job: OwnedSelfCheckDep,
@@ -154,7 +138,7 @@ def get_selfcheck(
 ) -> Response:
     """The self-check's state, and its checks once it succeeded; poll it, honouring
     ``Retry-After`` and ``ETag``."""
-    headers = _headers(job, settings)
+    headers = monitor_headers(job, settings.poll_after_seconds)
     if etag_matches(if_none_match, job.etag):
         return Response(status_code=304, headers=headers)
     return JSONResponse(selfchecks.read(job).model_dump(mode="json"), headers=headers)

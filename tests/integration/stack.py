@@ -90,6 +90,23 @@ def group_pids(pgid: int) -> list[int]:
     return pids
 
 
+def spawn(
+    argv: list[str], env: dict[str, str], cwd: Path, log_path: Path
+) -> subprocess.Popen[bytes]:
+    """Start a process of the stack in a session of its own (so stopping it signals its
+    whole group), its stdout and stderr in ``log_path``."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            argv,
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 class WorkerProcess:
     """One Celery worker process (and its pool child) started against the test Redis."""
 
@@ -117,17 +134,9 @@ class WorkerProcess:
             "-Q", AUDIT_QUEUE, "-c", "1", "-P", "prefork", "-n", self.nodename,
             "--loglevel", "INFO", "--without-mingle", "--without-gossip",
         ]  # fmt: skip
-        with self.log_path.open("wb") as log:
-            self.popen = subprocess.Popen(
-                argv,
-                # A working directory elsewhere imports the repository through PYTHONPATH.
-                env={**self.env, "PYTHONPATH": str(REPO)} if self.cwd != REPO else self.env,
-                cwd=self.cwd,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        # A working directory elsewhere imports the repository through PYTHONPATH.
+        env = {**self.env, "PYTHONPATH": str(REPO)} if self.cwd != REPO else self.env
+        self.popen = spawn(argv, env, self.cwd, self.log_path)
         deadline = time.monotonic() + timeout
         while True:
             if self.popen.poll() is not None:
@@ -189,16 +198,7 @@ class ApiServer:
             "--host", "127.0.0.1", "--port", str(self.port),
             "--access-log" if self.access_log else "--no-access-log",
         ]  # fmt: skip
-        with self.log_path.open("wb") as log:
-            self.popen = subprocess.Popen(
-                argv,
-                env=self.env,
-                cwd=REPO,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.popen = spawn(argv, self.env, REPO, self.log_path)
         deadline = time.monotonic() + timeout
         while True:
             if self.popen.poll() is not None:
@@ -272,16 +272,7 @@ class ServeProcess:
             sys.executable, "-c", SERVE, "--host", self.host, "--port", str(self.port),
             "--data-dir", str(self.data_dir),
         ]  # fmt: skip
-        with self.log_path.open("wb") as log:
-            self.popen = subprocess.Popen(
-                argv,
-                cwd=REPO,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.popen = spawn(argv, self.env, REPO, self.log_path)
         deadline = time.monotonic() + timeout
         while not self.ready():
             if self.popen.poll() is not None:

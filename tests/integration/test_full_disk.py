@@ -40,6 +40,7 @@ from tests.integration.stack import (
     wait_for,
 )
 from tests.integration.test_jobs_http import FAST
+from tests.support.http_servers import wait_until
 
 DISK_SIZE = 48 << 20
 RESERVE = 8 << 20
@@ -115,17 +116,6 @@ def small_disk(tmp_path: Path) -> Iterator[Disk]:
         assert not os.path.ismount(path), f"{path} is still mounted"
 
 
-def _until(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.25)
-
-
 def _readyz(client: httpx.Client) -> tuple[int, dict[str, Any]]:
     response = client.get("/readyz")
     return response.status_code, response.json()
@@ -192,7 +182,7 @@ def _whole_tree_on_a_full_tmpfs(disk: Disk, tmp_path: Path) -> None:
                 messages = " ".join(e["message"] for e in ready.get("errors", []))
                 return status == 503 and "append-only" in messages
 
-            _until(redis_refuses, 30, "Redis to refuse writes (MISCONF)")
+            wait_until(redis_refuses, 30, "Redis to refuse writes (MISCONF)")
             status, ready = _readyz(client)
             assert ready["checks"]["storage"] == "full"
             assert ready["checks"]["redis"] == "ok"  # up and answering reads
@@ -209,7 +199,7 @@ def _whole_tree_on_a_full_tmpfs(disk: Disk, tmp_path: Path) -> None:
             worker = first["children"]["worker"]
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(worker, signal.SIGKILL)
-            _until(
+            wait_until(
                 lambda: "cannot write" in serve.log() and "launcher.json" in serve.log(),
                 60,
                 "the launcher to fail writing its state file",
@@ -222,8 +212,8 @@ def _whole_tree_on_a_full_tmpfs(disk: Disk, tmp_path: Path) -> None:
 
             # 3. Space is back: everything recovers with no one touching it.
             disk.empty()
-            _until(lambda: _readyz(client)[0] == 200, 150, "the service to be ready again")
-            state = _until(
+            wait_until(lambda: _readyz(client)[0] == 200, 150, "the service to be ready again")
+            state = wait_until(
                 lambda: (s := serve.state()) and s["worker_starts"] >= 2 and s,
                 30,
                 "launcher.json to be written again",

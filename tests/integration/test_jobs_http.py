@@ -15,7 +15,8 @@ from tests.integration.stack import (
     submit,
     wait_for,
 )
-from workers.engine import ArtifactWriter, PairSource, run_audit
+from workers.engine import ArtifactWriter, run_audit
+from workers.tasks.audit import pair_sources
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FAST = {"bootstrap": {"resamples": 20}, "knn_samples": 200}
@@ -25,17 +26,7 @@ FAST = {"bootstrap": {"resamples": 20}, "knn_samples": 200}
 def in_process_report(payloads: PayloadStore, job_id: str) -> dict[str, object]:
     """``run_audit`` in this process on the job's stored inputs, as the worker ran it."""
     manifest = payloads.read_manifest(job_id)
-    root = payloads.input_dir(job_id)
-    pairs = [
-        PairSource(
-            id=p.id,
-            group=p.group,
-            ground_truth=root / p.ground_truth,
-            restored=root / p.restored,
-            observation=None if p.observation is None else root / p.observation,
-        )
-        for p in manifest.pairs
-    ]
+    pairs = pair_sources(manifest, payloads.input_dir(job_id))
     writer = ArtifactWriter(
         write=lambda name, data: None, url_for=lambda name: f"/v1/jobs/{job_id}/artifacts/{name}"
     )

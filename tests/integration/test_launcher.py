@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +19,12 @@ from tests.integration.stack import (
     ServeProcess,
     group_pids,
     sample_pairs,
+    spawn,
     submit,
     wait_for,
 )
 from tests.integration.test_jobs_http import FAST
+from tests.support.http_servers import wait_until
 from workers.celery_app import create_celery_app
 from workers.settings import WorkerSettings
 
@@ -37,17 +37,6 @@ def _state(data_dir: Path) -> dict[str, Any] | None:
     except (FileNotFoundError, json.JSONDecodeError):
         return None
     return state
-
-
-def _wait(predicate: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 def _ready(base_url: str) -> bool:
@@ -63,19 +52,11 @@ def test_serve_runs_a_job_restarts_a_dead_worker_and_leaves_no_orphans(tmp_path:
     base_url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("RA_")}
     env.update(RA_DEVICE="cpu", PYTHONUNBUFFERED="1")
-    log = (tmp_path / "serve.log").open("wb")
-    launcher = subprocess.Popen(
-        [sys.executable, "-c", SERVE, "--port", str(port), "--data-dir", str(data_dir)],
-        cwd=REPO,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    argv = [sys.executable, "-c", SERVE, "--port", str(port), "--data-dir", str(data_dir)]
+    launcher = spawn(argv, env, REPO, tmp_path / "serve.log")
     groups: set[int] = set()
     try:
-        _wait(lambda: _ready(base_url), 120, "the API to be ready (Redis, storage, a worker)")
+        wait_until(lambda: _ready(base_url), 120, "the API to be ready (Redis, storage, a worker)")
         state = _state(data_dir)
         assert state is not None
         children = state["children"]
@@ -88,7 +69,7 @@ def test_serve_runs_a_job_restarts_a_dead_worker_and_leaves_no_orphans(tmp_path:
             assert wait_for(client, job["id"], timeout=90)["state"] == "succeeded"
 
             os.killpg(children["worker"], signal.SIGKILL)
-            restarted = _wait(
+            restarted = wait_until(
                 lambda: (s := _state(data_dir)) and s["worker_starts"] == 2 and s,
                 30,
                 "the launcher to restart the worker",
@@ -109,7 +90,6 @@ def test_serve_runs_a_job_restarts_a_dead_worker_and_leaves_no_orphans(tmp_path:
         for pgid in groups:
             for pid in group_pids(pgid):
                 os.kill(pid, signal.SIGKILL)
-        log.close()
 
 
 def test_serve_refuses_a_public_host_without_api_keys(
@@ -145,11 +125,11 @@ def test_serve_restarts_a_killed_redis_over_its_append_only_file(tmp_path: Path)
                 state = serve.state()
                 return state if state and state.get("redis_starts") == 2 else None
 
-            state = _wait(restarted, 30, "the launcher to restart Redis")
+            state = wait_until(restarted, 30, "the launcher to restart Redis")
             assert state["children"]["redis"] != first["children"]["redis"]
             assert state["redis_url"] == first["redis_url"], "Redis must come back on its port"
 
-            _wait(lambda: _ready(serve.base_url), 60, "the API to be ready again")
+            wait_until(lambda: _ready(serve.base_url), 60, "the API to be ready again")
             job = client.get(f"/v1/jobs/{finished}")
             assert job.status_code == 200, job.text
             assert job.json()["state"] == "succeeded"
@@ -191,29 +171,19 @@ def test_worker_main_serves_the_audit_queue_until_sigterm(tmp_path: Path) -> Non
     with RedisServer() as server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RA_")}
         env.update(RA_REDIS_URL=server.url, RA_DATA_DIR=str(tmp_path), RA_DEVICE="cpu")
-        log = (tmp_path / "worker.log").open("wb")
-        process = subprocess.Popen(
-            [sys.executable, "-c", code],
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        process = spawn([sys.executable, "-c", code], env, REPO, tmp_path / "worker.log")
         app = create_celery_app(WorkerSettings(redis_url=server.url, data_dir=tmp_path))
         try:
-            replies = _wait(lambda: app.control.ping(timeout=0.5), 90, "the worker to answer")
+            replies = wait_until(lambda: app.control.ping(timeout=0.5), 90, "the worker to answer")
             assert len(replies) == 1
             stats = app.control.inspect(timeout=2).active_queues()
             assert [q["name"] for q in next(iter(stats.values()))] == ["audit"]
             process.send_signal(signal.SIGTERM)
             assert process.wait(30) == 0
             # billiard's semaphore tracker leaves once its pipe closes, a moment later
-            _wait(lambda: group_pids(process.pid) == [], 10, "the worker's group to exit")
+            wait_until(lambda: group_pids(process.pid) == [], 10, "the worker's group to exit")
         finally:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-            log.close()
             app.close()

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
@@ -38,19 +37,12 @@ from tests.integration.stack import (
     submit,
 )
 from tests.integration.test_jobs_http import FAST, in_process_report
+from tests.support.http_servers import wait_until
 
 MASTER_NAME = "ra-failover"
 JOBS = 4
 VISIBILITY_TIMEOUT = 75
 """Above the hard time limit (70 s), as the worker settings require."""
-
-
-def _wait(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        time.sleep(0.1)
 
 
 def _replica_linked(replica: RedisServer) -> bool:
@@ -88,9 +80,9 @@ def test_jobs_submitted_before_a_failover_complete_after_it(tmp_path: Path) -> N
     (tmp_path / "data").mkdir()
     (tmp_path / "logs").mkdir()
     try:
-        _wait(lambda: _replica_linked(replica), 30, "replica linked to the primary")
+        wait_until(lambda: _replica_linked(replica), 30, "replica linked to the primary")
         sentinel = SentinelServer(primary, master_name=MASTER_NAME).start()
-        _wait(lambda: _sentinel_sees_replica(sentinel), 30, "sentinel discovered the replica")
+        wait_until(lambda: _sentinel_sees_replica(sentinel), 30, "sentinel discovered the replica")
         env = stack_environment(
             sentinel.url,
             tmp_path / "data",
@@ -119,7 +111,7 @@ def test_jobs_submitted_before_a_failover_complete_after_it(tmp_path: Path) -> N
             assert b"queued" in states, states  # some still wait in the broker's queue
 
             os.kill(primary.pid, signal.SIGKILL)
-            _wait(
+            wait_until(
                 lambda: sentinel.master_address() == ("127.0.0.1", replica.port),
                 60,
                 f"sentinel promoted the replica\n{sentinel.log()[-2000:]}",
@@ -134,7 +126,7 @@ def test_jobs_submitted_before_a_failover_complete_after_it(tmp_path: Path) -> N
                 return len(finished) == len(ids)
 
             try:
-                _wait(
+                wait_until(
                     all_finished,
                     VISIBILITY_TIMEOUT + 180,
                     f"jobs finished after the failover: {finished}",

@@ -88,6 +88,12 @@ def _mean_estimate(
     return _estimate(mean.value, mean.resampled, level, estimator, mean.n)
 
 
+def _knn_estimate(value: float | None, estimator: str, k: int, samples: torch.Tensor) -> Estimate:
+    """A k-NN estimate over ``samples`` (one row each): no bootstrap, so no interval."""
+    n = int(samples.shape[0])
+    return Estimate(value=value, ci_low=None, ci_high=None, estimator=f"{estimator}_k{k}", n=n)
+
+
 def verdict_thresholds(options: AuditOptions) -> VerdictThresholds:
     """The verdict's thresholds from the job's options (docs/theory.md 3.8)."""
     t = options.thresholds
@@ -537,23 +543,11 @@ def summarize_group(
         ),
         uncertainty=GroupUncertainty(
             gaussian=uncertainty,
-            knn=_estimate(
-                knn_u,
-                None,
-                level,
-                f"kozachenko_leonenko_k{options.knn_k}",
-                int(stats.knn_error.shape[0]),
-            ),
+            knn=_knn_estimate(knn_u, "kozachenko_leonenko", options.knn_k, stats.knn_error),
         ),
         perception=GroupPerception(
             gaussian_renyi=_estimate(perception, boot_p, level, estimator_p, n_patches),
-            knn_renyi=_estimate(
-                knn_p,
-                None,
-                level,
-                f"poczos_schneider_k{options.knn_k}",
-                int(stats.knn_truth.shape[0]),
-            ),
+            knn_renyi=_knn_estimate(knn_p, "poczos_schneider", options.knn_k, stats.knn_truth),
             per_dimension=None if perception is None else perception / dimension,
         ),
         min_uncertainty_multiplier=eta,

@@ -275,20 +275,14 @@ def distortion_metrics(
     convolution of every channel.
 
     Args:
-        preds: ``(B, C, H, W)`` floating tensor, restored images, ``H, W >= 11``, values in
-            [0, data_range].
-        target: ``(B, C, H, W)`` floating tensor of the same shape and dtype, ground truth.
-        data_range: ``L > 0``, the width of the value range (1 for images in [0, 1]); never
-            inferred from the data.
+        preds, target, data_range: As for :func:`structural_similarity` (``H, W >= 11``).
 
     Returns:
         ``DistortionMetrics(mse, psnr, ssim)``, three ``(B,)`` tensors in the inputs' dtype
         (float32 at least); ``psnr`` is ``+inf`` where ``mse`` is 0.
 
     Raises:
-        EstimatorInputError: if either input is not a finite floating ``(B, C, H, W)`` tensor,
-            their shapes or dtypes differ, an image is smaller than 11x11, or ``data_range``
-            is not a finite positive number.
+        EstimatorInputError: As :func:`structural_similarity` raises it.
 
     Example:
         An image against itself: no error, infinite PSNR, SSIM 1.

@@ -220,11 +220,12 @@ def frontier_min_perception(
         ``(...)`` float64 ``P_min`` in nats (NaN where undefined).
 
     Example:
+        With ``B = S / 2``, ``r = 1`` gives the posterior mean's ``P_0`` (as in
+        :func:`frontier_perception`), and any ``r > 2`` gives 0.
+
         >>> s, b = torch.eye(1, dtype=torch.float64), 0.5 * torch.eye(1, dtype=torch.float64)
-        >>> round(frontier_min_perception(s, b, 1.0).item(), 12)
-        0.058891517828
-        >>> frontier_min_perception(s, b, 2.5).item()
-        0.0
+        >>> [round(frontier_min_perception(s, b, r).item(), 12) for r in (1.0, 2.5)]
+        [0.058891517828, 0.0]
     """
     eigenvalues = frontier_eigenvalues(prior_block, posterior_block)
     r = torch.as_tensor(ratio, dtype=torch.float64, device=eigenvalues.device)

@@ -40,7 +40,9 @@ import os
 import socket
 import time
 import uuid
-from typing import Any, Literal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import redis
@@ -67,6 +69,8 @@ from workers.tasks.resources import plan_job
 from workers.tasks.sampled import ground_truth_free_inputs
 
 logger = logging.getLogger(__name__)
+
+M = TypeVar("M")
 
 MAX_RETRIES = 5
 """Retries of a job after a transient Redis error before the message is dropped."""
@@ -125,6 +129,24 @@ class PairMeter:
             logger.warning("job %s: pair metrics not recorded (%s)", self.job_id, exc)
 
 
+def pair_sources(manifest: JobManifest, input_dir: Path) -> list[PairSource]:
+    """The engine's pairs of a job with ground truth: the manifest's pairs, their files under
+    ``input_dir``."""
+    return [
+        PairSource(
+            id=p.id,
+            group=p.group,
+            ground_truth=input_dir / p.ground_truth,
+            restored=input_dir / p.restored,
+            observation=None if p.observation is None else input_dir / p.observation,
+            input=p.input,
+            sample=p.sample,
+        )
+        for p in manifest.pairs
+        if p.ground_truth is not None  # all of them, or none (a ground-truth-free job)
+    ]
+
+
 def new_worker_id() -> str:
     """A worker id unique to this attempt (host, process and a random suffix)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -139,17 +161,9 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
     records, payloads, settings = stores.records, stores.payloads, stores.settings
     worker_id = worker_id or new_worker_id()
     lease = settings.lease_seconds
-    if not records.try_start(job_id, worker_id, lease):
-        logger.info("job %s: not startable (finished, cancelled or held); skipped", job_id)
-        return "skipped"
-    try:
-        manifest: JobManifest = payloads.read_manifest(job_id)
-    except (JobNotFoundError, ValueError, OSError) as exc:  # missing, corrupt or unreadable
-        logger.error("job %s: manifest unusable: %s", job_id, exc)
-        detail = f"the job's manifest is missing or unreadable ({type(exc).__name__})"
-        error = JOB_PROBLEMS.MISSING_INPUT.problem(detail)
-        _finish(stores, job_id, worker_id, "failed", error)
-        return "failed"
+    manifest = take_job(stores, job_id, worker_id, payloads.read_manifest, "job", "manifest")
+    if isinstance(manifest, str):
+        return manifest
     input_dir = payloads.input_dir(job_id)
     keeper = LeaseKeeper(records, job_id, worker_id, lease)
 
@@ -163,15 +177,13 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
                 logger.warning("job %s: stopped, no longer ours (%s)", job_id, exc)
                 return "lost"
             except AuditInputError as err:
-                _finish(stores, job_id, worker_id, "failed", input_problem(err))
-                return "failed"
+                return _failed(stores, job_id, worker_id, input_problem(err))
         keeper = LeaseKeeper(records, job_id, worker_id, lease)  # a thread starts only once
     record = records.get(job_id)
     plan = plan_job(manifest, input_dir, settings, record.attempts if record else 0)
     if plan.problem is not None:  # over the memory budget, or its worker kept dying
         logger.error("job %s: %s", job_id, plan.problem.get("detail"))
-        _finish(stores, job_id, worker_id, "failed", plan.problem)
-        return "failed"
+        return _failed(stores, job_id, worker_id, plan.problem)
 
     def write_artifact(name: str, data: bytes) -> None:
         keeper.checked(lambda: payloads.write_artifact(job_id, name, data))
@@ -205,21 +217,8 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
                 should_cancel=keeper.should_stop(),
                 limits=ImageLimits(settings.max_pixels_per_image, settings.max_compression_ratio),
             )
-        pairs = [
-            PairSource(
-                id=p.id,
-                group=p.group,
-                ground_truth=input_dir / p.ground_truth,
-                restored=input_dir / p.restored,
-                observation=None if p.observation is None else input_dir / p.observation,
-                input=p.input,
-                sample=p.sample,
-            )
-            for p in manifest.pairs
-            if p.ground_truth is not None  # all of them (JobManifest's rule)
-        ]
         return run_audit(
-            pairs,
+            pair_sources(manifest, input_dir),
             manifest.options,
             device=settings.device,
             progress=progress,
@@ -237,8 +236,7 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
             logger.warning("job %s: stopped, no longer ours (%s)", job_id, exc)
             return "lost"
         except AuditInputError as err:
-            _finish(stores, job_id, worker_id, "failed", input_problem(err))
-            return "failed"
+            return _failed(stores, job_id, worker_id, input_problem(err))
         except AuditCancelledError:
             if keeper.lost.is_set():
                 return "lost"
@@ -250,17 +248,13 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
             return "cancelled"
         except SoftTimeLimitExceeded:
             detail = f"the audit ran past the time limit of {settings.soft_time_limit} s"
-            error = JOB_PROBLEMS.TIME_LIMIT.problem(detail)
-            _finish(stores, job_id, worker_id, "failed", error)
-            return "failed"
+            return _failed(stores, job_id, worker_id, JOB_PROBLEMS.TIME_LIMIT.problem(detail))
         except (redis.ConnectionError, StoreUnavailableError):
             raise  # transient: the task retries once the lease ran out (below)
         except Exception as exc:
             logger.exception("job %s: audit failed", job_id)
             detail = f"the audit failed: {type(exc).__name__}"
-            error = JOB_PROBLEMS.INTERNAL.problem(detail)
-            _finish(stores, job_id, worker_id, "failed", error)
-            return "failed"
+            return _failed(stores, job_id, worker_id, JOB_PROBLEMS.INTERNAL.problem(detail))
         try:
             keeper.checked(lambda: payloads.write_report(job_id, report.model_dump_json().encode()))
         except JobLostError as exc:
@@ -270,6 +264,39 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
     if finished:  # one line per job done, whichever worker did it (the scale-out test counts)
         logger.info("job %s: succeeded, report recorded", job_id)
     return "succeeded" if finished else "lost"
+
+
+def take_job(
+    stores: Stores,
+    job_id: str,
+    worker_id: str,
+    read: Callable[[str], M],
+    kind: str,
+    what: str,
+) -> M | Literal["skipped", "failed"]:
+    """Take the job (``records.try_start``) and read what it asks with ``read`` (its manifest);
+    the outcome instead when it is not startable (``skipped``) or ``read`` fails (``failed``,
+    recorded with a missing-input problem: missing, corrupt or unreadable).
+
+    ``kind`` and ``what`` name the job and what was read in the log and the problem.
+    """
+    if not stores.records.try_start(job_id, worker_id, stores.settings.lease_seconds):
+        logger.info("%s %s: not startable (finished, cancelled or held); skipped", kind, job_id)
+        return "skipped"
+    try:
+        return read(job_id)
+    except (JobNotFoundError, ValueError, OSError) as exc:
+        logger.error("%s %s: %s unusable: %s", kind, job_id, what, exc)
+        detail = f"the {kind}'s {what} is missing or unreadable ({type(exc).__name__})"
+        return _failed(stores, job_id, worker_id, JOB_PROBLEMS.MISSING_INPUT.problem(detail))
+
+
+def _failed(
+    stores: Stores, job_id: str, worker_id: str, error: dict[str, Any]
+) -> Literal["failed"]:
+    """Finish the job as failed with ``error`` (a problem); the outcome ``failed``."""
+    _finish(stores, job_id, worker_id, "failed", error)
+    return "failed"
 
 
 def _finish(

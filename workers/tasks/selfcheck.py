@@ -20,16 +20,16 @@ import redis
 from celery.exceptions import SoftTimeLimitExceeded
 
 from api_schemas.problems import JOB_PROBLEMS
-from api_schemas.selfcheck import SelfCheckManifest
-from jobstore import JobNotFoundError
 from workers.errors import AuditCancelledError, AuditInputError
 from workers.stores import Stores
 from workers.tasks.audit import (
     PairMeter,
+    _failed,
     _finish,
     input_problem,
     new_worker_id,
     observe_finished,
+    take_job,
 )
 from workers.tasks.lease import JobLostError, LeaseKeeper
 from workers.tasks.resources import MAX_WORKER_LOSSES, worker_lost_problem
@@ -48,32 +48,19 @@ def selfcheck_job(job_id: str, stores: Stores, worker_id: str | None = None) -> 
 
     records, payloads, settings = stores.records, stores.payloads, stores.settings
     worker_id = worker_id or new_worker_id()
-    lease = settings.lease_seconds
-    if not records.try_start(job_id, worker_id, lease):
-        logger.info("self-check %s: not startable (finished, cancelled or held)", job_id)
-        return "skipped"
-    try:
-        manifest: SelfCheckManifest = payloads.read_selfcheck_manifest(job_id)
-    except (JobNotFoundError, ValueError, OSError) as exc:
-        logger.error("self-check %s: request unusable: %s", job_id, exc)
-        detail = f"the self-check's request is missing or unreadable ({type(exc).__name__})"
-        _finish(
-            stores,
-            job_id,
-            worker_id,
-            "failed",
-            JOB_PROBLEMS.MISSING_INPUT.problem(detail),
-        )
-        return "failed"
+    manifest = take_job(
+        stores, job_id, worker_id, payloads.read_selfcheck_manifest, "self-check", "request"
+    )
+    if isinstance(manifest, str):
+        return manifest
     record = records.get(job_id)
     if record is not None and record.attempts > MAX_WORKER_LOSSES:  # killed it before
         error = worker_lost_problem(
             None, payloads.input_dir(job_id), settings, record.attempts, estimate=False
         )
-        _finish(stores, job_id, worker_id, "failed", error)
-        return "failed"
+        return _failed(stores, job_id, worker_id, error)
     request = manifest.request
-    keeper = LeaseKeeper(records, job_id, worker_id, lease)
+    keeper = LeaseKeeper(records, job_id, worker_id, settings.lease_seconds)
     meter = PairMeter(stores.telemetry, job_id)
 
     def progress(done: int, total: int) -> None:
@@ -107,12 +94,10 @@ def selfcheck_job(job_id: str, stores: Stores, worker_id: str | None = None) -> 
                 should_cancel=keeper.should_stop(),
             )
         except AuditInputError as err:
-            _finish(stores, job_id, worker_id, "failed", input_problem(err))
-            return "failed"
+            return _failed(stores, job_id, worker_id, input_problem(err))
         except SelfCheckError as err:  # the synthetic problem could not be built
             error = JOB_PROBLEMS.SELFCHECK_UNBUILDABLE.problem(str(err))
-            _finish(stores, job_id, worker_id, "failed", error)
-            return "failed"
+            return _failed(stores, job_id, worker_id, error)
         except AuditCancelledError:
             if keeper.lost.is_set():
                 return "lost"
@@ -122,27 +107,13 @@ def selfcheck_job(job_id: str, stores: Stores, worker_id: str | None = None) -> 
             return "cancelled"
         except SoftTimeLimitExceeded:
             detail = f"the self-check ran past the time limit of {settings.soft_time_limit} s"
-            _finish(
-                stores,
-                job_id,
-                worker_id,
-                "failed",
-                JOB_PROBLEMS.TIME_LIMIT.problem(detail),
-            )
-            return "failed"
+            return _failed(stores, job_id, worker_id, JOB_PROBLEMS.TIME_LIMIT.problem(detail))
         except redis.ConnectionError:
             raise
         except Exception as exc:
             logger.exception("self-check %s failed", job_id)
             detail = f"the self-check failed: {type(exc).__name__}"
-            _finish(
-                stores,
-                job_id,
-                worker_id,
-                "failed",
-                JOB_PROBLEMS.INTERNAL.problem(detail),
-            )
-            return "failed"
+            return _failed(stores, job_id, worker_id, JOB_PROBLEMS.INTERNAL.problem(detail))
         try:
             report = result.report.model_dump_json().encode()
             keeper.checked(lambda: payloads.write_report(job_id, report))

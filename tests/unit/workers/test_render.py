@@ -11,7 +11,7 @@ from matplotlib import colormaps
 from PIL import Image
 from skimage import data
 
-from workers.render import heatmap_pixels, render_heatmap_png
+from workers.render import encode_png, heatmap_pixels
 
 TITLE, PANEL, MIN_BODY, BAR_OFFSET, BAR_WIDTH, BAR_MARGIN = 20, 96, 128, 10, 14, 6
 
@@ -33,7 +33,7 @@ def _decode(png: bytes) -> np.ndarray:
 def _render(background: np.ndarray, heat: np.ndarray, **kwargs: object) -> np.ndarray:
     options: dict[str, object] = {"title": "pair 7", "colorbar_label": "invented-detail ratio"}
     options.update(kwargs)
-    return _decode(render_heatmap_png(background, heat, **options))  # type: ignore[arg-type]
+    return _decode(encode_png(heatmap_pixels(background, heat, **options)))  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +133,7 @@ def test_non_finite_heat_raises(bad: float) -> None:
     heat = np.zeros((8, 8))
     heat[3, 4] = bad
     with pytest.raises(ValueError, match="expected finite heat values"):
-        render_heatmap_png(np.zeros((8, 8)), heat, title="t", colorbar_label="c")
+        heatmap_pixels(np.zeros((8, 8)), heat, title="t", colorbar_label="c")
 
 
 @pytest.mark.parametrize(
@@ -154,17 +154,17 @@ def test_bad_inputs_raise(
     background: np.ndarray, heat: np.ndarray, vmax: float | None, message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
-        render_heatmap_png(background, heat, vmax=vmax, title="t", colorbar_label="c")
+        heatmap_pixels(background, heat, vmax=vmax, title="t", colorbar_label="c")
 
 
 def test_png_holds_exactly_the_drawn_pixels(astronaut: np.ndarray) -> None:
-    # The service stores heatmap_pixels and encodes later; the CLI encodes at once: both
-    # must give the same picture.
+    # The service stores heatmap_pixels and encodes on first download; the CLI encodes at
+    # once: the PNG must hold exactly the drawn pixels.
     background = astronaut[:64, :80] / 255.0
     heat = np.linspace(0.0, 2.0, 64 * 80).reshape(64, 80)
     options = {"vmax": 1.5, "title": "p: error", "colorbar_label": "|e|"}
     pixels = heatmap_pixels(background, heat, **options)  # type: ignore[arg-type]
     assert pixels.dtype == np.uint8
     assert pixels.shape == (20 + 128, 80 + 96, 3)
-    png = render_heatmap_png(background, heat, **options)  # type: ignore[arg-type]
+    png = encode_png(pixels)
     np.testing.assert_array_equal(_decode(png), pixels)

@@ -31,11 +31,11 @@ class JobRead:
         created_at (datetime.datetime):
         progress (JobProgress): Pairs audited so far out of all pairs of the job.
         links (JobLinks): Where to poll, fetch the report and cancel (absolute or root-relative URLs).
-        kind (JobReadKind | Unset):  Default: JobReadKind.AUDIT.
         started_at (datetime.datetime | None | Unset):
         finished_at (datetime.datetime | None | Unset):
         cancel_requested (bool | Unset):  Default: False.
         error (None | Problem | Unset):
+        kind (JobReadKind | Unset):  Default: JobReadKind.AUDIT.
         callback (CallbackDelivery | None | Unset): The job's webhook and its delivery attempts, when it named a
             `callback_url` (README: Webhooks).
     """
@@ -45,11 +45,11 @@ class JobRead:
     created_at: datetime.datetime
     progress: JobProgress
     links: JobLinks
-    kind: JobReadKind | Unset = JobReadKind.AUDIT
     started_at: datetime.datetime | None | Unset = UNSET
     finished_at: datetime.datetime | None | Unset = UNSET
     cancel_requested: bool | Unset = False
     error: None | Problem | Unset = UNSET
+    kind: JobReadKind | Unset = JobReadKind.AUDIT
     callback: CallbackDelivery | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -66,10 +66,6 @@ class JobRead:
         progress = self.progress.to_dict()
 
         links = self.links.to_dict()
-
-        kind: str | Unset = UNSET
-        if not isinstance(self.kind, Unset):
-            kind = self.kind.value
 
         started_at: None | str | Unset
         if isinstance(self.started_at, Unset):
@@ -97,6 +93,10 @@ class JobRead:
         else:
             error = self.error
 
+        kind: str | Unset = UNSET
+        if not isinstance(self.kind, Unset):
+            kind = self.kind.value
+
         callback: dict[str, Any] | None | Unset
         if isinstance(self.callback, Unset):
             callback = UNSET
@@ -116,8 +116,6 @@ class JobRead:
                 "links": links,
             }
         )
-        if kind is not UNSET:
-            field_dict["kind"] = kind
         if started_at is not UNSET:
             field_dict["started_at"] = started_at
         if finished_at is not UNSET:
@@ -126,6 +124,8 @@ class JobRead:
             field_dict["cancel_requested"] = cancel_requested
         if error is not UNSET:
             field_dict["error"] = error
+        if kind is not UNSET:
+            field_dict["kind"] = kind
         if callback is not UNSET:
             field_dict["callback"] = callback
 
@@ -148,13 +148,6 @@ class JobRead:
         progress = JobProgress.from_dict(d.pop("progress"))
 
         links = JobLinks.from_dict(d.pop("links"))
-
-        _kind = d.pop("kind", UNSET)
-        kind: JobReadKind | Unset
-        if isinstance(_kind, Unset):
-            kind = UNSET
-        else:
-            kind = JobReadKind(_kind)
 
         def _parse_started_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
@@ -209,6 +202,13 @@ class JobRead:
 
         error = _parse_error(d.pop("error", UNSET))
 
+        _kind = d.pop("kind", UNSET)
+        kind: JobReadKind | Unset
+        if isinstance(_kind, Unset):
+            kind = UNSET
+        else:
+            kind = JobReadKind(_kind)
+
         def _parse_callback(data: object) -> CallbackDelivery | None | Unset:
             if data is None:
                 return data
@@ -232,11 +232,11 @@ class JobRead:
             created_at=created_at,
             progress=progress,
             links=links,
-            kind=kind,
             started_at=started_at,
             finished_at=finished_at,
             cancel_requested=cancel_requested,
             error=error,
+            kind=kind,
             callback=callback,
         )
 

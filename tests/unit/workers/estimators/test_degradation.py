@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 import torch
@@ -16,14 +14,7 @@ from workers.engine.degradation import linear_operator
 from workers.estimators.degradation import Blur, DegradationOperator, Downsample
 from workers.estimators.errors import EstimatorInputError
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    # Many small products: one thread avoids oversubscription on the shared CPU.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 ASYMMETRIC = ((0.0, 0.1, 0.05), (0.2, 0.3, 0.1), (0.05, 0.15, 0.05))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -28,13 +27,7 @@ from workers.estimators.uncertainty import gaussian_entropy_power
 N_IMAGES = 8
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    # Many small float64 products: one thread avoids oversubscription on the shared CPU.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _vectors(theory_vectors: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
