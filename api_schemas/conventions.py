@@ -42,3 +42,60 @@ def fast_fft_size(n: int) -> int:
         if m == 1:
             return size
         size += 1
+
+
+PATCH_CHUNK_ELEMENTS: Final = 1 << 24
+"""Elements of the largest per-image intermediates (cross spectra, look-up table) one chunk of
+the stride-1 patch moments may hold: images are transformed this many elements at a time."""
+PATCH_SPECTRUM_COPIES: Final = 4
+"""Spectrum-sized buffers alive at once in a chunk of the stride-1 lag sums: the zero-padded
+input of the forward transform, the spectrum, and one channel's cross spectra with its
+conjugate."""
+
+
+def patch_working_bytes(
+    images: int, channels: int, height: int, width: int, patch_size: int
+) -> int:
+    """Estimated working memory of the stride-1 patch moments of ``images`` images of
+    ``channels x height x width`` (docs/theory.md 3.3): the float64 copy of the stack plus the
+    spectra of one chunk of images. An estimate for choosing a band height, not a bound; the
+    engine and the cost model choose bands by it, so the rule lives here once.
+
+    >>> patch_working_bytes(3, 3, 1024, 1024, 8) > patch_working_bytes(3, 3, 263, 1024, 8)
+    True
+    """
+    q = patch_size - 1
+    rows, cols = fast_fft_size(height + q), fast_fft_size(width + q)
+    per_image = channels * channels * max(rows * cols, (2 * q + 1) ** 2 * patch_size**2)
+    chunk = min(images, max(1, PATCH_CHUNK_ELEMENTS // per_image))
+    spectra = PATCH_SPECTRUM_COPIES * chunk * channels * rows * (cols // 2 + 1) * 16
+    return 8 * images * channels * height * width + spectra
+
+
+def patch_band_rows(
+    images: int, channels: int, height: int, width: int, patch_size: int, budget: int | None
+) -> int | None:
+    """Rows of patch positions per band of the stride-1 patch moments under ``budget`` bytes of
+    :func:`patch_working_bytes`: ``None`` when the whole images fit (or no budget), else the
+    tallest band that fits, at least 1 (a band then holds ``rows + patch_size - 1`` image rows;
+    the lag sums are additive over bands, docs/theory.md 3.3).
+
+    >>> patch_band_rows(3, 3, 4096, 4096, 8, None) is None
+    True
+    >>> budget = patch_working_bytes(3, 3, 263, 4096, 8)
+    >>> patch_band_rows(3, 3, 4096, 4096, 8, budget)
+    256
+    """
+    if budget is None or patch_working_bytes(images, channels, height, width, patch_size) <= budget:
+        return None
+    low, high = 1, max(1, height - patch_size + 1)
+    while low < high:  # the float64 copy grows with every row: the bytes rise strictly
+        middle = (low + high + 1) // 2
+        if (
+            patch_working_bytes(images, channels, middle + patch_size - 1, width, patch_size)
+            <= budget
+        ):
+            low = middle
+        else:
+            high = middle - 1
+    return low

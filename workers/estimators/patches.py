@@ -36,7 +36,12 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional
 
-from api_schemas.conventions import fast_fft_size
+from api_schemas.conventions import (
+    PATCH_CHUNK_ELEMENTS,
+    fast_fft_size,
+    patch_band_rows,
+    patch_working_bytes,
+)
 from workers.estimators._checks import check_images, check_min_size
 from workers.estimators.errors import EstimatorInputError
 
@@ -50,7 +55,7 @@ __all__ = [
     "tiled_patch_moments",
 ]
 
-_CHUNK_ELEMENTS = 1 << 24
+_CHUNK_ELEMENTS = PATCH_CHUNK_ELEMENTS
 
 
 @dataclass(frozen=True)
@@ -455,26 +460,15 @@ def tiled_patch_moments(
     return total
 
 
-_SPECTRUM_COPIES = 4
-"""Spectrum-sized buffers alive at once in a chunk of the stride-1 lag sums: the zero-padded
-input of the forward transform, the spectrum, and one channel's cross spectra with its
-conjugate (``_lag_sums``)."""
-
-
 def patch_moments_working_bytes(shape: tuple[int, int, int, int], patch_size: int) -> int:
     """Estimated working memory of :func:`patch_moments` at stride 1 on a ``(B, C, H, W)`` stack.
 
     The float64 copy of the stack plus the spectra of one chunk of images (the chunking of
     ``_stride1_moments``); the outputs, ``(B, d, d)``, are small beside them for images of
-    more than a few dozen pixels a side. An estimate for choosing a band height, not a bound.
+    more than a few dozen pixels a side. An estimate for choosing a band height, not a bound;
+    the rule is ``api_schemas.conventions.patch_working_bytes``, which the cost model plans by.
     """
-    batch, chans, height, width = shape
-    q = patch_size - 1
-    rows, cols = fast_fft_size(height + q), fast_fft_size(width + q)
-    per_image = chans * chans * max(rows * cols, (2 * q + 1) ** 2 * patch_size**2)
-    chunk = min(batch, max(1, _CHUNK_ELEMENTS // per_image))
-    spectra = _SPECTRUM_COPIES * chunk * chans * rows * (cols // 2 + 1) * 16
-    return 8 * batch * chans * height * width + spectra
+    return patch_working_bytes(*shape, patch_size)
 
 
 def patch_moments_within(
@@ -485,22 +479,17 @@ def patch_moments_within(
 
     The sums are additive over bands (docs/theory.md §3.3), so the result equals the untiled
     one up to float64 summation order. Bands are as tall as the budget allows (at least one
-    row of positions); strides above 1 and ``p = 1`` use unfold in chunks of images already.
+    row of positions; ``api_schemas.conventions.patch_band_rows``, the rule the cost model
+    plans a job's memory by); strides above 1 and ``p = 1`` use unfold in chunks of images
+    already.
     """
     _check_patch_args(images, patch_size, stride)
-    batch, chans, height, width = images.shape
-    whole = patch_moments_working_bytes((batch, chans, height, width), patch_size)
-    if budget_bytes is None or stride != 1 or patch_size == 1 or whole <= budget_bytes:
+    if stride != 1 or patch_size == 1:
         return patch_moments(images, patch_size, stride)
-    low, high = 1, max(1, height - patch_size + 1)
-    while low < high:  # the tallest band (in rows of positions) whose estimate fits
-        middle = (low + high + 1) // 2
-        band = (batch, chans, middle + patch_size - 1, width)
-        if patch_moments_working_bytes(band, patch_size) <= budget_bytes:
-            low = middle
-        else:
-            high = middle - 1
-    return tiled_patch_moments(images, patch_size, stride, tile_rows=low)
+    rows = patch_band_rows(*images.shape, patch_size, budget_bytes)
+    if rows is None:
+        return patch_moments(images, patch_size, stride)
+    return tiled_patch_moments(images, patch_size, stride, tile_rows=rows)
 
 
 def sample_patches(
