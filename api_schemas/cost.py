@@ -15,7 +15,18 @@ the estimate beside the measured peak for each calibration shape). A job's peak 
   moment sums, ``3 (R + 1) d^2`` float64 per patch size; the nearest-neighbour samples;
   the ground truths kept for the window prior and its observation matrices ``A_phi``.
 * ``batch``: one device batch of ``B`` pairs, decoded and in flight (the next batch is decoded
-  meanwhile), per pixel and channel.
+  meanwhile), per pixel and channel, plus the working memory of its stride-1 patch moments
+  (one image's float64 copy and a chunk of spectra).
+
+With a budget the model plans the job as the worker runs it: fewer pairs per batch first,
+then, when even one pair's patch moments do not fit what the budget leaves, the patch
+statistics in row bands (docs/theory.md 3.3: the lag sums are additive over bands that overlap
+by ``p - 1`` rows, so the report is the same to rounding). The band rule is the engine's own
+(``api_schemas.conventions.patch_band_rows``); the estimate carries the patch memory budget
+the engine must be given (``CostEstimate.patch_memory_bytes``). Bands bound only the patch
+moments: the per-pixel buffers of a batch (decoded images, colour and error stacks, SSIM and
+detail filters) are not tiled and still grow with the image, so a large enough image is
+refused even with the thinnest bands.
 * ``summary``: the bootstrap's covariances and divergences, several ``R d^2`` float64 copies.
 * ``prior build``: ``matrix_for_window`` builds each phase's matrix from a basis of ``w^2``
   canvas-sized images (``w^2 canvas^2`` float64).
@@ -45,7 +56,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from api_schemas.conventions import fast_fft_size
+from api_schemas.conventions import (
+    PATCH_CHUNK_ELEMENTS,
+    fast_fft_size,
+    patch_band_rows,
+    patch_working_bytes,
+)
 from api_schemas.degradation import (
     BlurSpec,
     DegradationSpec,
@@ -92,8 +108,11 @@ PRIOR_SUM_BYTES: Final = 256 * MIB
 """``workers.engine.degradation._PRIOR_SUM_BYTES``."""
 MAX_PRIOR_WINDOWS: Final = 50_000
 """``max_windows`` of ``workers.estimators.inherent.window_stride``."""
-PATCH_CHUNK_ELEMENTS: Final = 1 << 24
-"""``workers.estimators.patches._CHUNK_ELEMENTS``."""
+
+MIN_BAND_ROWS: Final = 64
+"""Fewest rows of patch positions per band the model plans: every band also computes its
+border strips (``p - 1`` rows on each side) and its own transforms, so thinner bands cost far
+more time for little memory; a job that needs thinner ones is refused instead."""
 
 # --------------------------------------------------------------------------- fitted constants
 # Fitted to the peak RSS of each engine step (benchmarks/bench_cost_model.py --phases) on the
@@ -401,12 +420,19 @@ class CostEstimate:
             budget when one was given (what the worker passes to the engine).
         components: the peak's terms in bytes (``base``, ``resident``, and the largest of
             ``batch``, ``summary``, ``prior_build``, ``prior_fit``), for messages.
+        patch_memory_bytes: the working memory the engine's patch statistics may take
+            (``run_audit(..., patch_memory_bytes=...)``), planned when one pair's untiled
+            patch moments do not fit the budget; ``None``: untiled.
+        band_rows: rows of patch positions per band the engine then uses for the costliest
+            group (``None``: untiled).
     """
 
     peak_bytes: int
     seconds: float
     batch_size: int
     components: dict[str, int] = field(default_factory=dict)
+    patch_memory_bytes: int | None = None
+    band_rows: int | None = None
 
     @property
     def largest(self) -> str:
@@ -495,24 +521,86 @@ def _groups(pairs: Sequence[PairShape]) -> list[_Group]:
 
 
 @dataclass(frozen=True)
+class _Patches:
+    """The stride-1 patch moments of one group's batches: what the model counts for them,
+    whole or in row bands, and the band the engine picks under a patch memory budget.
+
+    Attributes:
+        channels: C of the statistics.
+        height, width: the decoded images (the model's per-pixel terms).
+        grid_height, grid_width: the cropped grid the engine takes the moments on.
+        size: the largest patch size.
+        sizes: how many patch sizes (a dimension sweep's are taken one after the other).
+        bandable: stride 1 and p > 1 (other strides use unfold in chunks of images).
+    """
+
+    channels: int
+    height: int
+    width: int
+    grid_height: int
+    grid_width: int
+    size: int
+    sizes: int
+    bandable: bool
+
+    def bytes(self, pairs: int, rows: int | None = None) -> float:
+        """Working memory of a batch of ``pairs`` pairs' moments (error, truth and restored
+        of each), whole (``rows`` None) or in bands of ``rows`` rows of positions: one
+        image's (band's) float64 copy and cross spectra, and one chunk of spectra."""
+        q = self.size - 1
+        height = self.height if rows is None else min(self.height, rows + q)
+        fft_rows, fft_cols = fast_fft_size(height + q), fast_fft_size(self.width + q)
+        squared = self.channels * self.channels
+        per_image = squared * max(fft_rows * fft_cols, (2 * q + 1) ** 2 * self.size**2)
+        chunk = min(3 * pairs, max(1, PATCH_CHUNK_ELEMENTS // per_image))
+        spectrum = (
+            SPECTRUM_COPIES
+            * (1 + SWEEP_SPECTRUM_SHARE * (self.sizes - 1))
+            * _COMPLEX128
+            * squared
+            * fft_rows
+            * (fft_cols // 2 + 1)
+        )
+        return BYTES_PER_IMAGE_PIXEL * squared * height * self.width + chunk * spectrum
+
+    @property
+    def max_rows(self) -> int:
+        """Rows of patch positions of the whole grid (one band)."""
+        return max(1, self.grid_height - self.size + 1)
+
+    def engine_budget(self, pairs: int, rows: int) -> int:
+        """The patch memory budget under which the engine bands a batch of ``pairs`` pairs
+        by exactly ``rows`` rows of positions (its working bytes rise with every row)."""
+        band = min(self.grid_height, rows + self.size - 1)
+        return patch_working_bytes(3 * pairs, self.channels, band, self.grid_width, self.size)
+
+    def engine_rows(self, pairs: int, budget: int | None) -> int | None:
+        """Rows per band the engine uses under ``budget`` (``None``: untiled)."""
+        if not self.bandable:
+            return None
+        return patch_band_rows(
+            3 * pairs, self.channels, self.grid_height, self.grid_width, self.size, budget
+        )
+
+
+@dataclass(frozen=True)
 class _Terms:
     """One group's terms, bytes (a batch's as a function of its pairs), and seconds."""
 
     resident: float
     batch_fixed: float
     batch_per_pair: float
-    spectrum_per_image: float
-    spectrum_chunk: int
+    patches: _Patches
     summary: float
     prior_build: float
     prior_fit: float
     seconds_fixed: float
     seconds_per_pixel: float
 
-    def batch(self, pairs: int) -> float:
-        """Bytes of a batch of ``pairs`` pairs."""
-        chunk = min(3 * pairs, self.spectrum_chunk)  # error, truth, restored of each pair
-        return self.batch_fixed + pairs * self.batch_per_pair + chunk * self.spectrum_per_image
+    def batch(self, pairs: int, rows: int | None = None) -> float:
+        """Bytes of a batch of ``pairs`` pairs, its patch moments in bands of ``rows`` rows
+        of positions (``None``: untiled)."""
+        return self.batch_fixed + pairs * self.batch_per_pair + self.patches.bytes(pairs, rows)
 
 
 def _prior_terms(
@@ -593,9 +681,16 @@ def _group_terms(options: AuditOptions, group: _Group) -> _Terms:
         + (BYTES_PER_DEGRADED_PIXEL * c_stat if degraded else 0.0)
     )
     biggest = max(sizes)
-    q = biggest - 1
-    rows, cols = fast_fft_size(shape.height + q), fast_fft_size(shape.width + q)
-    per_image = c_stat * c_stat * max(rows * cols, (2 * q + 1) ** 2 * biggest**2)
+    patches = _Patches(
+        channels=c_stat,
+        height=shape.height,
+        width=shape.width,
+        grid_height=max(1, shape.height - 2 * crop),
+        grid_width=max(1, shape.width - 2 * crop),
+        size=biggest,
+        sizes=len(sizes),
+        bandable=options.patch_stride == 1 and biggest > 1,
+    )
     weighted = WEIGHTED_COPIES * (resamples + 1) * max(dims) ** 2 * _FLOAT64
     # The sweep's sizes are summarised one after the other, but what one leaves behind is
     # fragmented: counted for every size (measured peaks of a 4, 8, 12 sweep vary by 15 %).
@@ -608,18 +703,9 @@ def _group_terms(options: AuditOptions, group: _Group) -> _Terms:
     knn_flops = 6 * samples * samples * d
     return _Terms(
         resident=resident,
-        batch_fixed=BATCH_FIXED_BYTES
-        + BYTES_PER_IMAGE_PIXEL * c_stat * c_stat * shape.pixels
-        + weighted,
+        batch_fixed=BATCH_FIXED_BYTES + weighted,
         batch_per_pair=per_pixel * shape.pixels,
-        spectrum_per_image=SPECTRUM_COPIES
-        * (1 + SWEEP_SPECTRUM_SHARE * (len(sizes) - 1))
-        * _COMPLEX128
-        * c_stat
-        * c_stat
-        * rows
-        * (cols // 2 + 1),
-        spectrum_chunk=max(1, PATCH_CHUNK_ELEMENTS // per_image),
+        patches=patches,
         summary=max(summary, KNN_COPIES * knn),
         prior_build=prior_build,
         prior_fit=prior_fit,
@@ -631,11 +717,12 @@ def _group_terms(options: AuditOptions, group: _Group) -> _Terms:
     )
 
 
-def _group_peak(terms: _Terms, batch: int) -> dict[str, int]:
-    """The terms of a group run ``batch`` pairs at a time. The summary runs after the batches
+def _group_peak(terms: _Terms, batch: int, rows: int | None = None) -> dict[str, int]:
+    """The terms of a group run ``batch`` pairs at a time, its patch moments in bands of
+    ``rows`` rows of positions (``None``: untiled). The summary runs after the batches
     and the window prior's fit inside the summary, each on top of what the steps before it
     left resident (``LEFTOVER_SHARE``)."""
-    batch_bytes = terms.batch(batch)
+    batch_bytes = terms.batch(batch, rows)
     summary = terms.summary + LEFTOVER_SHARE * batch_bytes
     fit = terms.prior_fit + LEFTOVER_SHARE * max(batch_bytes, summary) if terms.prior_fit else 0
     return {
@@ -671,8 +758,10 @@ def estimate_job(
         pairs: every pair of the job, in submission order.
         options: the job's options.
         batch_size: pairs per device batch at most (the worker's ``RA_BATCH_SIZE``).
-        budget: when given, the batch size is lowered as the worker lowers it
-            (:func:`pairs_per_batch`) so that the batch fits the budget.
+        budget: when given, the job is planned as the worker runs it: the batch size
+            lowered (:func:`pairs_per_batch`) so that the batch fits the budget, and when
+            even one pair does not fit, its patch statistics in row bands as tall as the
+            budget allows (``patch_memory_bytes`` of the estimate).
 
     Returns:
         The estimate; ``components`` are those of the costliest group.
@@ -687,18 +776,50 @@ def estimate_job(
     groups = [(group, _group_terms(options, group)) for group in _groups(pairs)]
     # One batch size for the whole job, as the engine takes it: the smallest that fits.
     batch = batch_size
+    patch_budget = None
     if budget is not None:
         batch = min(_fitting_batch(terms, budget, batch_size) for _, terms in groups)
+        patch_budget = _patch_budget(groups, batch, budget)
     worst: dict[str, int] | None = None
+    worst_rows = None
     seconds = 0.0
     for group, terms in groups:
-        components = _group_peak(terms, min(batch, group.pairs))
+        pairs_in_batch = min(batch, group.pairs)
+        rows = terms.patches.engine_rows(pairs_in_batch, patch_budget)
+        components = _group_peak(terms, pairs_in_batch, rows)
         if worst is None or _peak(components) > _peak(worst):
-            worst = components
+            worst, worst_rows = components, rows
         pixels = sum(p.pixels for p in pairs if p.group == group.first.group)
         seconds += terms.seconds_fixed + terms.seconds_per_pixel * pixels
     assert worst is not None
-    return CostEstimate(_peak(worst), round(seconds, 1), batch, worst)
+    return CostEstimate(_peak(worst), round(seconds, 1), batch, worst, patch_budget, worst_rows)
+
+
+def _patch_budget(groups: Sequence[tuple[_Group, _Terms]], batch: int, budget: int) -> int | None:
+    """The patch memory budget the engine must use: ``None`` when every group fits ``budget``
+    untiled at ``batch`` pairs per batch, else the smallest of those the groups that do not
+    fit need, each the one under which the engine picks the tallest band keeping its group
+    within ``budget`` (``MIN_BAND_ROWS`` when none does: :func:`over_budget` refuses)."""
+    planned = []
+    for group, terms in groups:
+        pairs = min(batch, group.pairs)
+        if not terms.patches.bandable or _peak(_group_peak(terms, pairs)) <= budget:
+            continue
+        planned.append(terms.patches.engine_budget(pairs, _fitting_rows(terms, pairs, budget)))
+    return min(planned) if planned else None
+
+
+def _fitting_rows(terms: _Terms, pairs: int, budget: int) -> int:
+    """The most rows of patch positions per band whose peak stays within ``budget``;
+    ``MIN_BAND_ROWS`` (or the whole grid when shorter) when even that band does not fit."""
+    low, high = min(MIN_BAND_ROWS, terms.patches.max_rows), terms.patches.max_rows
+    while low < high:  # the peak grows with the band: bisect
+        middle = (low + high + 1) // 2
+        if _peak(_group_peak(terms, pairs, middle)) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def _fitting_batch(terms: _Terms, budget: int, most: int) -> int:
@@ -786,12 +907,20 @@ class OverBudget:
     def detail(self) -> str:
         """The problem's ``detail``."""
         largest = self.estimate.largest
-        return (
+        detail = (
             f"the job would need about {format_bytes(self.estimate.peak_bytes)} of memory at "
             f"its peak, over the {format_bytes(self.limit)} a worker may use for one job "
             f"(largest term: {_COMPONENT_WORDS[largest]}, "
             f"{format_bytes(self.estimate.components[largest])})"
         )
+        if self.estimate.band_rows is not None:
+            detail += (
+                f"; that is with its patch statistics already in row bands of "
+                f"{self.estimate.band_rows} rows: bands bound only those, the rest of a batch "
+                "(decoded images, colour and error stacks, SSIM and detail filters) is not "
+                "tiled and grows with the pixels"
+            )
+        return detail
 
     def problem(self, instance: str | None = None) -> Problem:
         """The ``resources`` problem document, with the estimate and the limit."""
@@ -856,8 +985,9 @@ def over_budget(
         message = (
             f"{largest.width}x{largest.height} pixels with {largest.channels} channel(s): the "
             f"job needs about {format_bytes(baseline.peak_bytes)} even with the default "
-            f"options and one pair per batch, over the {limit} a worker may use; send "
-            "smaller images"
+            f"options, one pair per batch and its patch statistics in row bands, over the "
+            f"{limit} a worker may use (the per-pixel buffers of a batch are not tiled); "
+            "send smaller images"
         )
         return OverBudget(413, [(largest.part, message)], estimate, budget)
     peaks: dict[str, int] = {}
