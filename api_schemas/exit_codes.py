@@ -21,6 +21,9 @@ EXIT_INPUT: Final = 3
 EXIT_REGRESSION: Final = 4
 """``compare --fail-on-regression``: the candidate regresses on its baseline under the rule
 the command prints (a code of its own, so a CI job tells it from a failed audit)."""
+EXIT_OVER_BUDGET: Final = 5
+"""``audit --max-memory``: the job does not fit the memory budget even one pair per batch
+with its patch statistics in row bands (the message says what to change)."""
 EXIT_SERVE_FAILED: Final = 1
 """``serve``: the service could not start or stopped on its own (its port in use, the API
 exiting); not a usage error, since the same command works once the cause is gone."""

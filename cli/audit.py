@@ -16,12 +16,12 @@ from api_schemas.jobs import group_name_problem, pair_id_problem
 from api_schemas.options import AuditOptions
 from api_schemas.presets import PRESETS
 from api_schemas.report import RISK_RANK, AuditReport, Estimate
-from cli.errors import UsageError, exit_code, refused
+from cli.errors import OverBudgetError, UsageError, exit_code, refused
 from workers.device import DEVICE_CHOICES, parse_device
 from workers.errors import AuditInputError
 
 if TYPE_CHECKING:
-    from workers.engine import ArtifactWriter
+    from workers.engine import ArtifactWriter, PairSource
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"}
 
@@ -321,6 +321,15 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="pairs per device batch (bounds memory)",
     )
     p.add_argument(
+        "--max-memory",
+        type=memory_size,
+        default=None,
+        metavar="SIZE",
+        help="peak memory the audit may need, e.g. 4GiB or 512MiB (the worker's "
+        "RA_MAX_JOB_MEMORY_BYTES rule): fewer pairs per batch, then the patch statistics in "
+        "row bands (exact); a job that cannot fit even so exits 5. Default: no budget",
+    )
+    p.add_argument(
         "--options",
         type=Path,
         metavar="FILE",
@@ -359,6 +368,81 @@ def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         default=None,
         help="exit 1 when any restorer's risk reaches this level",
     )
+
+
+def memory_size(text: str) -> int:
+    """``--max-memory``: bytes, with a unit or without (``4GiB``, ``512MiB``, ``4gb``; pydantic's
+    ``ByteSize`` rules), more than zero."""
+    from pydantic import ByteSize, TypeAdapter, ValidationError
+
+    try:
+        value = int(TypeAdapter(ByteSize).validate_python(text))
+    except ValidationError:
+        raise argparse.ArgumentTypeError(
+            f"expected a size such as 4GiB, 512MiB or a number of bytes, got {text!r}"
+        ) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a size above zero, got {text!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """How the audit runs under ``--max-memory``: what the worker would choose
+    (``api_schemas.cost``) from the image headers."""
+
+    batch_size: int
+    patch_memory_bytes: int | None = None
+    note: str | None = None
+    """One line for the user when the plan changed something."""
+
+
+def plan_memory(
+    pairs: Sequence[PairSource], options: AuditOptions, batch_size: int, budget: int | None
+) -> MemoryPlan:
+    """The batch size and patch memory budget under ``budget`` bytes (``None``: no plan);
+    raises :class:`OverBudgetError` when even one pair per batch with banded patch
+    statistics does not fit. A header that cannot be read skips the plan: the audit then
+    names the bad file itself."""
+    if budget is None:
+        return MemoryPlan(batch_size)
+    from api_schemas.cost import PairShape, estimate_job, format_bytes, over_budget
+    from workers.tasks.resources import image_shape
+
+    shapes = []
+    for pair in pairs:
+        if not isinstance(pair.ground_truth, Path):
+            return MemoryPlan(batch_size)
+        try:
+            height, width, channels = image_shape(pair.ground_truth)
+        except Exception:  # Pillow raises anything on a bad file; run_audit reports it
+            return MemoryPlan(batch_size)
+        shapes.append(
+            PairShape(
+                height,
+                width,
+                channels,
+                group=pair.group,
+                observation=pair.observation is not None,
+                part=pair.part("ground_truth"),
+            )
+        )
+    over = over_budget(shapes, options, budget, batch_size=batch_size)
+    if over is not None:
+        named = "; ".join(f"{part}: {message}" for part, message in over.errors)
+        raise OverBudgetError(f"--max-memory {format_bytes(budget)}: {over.detail}. {named}")
+    estimate = estimate_job(shapes, options, batch_size=batch_size, budget=budget)
+    note = None
+    if estimate.batch_size < batch_size or estimate.band_rows is not None:
+        bands = ""
+        if estimate.band_rows is not None:
+            bands = f", patch statistics in row bands of {estimate.band_rows} rows"
+        note = (
+            f"memory plan: {estimate.batch_size} pair(s) per batch{bands}, about "
+            f"{format_bytes(estimate.peak_bytes)} at the peak of the {format_bytes(budget)} "
+            "allowed"
+        )
+    return MemoryPlan(estimate.batch_size, estimate.patch_memory_bytes, note)
 
 
 def device_option(text: str) -> str:
@@ -522,6 +606,9 @@ def run_audit_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) 
     if args.ground_truth is None:
         return run_ground_truth_free_command(args, options, stdout)
     pairs = match_pairs(args.ground_truth, args.restored, args.observations)
+    plan = plan_memory(pairs, options, args.batch_size, args.max_memory)  # type: ignore[arg-type]
+    if plan.note is not None and not args.quiet and not args.json:
+        stderr.write(plan.note + "\n")
     artifacts = _map_writer(args.maps)
     bar = ProgressBar(stderr, enabled=not args.quiet and not args.json)
     report = run_audit(
@@ -530,7 +617,8 @@ def run_audit_command(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) 
         device=args.device,
         progress=bar,
         artifacts=artifacts,
-        batch_size=args.batch_size,
+        batch_size=plan.batch_size,
+        patch_memory_bytes=plan.patch_memory_bytes,
     )
     document = report.model_dump_json(indent=2)
     if args.output is not None:

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from api_schemas.exit_codes import EXIT_INPUT, EXIT_USAGE
+from api_schemas.exit_codes import EXIT_INPUT, EXIT_OVER_BUDGET, EXIT_USAGE
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -14,6 +14,10 @@ if TYPE_CHECKING:
 
 class UsageError(Exception):
     """The command line itself is wrong (exit 2)."""
+
+
+class OverBudgetError(Exception):
+    """The job does not fit the memory budget the command was given (exit 5)."""
 
 
 def refused(
@@ -30,12 +34,15 @@ def refused(
 
 def exit_code(run: Callable[[], int], input_errors: tuple[type[Exception], ...]) -> int:
     """``run()``'s exit code; a usage error or one of ``input_errors`` is printed as one line
-    (never a traceback) and answers ``EXIT_USAGE`` or ``EXIT_INPUT``."""
+    (never a traceback) and answers ``EXIT_USAGE``, ``EXIT_OVER_BUDGET`` or ``EXIT_INPUT``."""
     try:
         return run()
     except UsageError as error:
         print(f"restoration-audit: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except OverBudgetError as error:
+        print(f"restoration-audit: over the memory budget: {error}", file=sys.stderr)
+        return EXIT_OVER_BUDGET
     except input_errors as error:
         print(f"restoration-audit: input error: {error}", file=sys.stderr)
         return EXIT_INPUT

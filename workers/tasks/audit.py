@@ -225,6 +225,7 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
             should_cancel=keeper.should_stop(),
             artifacts=writer,
             batch_size=plan.batch_size,
+            patch_memory_bytes=plan.patch_memory_bytes,
             max_pixels=settings.max_pixels_per_image,
             max_compression_ratio=settings.max_compression_ratio,
         )

@@ -9,6 +9,10 @@ running, and a job that still kills its worker is not run into the out-of-memory
 * The batch size passed to the engine is ``RA_BATCH_SIZE`` lowered for large images, so that
   a batch fits the budget (``estimate_job(..., budget=...)``): sixteen 6000 x 6000 pairs run a
   couple of pairs at a time instead of sixteen.
+* When even one pair does not fit, its patch statistics run in row bands (docs/theory.md 3.3:
+  the lag sums are additive over bands, the report is the same to rounding): the model plans
+  the band and the task passes ``Plan.patch_memory_bytes`` to the engine, so a 4096 x 4096
+  RGB pair runs within a 4 GiB budget instead of needing 10 GiB.
 * A pool process killed mid-task (the OOM killer, a SIGKILL) loses its job's lease; the lease
   sweeper requeues the job once (``MAX_WORKER_LOSSES``). The next loss fails the job with a
   ``resources`` problem (:func:`worker_lost_problem`) instead of another run.
@@ -45,19 +49,25 @@ again; at the next loss it is failed with a ``resources`` problem."""
 _COLOUR_MODES: Final = frozenset({"RGB", "RGBA", "RGBX", "P", "PA", "CMYK", "YCbCr"})
 
 
+def image_shape(path: Path) -> tuple[int, int, int]:
+    """Height, width and channels (1 grey, 3 colour) of an image from its header, no pixels
+    decoded; raises what Pillow raises on a file it cannot read."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with Image.open(path) as image:
+            width, height = image.size
+            return height, width, 3 if image.mode in _COLOUR_MODES else 1
+
+
 def pair_shapes(manifest: JobManifest, input_dir: Path) -> list[PairShape] | None:
     """Size and channels of every pair from its ground truth's header (no pixels decoded);
     ``None`` when a header cannot be read (the engine then reports the bad file itself)."""
     shapes = []
     for pair in manifest.pairs:
+        # A ground-truth-free job's samples have the size its truths would have.
+        reference = pair.ground_truth or pair.restored
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                # A ground-truth-free job's samples have the size its truths would have.
-                reference = pair.ground_truth or pair.restored
-                with Image.open(input_dir / reference) as image:
-                    width, height = image.size
-                    mode = image.mode
+            height, width, channels = image_shape(input_dir / reference)
         except Exception as exc:  # Pillow raises anything on untrusted bytes
             logger.warning("job %s: header of %s unreadable (%s)", manifest.job_id, pair.id, exc)
             return None
@@ -65,7 +75,7 @@ def pair_shapes(manifest: JobManifest, input_dir: Path) -> list[PairShape] | Non
             PairShape(
                 height=height,
                 width=width,
-                channels=3 if mode in _COLOUR_MODES else 1,
+                channels=channels,
                 group=pair.group,
                 observation=pair.observation is not None,
                 part=f"{'ground_truth' if pair.ground_truth else 'restored'}[{pair.id}]",
@@ -76,17 +86,20 @@ def pair_shapes(manifest: JobManifest, input_dir: Path) -> list[PairShape] | Non
 
 @dataclass(frozen=True)
 class Plan:
-    """How to run a job: the batch size, or the problem that fails it instead."""
+    """How to run a job: the batch size and the patch statistics' memory budget (``None``:
+    untiled), or the problem that fails it instead."""
 
     batch_size: int
     problem: dict[str, Any] | None = None
     estimate: CostEstimate | None = None
+    patch_memory_bytes: int | None = None
 
 
 def plan_job(
     manifest: JobManifest, input_dir: Path, settings: WorkerSettings, attempts: int = 0
 ) -> Plan:
-    """The engine's batch size for the job, or a ``resources`` problem when it cannot fit
+    """The engine's batch size and patch memory budget for the job (the cost model's plan
+    under ``RA_MAX_JOB_MEMORY_BYTES``), or a ``resources`` problem when it cannot fit
     or when it already lost its worker more than ``MAX_WORKER_LOSSES`` times (``attempts``,
     the job record's count; the sweeper normally fails such a job itself, this catches a
     redelivery that took the job over)."""
@@ -107,7 +120,7 @@ def plan_job(
             over.estimate,
         )
     estimate = estimate_job(shapes, manifest.options, batch_size=settings.batch_size, budget=budget)
-    return Plan(estimate.batch_size, None, estimate)
+    return Plan(estimate.batch_size, None, estimate, estimate.patch_memory_bytes)
 
 
 def worker_lost_problem(

@@ -13,11 +13,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api_schemas.conventions import fast_fft_size
+from api_schemas.conventions import fast_fft_size, patch_band_rows
 from api_schemas.cost import (
     DEFAULT_MAX_JOB_MEMORY_BYTES,
     GIB,
     MAX_PRIOR_WINDOWS,
+    MIN_BAND_ROWS,
     PATCH_CHUNK_ELEMENTS,
     PRIOR_PIXEL_BUDGET,
     PRIOR_SUM_BYTES,
@@ -226,6 +227,74 @@ def test_pairs_per_batch_falls_with_pixels_and_costly_options() -> None:
     rgb = AuditOptions(color="rgb")
     assert pairs_per_batch(8 * GIB, 4096, 4096, 3, rgb) <= sides[-1]
     assert pairs_per_batch(1, 256, 256, 3) == 1  # nothing fits: one pair, the check refuses
+
+
+def test_issue_4096_rgb_pair_runs_in_bands_within_a_budget_that_refused_it() -> None:
+    # Issue 15 item 2: one 4096 x 4096 RGB pair, colour statistics. Untiled its batch's
+    # spectra alone need more than a 4 GiB budget; the model plans the patch statistics in
+    # row bands (docs/theory.md 3.3: exact) and the banded estimate is within the budget.
+    pair = [PairShape(4096, 4096, 3)]
+    options = AuditOptions(color="rgb")
+    untiled = estimate_job(pair, options)
+    assert untiled.peak_bytes > 8 * GIB
+    assert untiled.patch_memory_bytes is None
+    assert untiled.band_rows is None
+    planned = estimate_job(pair, options, budget=4 * GIB)
+    assert planned.batch_size == 1
+    assert planned.peak_bytes <= 4 * GIB
+    assert planned.patch_memory_bytes is not None
+    assert planned.band_rows is not None
+    assert MIN_BAND_ROWS <= planned.band_rows < 4096 - 8 + 1
+    # The engine's rule, under the planned budget, picks the very band the model counted
+    # (error, truth and restored of the one pair: three images).
+    engine = patch_band_rows(3, 3, 4096, 4096, 8, planned.patch_memory_bytes)
+    assert engine == planned.band_rows
+    assert over_budget(pair, options, 4 * GIB) is None
+
+
+def test_no_bands_when_the_untiled_job_fits() -> None:
+    fits = estimate_job(_pairs(16, 256), AuditOptions(color="rgb"), budget=4 * GIB)
+    assert fits.patch_memory_bytes is None
+    assert fits.band_rows is None
+    # Fewer pairs per batch come first: 2048 px pairs run fewer at a time, untiled.
+    fewer = estimate_job(_pairs(4, 2048), AuditOptions(color="rgb"), budget=4 * GIB)
+    assert fewer.batch_size < 16
+    assert fewer.patch_memory_bytes is None
+
+
+def test_a_tighter_budget_plans_thinner_bands() -> None:
+    pair, options = [PairShape(4096, 4096, 3)], AuditOptions(color="rgb")
+    rows = []
+    for budget in (3.2 * GIB, 3.6 * GIB, 4 * GIB, 5 * GIB):
+        planned = estimate_job(pair, options, budget=int(budget))
+        assert planned.peak_bytes <= budget
+        rows.append(planned.band_rows)
+    assert rows == sorted(rows)  # type: ignore[type-var]
+    assert rows[0] < rows[-1]
+
+
+def test_refused_even_in_the_thinnest_bands_says_the_rest_is_not_tiled() -> None:
+    # Bands bound only the patch statistics: the per-pixel buffers of a batch still grow
+    # with the image, so a budget below them is refused, naming what is not tiled.
+    pair = [PairShape(4096, 4096, 3, part="ground_truth[0]")]
+    over = over_budget(pair, AuditOptions(color="rgb"), int(2.5 * GIB))
+    assert over is not None
+    assert over.estimate.band_rows == MIN_BAND_ROWS
+    assert over.estimate.patch_memory_bytes is not None
+    assert "row bands" in over.detail
+    assert "not tiled" in over.detail
+    pixels = over_budget(pair, AuditOptions(), 1 * GIB)
+    assert pixels is not None
+    assert pixels.status == 413
+    assert "row bands" in pixels.errors[0][1]
+
+
+def test_strides_above_one_are_never_banded() -> None:
+    # The engine bands only the stride-1 lag sums (other strides unfold in chunks of images).
+    options = AuditOptions(color="rgb", patch_stride=2)
+    planned = estimate_job([PairShape(4096, 4096, 3)], options, budget=4 * GIB)
+    assert planned.patch_memory_bytes is None
+    assert planned.band_rows is None
 
 
 # -- who is to blame ---------------------------------------------------------------------------
