@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -10,8 +11,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from api_schemas import AuditReport
+from api_schemas import AuditOptions, AuditReport
+from api_schemas.cost import PairShape, estimate_job
+from api_schemas.exit_codes import EXIT_OVER_BUDGET, EXIT_USAGE
+from cli.audit import memory_size
 from cli.main import main
+from tests.support.reports import assert_same_report
 from tests.support.sample_pairs import crops, degrade
 
 
@@ -459,3 +464,56 @@ def _save_grey(path: Path, image: object) -> None:
     assert isinstance(image, torch.Tensor)
     pixels = (image.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
     Image.fromarray(pixels, mode="L").save(path)
+
+
+def test_max_memory_parses_sizes_and_refuses_bad_ones() -> None:
+    assert memory_size("4GiB") == 4 * 1024**3
+    assert memory_size("512MiB") == 512 * 1024**2
+    assert memory_size("4gb") == 4 * 1000**3
+    assert memory_size("1000000") == 1_000_000
+    for bad in ("x", "0", "-1GiB", "4 parsecs"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            memory_size(bad)
+
+
+def test_max_memory_bad_size_is_a_usage_error(
+    folders: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["audit", "--ground-truth", str(folders["gt"]), "--restored", str(folders["noise"])]
+    assert main([*argv, "--max-memory", "lots"]) == EXIT_USAGE
+    assert "--max-memory" in capsys.readouterr().err
+
+
+def test_max_memory_too_small_exits_5_naming_the_pair(
+    folders: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Below the worker process itself: nothing fits, not even in the thinnest bands.
+    argv = ["audit", "--ground-truth", str(folders["gt"]), "--restored", str(folders["noise"])]
+    assert main([*argv, "--max-memory", "100MiB"]) == EXIT_OVER_BUDGET
+    err = capsys.readouterr().err
+    assert err.startswith("restoration-audit: over the memory budget: --max-memory 100 MiB")
+    assert "img0.png" in err
+    assert "Traceback" not in err
+
+
+def test_max_memory_bands_the_patch_statistics_and_keeps_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A budget just under the untiled estimate: the command plans row bands as the worker
+    # does (api_schemas/cost.py), says so, and the report equals the untiled one.
+    side = 160
+    gt, restored = tmp_path / "gt", tmp_path / "rs"
+    gt.mkdir()
+    restored.mkdir()
+    truth = crops(1, side, seed=9)[0]
+    Image.fromarray(truth).save(gt / "a.png")
+    Image.fromarray(degrade(truth, "noise", seed=9)).save(restored / "a.png")
+    budget = estimate_job([PairShape(side, side, 3)], AuditOptions(color="rgb")).peak_bytes - 1
+    argv = ["audit", "--ground-truth", str(gt), "--restored", str(restored), "--color", "rgb"]
+    assert main([*argv, "-o", str(tmp_path / "whole.json")]) == 0
+    capsys.readouterr()
+    assert main([*argv, "-o", str(tmp_path / "banded.json"), "--max-memory", str(budget)]) == 0
+    assert "patch statistics in row bands of" in capsys.readouterr().err
+    whole = AuditReport.model_validate_json((tmp_path / "whole.json").read_text())
+    banded = AuditReport.model_validate_json((tmp_path / "banded.json").read_text())
+    assert_same_report(whole, banded)

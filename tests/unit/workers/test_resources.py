@@ -9,10 +9,14 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from api_schemas.cost import GIB, MIB
+from api_schemas.cost import GIB, MIB, PairShape, estimate_job
 from api_schemas.jobs import JobManifest, ManifestPair
 from api_schemas.options import AuditOptions
+from tests.support.reports import assert_same_report
+from tests.support.sample_pairs import crops, degrade
+from workers.engine import run_audit
 from workers.settings import WorkerSettings
+from workers.tasks.audit import pair_sources
 from workers.tasks.resources import (
     MAX_WORKER_LOSSES,
     pair_shapes,
@@ -109,3 +113,46 @@ def test_worker_lost_problem_carries_the_estimate_when_it_can(tmp_path: Path) ->
     assert "out-of-memory" in problem["detail"]
     bare = worker_lost_problem(None, tmp_path, settings, 2)
     assert "estimated_memory_bytes" not in bare
+
+
+def test_a_pair_too_large_untiled_runs_in_bands_and_gives_the_same_report(
+    tmp_path: Path,
+) -> None:
+    # Issue 15 item 2, at the worker's plan: a budget just under the untiled estimate makes
+    # plan_job band the patch statistics, and the audit run as the task runs it (batch size
+    # and patch budget from the plan) gives the untiled report to rounding (docs/theory.md
+    # 3.3: the lag sums are additive over bands). A small photo keeps it fast; the exactness
+    # of the bands themselves is tested in tests/unit/workers/estimators/test_patches.py.
+    side = 192
+    root = tmp_path / "job"
+    root.mkdir()
+    truth = crops(1, side, seed=3)[0]
+    Image.fromarray(truth).save(root / "gt0.png")
+    Image.fromarray(degrade(truth, "noise", seed=3)).save(root / "rs0.png")
+    options = AuditOptions(color="rgb")
+    manifest = JobManifest(
+        job_id="0" * 32,
+        tenant="local",
+        created_at=datetime.now(UTC),
+        options=options,
+        pairs=[ManifestPair(id="p0", ground_truth="gt0.png", restored="rs0.png")],
+    )
+    untiled = estimate_job([PairShape(side, side, 3)], options)
+    settings = WorkerSettings(max_job_memory_bytes=untiled.peak_bytes - 1)
+    plan = plan_job(manifest, root, settings)
+    assert plan.problem is None
+    assert plan.patch_memory_bytes is not None
+    assert plan.estimate is not None
+    assert plan.estimate.band_rows is not None
+    assert plan.estimate.band_rows < side - options.patch_size + 1
+    assert plan.estimate.peak_bytes <= settings.max_job_memory_bytes
+    sources = pair_sources(manifest, root)
+    whole = run_audit(sources, options, device="cpu")
+    banded = run_audit(
+        sources,
+        options,
+        device="cpu",
+        batch_size=plan.batch_size,
+        patch_memory_bytes=plan.patch_memory_bytes,
+    )
+    assert_same_report(whole, banded)
