@@ -129,6 +129,14 @@ cropped images, the float64 error/truth/restored stack, SSIM and detail filters,
 BYTES_PER_INPUT_PIXEL: Final = 8.0
 """Per pixel of each pair of a batch and per decoded channel: the next batch, decoded while
 this one runs."""
+DISTORTION_BYTES_PER_PAIR_PIXEL: Final = 48.0
+"""Per pixel of each pair of a batch and per channel of the statistics while PSNR and SSIM run
+(``distortion_metrics``, before the patch moments): the batch's colour-converted images and
+SSIM's four channels-last maps with their two blurred copies, float32 (measured 207 B per
+pixel of an RGB pair with ``color: rgb``, 112 with luma, at 2048 and 4096 px)..."""
+DISTORTION_BYTES_PER_INPUT_PIXEL: Final = 24.0
+"""...and per decoded channel: the decoded pair and the next batch. This step is the batch's
+peak when its patch moments are in bands; otherwise the patch moments' spectra are."""
 BYTES_PER_DEGRADED_PIXEL: Final = 24.0
 """Per pixel of each pair and statistics channel with a degradation: the operator's float64
 passes and the conjugate-gradient vectors of the null-space map."""
@@ -590,6 +598,7 @@ class _Terms:
     resident: float
     batch_fixed: float
     batch_per_pair: float
+    distortion_per_pair: float
     patches: _Patches
     summary: float
     prior_build: float
@@ -599,8 +608,10 @@ class _Terms:
 
     def batch(self, pairs: int, rows: int | None = None) -> float:
         """Bytes of a batch of ``pairs`` pairs, its patch moments in bands of ``rows`` rows
-        of positions (``None``: untiled)."""
-        return self.batch_fixed + pairs * self.batch_per_pair + self.patches.bytes(pairs, rows)
+        of positions (``None``: untiled): the larger of its two steps, PSNR and SSIM, then
+        the patch moments (their temporaries are not alive at once)."""
+        moments = pairs * self.batch_per_pair + self.patches.bytes(pairs, rows)
+        return self.batch_fixed + max(pairs * self.distortion_per_pair, moments)
 
 
 def _prior_terms(
@@ -705,6 +716,10 @@ def _group_terms(options: AuditOptions, group: _Group) -> _Terms:
         resident=resident,
         batch_fixed=BATCH_FIXED_BYTES + weighted,
         batch_per_pair=per_pixel * shape.pixels,
+        distortion_per_pair=(
+            DISTORTION_BYTES_PER_PAIR_PIXEL * c_stat + DISTORTION_BYTES_PER_INPUT_PIXEL * c_in
+        )
+        * shape.pixels,
         patches=patches,
         summary=max(summary, KNN_COPIES * knn),
         prior_build=prior_build,

@@ -5,9 +5,10 @@ restoration is the ground truth with Gaussian noise) at 1024, 2048 and 4096 px, 
 audited as the worker audits it: ``plan_job`` (the cost model under
 ``RA_MAX_JOB_MEMORY_BYTES``) picks the batch size and the patch statistics' memory budget, and
 ``run_audit`` decodes the PNG files batch by batch. Each point runs in a fresh interpreter, once
-under the budget (default 4 GiB) and once without one (untiled, the worker's batch size), and
-prints the process's peak RSS (``VmHWM``: imports included, which is what the model estimates),
-the model's estimate, the planned patch budget and band rows, the wall time, and the largest
+under each budget (default 4 GiB; a job the plan refuses is printed as refused, the worker's
+``resources`` problem) and once without one (untiled, the worker's batch size), and prints
+the process's peak RSS (``VmHWM``: imports included, which is what the model estimates), the
+model's estimate, the planned patch budget and band rows, the wall time, and the largest
 relative difference of the report's group estimates from the untiled run (the bands are exact
 to rounding, docs/theory.md 3.3).
 
@@ -78,9 +79,9 @@ def plan(root: Path, budget: int | None) -> dict[str, Any]:
         return {"batch": BATCH_SIZE, "patch": None, "rows": None, "estimate": guess.peak_bytes}
     settings = WorkerSettings(batch_size=BATCH_SIZE, max_job_memory_bytes=budget)
     chosen = plan_job(manifest, root, settings)
-    if chosen.problem is not None:
-        raise SystemExit(f"refused under {budget} bytes: {chosen.problem['detail']}")
     assert chosen.estimate is not None
+    if chosen.problem is not None:
+        return {"refused": chosen.problem["status"], "estimate": chosen.estimate.peak_bytes}
     return {
         "batch": chosen.batch_size,
         "patch": chosen.patch_memory_bytes,
@@ -101,6 +102,8 @@ def run_point(root: Path, budget: int | None) -> dict[str, Any]:
     from workers.engine import PairSource, run_audit
 
     chosen = plan(root, budget)
+    if "refused" in chosen:  # as the worker: a resources problem, nothing run
+        return chosen
     manifest = _manifest(root)
     sources = [PairSource("p0", "restorer", root / "gt0.png", root / "rs0.png")]
     start = time.perf_counter()
@@ -164,6 +167,13 @@ def main() -> None:
                 )
             untiled = results["none"]["values"]
             for label, r in results.items():
+                if "refused" in r:
+                    print(
+                        f"{side:5d} {label:>7} refused ({r['refused']} resources problem): "
+                        f"estimate {r['estimate'] / mib:.0f} MiB even in bands",
+                        flush=True,
+                    )
+                    continue
                 patch = "-" if r["patch"] is None else f"{r['patch'] / mib:.0f} MiB"
                 rows = "-" if r["rows"] is None else str(r["rows"])
                 diff = _largest_difference(untiled, r["values"])

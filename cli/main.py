@@ -2,7 +2,7 @@
 
 Exit codes: 0 ok; 1 the audit found the risk level given to ``--fail-on``; 2 usage error;
 3 input error (an image that cannot be decoded, pairs that do not match, ...); 4 ``compare``
-found a regression (``--fail-on-regression``).
+found a regression (``--fail-on-regression``); 5 the audit does not fit ``--max-memory``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ examples:
   restoration-audit COMMAND --help         # every option of a command
 
 exit codes: 0 ok, 1 risk at the --fail-on level (selfcheck: a check failed), 2 usage
-error, 3 input error, 4 compare: the candidate regresses (--fail-on-regression)
+error, 3 input error, 4 compare: the candidate regresses (--fail-on-regression),
+5 audit: the job does not fit --max-memory even in row bands
 """
 
 

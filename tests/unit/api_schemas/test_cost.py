@@ -265,7 +265,7 @@ def test_no_bands_when_the_untiled_job_fits() -> None:
 def test_a_tighter_budget_plans_thinner_bands() -> None:
     pair, options = [PairShape(4096, 4096, 3)], AuditOptions(color="rgb")
     rows = []
-    for budget in (3.2 * GIB, 3.6 * GIB, 4 * GIB, 5 * GIB):
+    for budget in (4 * GIB, 4.5 * GIB, 5 * GIB, 6 * GIB):
         planned = estimate_job(pair, options, budget=int(budget))
         assert planned.peak_bytes <= budget
         rows.append(planned.band_rows)
