@@ -10,8 +10,10 @@ the model's terms were fitted.
 Shapes: luma (``color: y`` of RGB PNGs) and RGB statistics at 256, 1024 and 2048 px, without
 and with a known degradation (4x bicubic, observations uploaded); one 4096 px grey float TIFF
 pair per batch (issue #11 item 2a's kind of input); a few shapes for single terms (blur, 8x,
-a large bootstrap, the dimension sweep). Real photo crops (tests/support/sample_pairs.py),
-fixed seeds.
+a large bootstrap, the dimension sweep); one 4096 px pair in luma, and one in RGB planned
+under a 4 GiB budget (its patch statistics in row bands: PSNR and SSIM are then the batch's
+peak, which is how the distortion step's constants were fitted). Real photo crops
+(tests/support/sample_pairs.py), fixed seeds.
 
 Usage: python benchmarks/bench_cost_model.py [--only NAME ...] [--phases] [--budget SECONDS]
        python benchmarks/bench_cost_model.py --cases   (the issue's two jobs, estimates only)
@@ -53,6 +55,9 @@ class Shape:
     options: dict[str, Any] = field(default_factory=dict)
     kind: str = "rgb"
     """``rgb``: 8-bit RGB PNGs; ``grey-float``: 32-bit float grey TIFFs."""
+    budget_gib: float | None = None
+    """Run as the worker plans it under this budget (its batch size and patch memory budget:
+    the patch statistics in row bands when one pair does not fit untiled)."""
 
     @property
     def observations(self) -> bool:
@@ -78,6 +83,8 @@ SHAPES = (
     Shape("luma-256-x8", 256, 4, 4, {"degradation": {"type": "downsample", "factor": 8}}),
     Shape("rgb-256-r1000", 256, 4, 4, {"color": "rgb", "bootstrap": {"resamples": 1000}}),
     Shape("luma-256-sweep", 256, 16, 8, {"patch_sizes": [4, 8, 12]}),
+    Shape("luma-4096", 4096, 1, 1),
+    Shape("rgb-4096-4g", 4096, 1, 1, {"color": "rgb"}, budget_gib=4.0),
 )
 
 
@@ -121,7 +128,7 @@ _STEPS = (
     ("workers.engine.audit", "render_maps"),
     ("workers.engine.audit", "summarize_group"),
     ("workers.engine.accumulate", "GroupStatistics.add"),
-    ("workers.engine.accumulate", "patch_moments"),
+    ("workers.engine.accumulate", "patch_moments_within"),
     ("workers.engine.accumulate", "distortion_metrics"),
     ("workers.engine.accumulate", "_degradation_statistics"),
     ("workers.engine.degradation", "PriorImages.__init__"),
@@ -200,14 +207,16 @@ def run_point(root: Path, shape: Shape, phases: bool) -> dict[str, Any]:
         for i in range(shape.pairs)
     ]
     options = AuditOptions.model_validate(shape.options)
+    planned = estimate(shape)
     imports = vm_hwm_bytes()
     sampler = PhaseSampler() if phases else None
     start = time.perf_counter()
+    settings = {"batch_size": planned.batch_size, "patch_memory_bytes": planned.patch_memory_bytes}
     if sampler is not None:
         with sampler:
-            run_audit(sources, options, device="cpu", batch_size=shape.batch)
+            run_audit(sources, options, device="cpu", **settings)
     else:
-        run_audit(sources, options, device="cpu", batch_size=shape.batch)
+        run_audit(sources, options, device="cpu", **settings)
     seconds = time.perf_counter() - start
     return {
         "imports": imports,
@@ -225,7 +234,8 @@ def measure(root: Path, shape: Shape, phases: bool) -> dict[str, Any]:
 
 
 def estimate(shape: Shape) -> Any:
-    """The model's estimate for the shape, at the batch size the point runs."""
+    """The model's estimate for the shape, at the batch size the point runs (planned under
+    the shape's budget when it has one, as the worker plans)."""
     from api_schemas.cost import PairShape, estimate_job
     from api_schemas.options import AuditOptions
 
@@ -233,7 +243,9 @@ def estimate(shape: Shape) -> Any:
     pairs = [
         PairShape(shape.size, shape.size, channels, observation=shape.observations)
     ] * shape.pairs
-    return estimate_job(pairs, AuditOptions.model_validate(shape.options), batch_size=shape.batch)
+    budget = None if shape.budget_gib is None else int(shape.budget_gib * (1 << 30))
+    options = AuditOptions.model_validate(shape.options)
+    return estimate_job(pairs, options, batch_size=shape.batch, budget=budget)
 
 
 def print_issue_cases() -> None:

@@ -486,7 +486,8 @@ def patch_moments_within(
     _check_patch_args(images, patch_size, stride)
     if stride != 1 or patch_size == 1:
         return patch_moments(images, patch_size, stride)
-    rows = patch_band_rows(*images.shape, patch_size, budget_bytes)
+    batch, chans, height, width = images.shape
+    rows = patch_band_rows(batch, chans, height, width, patch_size, budget_bytes)
     if rows is None:
         return patch_moments(images, patch_size, stride)
     return tiled_patch_moments(images, patch_size, stride, tile_rows=rows)
