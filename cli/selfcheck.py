@@ -30,6 +30,7 @@ from workers.errors import AuditInputError
 if TYPE_CHECKING:
     import torch
 
+    from api_schemas.selfcheck import SelfCheckCreate
     from workers.selfcheck import SelfCheckResult
 
 
@@ -127,18 +128,40 @@ def _degradation(text: str, flag: str) -> dict[str, Any]:
     return dumped
 
 
-def _audit_options(args: argparse.Namespace) -> dict[str, Any]:
-    options: dict[str, Any] = {}
+_FLAGS = {"resamples": "--bootstrap", "audit": "--options"}
+"""Request fields whose command-line flag has another name."""
+
+
+def _request(args: argparse.Namespace) -> SelfCheckCreate:
+    """The command's parameters as ``POST /v1/selfchecks`` takes them: the one model checks
+    both, so the command accepts what the service accepts."""
+    from pydantic import ValidationError
+
+    from api_schemas.problems import error_message
+    from api_schemas.selfcheck import SelfCheckCreate
+
+    audit = None
     if args.options is not None:
-        options = read_options_file(args.options)
-        if not isinstance(options, dict):
+        audit = read_options_file(args.options)
+        if not isinstance(audit, dict):
             raise UsageError("--options: expected a JSON object")
-        if "degradation" in options:
+        if "degradation" in audit:
             raise UsageError("--options: give the degradation with --degradation")
-    if args.bootstrap < 0:
-        raise UsageError(f"--bootstrap: expected R >= 0, got {args.bootstrap}")
-    options["bootstrap"] = {**(options.get("bootstrap") or {}), "resamples": args.bootstrap}
-    return options
+    fields = {
+        "degradation": _degradation(args.degradation, "--degradation"),
+        "images": args.images,
+        "size": args.size,
+        "seed": args.seed,
+        "tolerance": args.tolerance,
+        "resamples": args.bootstrap,
+        "audit": audit,
+    }
+    try:
+        return SelfCheckCreate.model_validate(fields)
+    except ValidationError as error:
+        field = str(error.errors()[0]["loc"][0])
+        flag = _FLAGS.get(field, f"--{field}")
+        raise UsageError(f"{flag}: {error_message(error.errors()[0])}") from error
 
 
 def checks_table(result: SelfCheckResult) -> str:
@@ -180,31 +203,14 @@ def run_selfcheck_command(args: argparse.Namespace, stdout: TextIO) -> int:
     """Execute ``selfcheck``; returns the exit code."""
     from pydantic import ValidationError
 
-    from workers.selfcheck import SelfCheckError, run_selfcheck
+    from workers.selfcheck import SelfCheckError, run_selfcheck_request
 
-    degradation = _degradation(args.degradation, "--degradation")
+    request = _request(args)
     audited = None if args.audited_as is None else _degradation(args.audited_as, "--audited-as")
-    if args.images < 2:
-        raise UsageError(f"--images: expected N >= 2, got {args.images}")
-    if args.size < 16:
-        raise UsageError(f"--size: expected PX >= 16, got {args.size}")
-    if not 0.0 < args.tolerance < 1.0:
-        raise UsageError(f"--tolerance: expected a number in (0, 1), got {args.tolerance}")
     device_option(args.device)
-    options = _audit_options(args)
     truths = _ground_truths(args.ground_truth) if args.ground_truth is not None else None
     try:
-        result = run_selfcheck(
-            degradation,
-            ground_truth=truths,
-            n_images=args.images,
-            size=args.size,
-            seed=args.seed,
-            device=args.device,
-            tolerance=args.tolerance,
-            options=options,
-            audited_degradation=audited,
-        )
+        result = run_selfcheck_request(request, truths, args.device, audited_degradation=audited)
     except ValidationError as error:
         raise refused(error) from error
     except ValueError as error:

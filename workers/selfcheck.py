@@ -43,6 +43,7 @@ from api_schemas.report import AuditReport, GroupReport
 from api_schemas.selfcheck import (
     DEFAULT_RESAMPLES,
     DEFAULT_TOLERANCE,
+    SelfCheckCreate,
     SelfCheckItem,
     SelfCheckResult,
     SelfCheckSource,
@@ -65,6 +66,7 @@ __all__ = [
     "default_spectrum",
     "fitted_spectrum",
     "run_selfcheck",
+    "run_selfcheck_request",
     "synthesize",
 ]
 
@@ -676,4 +678,30 @@ def run_selfcheck(
         synthesis_seconds=synthesis_seconds,
         audit_seconds=audit_seconds,
         notes=notes,
+    )
+
+
+def run_selfcheck_request(
+    request: SelfCheckCreate,
+    ground_truth: Sequence[torch.Tensor] | None,
+    device: str,
+    *,
+    audited_degradation: Mapping[str, Any] | str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> SelfCheckResult:
+    """:func:`run_selfcheck` with the parameters of a validated request: the one reading of
+    ``SelfCheckCreate`` that the service's job and the command line share."""
+    return run_selfcheck(
+        request.degradation,
+        ground_truth,
+        request.images,
+        request.size,
+        request.seed,
+        device,
+        tolerance=request.tolerance,
+        options=request.audit_overrides(),
+        audited_degradation=audited_degradation,
+        progress=progress,
+        should_cancel=should_cancel,
     )
