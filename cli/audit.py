@@ -166,18 +166,14 @@ def _with_ci(estimate: Estimate) -> str:
     return f"{_fmt(estimate.value, 3)} [{_fmt(estimate.ci_low, 3)}, {_fmt(estimate.ci_high, 3)}]"
 
 
-Column = tuple[str, str]
-"""A column of a summary table: its title and a format spec (``<16``, ``>10``...)."""
-
-
-def _table(columns: list[Column], rows: list[list[str]], tail: str = "") -> list[str]:
-    """Lines of a fixed-width table; ``tail`` is a last, free-width column's title."""
-    header = " ".join(format(title, spec) for title, spec in columns) + tail
+def _table(titles: Sequence[str], specs: str, rows: list[list[str]], tail: str = "") -> list[str]:
+    """Lines of a fixed-width table: one format spec per column (``"<16 >5"``), one cell per
+    column and row; ``tail`` is a last, free-width column's title."""
+    widths = specs.split()
+    header = " ".join(format(t, w) for t, w in zip(titles, widths, strict=True)) + tail
     lines = [header]
     for row in rows:
-        lines.append(
-            " ".join(format(cell, spec) for cell, (_, spec) in zip(row, columns, strict=True))
-        )
+        lines.append(" ".join(format(cell, w) for cell, w in zip(row, widths, strict=True)))
     return lines
 
 
@@ -221,52 +217,34 @@ def summary_table(report: AuditReport) -> str:
     """A short human summary: one line per restorer, then the placement against the bound
     and the samples' spread for the restorers that have them, then the risk reasons."""
     groups = report.groups
-    estimates: list[Column] = [
-        ("restorer", "<16"),
-        ("pairs", ">5"),
-        ("PSNR", ">7"),
-        ("SSIM", ">6"),
-        ("uncertainty [CI]", ">26"),
-        ("P/d", ">8"),
-        ("invented", ">8"),
-    ]
-    lines = _table(estimates, [_estimates_row(g) for g in groups], tail="  risk")
+    titles = ["restorer", "pairs", "PSNR", "SSIM", "uncertainty [CI]", "P/d", "invented"]
+    rows = [_estimates_row(g) for g in groups]
+    lines = _table(titles, "<16 >5 >7 >6 >26 >8 >8", rows, tail="  risk")
     lines.insert(1, "-" * len(lines[0]))
     known = [g for g in groups if g.inherent_uncertainty is not None]
     if known:
-        placement: list[Column] = [
-            ("restorer", "<16"),
-            ("N(X|Y)", ">10"),
-            ("ratio U/N [CI]", ">22"),
-            ("oracle r", ">8"),
-            ("P_min", ">8"),
-        ]
+        titles = ["restorer", "N(X|Y)", "ratio U/N [CI]", "oracle r", "P_min"]
         tail = "  place against the Gaussian-oracle frontier"
-        lines += ["", *_table(placement, [_placement_row(g) for g in known], tail)]
+        rows = [_placement_row(g) for g in known]
+        lines += ["", *_table(titles, "<16 >10 >22 >8 >8", rows, tail)]
     sampled = [g for g in groups if g.samples is not None]
     if sampled:
-        spread: list[Column] = [
-            ("restorer", "<16"),
-            ("K", ">3"),
-            ("spread", ">10"),
-            ("error/spread [CI]", ">24"),
-            ("coverage", ">14"),
-        ]
-        lines += ["", *_table(spread, [_samples_row(g) for g in sampled])]
+        titles = ["restorer", "K", "spread", "error/spread [CI]", "coverage"]
+        rows = [_samples_row(g) for g in sampled]
+        lines += ["", *_table(titles, "<16 >3 >10 >24 >14", rows)]
     lines += [f"  {g.name}: {reason}" for g in groups for reason in g.risk.reasons]
     return "\n".join(lines)
 
 
+_HELP = "audit restored images against ground truth and write the JSON report"
+_DESCRIPTION = (
+    "Pair the images of --ground-truth with those of each --restored folder by file "
+    "name, run every estimator, print a summary and write the full JSON report."
+)
+
+
 def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register the ``audit`` subcommand."""
-    p = sub.add_parser(
-        "audit",
-        help="audit restored images against ground truth and write the JSON report",
-        description=(
-            "Pair the images of --ground-truth with those of each --restored folder by file "
-            "name, run every estimator, print a summary and write the full JSON report."
-        ),
-    )
+    p = sub.add_parser("audit", help=_HELP, description=_DESCRIPTION)
     p.add_argument(
         "--ground-truth",
         type=Path,

@@ -17,6 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from api_schemas.exit_codes import EXIT_CHECK_FAILED, EXIT_OK
+from api_schemas.selfcheck import (
+    DEFAULT_IMAGES,
+    DEFAULT_RESAMPLES,
+    DEFAULT_SIZE,
+    DEFAULT_TOLERANCE,
+)
 from cli.audit import (
     _images_by_stem,
     _parse_degradation,
@@ -34,27 +40,24 @@ if TYPE_CHECKING:
     from workers.selfcheck import SelfCheckResult
 
 
+_HELP = "check on an exact Gaussian problem that the placement is right for a degradation"
+_DESCRIPTION = (
+    "Synthesise a stationary Gaussian source (its spectrum fitted to --ground-truth, "
+    "or a default 1/f^3 one), observe it through --degradation, and audit its exact "
+    "posterior mean, a posterior sampler and the mean plus half the posterior noise. "
+    "The theory (docs/theory.md 3.12) expects uncertainty ratios 1, 2 and 1.25, all "
+    "on the Gaussian-oracle frontier, the mean low risk and the sampler high. Use "
+    "--images and --size like those of your own audit: the engine's prior depends "
+    "on how many pixels it is fitted to. Exit 0 when every check holds, 1 when one "
+    "fails."
+)
+
+
 def add_selfcheck_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register the ``selfcheck`` subcommand."""
-    p = sub.add_parser(
-        "selfcheck",
-        help="check on an exact Gaussian problem that the placement is right for a degradation",
-        description=(
-            "Synthesise a stationary Gaussian source (its spectrum fitted to --ground-truth, "
-            "or a default 1/f^3 one), observe it through --degradation, and audit its exact "
-            "posterior mean, a posterior sampler and the mean plus half the posterior noise. "
-            "The theory (docs/theory.md 3.12) expects uncertainty ratios 1, 2 and 1.25, all "
-            "on the Gaussian-oracle frontier, the mean low risk and the sampler high. Use "
-            "--images and --size like those of your own audit: the engine's prior depends "
-            "on how many pixels it is fitted to. Exit 0 when every check holds, 1 when one "
-            "fails."
-        ),
-    )
+    p = sub.add_parser("selfcheck", help=_HELP, description=_DESCRIPTION)
+    example = "e.g. downsample:4:bicubic, noise:0.05 or a JSON object"
     p.add_argument(
-        "--degradation",
-        required=True,
-        metavar="SPEC",
-        help="the degradation, e.g. downsample:4:bicubic, noise:0.05 or a JSON object",
+        "--degradation", required=True, metavar="SPEC", help=f"the degradation, {example}"
     )
     p.add_argument(
         "--ground-truth",
@@ -63,25 +66,35 @@ def add_selfcheck_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser
         help="folder of ground-truth images whose luma spectrum shapes the source "
         "(default: a 1/f^3 spectrum)",
     )
-    p.add_argument("--images", type=int, default=8, metavar="N", help="images (default 8)")
     p.add_argument(
-        "--size", type=int, default=128, metavar="PX", help="image side in pixels (default 128)"
+        "--images",
+        type=int,
+        default=DEFAULT_IMAGES,
+        metavar="N",
+        help="images (default %(default)s)",
+    )
+    p.add_argument(
+        "--size",
+        type=int,
+        default=DEFAULT_SIZE,
+        metavar="PX",
+        help="image side in pixels (default %(default)s)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the synthesis and bootstrap")
     p.add_argument("--device", default="auto", help=DEVICE_CHOICES)
     p.add_argument(
         "--bootstrap",
         type=int,
-        default=200,
+        default=DEFAULT_RESAMPLES,
         metavar="R",
-        help="bootstrap resamples over pairs (default 200)",
+        help="bootstrap resamples over pairs (default %(default)s)",
     )
     p.add_argument(
         "--tolerance",
         type=float,
-        default=0.05,
+        default=DEFAULT_TOLERANCE,
         metavar="T",
-        help="relative tolerance of the ratio checks (default 0.05)",
+        help="relative tolerance of the ratio checks (default %(default)s)",
     )
     p.add_argument(
         "--options",
