@@ -54,6 +54,7 @@ from jobstore.errors import (
 )
 from jobstore.idempotency import idempotency_key_name
 from jobstore.ids import is_valid_job_id, validate_job_id
+from jobstore.keyspace import RedisKeyspace
 
 DEFAULT_RETENTION_SECONDS: Final = 7 * 86400
 _FIELDS: Final = (
@@ -174,7 +175,7 @@ class JobRecord:
         )
 
 
-class JobRecords:
+class JobRecords(RedisKeyspace):
     """Create, read, list and transition job records.
 
     Args:
@@ -195,10 +196,7 @@ class JobRecords:
     ) -> None:
         if retention_seconds <= 0:
             raise ValueError(f"expected a positive retention, got {retention_seconds}")
-        if not prefix or ":" in prefix:
-            raise ValueError(f"expected a prefix without ':', got {prefix!r}")
-        self.redis = redis
-        self.prefix = prefix
+        super().__init__(redis, prefix)
         self.retention_seconds = retention_seconds
         self.clock = clock
         self._create = redis.register_script(_lua.CREATE)
