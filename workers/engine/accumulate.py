@@ -61,9 +61,8 @@ class BatchStatistics:
     error: PatchMoments
     truth: PatchMoments
     restored: PatchMoments
-    knn_error: torch.Tensor
-    knn_truth: torch.Tensor
-    knn_restored: torch.Tensor
+    knn: PatchSamples
+    """The nearest-neighbour estimators' subsampled patches of this batch."""
     residual_energy: torch.Tensor
     detail_energy: torch.Tensor
     measurement_residual: torch.Tensor
@@ -199,9 +198,7 @@ def batch_statistics(
         error=moments.error,
         truth=moments.truth,
         restored=moments.restored,
-        knn_error=samples[0].double().cpu(),
-        knn_truth=samples[1].double().cpu(),
-        knn_restored=samples[2].double().cpu(),
+        knn=PatchSamples(*(sample.double().cpu() for sample in samples)),
         residual_energy=residual.double().cpu(),
         detail_energy=detail_energy.double().cpu(),
         measurement_residual=residual_measure,
@@ -396,10 +393,6 @@ class PatchSamples:
     truth: torch.Tensor
     restored: torch.Tensor
 
-    @classmethod
-    def of(cls, batch: BatchStatistics) -> PatchSamples:
-        return cls(batch.knn_error, batch.knn_truth, batch.knn_restored)
-
 
 @dataclass
 class _BatchRecord:
@@ -458,9 +451,7 @@ class GroupStatistics:
         self.restored_quantised &= batch.restored_quantised
         if self.samples is not None and batch.samples is not None:
             self.samples.add(batch.samples)
-        self.records.append(
-            _BatchRecord(batch.indices, PairValues.of(batch), PatchSamples.of(batch))
-        )
+        self.records.append(_BatchRecord(batch.indices, PairValues.of(batch), batch.knn))
 
     def finish(self) -> FinishedGroup:
         """Everything in submission order."""
@@ -480,17 +471,14 @@ class GroupStatistics:
             ssim=values.ssim,
             pair_uncertainty=torch.cat(self.uncertainty)[perm],
             pair_perception=torch.cat(self.perception)[perm],
-            pooled_error=sums.pooled_error,
-            pooled_truth=sums.pooled_truth,
-            pooled_restored=sums.pooled_restored,
-            resampled_error=sums.resampled_error,
-            resampled_truth=sums.resampled_truth,
-            resampled_restored=sums.resampled_restored,
+            sums=sums,
             weights=self.weights,
             patch_count=self.patch_count,
-            knn_error=samples([r.samples.error for r in self.records]),
-            knn_truth=samples([r.samples.truth for r in self.records]),
-            knn_restored=samples([r.samples.restored for r in self.records]),
+            knn=PatchSamples(
+                samples([r.samples.error for r in self.records]),
+                samples([r.samples.truth for r in self.records]),
+                samples([r.samples.restored for r in self.records]),
+            ),
             residual_energy=values.residual_energy,
             detail_energy=values.detail_energy,
             measurement_residual=values.measurement_residual,
@@ -527,18 +515,13 @@ class FinishedGroup:
     ssim: torch.Tensor
     pair_uncertainty: torch.Tensor
     pair_perception: torch.Tensor
-    pooled_error: PatchMoments
-    pooled_truth: PatchMoments
-    pooled_restored: PatchMoments
-    resampled_error: PatchMoments | None
-    resampled_truth: PatchMoments | None
-    resampled_restored: PatchMoments | None
+    sums: MomentSums
+    """The moment sums at the main patch size."""
     weights: torch.Tensor | None
     """The bootstrap's resampling counts (R x n pairs), or None without a bootstrap."""
     patch_count: int
-    knn_error: torch.Tensor
-    knn_truth: torch.Tensor
-    knn_restored: torch.Tensor
+    knn: PatchSamples
+    """Every pair's subsampled patches, in batch order."""
     residual_energy: torch.Tensor
     detail_energy: torch.Tensor
     measurement_residual: torch.Tensor
@@ -556,18 +539,6 @@ class FinishedGroup:
     """Several outputs per input (docs/theory.md 3.9), or None."""
 
     @property
-    def sums(self) -> MomentSums:
-        """The moment sums at the main patch size."""
-        return MomentSums(
-            self.pooled_error,
-            self.pooled_truth,
-            self.pooled_restored,
-            self.resampled_error,
-            self.resampled_truth,
-            self.resampled_restored,
-        )
-
-    @property
     def dimension(self) -> int:
         """Patch dimension d = C p^2."""
-        return int(self.pooled_error.total.shape[-1])
+        return int(self.sums.pooled_error.total.shape[-1])

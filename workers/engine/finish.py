@@ -142,8 +142,8 @@ def knn_estimates(stats: FinishedGroup, options: AuditOptions) -> KnnEstimates:
     """The group's Kozachenko-Leonenko and Póczos-Schneider estimates with their calibration."""
     seed = options.bootstrap.seed
     return KnnEstimates(
-        uncertainty=calibrated_knn_entropy_power(stats.knn_error, options.knn_k, seed),
+        uncertainty=calibrated_knn_entropy_power(stats.knn.error, options.knn_k, seed),
         perception=calibrated_knn_renyi_divergence(
-            stats.knn_truth, stats.knn_restored, options.renyi_order, options.knn_k, seed
+            stats.knn.truth, stats.knn.restored, options.renyi_order, options.knn_k, seed
         ),
     )

@@ -448,7 +448,7 @@ def summarize_group(
             f"at d = {dimension} (wrong sign on Gaussian data); read the calibrated one "
             "(knn_calibrated, docs/theory.md 3.10) or the Gaussian estimate"
         )
-    n_knn = int(stats.knn_error.shape[0])
+    n_knn = int(stats.knn.error.shape[0])
     knn_calibrated = KnnCalibrated(
         uncertainty=_estimate(
             finite_or_none(calibrated_u.value),
@@ -462,7 +462,7 @@ def summarize_group(
             None,
             level,
             f"poczos_schneider_k{options.knn_k}_gaussian_null_calibrated",
-            int(stats.knn_truth.shape[0]),
+            int(stats.knn.truth.shape[0]),
         ),
         uncertainty_correction=finite_or_none(calibrated_u.correction),
         perception_correction=finite_or_none(calibrated_p.correction),
@@ -543,11 +543,11 @@ def summarize_group(
         ),
         uncertainty=GroupUncertainty(
             gaussian=uncertainty,
-            knn=_knn_estimate(knn_u, "kozachenko_leonenko", options.knn_k, stats.knn_error),
+            knn=_knn_estimate(knn_u, "kozachenko_leonenko", options.knn_k, stats.knn.error),
         ),
         perception=GroupPerception(
             gaussian_renyi=_estimate(perception, boot_p, level, estimator_p, n_patches),
-            knn_renyi=_knn_estimate(knn_p, "poczos_schneider", options.knn_k, stats.knn_truth),
+            knn_renyi=_knn_estimate(knn_p, "poczos_schneider", options.knn_k, stats.knn.truth),
             per_dimension=None if perception is None else perception / dimension,
         ),
         min_uncertainty_multiplier=eta,
