@@ -55,23 +55,12 @@ class BatchStatistics:
     """Statistics of one batch of B pairs, moved to the CPU."""
 
     indices: list[int]
-    mse: torch.Tensor
-    psnr: torch.Tensor
-    ssim: torch.Tensor
-    error: PatchMoments
-    truth: PatchMoments
-    restored: PatchMoments
+    values: PairValues
+    """The per-pair numbers, ``(B,)`` each."""
+    moments: MomentTriple
+    """The patch moments at the main patch size."""
     knn: PatchSamples
     """The nearest-neighbour estimators' subsampled patches of this batch."""
-    residual_energy: torch.Tensor
-    detail_energy: torch.Tensor
-    measurement_residual: torch.Tensor
-    """(B,) mean |H x_hat - y|^2 (docs/theory.md 3.7); NaN where no observation was given."""
-    values_per_image: int
-    """C H' W' of the statistics' grid (the cropped images): the invented-detail ratio's flat
-    rule is per value (docs/theory.md 3.7)."""
-    max_error: torch.Tensor
-    """(B,) largest absolute error of each pair (on the statistics' grid)."""
     extra: dict[int, MomentTriple] = field(default_factory=dict)
     """Error, truth and restored patch moments at each extra patch size (docs/theory.md 3.11)."""
     restored_quantised: bool = False
@@ -81,11 +70,6 @@ class BatchStatistics:
     """Within-input statistics when the pairs are several outputs per input (3.9)."""
     maps: dict[str, torch.Tensor] = field(default_factory=dict)
     """Per-pixel maps ``(B, 1, H', W')`` on the cropped grid, by artifact kind."""
-
-    @property
-    def moments(self) -> MomentTriple:
-        """The patch moments at the main patch size."""
-        return MomentTriple(self.error, self.truth, self.restored)
 
 
 @dataclass(frozen=True)
@@ -190,20 +174,22 @@ def batch_statistics(
             maps["sample_std"] = sigma
     grid = restored * 255.0
     quantised = bool(((grid - grid.round()).abs() <= 1e-3).all())
-    return BatchStatistics(
-        indices=indices,
+    values = PairValues(
         mse=metrics.mse.double().cpu(),
         psnr=metrics.psnr.double().cpu(),
         ssim=metrics.ssim.double().cpu(),
-        error=moments.error,
-        truth=moments.truth,
-        restored=moments.restored,
-        knn=PatchSamples(*(sample.double().cpu() for sample in samples)),
         residual_energy=residual.double().cpu(),
         detail_energy=detail_energy.double().cpu(),
         measurement_residual=residual_measure,
-        values_per_image=x[0].numel(),
         max_error=error.abs().amax(dim=(1, 2, 3)).double().cpu(),
+        patches=moments.error.count.double(),
+        values_per_image=torch.full((len(indices),), float(x[0].numel()), dtype=torch.float64),
+    )
+    return BatchStatistics(
+        indices=indices,
+        values=values,
+        moments=moments,
+        knn=PatchSamples(*(sample.double().cpu() for sample in samples)),
         extra=by_size,
         restored_quantised=quantised,
         samples=sample_batch,
@@ -342,27 +328,14 @@ class PairValues:
     residual_energy: torch.Tensor
     detail_energy: torch.Tensor
     measurement_residual: torch.Tensor
+    """Mean |H x_hat - y|^2 (docs/theory.md 3.7); NaN where no observation was given."""
     max_error: torch.Tensor
+    """Largest absolute error of each pair (on the statistics' grid)."""
     patches: torch.Tensor
     """Error patches per pair."""
     values_per_image: torch.Tensor
-    """C H' W' of each pair's statistics grid."""
-
-    @classmethod
-    def of(cls, batch: BatchStatistics) -> PairValues:
-        return cls(
-            mse=batch.mse,
-            psnr=batch.psnr,
-            ssim=batch.ssim,
-            residual_energy=batch.residual_energy,
-            detail_energy=batch.detail_energy,
-            measurement_residual=batch.measurement_residual,
-            max_error=batch.max_error,
-            patches=batch.error.count.double(),
-            values_per_image=torch.full(
-                (len(batch.indices),), float(batch.values_per_image), dtype=torch.float64
-            ),
-        )
+    """C H' W' of each pair's statistics grid (the cropped images): the invented-detail ratio's
+    flat rule is per value (docs/theory.md 3.7)."""
 
     @classmethod
     def concatenated(cls, parts: list[PairValues], order: torch.Tensor) -> PairValues:
@@ -443,15 +416,17 @@ class GroupStatistics:
         self.moments.add(batch.moments, weights)
         for size, parts in batch.extra.items():
             self.extra.setdefault(size, _StreamedTriple()).add(parts, weights)
-        self.uncertainty.append(gaussian_entropy_power_from_statistics(batch.error))
+        self.uncertainty.append(gaussian_entropy_power_from_statistics(batch.moments.error))
         self.perception.append(
-            gaussian_renyi_divergence_from_statistics(batch.truth, batch.restored, self.order)
+            gaussian_renyi_divergence_from_statistics(
+                batch.moments.truth, batch.moments.restored, self.order
+            )
         )
-        self.patch_count += int(batch.error.count.sum())
+        self.patch_count += int(batch.moments.error.count.sum())
         self.restored_quantised &= batch.restored_quantised
         if self.samples is not None and batch.samples is not None:
             self.samples.add(batch.samples)
-        self.records.append(_BatchRecord(batch.indices, PairValues.of(batch), batch.knn))
+        self.records.append(_BatchRecord(batch.indices, batch.values, batch.knn))
 
     def finish(self) -> FinishedGroup:
         """Everything in submission order."""

@@ -95,18 +95,9 @@ def _knn_estimate(value: float | None, estimator: str, k: int, samples: torch.Te
 
 
 def verdict_thresholds(options: AuditOptions) -> VerdictThresholds:
-    """The verdict's thresholds from the job's options (docs/theory.md 3.8)."""
-    t = options.thresholds
-    return VerdictThresholds(
-        high_ratio=t.high_uncertainty_ratio,
-        medium_ratio=t.medium_uncertainty_ratio,
-        high_idr=t.high_invented_detail_ratio,
-        medium_idr=t.medium_invented_detail_ratio,
-        high_eta=t.high_min_uncertainty_multiplier,
-        medium_eta=t.medium_min_uncertainty_multiplier,
-        medium_calibration=t.medium_calibration_band,
-        high_calibration=t.high_calibration_band,
-    )
+    """The verdict's thresholds from the job's options (docs/theory.md 3.8): the library's
+    thresholds carry the wire model's names, so they pass through as they are."""
+    return VerdictThresholds(**options.thresholds.model_dump())
 
 
 _ROUNDING_REASON = (
