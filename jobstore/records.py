@@ -22,7 +22,7 @@ from __future__ import annotations
 import builtins
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, TypeVar, cast
 
@@ -84,6 +84,10 @@ def _text(value: object) -> str:
 
 def _time(value: str) -> datetime | None:
     return datetime.fromtimestamp(float(value), tz=UTC) if value else None
+
+
+_READ_FIELDS = frozenset(JobRead.model_fields) - {"progress", "error", "links", "callback"}
+"""Fields of the wire form that a record holds as they are."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,15 +162,12 @@ class JobRecord:
     def to_read(self, base_url_prefix: str) -> JobRead:
         """The wire form; ``base_url_prefix`` is the jobs collection URL, e.g. ``/v1/jobs``."""
         url = f"{base_url_prefix.rstrip('/')}/{self.id}"
+        # The fields the record and the wire share keep their names (id, kind, state, times,
+        # cancel_requested); the rest is derived.
+        shared = {f.name: getattr(self, f.name) for f in fields(self) if f.name in _READ_FIELDS}
         return JobRead(
-            id=self.id,
-            kind=self.kind,
-            state=self.state,
-            created_at=self.created_at,
-            started_at=self.started_at,
-            finished_at=self.finished_at,
+            **shared,
             progress=JobProgress(done=self.done, total=self.total),
-            cancel_requested=self.cancel_requested,
             error=_problem(self.error),
             links=JobLinks.model_validate(
                 {"self": url, "report": f"{url}/report", "cancel": f"{url}/cancel"}

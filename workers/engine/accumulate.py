@@ -441,9 +441,7 @@ class GroupStatistics:
         sums = self.moments.finish()
         return FinishedGroup(
             indices=order[perm].tolist(),
-            mse=values.mse,
-            psnr=values.psnr,
-            ssim=values.ssim,
+            values=values,
             pair_uncertainty=torch.cat(self.uncertainty)[perm],
             pair_perception=torch.cat(self.perception)[perm],
             sums=sums,
@@ -454,12 +452,6 @@ class GroupStatistics:
                 samples([r.samples.truth for r in self.records]),
                 samples([r.samples.restored for r in self.records]),
             ),
-            residual_energy=values.residual_energy,
-            detail_energy=values.detail_energy,
-            measurement_residual=values.measurement_residual,
-            values_per_image=values.values_per_image,
-            pair_patches=values.patches,
-            max_error=values.max_error,
             by_patch_size={size: sums.finish() for size, sums in self.extra.items()},
             restored_quantised=self.restored_quantised,
             samples=self.samples.finish() if self.samples is not None else None,
@@ -485,9 +477,8 @@ class FinishedGroup:
     pooled (one row) and bootstrap-resampled (R rows, or None) patch-moment sums."""
 
     indices: list[int]
-    mse: torch.Tensor
-    psnr: torch.Tensor
-    ssim: torch.Tensor
+    values: PairValues
+    """The per-pair numbers, ``(n,)`` each, in submission order."""
     pair_uncertainty: torch.Tensor
     pair_perception: torch.Tensor
     sums: MomentSums
@@ -497,15 +488,6 @@ class FinishedGroup:
     patch_count: int
     knn: PatchSamples
     """Every pair's subsampled patches, in batch order."""
-    residual_energy: torch.Tensor
-    detail_energy: torch.Tensor
-    measurement_residual: torch.Tensor
-    values_per_image: torch.Tensor
-    """(n,) C H' W' of each pair's statistics grid."""
-    pair_patches: torch.Tensor
-    """(n,) error patches per pair."""
-    max_error: torch.Tensor
-    """(n,) largest absolute error per pair."""
     by_patch_size: dict[int, MomentSums]
     """Moment sums at the extra patch sizes of the dimension sweep (docs/theory.md 3.11)."""
     restored_quantised: bool

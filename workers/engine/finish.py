@@ -67,7 +67,7 @@ def invented_detail_ratios(stats: FinishedGroup) -> torch.Tensor:
     """(n,) invented-detail ratio of each pair, NaN for a flat ground truth (the library's
     rule, docs/theory.md 3.7, on each pair's statistics grid)."""
     return invented_detail_ratio_from_statistics(
-        stats.residual_energy, stats.detail_energy, stats.values_per_image
+        stats.values.residual_energy, stats.values.detail_energy, stats.values.values_per_image
     )
 
 
