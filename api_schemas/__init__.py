@@ -1,6 +1,8 @@
 """Wire models of restoration-audit: the single source of the HTTP and report contracts.
 
 No FastAPI, Celery or torch imports here: the API image and the workers both depend on it.
+The package exports the job models and the report's root; the report's parts are in
+:mod:`api_schemas.report`.
 """
 
 from api_schemas.jobs import (
@@ -19,25 +21,7 @@ from api_schemas.jobs import (
 from api_schemas.options import AuditOptions, BootstrapOptions, RiskThresholds
 from api_schemas.presets import ColorMode
 from api_schemas.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemError
-from api_schemas.report import (
-    SCHEMA_VERSION,
-    AuditReport,
-    EngineInfo,
-    Estimate,
-    GroupDistortion,
-    GroupHallucination,
-    GroupPerception,
-    GroupReport,
-    GroupUncertainty,
-    PairConsistency,
-    PairDistortion,
-    PairHallucination,
-    PairPerception,
-    PairReport,
-    PairUncertainty,
-    ReportSettings,
-    Verdict,
-)
+from api_schemas.report import SCHEMA_VERSION, AuditReport
 
 __all__ = [
     "FINISHED_STATES",
@@ -48,13 +32,6 @@ __all__ = [
     "AuditReport",
     "BootstrapOptions",
     "ColorMode",
-    "EngineInfo",
-    "Estimate",
-    "GroupDistortion",
-    "GroupHallucination",
-    "GroupPerception",
-    "GroupReport",
-    "GroupUncertainty",
     "JobCreateOptions",
     "JobLinks",
     "JobList",
@@ -63,16 +40,8 @@ __all__ = [
     "JobRead",
     "JobState",
     "ManifestPair",
-    "PairConsistency",
-    "PairDistortion",
-    "PairHallucination",
-    "PairPerception",
-    "PairReport",
     "PairSpec",
-    "PairUncertainty",
     "Problem",
     "ProblemError",
-    "ReportSettings",
     "RiskThresholds",
-    "Verdict",
 ]

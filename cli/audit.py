@@ -15,7 +15,7 @@ from api_schemas.exit_codes import EXIT_HIGH_RISK, EXIT_OK
 from api_schemas.jobs import group_name_problem, pair_id_problem
 from api_schemas.options import AuditOptions
 from api_schemas.presets import PRESETS
-from api_schemas.report import RISK_RANK, AuditReport, Estimate
+from api_schemas.report import RISK_RANK, AuditReport, Estimate, GroupReport
 from cli.errors import OverBudgetError, UsageError, exit_code, refused
 from workers.device import DEVICE_CHOICES, parse_device
 from workers.errors import AuditInputError
@@ -166,69 +166,85 @@ def _with_ci(estimate: Estimate) -> str:
     return f"{_fmt(estimate.value, 3)} [{_fmt(estimate.ci_low, 3)}, {_fmt(estimate.ci_high, 3)}]"
 
 
+def _table(titles: Sequence[str], specs: str, rows: list[list[str]], tail: str = "") -> list[str]:
+    """Lines of a fixed-width table: one format spec per column (``"<16 >5"``), one cell per
+    column and row; ``tail`` is a last, free-width column's title."""
+    widths = specs.split()
+    header = " ".join(format(t, w) for t, w in zip(titles, widths, strict=True)) + tail
+    lines = [header]
+    for row in rows:
+        lines.append(" ".join(format(cell, w) for cell, w in zip(row, widths, strict=True)))
+    return lines
+
+
+def _estimates_row(g: GroupReport) -> list[str]:
+    return [
+        g.name[:16],
+        str(g.n_pairs),
+        _fmt(g.distortion.psnr.value, 4),
+        _fmt(g.distortion.ssim.value, 3),
+        _with_ci(g.uncertainty.gaussian),
+        _fmt(g.perception.per_dimension, 3),
+        f"{_fmt(g.hallucination.invented_detail_ratio.value, 3):>8}  {g.risk.level}",
+    ]
+
+
+def _placement_row(g: GroupReport) -> list[str]:
+    oracle = g.uncertainty_floor_ratio.value if g.uncertainty_floor_ratio else None
+    return [
+        g.name[:16],
+        _fmt(g.inherent_uncertainty, 3),
+        "-" if g.uncertainty_ratio is None else _with_ci(g.uncertainty_ratio),
+        _fmt(oracle, 3),
+        f"{_fmt(g.min_perception_index, 3):>8}  {g.up_region or '-'}",
+    ]
+
+
+def _samples_row(g: GroupReport) -> list[str]:
+    s = g.samples
+    assert s is not None
+    c = s.interval_coverage
+    return [
+        g.name[:16],
+        str(s.per_input),
+        _fmt(s.spread.value, 3),
+        _with_ci(s.error_to_spread_ratio),
+        "-" if c is None else f"{c.coverage:.3f} at {c.level:g}",
+    ]
+
+
 def summary_table(report: AuditReport) -> str:
-    """A short human summary: one line per restorer."""
-    header = (
-        f"{'restorer':<16} {'pairs':>5} {'PSNR':>7} {'SSIM':>6} {'uncertainty [CI]':>26} "
-        f"{'P/d':>8} {'invented':>8}  risk"
-    )
-    lines = [header, "-" * len(header)]
-    for g in report.groups:
-        lines.append(
-            f"{g.name[:16]:<16} {g.n_pairs:>5} {_fmt(g.distortion.psnr.value, 4):>7} "
-            f"{_fmt(g.distortion.ssim.value, 3):>6} {_with_ci(g.uncertainty.gaussian):>26} "
-            f"{_fmt(g.perception.per_dimension, 3):>8} "
-            f"{_fmt(g.hallucination.invented_detail_ratio.value, 3):>8}  {g.risk.level}"
-        )
-    known = [g for g in report.groups if g.inherent_uncertainty is not None]
+    """A short human summary: one line per restorer, then the placement against the bound
+    and the samples' spread for the restorers that have them, then the risk reasons."""
+    groups = report.groups
+    titles = ["restorer", "pairs", "PSNR", "SSIM", "uncertainty [CI]", "P/d", "invented"]
+    rows = [_estimates_row(g) for g in groups]
+    lines = _table(titles, "<16 >5 >7 >6 >26 >8 >8", rows, tail="  risk")
+    lines.insert(1, "-" * len(lines[0]))
+    known = [g for g in groups if g.inherent_uncertainty is not None]
     if known:
-        lines.append("")
-        lines.append(
-            f"{'restorer':<16} {'N(X|Y)':>10} {'ratio U/N [CI]':>22} {'oracle r':>8} "
-            f"{'P_min':>8}  place against the Gaussian-oracle frontier"
-        )
-        for g in known:
-            shown = "-" if g.uncertainty_ratio is None else _with_ci(g.uncertainty_ratio)
-            oracle = g.uncertainty_floor_ratio.value if g.uncertainty_floor_ratio else None
-            lines.append(
-                f"{g.name[:16]:<16} {_fmt(g.inherent_uncertainty, 3):>10} "
-                f"{shown:>22} {_fmt(oracle, 3):>8} "
-                f"{_fmt(g.min_perception_index, 3):>8}  {g.up_region or '-'}"
-            )
-    sampled = [g for g in report.groups if g.samples is not None]
+        titles = ["restorer", "N(X|Y)", "ratio U/N [CI]", "oracle r", "P_min"]
+        tail = "  place against the Gaussian-oracle frontier"
+        rows = [_placement_row(g) for g in known]
+        lines += ["", *_table(titles, "<16 >10 >22 >8 >8", rows, tail)]
+    sampled = [g for g in groups if g.samples is not None]
     if sampled:
-        lines.append("")
-        lines.append(
-            f"{'restorer':<16} {'K':>3} {'spread':>10} {'error/spread [CI]':>24} {'coverage':>14}"
-        )
-        for g in sampled:
-            s = g.samples
-            assert s is not None
-            shown = _with_ci(s.error_to_spread_ratio)
-            cover = "-"
-            if s.interval_coverage is not None:
-                c = s.interval_coverage
-                cover = f"{c.coverage:.3f} at {c.level:g}"
-            lines.append(
-                f"{g.name[:16]:<16} {s.per_input:>3} {_fmt(s.spread.value, 3):>10} "
-                f"{shown:>24} {cover:>14}"
-            )
-    for g in report.groups:
-        for reason in g.risk.reasons:
-            lines.append(f"  {g.name}: {reason}")
+        titles = ["restorer", "K", "spread", "error/spread [CI]", "coverage"]
+        rows = [_samples_row(g) for g in sampled]
+        lines += ["", *_table(titles, "<16 >3 >10 >24 >14", rows)]
+    lines += [f"  {g.name}: {reason}" for g in groups for reason in g.risk.reasons]
     return "\n".join(lines)
 
 
+_HELP = "audit restored images against ground truth and write the JSON report"
+_DESCRIPTION = (
+    "Pair the images of --ground-truth with those of each --restored folder by file "
+    "name, run every estimator, print a summary and write the full JSON report."
+)
+
+
 def add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register the ``audit`` subcommand."""
-    p = sub.add_parser(
-        "audit",
-        help="audit restored images against ground truth and write the JSON report",
-        description=(
-            "Pair the images of --ground-truth with those of each --restored folder by file "
-            "name, run every estimator, print a summary and write the full JSON report."
-        ),
-    )
+    p = sub.add_parser("audit", help=_HELP, description=_DESCRIPTION)
     p.add_argument(
         "--ground-truth",
         type=Path,

@@ -17,23 +17,21 @@ from api_schemas.report import AuditReport
 from cli.errors import UsageError, exit_code, refused
 from reporting.comparison import IncomparableReportsError, compare_reports
 
+_HELP = "compare a candidate report with a baseline report (a regression gate)"
+_DESCRIPTION = (
+    "Match the pairs of two audit reports by id, print per-restorer paired "
+    "differences of PSNR, SSIM, uncertainty, perception and invented detail with "
+    "paired-bootstrap intervals, the verdicts that changed, and whether the candidate "
+    "regresses under the stated rule."
+)
+
 
 class _InputError(Exception):
     """A report file that cannot be read as a report of this version."""
 
 
 def add_compare_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register the ``compare`` subcommand."""
-    p = sub.add_parser(
-        "compare",
-        help="compare a candidate report with a baseline report (a regression gate)",
-        description=(
-            "Match the pairs of two audit reports by id, print per-restorer paired "
-            "differences of PSNR, SSIM, uncertainty, perception and invented detail with "
-            "paired-bootstrap intervals, the verdicts that changed, and whether the candidate "
-            "regresses under the stated rule."
-        ),
-    )
+    p = sub.add_parser("compare", help=_HELP, description=_DESCRIPTION)
     p.add_argument("baseline", type=Path, metavar="BASELINE.json", help="the reference report")
     p.add_argument("candidate", type=Path, metavar="CANDIDATE.json", help="the report to judge")
     p.add_argument(

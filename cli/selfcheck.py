@@ -17,6 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from api_schemas.exit_codes import EXIT_CHECK_FAILED, EXIT_OK
+from api_schemas.selfcheck import (
+    DEFAULT_IMAGES,
+    DEFAULT_RESAMPLES,
+    DEFAULT_SIZE,
+    DEFAULT_TOLERANCE,
+)
 from cli.audit import (
     _images_by_stem,
     _parse_degradation,
@@ -30,30 +36,28 @@ from workers.errors import AuditInputError
 if TYPE_CHECKING:
     import torch
 
+    from api_schemas.selfcheck import SelfCheckCreate
     from workers.selfcheck import SelfCheckResult
 
 
+_HELP = "check on an exact Gaussian problem that the placement is right for a degradation"
+_DESCRIPTION = (
+    "Synthesise a stationary Gaussian source (its spectrum fitted to --ground-truth, "
+    "or a default 1/f^3 one), observe it through --degradation, and audit its exact "
+    "posterior mean, a posterior sampler and the mean plus half the posterior noise. "
+    "The theory (docs/theory.md 3.12) expects uncertainty ratios 1, 2 and 1.25, all "
+    "on the Gaussian-oracle frontier, the mean low risk and the sampler high. Use "
+    "--images and --size like those of your own audit: the engine's prior depends "
+    "on how many pixels it is fitted to. Exit 0 when every check holds, 1 when one "
+    "fails."
+)
+
+
 def add_selfcheck_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register the ``selfcheck`` subcommand."""
-    p = sub.add_parser(
-        "selfcheck",
-        help="check on an exact Gaussian problem that the placement is right for a degradation",
-        description=(
-            "Synthesise a stationary Gaussian source (its spectrum fitted to --ground-truth, "
-            "or a default 1/f^3 one), observe it through --degradation, and audit its exact "
-            "posterior mean, a posterior sampler and the mean plus half the posterior noise. "
-            "The theory (docs/theory.md 3.12) expects uncertainty ratios 1, 2 and 1.25, all "
-            "on the Gaussian-oracle frontier, the mean low risk and the sampler high. Use "
-            "--images and --size like those of your own audit: the engine's prior depends "
-            "on how many pixels it is fitted to. Exit 0 when every check holds, 1 when one "
-            "fails."
-        ),
-    )
+    p = sub.add_parser("selfcheck", help=_HELP, description=_DESCRIPTION)
+    example = "e.g. downsample:4:bicubic, noise:0.05 or a JSON object"
     p.add_argument(
-        "--degradation",
-        required=True,
-        metavar="SPEC",
-        help="the degradation, e.g. downsample:4:bicubic, noise:0.05 or a JSON object",
+        "--degradation", required=True, metavar="SPEC", help=f"the degradation, {example}"
     )
     p.add_argument(
         "--ground-truth",
@@ -62,25 +66,35 @@ def add_selfcheck_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser
         help="folder of ground-truth images whose luma spectrum shapes the source "
         "(default: a 1/f^3 spectrum)",
     )
-    p.add_argument("--images", type=int, default=8, metavar="N", help="images (default 8)")
     p.add_argument(
-        "--size", type=int, default=128, metavar="PX", help="image side in pixels (default 128)"
+        "--images",
+        type=int,
+        default=DEFAULT_IMAGES,
+        metavar="N",
+        help="images (default %(default)s)",
+    )
+    p.add_argument(
+        "--size",
+        type=int,
+        default=DEFAULT_SIZE,
+        metavar="PX",
+        help="image side in pixels (default %(default)s)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the synthesis and bootstrap")
     p.add_argument("--device", default="auto", help=DEVICE_CHOICES)
     p.add_argument(
         "--bootstrap",
         type=int,
-        default=200,
+        default=DEFAULT_RESAMPLES,
         metavar="R",
-        help="bootstrap resamples over pairs (default 200)",
+        help="bootstrap resamples over pairs (default %(default)s)",
     )
     p.add_argument(
         "--tolerance",
         type=float,
-        default=0.05,
+        default=DEFAULT_TOLERANCE,
         metavar="T",
-        help="relative tolerance of the ratio checks (default 0.05)",
+        help="relative tolerance of the ratio checks (default %(default)s)",
     )
     p.add_argument(
         "--options",
@@ -127,18 +141,40 @@ def _degradation(text: str, flag: str) -> dict[str, Any]:
     return dumped
 
 
-def _audit_options(args: argparse.Namespace) -> dict[str, Any]:
-    options: dict[str, Any] = {}
+_FLAGS = {"resamples": "--bootstrap", "audit": "--options"}
+"""Request fields whose command-line flag has another name."""
+
+
+def _request(args: argparse.Namespace) -> SelfCheckCreate:
+    """The command's parameters as ``POST /v1/selfchecks`` takes them: the one model checks
+    both, so the command accepts what the service accepts."""
+    from pydantic import ValidationError
+
+    from api_schemas.problems import error_message
+    from api_schemas.selfcheck import SelfCheckCreate
+
+    audit = None
     if args.options is not None:
-        options = read_options_file(args.options)
-        if not isinstance(options, dict):
+        audit = read_options_file(args.options)
+        if not isinstance(audit, dict):
             raise UsageError("--options: expected a JSON object")
-        if "degradation" in options:
+        if "degradation" in audit:
             raise UsageError("--options: give the degradation with --degradation")
-    if args.bootstrap < 0:
-        raise UsageError(f"--bootstrap: expected R >= 0, got {args.bootstrap}")
-    options["bootstrap"] = {**(options.get("bootstrap") or {}), "resamples": args.bootstrap}
-    return options
+    fields = {
+        "degradation": _degradation(args.degradation, "--degradation"),
+        "images": args.images,
+        "size": args.size,
+        "seed": args.seed,
+        "tolerance": args.tolerance,
+        "resamples": args.bootstrap,
+        "audit": audit,
+    }
+    try:
+        return SelfCheckCreate.model_validate(fields)
+    except ValidationError as error:
+        field = str(error.errors()[0]["loc"][0])
+        flag = _FLAGS.get(field, f"--{field}")
+        raise UsageError(f"{flag}: {error_message(error.errors()[0])}") from error
 
 
 def checks_table(result: SelfCheckResult) -> str:
@@ -180,31 +216,14 @@ def run_selfcheck_command(args: argparse.Namespace, stdout: TextIO) -> int:
     """Execute ``selfcheck``; returns the exit code."""
     from pydantic import ValidationError
 
-    from workers.selfcheck import SelfCheckError, run_selfcheck
+    from workers.selfcheck import SelfCheckError, run_selfcheck_request
 
-    degradation = _degradation(args.degradation, "--degradation")
+    request = _request(args)
     audited = None if args.audited_as is None else _degradation(args.audited_as, "--audited-as")
-    if args.images < 2:
-        raise UsageError(f"--images: expected N >= 2, got {args.images}")
-    if args.size < 16:
-        raise UsageError(f"--size: expected PX >= 16, got {args.size}")
-    if not 0.0 < args.tolerance < 1.0:
-        raise UsageError(f"--tolerance: expected a number in (0, 1), got {args.tolerance}")
     device_option(args.device)
-    options = _audit_options(args)
     truths = _ground_truths(args.ground_truth) if args.ground_truth is not None else None
     try:
-        result = run_selfcheck(
-            degradation,
-            ground_truth=truths,
-            n_images=args.images,
-            size=args.size,
-            seed=args.seed,
-            device=args.device,
-            tolerance=args.tolerance,
-            options=options,
-            audited_degradation=audited,
-        )
+        result = run_selfcheck_request(request, truths, args.device, audited_degradation=audited)
     except ValidationError as error:
         raise refused(error) from error
     except ValueError as error:

@@ -18,6 +18,7 @@ import redis
 
 from jobstore.clock import LUA_NOW, Clock, clock_argument, redis_now
 from jobstore.ids import validate_job_id
+from jobstore.keyspace import RedisKeyspace
 
 DEFAULT_TTL_SECONDS: Final = 300.0
 
@@ -49,7 +50,7 @@ return 1
 )
 
 
-class Admissions:
+class Admissions(RedisKeyspace):
     """Slots of submissions in progress, per tenant, in the records' Redis."""
 
     def __init__(
@@ -57,13 +58,12 @@ class Admissions:
         client: redis.Redis,
         *,
         prefix: str = "ra",
-        ttl_seconds: float = DEFAULT_TTL_SECONDS,
         clock: Clock | None = None,
+        ttl_seconds: float = DEFAULT_TTL_SECONDS,
     ) -> None:
         if ttl_seconds <= 0:
             raise ValueError(f"expected a positive ttl, got {ttl_seconds}")
-        self.redis = client
-        self.prefix = prefix
+        super().__init__(client, prefix)
         self.ttl_seconds = ttl_seconds
         self.clock = clock  # None: Redis' clock (jobstore.clock)
         self._admit = client.register_script(_ADMIT)

@@ -25,6 +25,7 @@ import redis
 
 from jobstore.clock import Clock
 from jobstore.ids import validate_job_id
+from jobstore.keyspace import RedisKeyspace
 
 CALLBACK_FIELD: Final = "callback"
 
@@ -54,16 +55,15 @@ return 1
 """
 
 
-class CallbackQueue:
+class CallbackQueue(RedisKeyspace):
     """Register, claim and record the delivery of jobs' terminal events."""
 
     def __init__(
         self, client: redis.Redis, *, prefix: str = "ra", clock: Clock | None = None
     ) -> None:
-        self.redis = client
+        super().__init__(client, prefix)
         self.clock: Clock = clock or time.time
         """Epoch seconds now (injectable: tests make time pass instead of sleeping)."""
-        self.prefix = prefix
         self.key = f"{prefix}:callbacks"
         self._claim = client.register_script(_CLAIM)
         self._update = client.register_script(_UPDATE)

@@ -15,6 +15,7 @@ from typing import Any, Final, Literal, cast
 import redis
 
 from jobstore import _lua
+from jobstore.keyspace import RedisKeyspace
 
 ReservationState = Literal["new", "replay", "mismatch", "in_progress"]
 DEFAULT_PENDING_SECONDS: Final = 600
@@ -41,7 +42,7 @@ class Reservation:
     retry_after: int = 0
 
 
-class IdempotencyKeys:
+class IdempotencyKeys(RedisKeyspace):
     """Reserve, complete and release idempotency keys.
 
     Args:
@@ -59,13 +60,12 @@ class IdempotencyKeys:
         retention_seconds: int = 7 * 86400,
         pending_seconds: int = DEFAULT_PENDING_SECONDS,
     ) -> None:
-        self.redis = redis
-        self.prefix = prefix
-        self.retention_seconds = retention_seconds
-        self.pending_seconds = pending_seconds
+        super().__init__(redis, prefix)
         self._reserve = redis.register_script(_lua.IDEM_RESERVE)
         self._complete = redis.register_script(_lua.IDEM_COMPLETE)
         self._release = redis.register_script(_lua.IDEM_RELEASE)
+        self.retention_seconds = retention_seconds
+        self.pending_seconds = pending_seconds
 
     def reserve(self, tenant: str, key: str, payload_digest: str) -> Reservation:
         """Reserve ``key`` for a payload with ``payload_digest`` (atomic)."""

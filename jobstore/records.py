@@ -22,7 +22,7 @@ from __future__ import annotations
 import builtins
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, TypeVar, cast
 
@@ -54,6 +54,7 @@ from jobstore.errors import (
 )
 from jobstore.idempotency import idempotency_key_name
 from jobstore.ids import is_valid_job_id, validate_job_id
+from jobstore.keyspace import RedisKeyspace
 
 DEFAULT_RETENTION_SECONDS: Final = 7 * 86400
 _FIELDS: Final = (
@@ -83,6 +84,10 @@ def _text(value: object) -> str:
 
 def _time(value: str) -> datetime | None:
     return datetime.fromtimestamp(float(value), tz=UTC) if value else None
+
+
+_READ_FIELDS = frozenset(JobRead.model_fields) - {"progress", "error", "links", "callback"}
+"""Fields of the wire form that a record holds as they are."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,15 +162,12 @@ class JobRecord:
     def to_read(self, base_url_prefix: str) -> JobRead:
         """The wire form; ``base_url_prefix`` is the jobs collection URL, e.g. ``/v1/jobs``."""
         url = f"{base_url_prefix.rstrip('/')}/{self.id}"
+        # The fields the record and the wire share keep their names (id, kind, state, times,
+        # cancel_requested); the rest is derived.
+        shared = {f.name: getattr(self, f.name) for f in fields(self) if f.name in _READ_FIELDS}
         return JobRead(
-            id=self.id,
-            kind=self.kind,
-            state=self.state,
-            created_at=self.created_at,
-            started_at=self.started_at,
-            finished_at=self.finished_at,
+            **shared,
             progress=JobProgress(done=self.done, total=self.total),
-            cancel_requested=self.cancel_requested,
             error=_problem(self.error),
             links=JobLinks.model_validate(
                 {"self": url, "report": f"{url}/report", "cancel": f"{url}/cancel"}
@@ -174,7 +176,7 @@ class JobRecord:
         )
 
 
-class JobRecords:
+class JobRecords(RedisKeyspace):
     """Create, read, list and transition job records.
 
     Args:
@@ -195,10 +197,7 @@ class JobRecords:
     ) -> None:
         if retention_seconds <= 0:
             raise ValueError(f"expected a positive retention, got {retention_seconds}")
-        if not prefix or ":" in prefix:
-            raise ValueError(f"expected a prefix without ':', got {prefix!r}")
-        self.redis = redis
-        self.prefix = prefix
+        super().__init__(redis, prefix)
         self.retention_seconds = retention_seconds
         self.clock = clock
         self._create = redis.register_script(_lua.CREATE)

@@ -35,6 +35,7 @@ import redis
 
 from jobstore import _lua
 from jobstore.ids import validate_job_id
+from jobstore.keyspace import RedisKeyspace
 
 WriteRefusal = Literal["MISCONF", "OOM", "READONLY", "NOREPLICAS"]
 _REFUSAL: Final = re.compile(
@@ -133,7 +134,7 @@ class Persistence:
         return "; ".join(failed)
 
 
-class StoredBytes:
+class StoredBytes(RedisKeyspace):
     """The bytes each tenant's jobs keep in the payload store, in the job records' Redis.
 
     Args:
@@ -144,8 +145,7 @@ class StoredBytes:
     """
 
     def __init__(self, redis: redis.Redis, *, prefix: str, retention_seconds: int) -> None:
-        self.redis = redis
-        self.prefix = prefix
+        super().__init__(redis, prefix)
         self.retention_seconds = retention_seconds
         self._usage = redis.register_script(_lua.TENANT_BYTES)
         self._set = redis.register_script(_lua.SET_JOB_BYTES)

@@ -33,6 +33,7 @@ from typing import Any, Final
 import redis
 
 from jobstore.clock import LUA_NOW, Clock, clock_argument, redis_now
+from jobstore.keyspace import RedisKeyspace
 from jobstore.records import JobRecord
 
 JOB_DURATION: Final = "job"
@@ -121,7 +122,7 @@ def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-class Telemetry:
+class Telemetry(RedisKeyspace):
     """Records and reads the service's metrics.
 
     Args:
@@ -133,10 +134,7 @@ class Telemetry:
     def __init__(
         self, redis: redis.Redis, *, prefix: str = "ra", clock: Clock | None = None
     ) -> None:
-        if not prefix or ":" in prefix:
-            raise ValueError(f"expected a prefix without ':', got {prefix!r}")
-        self.redis = redis
-        self.prefix = prefix
+        super().__init__(redis, prefix)
         self.clock = clock  # None: Redis' clock (jobstore.clock); heartbeats expire by it
         self._record_pairs = redis.register_script(_RECORD_PAIRS)
         self._heartbeat = redis.register_script(_HEARTBEAT)

@@ -22,7 +22,7 @@ the same scheme (n indices with replacement per resample, seeded), only the gene
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 
@@ -114,6 +114,18 @@ def _difference(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else b - a
 
 
+_NO_DIFFERENCE: dict[str, Any] = {
+    "baseline_mean": None,
+    "candidate_mean": None,
+    "mean_difference": None,
+    "ci_low": None,
+    "ci_high": None,
+    "regressed": False,
+    "improved": False,
+}
+"""A metric without any pair valued on both sides: nothing measured, no verdict."""
+
+
 def _metric(
     metric: CompareMetric,
     matched: Sequence[tuple[PairReport, PairReport]],
@@ -122,41 +134,30 @@ def _metric(
     rows = [(_PAIR_VALUE[metric](b), _PAIR_VALUE[metric](c)) for b, c in matched]
     both = [(b, c) for b, c in rows if b is not None and c is not None]
     higher_is_better = HIGHER_IS_BETTER[metric]
-    if not both:
-        return MetricDifference(
-            metric=metric,
-            higher_is_better=higher_is_better,
-            pairs=0,
-            baseline_mean=None,
-            candidate_mean=None,
-            mean_difference=None,
-            ci_low=None,
-            ci_high=None,
-            regressed=False,
-            improved=False,
+    measured = _NO_DIFFERENCE
+    if both:
+        baseline = np.array([b for b, _ in both])
+        candidate = np.array([c for _, c in both])
+        differences = candidate - baseline
+        low, high = paired_bootstrap_interval(
+            differences, resamples=rule.resamples, level=rule.level, seed=rule.seed
         )
-    baseline = np.array([b for b, _ in both])
-    candidate = np.array([c for _, c in both])
-    differences = candidate - baseline
-    low, high = paired_bootstrap_interval(
-        differences, resamples=rule.resamples, level=rule.level, seed=rule.seed
-    )
-    margin = rule.margin(metric)
-    if higher_is_better:
-        regressed, improved = high < -margin, low > 0.0
-    else:
-        regressed, improved = low > margin, high < 0.0
+        margin = rule.margin(metric)
+        if higher_is_better:
+            regressed, improved = high < -margin, low > 0.0
+        else:
+            regressed, improved = low > margin, high < 0.0
+        measured = {
+            "baseline_mean": float(baseline.mean()),
+            "candidate_mean": float(candidate.mean()),
+            "mean_difference": float(differences.mean()),
+            "ci_low": low,
+            "ci_high": high,
+            "regressed": regressed,
+            "improved": improved,
+        }
     return MetricDifference(
-        metric=metric,
-        higher_is_better=higher_is_better,
-        pairs=len(both),
-        baseline_mean=float(baseline.mean()),
-        candidate_mean=float(candidate.mean()),
-        mean_difference=float(differences.mean()),
-        ci_low=low,
-        ci_high=high,
-        regressed=regressed,
-        improved=improved,
+        metric=metric, higher_is_better=higher_is_better, pairs=len(both), **measured
     )
 
 

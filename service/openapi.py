@@ -18,7 +18,6 @@ from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic.json_schema import models_json_schema
 
@@ -157,18 +156,13 @@ def _unauthenticated(schema: dict[str, Any]) -> None:
 def install(app: FastAPI) -> None:
     """Replace ``app.openapi`` with the adjusted, cached document."""
 
+    app.servers = SERVERS
+    app.license_info = LICENSE
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title,
-                version=app.version,
-                summary=app.summary,
-                description=app.description,
-                routes=app.routes,
-                separate_input_output_schemas=app.separate_input_output_schemas,
-                servers=SERVERS,
-                license_info=LICENSE,
-            )
+            # FastAPI's own document of the app (it caches it on app.openapi_schema), adjusted.
+            schema = FastAPI.openapi(app)
             _add_binary_format(schema)
             _problem_content(schema)
             _unauthenticated(schema)

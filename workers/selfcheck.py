@@ -43,6 +43,7 @@ from api_schemas.report import AuditReport, GroupReport
 from api_schemas.selfcheck import (
     DEFAULT_RESAMPLES,
     DEFAULT_TOLERANCE,
+    SelfCheckCreate,
     SelfCheckItem,
     SelfCheckResult,
     SelfCheckSource,
@@ -65,6 +66,7 @@ __all__ = [
     "default_spectrum",
     "fitted_spectrum",
     "run_selfcheck",
+    "run_selfcheck_request",
     "synthesize",
 ]
 
@@ -455,24 +457,23 @@ def _luma(images: Sequence[torch.Tensor]) -> list[torch.Tensor]:
 def _ratio_check(group: GroupReport, expected: float, tolerance: float) -> Check:
     estimate = group.uncertainty_ratio
     value = None if estimate is None else estimate.value
-    measured = "-"
-    interval = None
-    if estimate is not None and value is not None:
-        measured = f"{value:.3f}"
-        if estimate.ci_low is not None and estimate.ci_high is not None:
-            interval = (estimate.ci_low, estimate.ci_high)
-            measured += f" [{estimate.ci_low:.3f}, {estimate.ci_high:.3f}]"
-    holds = value is not None and abs(value - expected) <= tolerance * expected
+    measured = "-" if value is None else f"{value:.3f}"
+    low = high = None
+    if value is not None and estimate is not None:
+        low, high = estimate.ci_low, estimate.ci_high
+    interval = None if low is None or high is None else (low, high)
+    if interval is not None:
+        measured += f" [{interval[0]:.3f}, {interval[1]:.3f}]"
     return Check(
         name=f"{group.name} uncertainty ratio",
         restorer=group.name,
         expected=f"{expected:g} ± {100 * tolerance:g} %",
-        measured=measured,
         expected_value=expected,
+        tolerance=tolerance,
+        holds=value is not None and abs(value - expected) <= tolerance * expected,
+        measured=measured,
         value=value,
         interval=interval,
-        tolerance=tolerance,
-        holds=holds,
     )
 
 
@@ -652,7 +653,6 @@ def run_selfcheck(
         should_cancel=should_cancel,
     )
     audit_seconds = time.perf_counter() - started
-    notes.extend(_prior_notes(report, audit_options))
     info = SelfCheckSource(
         degradation=spec,
         audited_degradation=audited,
@@ -672,8 +672,34 @@ def run_selfcheck(
         passed=all(check.holds for check in checks),
         checks=checks,
         report=report,
+        notes=[*notes, *_prior_notes(report, audit_options)],
         source=info,
         synthesis_seconds=synthesis_seconds,
         audit_seconds=audit_seconds,
-        notes=notes,
+    )
+
+
+def run_selfcheck_request(
+    request: SelfCheckCreate,
+    ground_truth: Sequence[torch.Tensor] | None,
+    device: str,
+    *,
+    audited_degradation: Mapping[str, Any] | str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> SelfCheckResult:
+    """:func:`run_selfcheck` with the parameters of a validated request: the one reading of
+    ``SelfCheckCreate`` that the service's job and the command line share."""
+    return run_selfcheck(
+        request.degradation,
+        ground_truth,
+        request.images,
+        request.size,
+        request.seed,
+        device,
+        tolerance=request.tolerance,
+        options=request.audit_overrides(),
+        audited_degradation=audited_degradation,
+        progress=progress,
+        should_cancel=should_cancel,
     )

@@ -55,24 +55,12 @@ class BatchStatistics:
     """Statistics of one batch of B pairs, moved to the CPU."""
 
     indices: list[int]
-    mse: torch.Tensor
-    psnr: torch.Tensor
-    ssim: torch.Tensor
-    error: PatchMoments
-    truth: PatchMoments
-    restored: PatchMoments
-    knn_error: torch.Tensor
-    knn_truth: torch.Tensor
-    knn_restored: torch.Tensor
-    residual_energy: torch.Tensor
-    detail_energy: torch.Tensor
-    measurement_residual: torch.Tensor
-    """(B,) mean |H x_hat - y|^2 (docs/theory.md 3.7); NaN where no observation was given."""
-    values_per_image: int
-    """C H' W' of the statistics' grid (the cropped images): the invented-detail ratio's flat
-    rule is per value (docs/theory.md 3.7)."""
-    max_error: torch.Tensor
-    """(B,) largest absolute error of each pair (on the statistics' grid)."""
+    values: PairValues
+    """The per-pair numbers, ``(B,)`` each."""
+    moments: MomentTriple
+    """The patch moments at the main patch size."""
+    knn: PatchSamples
+    """The nearest-neighbour estimators' subsampled patches of this batch."""
     extra: dict[int, MomentTriple] = field(default_factory=dict)
     """Error, truth and restored patch moments at each extra patch size (docs/theory.md 3.11)."""
     restored_quantised: bool = False
@@ -82,11 +70,6 @@ class BatchStatistics:
     """Within-input statistics when the pairs are several outputs per input (3.9)."""
     maps: dict[str, torch.Tensor] = field(default_factory=dict)
     """Per-pixel maps ``(B, 1, H', W')`` on the cropped grid, by artifact kind."""
-
-    @property
-    def moments(self) -> MomentTriple:
-        """The patch moments at the main patch size."""
-        return MomentTriple(self.error, self.truth, self.restored)
 
 
 @dataclass(frozen=True)
@@ -191,22 +174,22 @@ def batch_statistics(
             maps["sample_std"] = sigma
     grid = restored * 255.0
     quantised = bool(((grid - grid.round()).abs() <= 1e-3).all())
-    return BatchStatistics(
-        indices=indices,
+    values = PairValues(
         mse=metrics.mse.double().cpu(),
         psnr=metrics.psnr.double().cpu(),
         ssim=metrics.ssim.double().cpu(),
-        error=moments.error,
-        truth=moments.truth,
-        restored=moments.restored,
-        knn_error=samples[0].double().cpu(),
-        knn_truth=samples[1].double().cpu(),
-        knn_restored=samples[2].double().cpu(),
         residual_energy=residual.double().cpu(),
         detail_energy=detail_energy.double().cpu(),
         measurement_residual=residual_measure,
-        values_per_image=x[0].numel(),
         max_error=error.abs().amax(dim=(1, 2, 3)).double().cpu(),
+        patches=moments.error.count.double(),
+        values_per_image=torch.full((len(indices),), float(x[0].numel()), dtype=torch.float64),
+    )
+    return BatchStatistics(
+        indices=indices,
+        values=values,
+        moments=moments,
+        knn=PatchSamples(*(sample.double().cpu() for sample in samples)),
         extra=by_size,
         restored_quantised=quantised,
         samples=sample_batch,
@@ -345,27 +328,14 @@ class PairValues:
     residual_energy: torch.Tensor
     detail_energy: torch.Tensor
     measurement_residual: torch.Tensor
+    """Mean |H x_hat - y|^2 (docs/theory.md 3.7); NaN where no observation was given."""
     max_error: torch.Tensor
+    """Largest absolute error of each pair (on the statistics' grid)."""
     patches: torch.Tensor
     """Error patches per pair."""
     values_per_image: torch.Tensor
-    """C H' W' of each pair's statistics grid."""
-
-    @classmethod
-    def of(cls, batch: BatchStatistics) -> PairValues:
-        return cls(
-            mse=batch.mse,
-            psnr=batch.psnr,
-            ssim=batch.ssim,
-            residual_energy=batch.residual_energy,
-            detail_energy=batch.detail_energy,
-            measurement_residual=batch.measurement_residual,
-            max_error=batch.max_error,
-            patches=batch.error.count.double(),
-            values_per_image=torch.full(
-                (len(batch.indices),), float(batch.values_per_image), dtype=torch.float64
-            ),
-        )
+    """C H' W' of each pair's statistics grid (the cropped images): the invented-detail ratio's
+    flat rule is per value (docs/theory.md 3.7)."""
 
     @classmethod
     def concatenated(cls, parts: list[PairValues], order: torch.Tensor) -> PairValues:
@@ -395,10 +365,6 @@ class PatchSamples:
     error: torch.Tensor
     truth: torch.Tensor
     restored: torch.Tensor
-
-    @classmethod
-    def of(cls, batch: BatchStatistics) -> PatchSamples:
-        return cls(batch.knn_error, batch.knn_truth, batch.knn_restored)
 
 
 @dataclass
@@ -450,17 +416,17 @@ class GroupStatistics:
         self.moments.add(batch.moments, weights)
         for size, parts in batch.extra.items():
             self.extra.setdefault(size, _StreamedTriple()).add(parts, weights)
-        self.uncertainty.append(gaussian_entropy_power_from_statistics(batch.error))
+        self.uncertainty.append(gaussian_entropy_power_from_statistics(batch.moments.error))
         self.perception.append(
-            gaussian_renyi_divergence_from_statistics(batch.truth, batch.restored, self.order)
+            gaussian_renyi_divergence_from_statistics(
+                batch.moments.truth, batch.moments.restored, self.order
+            )
         )
-        self.patch_count += int(batch.error.count.sum())
+        self.patch_count += int(batch.moments.error.count.sum())
         self.restored_quantised &= batch.restored_quantised
         if self.samples is not None and batch.samples is not None:
             self.samples.add(batch.samples)
-        self.records.append(
-            _BatchRecord(batch.indices, PairValues.of(batch), PatchSamples.of(batch))
-        )
+        self.records.append(_BatchRecord(batch.indices, batch.values, batch.knn))
 
     def finish(self) -> FinishedGroup:
         """Everything in submission order."""
@@ -475,28 +441,17 @@ class GroupStatistics:
         sums = self.moments.finish()
         return FinishedGroup(
             indices=order[perm].tolist(),
-            mse=values.mse,
-            psnr=values.psnr,
-            ssim=values.ssim,
+            values=values,
             pair_uncertainty=torch.cat(self.uncertainty)[perm],
             pair_perception=torch.cat(self.perception)[perm],
-            pooled_error=sums.pooled_error,
-            pooled_truth=sums.pooled_truth,
-            pooled_restored=sums.pooled_restored,
-            resampled_error=sums.resampled_error,
-            resampled_truth=sums.resampled_truth,
-            resampled_restored=sums.resampled_restored,
+            sums=sums,
             weights=self.weights,
             patch_count=self.patch_count,
-            knn_error=samples([r.samples.error for r in self.records]),
-            knn_truth=samples([r.samples.truth for r in self.records]),
-            knn_restored=samples([r.samples.restored for r in self.records]),
-            residual_energy=values.residual_energy,
-            detail_energy=values.detail_energy,
-            measurement_residual=values.measurement_residual,
-            values_per_image=values.values_per_image,
-            pair_patches=values.patches,
-            max_error=values.max_error,
+            knn=PatchSamples(
+                samples([r.samples.error for r in self.records]),
+                samples([r.samples.truth for r in self.records]),
+                samples([r.samples.restored for r in self.records]),
+            ),
             by_patch_size={size: sums.finish() for size, sums in self.extra.items()},
             restored_quantised=self.restored_quantised,
             samples=self.samples.finish() if self.samples is not None else None,
@@ -522,32 +477,17 @@ class FinishedGroup:
     pooled (one row) and bootstrap-resampled (R rows, or None) patch-moment sums."""
 
     indices: list[int]
-    mse: torch.Tensor
-    psnr: torch.Tensor
-    ssim: torch.Tensor
+    values: PairValues
+    """The per-pair numbers, ``(n,)`` each, in submission order."""
     pair_uncertainty: torch.Tensor
     pair_perception: torch.Tensor
-    pooled_error: PatchMoments
-    pooled_truth: PatchMoments
-    pooled_restored: PatchMoments
-    resampled_error: PatchMoments | None
-    resampled_truth: PatchMoments | None
-    resampled_restored: PatchMoments | None
+    sums: MomentSums
+    """The moment sums at the main patch size."""
     weights: torch.Tensor | None
     """The bootstrap's resampling counts (R x n pairs), or None without a bootstrap."""
     patch_count: int
-    knn_error: torch.Tensor
-    knn_truth: torch.Tensor
-    knn_restored: torch.Tensor
-    residual_energy: torch.Tensor
-    detail_energy: torch.Tensor
-    measurement_residual: torch.Tensor
-    values_per_image: torch.Tensor
-    """(n,) C H' W' of each pair's statistics grid."""
-    pair_patches: torch.Tensor
-    """(n,) error patches per pair."""
-    max_error: torch.Tensor
-    """(n,) largest absolute error per pair."""
+    knn: PatchSamples
+    """Every pair's subsampled patches, in batch order."""
     by_patch_size: dict[int, MomentSums]
     """Moment sums at the extra patch sizes of the dimension sweep (docs/theory.md 3.11)."""
     restored_quantised: bool
@@ -556,18 +496,6 @@ class FinishedGroup:
     """Several outputs per input (docs/theory.md 3.9), or None."""
 
     @property
-    def sums(self) -> MomentSums:
-        """The moment sums at the main patch size."""
-        return MomentSums(
-            self.pooled_error,
-            self.pooled_truth,
-            self.pooled_restored,
-            self.resampled_error,
-            self.resampled_truth,
-            self.resampled_restored,
-        )
-
-    @property
     def dimension(self) -> int:
         """Patch dimension d = C p^2."""
-        return int(self.pooled_error.total.shape[-1])
+        return int(self.sums.pooled_error.total.shape[-1])

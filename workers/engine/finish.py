@@ -67,7 +67,7 @@ def invented_detail_ratios(stats: FinishedGroup) -> torch.Tensor:
     """(n,) invented-detail ratio of each pair, NaN for a flat ground truth (the library's
     rule, docs/theory.md 3.7, on each pair's statistics grid)."""
     return invented_detail_ratio_from_statistics(
-        stats.residual_energy, stats.detail_energy, stats.values_per_image
+        stats.values.residual_energy, stats.values.detail_energy, stats.values.values_per_image
     )
 
 
@@ -142,8 +142,8 @@ def knn_estimates(stats: FinishedGroup, options: AuditOptions) -> KnnEstimates:
     """The group's Kozachenko-Leonenko and Póczos-Schneider estimates with their calibration."""
     seed = options.bootstrap.seed
     return KnnEstimates(
-        uncertainty=calibrated_knn_entropy_power(stats.knn_error, options.knn_k, seed),
+        uncertainty=calibrated_knn_entropy_power(stats.knn.error, options.knn_k, seed),
         perception=calibrated_knn_renyi_divergence(
-            stats.knn_truth, stats.knn_restored, options.renyi_order, options.knn_k, seed
+            stats.knn.truth, stats.knn.restored, options.renyi_order, options.knn_k, seed
         ),
     )

@@ -95,18 +95,9 @@ def _knn_estimate(value: float | None, estimator: str, k: int, samples: torch.Te
 
 
 def verdict_thresholds(options: AuditOptions) -> VerdictThresholds:
-    """The verdict's thresholds from the job's options (docs/theory.md 3.8)."""
-    t = options.thresholds
-    return VerdictThresholds(
-        high_ratio=t.high_uncertainty_ratio,
-        medium_ratio=t.medium_uncertainty_ratio,
-        high_idr=t.high_invented_detail_ratio,
-        medium_idr=t.medium_invented_detail_ratio,
-        high_eta=t.high_min_uncertainty_multiplier,
-        medium_eta=t.medium_min_uncertainty_multiplier,
-        medium_calibration=t.medium_calibration_band,
-        high_calibration=t.high_calibration_band,
-    )
+    """The verdict's thresholds from the job's options (docs/theory.md 3.8): the library's
+    thresholds carry the wire model's names, so they pass through as they are."""
+    return VerdictThresholds(**options.thresholds.model_dump())
 
 
 _ROUNDING_REASON = (
@@ -448,7 +439,7 @@ def summarize_group(
             f"at d = {dimension} (wrong sign on Gaussian data); read the calibrated one "
             "(knn_calibrated, docs/theory.md 3.10) or the Gaussian estimate"
         )
-    n_knn = int(stats.knn_error.shape[0])
+    n_knn = int(stats.knn.error.shape[0])
     knn_calibrated = KnnCalibrated(
         uncertainty=_estimate(
             finite_or_none(calibrated_u.value),
@@ -462,7 +453,7 @@ def summarize_group(
             None,
             level,
             f"poczos_schneider_k{options.knn_k}_gaussian_null_calibrated",
-            int(stats.knn_truth.shape[0]),
+            int(stats.knn.truth.shape[0]),
         ),
         uncertainty_correction=finite_or_none(calibrated_u.correction),
         perception_correction=finite_or_none(calibrated_p.correction),
@@ -473,7 +464,7 @@ def summarize_group(
             "undefined (too few patches, or a constant error)"
         )
 
-    psnr = stats.psnr
+    psnr = stats.values.psnr
     if not bool(torch.isfinite(psnr).all()):
         warnings.append(
             f"group {name}: PSNR is undefined for pairs with MSE 0; the group PSNR is null"
@@ -489,7 +480,7 @@ def summarize_group(
         )
     invented = _mean_estimate(finite_ratio, ratio_weights, level, "regressed high-pass residual")
 
-    mse_mean = float(stats.mse.mean())
+    mse_mean = float(stats.values.mse.mean())
     uncertainty = _estimate(
         finite_or_none(pooled_u), boot_u, level, "gaussian_wishart_corrected", n_patches
     )
@@ -537,17 +528,19 @@ def summarize_group(
         n_patches=n_patches,
         dimension=dimension,
         distortion=GroupDistortion(
-            mse=_mean_estimate(stats.mse, weights, level, "mean over pairs"),
+            mse=_mean_estimate(stats.values.mse, weights, level, "mean over pairs"),
             psnr=_mean_estimate(psnr, weights, level, "mean over pairs"),
-            ssim=_mean_estimate(stats.ssim, weights, level, "mean over pairs (Gaussian window)"),
+            ssim=_mean_estimate(
+                stats.values.ssim, weights, level, "mean over pairs (Gaussian window)"
+            ),
         ),
         uncertainty=GroupUncertainty(
             gaussian=uncertainty,
-            knn=_knn_estimate(knn_u, "kozachenko_leonenko", options.knn_k, stats.knn_error),
+            knn=_knn_estimate(knn_u, "kozachenko_leonenko", options.knn_k, stats.knn.error),
         ),
         perception=GroupPerception(
             gaussian_renyi=_estimate(perception, boot_p, level, estimator_p, n_patches),
-            knn_renyi=_knn_estimate(knn_p, "poczos_schneider", options.knn_k, stats.knn_truth),
+            knn_renyi=_knn_estimate(knn_p, "poczos_schneider", options.knn_k, stats.knn.truth),
             per_dimension=None if perception is None else perception / dimension,
         ),
         min_uncertainty_multiplier=eta,
@@ -579,7 +572,7 @@ def summarize_group(
         hallucination=GroupHallucination(invented_detail_ratio=invented),
         risk=_verdict(
             mse_mean,
-            float(stats.max_error.max()),
+            float(stats.values.max_error.max()),
             group_ratio,
             invented.value,
             options,
@@ -596,10 +589,10 @@ def summarize_group(
         )
     pairs: list[PairReport] = []
     for row, meta in enumerate(metas):
-        mse = float(stats.mse[row])
+        mse = float(stats.values.mse[row])
         p_pair = finite_or_none(pair_p[row])
         pair_warnings = list(meta.warnings)
-        psnr_pair = finite_or_none(stats.psnr[row])
+        psnr_pair = finite_or_none(stats.values.psnr[row])
         if psnr_pair is None:
             pair_warnings.append("psnr is null: MSE is 0 (restored equals ground truth)")
         ratio_pair = finite_or_none(ratio[row])
@@ -608,9 +601,9 @@ def summarize_group(
         u_pair = finite_or_none(pair_u[row])
         if u_pair is None:
             pair_warnings.append("uncertainty is null: the error covariance is singular")
-        elif float(stats.pair_patches[row]) < 10 * dimension:
+        elif float(stats.values.patches[row]) < 10 * dimension:
             pair_warnings.append(
-                f"uncertainty rests on {int(stats.pair_patches[row])} patches (< 10 d = "
+                f"uncertainty rests on {int(stats.values.patches[row])} patches (< 10 d = "
                 f"{10 * dimension}): the Wishart-corrected estimate can exceed the MSE by several "
                 "per cent on so few patches (docs/theory.md 3.4)"
             )
@@ -623,13 +616,20 @@ def summarize_group(
                 group=meta.group,
                 width=meta.width,
                 height=meta.height,
-                distortion=PairDistortion(mse=mse, psnr=psnr_pair, ssim=float(stats.ssim[row])),
+                distortion=PairDistortion(
+                    mse=mse, psnr=psnr_pair, ssim=float(stats.values.ssim[row])
+                ),
                 uncertainty=PairUncertainty(gaussian=u_pair),
                 perception=PairPerception(gaussian_renyi=p_pair),
-                consistency=_consistency(stats.measurement_residual[row]),
+                consistency=_consistency(stats.values.measurement_residual[row]),
                 hallucination=PairHallucination(invented_detail_ratio=ratio_pair, maps=meta.maps),
                 risk=_verdict(
-                    mse, float(stats.max_error[row]), pair_ratio, ratio_pair, options, pair_missing
+                    mse,
+                    float(stats.values.max_error[row]),
+                    pair_ratio,
+                    ratio_pair,
+                    options,
+                    pair_missing,
                 ),
                 warnings=pair_warnings,
             )

@@ -121,28 +121,17 @@ def measurement_map(
 
 
 def null_space_map(
-    restored: torch.Tensor,
-    target: torch.Tensor,
-    operator: DegradationOperator,
-    tol: float = 1e-10,
-    max_iter: int = 500,
+    restored: torch.Tensor, target: torch.Tensor, operator: DegradationOperator
 ) -> torch.Tensor:
     """Null-space hallucination map ``|(I - H+ H)(x_hat - x)|``, summed over channels.
 
     Implements docs/theory.md §3.7.
 
-    Args:
-        restored: ``(B, C, H, W)`` restored images.
-        target: ``(B, C, H, W)`` ground truth, same shape and dtype.
-        operator: the degradation's linear part.
-        tol: CG tolerance of the pseudo-inverse.
-        max_iter: CG iteration cap.
-
-    Returns:
-        ``(B, 1, H, W)`` non-negative map in the dtype of ``restored``.
-
-    Raises:
-        EstimatorInputError: on invalid tensors or mismatched shapes or dtypes.
+    Takes the restored images and the ground truth ``target`` (both ``(B, C, H, W)``, same
+    shape and dtype) and the degradation's linear ``operator``, whose projection
+    (:meth:`DegradationOperator.null_space_project`) solves to its default tolerance; returns
+    a ``(B, 1, H, W)`` non-negative map in ``restored``'s dtype and raises
+    ``EstimatorInputError`` on invalid tensors or mismatched shapes or dtypes.
 
     Example:
         Area 2x: an error of +1 and -1 on two pixels of one block is invisible to the
@@ -156,4 +145,4 @@ def null_space_map(
         [1.0, 1.0, 0.0, 0.0]
     """
     check_pair(restored, target)
-    return operator.null_space_project(restored - target, tol, max_iter).abs().sum(1, keepdim=True)
+    return operator.null_space_project(restored - target).abs().sum(1, keepdim=True)

@@ -94,34 +94,34 @@ def _available(value: float | None) -> bool:
 class VerdictThresholds:
     """Where each piece of evidence turns medium and high (docs/theory.md §3.8 defaults)."""
 
-    high_ratio: float = 1.8
-    medium_ratio: float = 1.4
-    high_idr: float = 0.5
-    medium_idr: float = 0.25
-    high_eta: float = 1.8
-    medium_eta: float = 1.4
-    medium_calibration: tuple[float, float] = (1.5, 3.0)
+    high_uncertainty_ratio: float = 1.8
+    medium_uncertainty_ratio: float = 1.4
+    high_invented_detail_ratio: float = 0.5
+    medium_invented_detail_ratio: float = 0.25
+    high_min_uncertainty_multiplier: float = 1.8
+    medium_min_uncertainty_multiplier: float = 1.4
+    medium_calibration_band: tuple[float, float] = (1.5, 3.0)
     """Error-to-spread ratios outside this band are at least medium."""
-    high_calibration: tuple[float, float] = (1.2, 5.0)
+    high_calibration_band: tuple[float, float] = (1.2, 5.0)
     """Error-to-spread ratios outside this band are high."""
 
     def check(self) -> None:
         """Raise EstimatorInputError unless every threshold is finite and ordered."""
-        _check_thresholds(self.high_ratio, self.medium_ratio, "ratio")
-        _check_thresholds(self.high_idr, self.medium_idr, "idr")
-        _check_thresholds(self.high_eta, self.medium_eta, "eta")
+        for name in ("uncertainty_ratio", "invented_detail_ratio", "min_uncertainty_multiplier"):
+            high, medium = getattr(self, f"high_{name}"), getattr(self, f"medium_{name}")
+            _check_thresholds(high, medium, name)
         for band, name in (
-            (self.medium_calibration, "medium_calibration"),
-            (self.high_calibration, "high_calibration"),
+            (self.medium_calibration_band, "medium_calibration_band"),
+            (self.high_calibration_band, "high_calibration_band"),
         ):
             _check_thresholds(band[1], band[0], name)
         if not (
-            self.high_calibration[0] <= self.medium_calibration[0]
-            and self.medium_calibration[1] <= self.high_calibration[1]
+            self.high_calibration_band[0] <= self.medium_calibration_band[0]
+            and self.medium_calibration_band[1] <= self.high_calibration_band[1]
         ):
             raise EstimatorInputError(
                 "expected the medium calibration band inside the high one, got "
-                f"{self.medium_calibration!r} and {self.high_calibration!r}"
+                f"{self.medium_calibration_band!r} and {self.high_calibration_band!r}"
             )
 
 
@@ -162,9 +162,9 @@ MISSING_DEFAULTS = {
 
 
 def _calibration(value: float, thresholds: VerdictThresholds) -> tuple[RiskLevel, str]:
-    shown = _number(value, *thresholds.medium_calibration, *thresholds.high_calibration)
-    high_low, high_high = thresholds.high_calibration
-    medium_low, medium_high = thresholds.medium_calibration
+    shown = _number(value, *thresholds.medium_calibration_band, *thresholds.high_calibration_band)
+    high_low, high_high = thresholds.high_calibration_band
+    medium_low, medium_high = thresholds.medium_calibration_band
     if value < high_low or value > high_high:
         level: RiskLevel = "high"
         band = f"outside [{high_low:g}, {high_high:g}]"
@@ -242,15 +242,15 @@ def risk_verdict(
         (
             "uncertainty_ratio",
             uncertainty_ratio,
-            limits.high_ratio,
-            limits.medium_ratio,
+            limits.high_uncertainty_ratio,
+            limits.medium_uncertainty_ratio,
             _RATIO_MEANING,
         ),
         (
             "invented_detail_ratio",
             invented_detail_ratio,
-            limits.high_idr,
-            limits.medium_idr,
+            limits.high_invented_detail_ratio,
+            limits.medium_invented_detail_ratio,
             _IDR_MEANING,
         ),
     )
@@ -268,8 +268,8 @@ def risk_verdict(
             *_grade(
                 "min_uncertainty_multiplier",
                 float(min_uncertainty_multiplier),  # type: ignore[arg-type]
-                limits.high_eta,
-                limits.medium_eta,
+                limits.high_min_uncertainty_multiplier,
+                limits.medium_min_uncertainty_multiplier,
                 _ETA_MEANING,
             )
         )

@@ -44,7 +44,7 @@ def selfcheck_job(job_id: str, stores: Stores, worker_id: str | None = None) -> 
         redis.ConnectionError: Redis could not be reached (the task retries).
     """
     from workers import io as image_io
-    from workers.selfcheck import SelfCheckError, run_selfcheck
+    from workers.selfcheck import SelfCheckError, run_selfcheck_request
 
     records, payloads, settings = stores.records, stores.payloads, stores.settings
     worker_id = worker_id or new_worker_id()
@@ -81,15 +81,10 @@ def selfcheck_job(job_id: str, stores: Stores, worker_id: str | None = None) -> 
                     max_pixels=settings.max_pixels_per_image,
                 )
                 truths = [image.tensor for image in decoded]
-            result = run_selfcheck(
-                request.degradation,
-                ground_truth=truths,
-                n_images=request.images,
-                size=request.size,
-                seed=request.seed,
-                device=settings.device,
-                tolerance=request.tolerance,
-                options=request.audit_overrides(),
+            result = run_selfcheck_request(
+                request,
+                truths,
+                settings.device,
                 progress=progress,
                 should_cancel=keeper.should_stop(),
             )

@@ -151,25 +151,39 @@ def test_numpy_scalars_are_accepted() -> None:
 
 
 def test_custom_thresholds_move_the_boundaries() -> None:
-    limits = VerdictThresholds(high_ratio=1.9, medium_ratio=1.6, high_idr=0.8, medium_idr=0.4)
+    limits = VerdictThresholds(
+        high_uncertainty_ratio=1.9,
+        medium_uncertainty_ratio=1.6,
+        high_invented_detail_ratio=0.8,
+        medium_invented_detail_ratio=0.4,
+    )
     assert risk_verdict(uncertainty_ratio=1.85, thresholds=limits).level == "medium"
     assert (
         risk_verdict(uncertainty_ratio=1.55, invented_detail_ratio=0.39, thresholds=limits).level
         == "low"
     )
     assert risk_verdict(invented_detail_ratio=0.8, thresholds=limits).level == "high"
-    equal = VerdictThresholds(high_ratio=1.5, medium_ratio=1.5)
+    equal = VerdictThresholds(high_uncertainty_ratio=1.5, medium_uncertainty_ratio=1.5)
     assert risk_verdict(uncertainty_ratio=1.5, thresholds=equal).level == "high"
 
 
 @pytest.mark.parametrize(
     ("limits", "message"),
     [
-        (VerdictThresholds(medium_ratio=1.9), "expected medium_ratio <= high_ratio"),
-        (VerdictThresholds(medium_idr=0.6), "expected medium_idr <= high_idr"),
-        (VerdictThresholds(high_eta=math.nan), "expected high_eta to be a finite number"),
-        (VerdictThresholds(medium_calibration=(1.0, 3.0)), "inside the high one"),
-        (VerdictThresholds(high_calibration=(1.2, math.inf)), "finite number"),
+        (
+            VerdictThresholds(medium_uncertainty_ratio=1.9),
+            "expected medium_uncertainty_ratio <= high_uncertainty_ratio",
+        ),
+        (
+            VerdictThresholds(medium_invented_detail_ratio=0.6),
+            "expected medium_invented_detail_ratio <= high_invented_detail_ratio",
+        ),
+        (
+            VerdictThresholds(high_min_uncertainty_multiplier=math.nan),
+            "expected high_min_uncertainty_multiplier to be a finite number",
+        ),
+        (VerdictThresholds(medium_calibration_band=(1.0, 3.0)), "inside the high one"),
+        (VerdictThresholds(high_calibration_band=(1.2, math.inf)), "finite number"),
     ],
 )
 def test_bad_thresholds_raise(limits: VerdictThresholds, message: str) -> None:
