@@ -132,11 +132,14 @@ this one runs."""
 DISTORTION_BYTES_PER_PAIR_PIXEL: Final = 48.0
 """Per pixel of each pair of a batch and per channel of the statistics while PSNR and SSIM run
 (``distortion_metrics``, before the patch moments): the batch's colour-converted images and
-SSIM's four channels-last maps with their two blurred copies, float32 (measured 207 B per
-pixel of an RGB pair with ``color: rgb``, 112 with luma, at 2048 and 4096 px)..."""
-DISTORTION_BYTES_PER_INPUT_PIXEL: Final = 24.0
-"""...and per decoded channel: the decoded pair and the next batch. This step is the batch's
-peak when its patch moments are in bands; otherwise the patch moments' spectra are."""
+SSIM's four channels-last maps with their two blurred copies, float32..."""
+DISTORTION_BYTES_PER_INPUT_PIXEL: Final = 16.0
+"""...per decoded channel: the decoded pair and the next batch..."""
+DISTORTION_BYTES_PER_PIXEL: Final = 24.0
+"""...and per pixel of each pair. Fitted to that step's peak over the imports at 4096 px
+(``bench_cost_model.py --phases``): 207 B per pixel of an RGB PNG pair with ``color: rgb``,
+112 with luma, 85 for a grey float TIFF pair (rounded up: 216, 120, 88). This step is the
+batch's peak when its patch moments are in bands; otherwise the moments' spectra are."""
 BYTES_PER_DEGRADED_PIXEL: Final = 24.0
 """Per pixel of each pair and statistics channel with a degradation: the operator's float64
 passes and the conjugate-gradient vectors of the null-space map."""
@@ -717,7 +720,9 @@ def _group_terms(options: AuditOptions, group: _Group) -> _Terms:
         batch_fixed=BATCH_FIXED_BYTES + weighted,
         batch_per_pair=per_pixel * shape.pixels,
         distortion_per_pair=(
-            DISTORTION_BYTES_PER_PAIR_PIXEL * c_stat + DISTORTION_BYTES_PER_INPUT_PIXEL * c_in
+            DISTORTION_BYTES_PER_PAIR_PIXEL * c_stat
+            + DISTORTION_BYTES_PER_INPUT_PIXEL * c_in
+            + DISTORTION_BYTES_PER_PIXEL
         )
         * shape.pixels,
         patches=patches,
@@ -814,13 +819,21 @@ def _patch_budget(groups: Sequence[tuple[_Group, _Terms]], batch: int, budget: i
     """The patch memory budget the engine must use: ``None`` when every group fits ``budget``
     untiled at ``batch`` pairs per batch, else the smallest of those the groups that do not
     fit need, each the one under which the engine picks the tallest band keeping its group
-    within ``budget`` (``MIN_BAND_ROWS`` when none does: :func:`over_budget` refuses)."""
+    within ``budget`` (``MIN_BAND_ROWS`` when none does and the batch is what is too big:
+    :func:`over_budget` then refuses, the estimate counting the thinnest bands)."""
     planned = []
     for group, terms in groups:
         pairs = min(batch, group.pairs)
-        if not terms.patches.bandable or _peak(_group_peak(terms, pairs)) <= budget:
+        untiled = _group_peak(terms, pairs)
+        if not terms.patches.bandable or _peak(untiled) <= budget:
             continue
-        planned.append(terms.patches.engine_budget(pairs, _fitting_rows(terms, pairs, budget)))
+        rows = _fitting_rows(terms, pairs, budget)
+        transient = {k: v for k, v in untiled.items() if k not in ("base", "resident")}
+        if _peak(_group_peak(terms, pairs, rows)) > budget and max(
+            transient, key=lambda k: transient[k]
+        ) not in ("batch", "summary"):
+            continue  # too big for another reason (the window prior): bands would not help
+        planned.append(terms.patches.engine_budget(pairs, rows))
     return min(planned) if planned else None
 
 
@@ -874,7 +887,7 @@ def pairs_per_batch(
         >>> pairs_per_batch(12 * GIB, 256, 256, 3)
         16
         >>> pairs_per_batch(12 * GIB, 6000, 6000, 1)
-        6
+        3
     """
     opts = options if options is not None else AuditOptions()
     group = _Group(
