@@ -713,6 +713,10 @@ def run_ground_truth_free_command(
         raise UsageError("--html: the HTML page needs --ground-truth (not yet drawn without it)")
     if args.csv is not None:
         raise UsageError("--csv: the per-pair table needs --ground-truth (pairs are its rows)")
+    if args.max_memory is not None:  # not silently ignored: nothing plans this audit's memory
+        raise UsageError(
+            "--max-memory: the ground-truth-free audit is not planned under a budget yet"
+        )
     inputs = sampled_inputs(args.restored, args.observations)
     artifacts = _map_writer(args.maps)
     report = run_ground_truth_free(inputs, options, artifacts)  # type: ignore[arg-type]

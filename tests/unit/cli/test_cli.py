@@ -456,6 +456,9 @@ def test_audit_without_ground_truth_is_the_ground_truth_free_audit(
     no_obs = [a for a in argv if a not in ("--observations", str(lr))]
     assert main(no_obs) == 2
     assert "give --observations and --degradation" in capsys.readouterr().err
+    # Its memory is not planned: a budget is refused rather than ignored.
+    assert main([*argv, "--max-memory", "4GiB"]) == 2
+    assert "--max-memory: the ground-truth-free audit" in capsys.readouterr().err
 
 
 def _save_grey(path: Path, image: object) -> None:
