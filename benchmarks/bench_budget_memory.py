@@ -12,7 +12,12 @@ model's estimate, the planned patch budget and band rows, the wall time, and the
 relative difference of the report's group estimates from the untiled run (the bands are exact
 to rounding, docs/theory.md 3.3).
 
+``--cli`` runs the console script instead (``restoration-audit audit --color rgb
+[--max-memory SIZE]`` as a whole process, with its own process settings: freed heap is kept,
+``cli/process_tuning.py``) and prints its peak RSS from ``os.wait4``.
+
 Usage: python benchmarks/bench_budget_memory.py [--sides 1024 2048 4096] [--budget-gib 4 ...]
+       python benchmarks/bench_budget_memory.py --cli [--sides 4096] [--budget-gib 4]
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -134,12 +141,69 @@ def _largest_difference(a: dict[str, float | None], b: dict[str, float | None]) 
     return worst
 
 
+def run_cli(root: Path, budget: int | None) -> tuple[int, float, int]:
+    """``restoration-audit audit`` on the pair as a whole process (the console script's entry,
+    this checkout's code): peak RSS in bytes, wall seconds, exit code."""
+    folders = {name: root / name for name in ("gt", "rs")}
+    for name, folder in folders.items():
+        folder.mkdir(exist_ok=True)
+        link = folder / "a.png"
+        if not link.exists():
+            link.symlink_to(root / f"{name}0.png")
+    argv = [
+        sys.executable,
+        "-c",
+        "import sys; from cli.main import main; sys.exit(main())",
+        "audit",
+        "--ground-truth",
+        str(folders["gt"]),
+        "--restored",
+        str(folders["rs"]),
+        "--color",
+        "rgb",
+        "--quiet",
+        "-o",
+        str(root / "cli.json"),
+        *([] if budget is None else ["--max-memory", str(budget)]),
+    ]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    start = time.perf_counter()
+    process = subprocess.Popen(argv, cwd=REPO, env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    return usage.ru_maxrss * 1024, time.perf_counter() - start, os.waitstatus_to_exitcode(status)
+
+
+def main_cli(sides: list[int], budgets: list[float]) -> None:
+    """Peak RSS of the console script with and without ``--max-memory``."""
+    print(machine_line())
+    print("restoration-audit audit --color rgb on one RGB photo pair; peak = ru_maxrss (wait4)")
+    print(f"{'px':>5} {'--max-memory':>12} {'exit':>4} {'peak RSS':>9} {'wall s':>7}")
+    mib = 1 << 20
+    with tempfile.TemporaryDirectory(prefix="ra-bench-budget-cli-") as tmp:
+        for side in sides:
+            root = Path(tmp) / str(side)
+            make_pair(root, side)
+            for label, budget in [
+                ("none", None),
+                *((f"{b:g}GiB", int(b * (1 << 30))) for b in budgets),
+            ]:
+                peak, seconds, code = run_cli(root, budget)
+                print(
+                    f"{side:5d} {label:>12} {code:4d} {peak / mib:5.0f} MiB {seconds:7.1f}",
+                    flush=True,
+                )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sides", nargs="*", type=int, default=[1024, 2048, 4096])
     parser.add_argument("--budget-gib", nargs="*", type=float, default=[4.0])
+    parser.add_argument("--cli", action="store_true", help="the console script, whole process")
     parser.add_argument("--point", nargs=2, metavar=("DIR", "BUDGET"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.cli:
+        main_cli(args.sides, args.budget_gib)
+        return
     if args.point:
         budget = None if args.point[1] == "none" else int(args.point[1])
         print(json.dumps(run_point(Path(args.point[0]), budget)))
