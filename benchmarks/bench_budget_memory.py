@@ -150,22 +150,12 @@ def run_cli(root: Path, budget: int | None) -> tuple[int, float, int]:
         link = folder / "a.png"
         if not link.exists():
             link.symlink_to(root / f"{name}0.png")
-    argv = [
-        sys.executable,
-        "-c",
-        "import sys; from cli.main import main; sys.exit(main())",
-        "audit",
-        "--ground-truth",
-        str(folders["gt"]),
-        "--restored",
-        str(folders["rs"]),
-        "--color",
-        "rgb",
-        "--quiet",
-        "-o",
-        str(root / "cli.json"),
-        *([] if budget is None else ["--max-memory", str(budget)]),
-    ]
+    inputs = ["--ground-truth", str(folders["gt"]), "--restored", str(folders["rs"])]
+    options = ["--color", "rgb", "--quiet", "-o", str(root / "cli.json")]
+    if budget is not None:
+        options += ["--max-memory", str(budget)]
+    entry = "import sys; from cli.main import main; sys.exit(main())"  # the console script's
+    argv = [sys.executable, "-c", entry, "audit", *inputs, *options]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     start = time.perf_counter()
     process = subprocess.Popen(argv, cwd=REPO, env=env)
