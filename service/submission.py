@@ -315,16 +315,13 @@ class Submissions:
     def _inspect(
         self, parts: dict[str, Sequence[BinaryIO]], options: JobCreateOptions
     ) -> dict[str, list[ImageHeader]]:
-        max_pixels = self.r.settings.max_pixels_per_image
-        max_ratio = self.r.settings.max_compression_ratio
+        limits = self.r.settings.image_limits
         headers: dict[str, list[ImageHeader]] = {}
         errors = []
         for role in ROLES:
             for i, fp in enumerate(parts[role]):
                 try:
-                    header = inspect_image(
-                        fp, max_pixels=max_pixels, max_compression_ratio=max_ratio
-                    )
+                    header = inspect_image(fp, limits)
                     headers.setdefault(role, []).append(header)
                 except InvalidImageError as exc:
                     errors.append(ProblemError(part=f"{role}[{i}]", message=str(exc)))
