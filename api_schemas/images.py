@@ -87,6 +87,10 @@ class ImageLimits:
     max_compression_ratio: float = DEFAULT_MAX_COMPRESSION_RATIO
 
 
+DEFAULT_LIMITS: Final = ImageLimits()
+"""The limits of a deployment that sets neither."""
+
+
 @dataclass(frozen=True, slots=True)
 class ModeRule:
     """How a Pillow mode is accepted.
@@ -209,22 +213,17 @@ def _open(fp: BinaryIO) -> Image.Image:
             raise InvalidImageError(NOT_DECODABLE) from None
 
 
-def inspect_image(
-    fp: BinaryIO,
-    *,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    max_compression_ratio: float = DEFAULT_MAX_COMPRESSION_RATIO,
-) -> ImageHeader:
+def inspect_image(fp: BinaryIO, limits: ImageLimits = DEFAULT_LIMITS) -> ImageHeader:
     """Decide whether an image is accepted, from its header and structure; leaves ``fp`` at 0.
 
     Raises:
         InvalidImageError: Not a PNG/JPEG/TIFF/WebP, more than one frame, a mode the policy
-            refuses, over ``max_pixels`` pixels or over ``max_compression_ratio``, truncated
+            refuses, over the ``limits`` (pixels, compression ratio), truncated
             or corrupt structure, oversized metadata, or (uncompressed) float samples that
             are not finite or outside [0, 1].
     """
     try:
-        return _inspect(fp, max_pixels, max_compression_ratio)
+        return _inspect(fp, limits.max_pixels, limits.max_compression_ratio)
     except (struct.error, IndexError, OverflowError) as exc:  # a malformed structure field
         raise InvalidImageError(f"{NOT_DECODABLE}: {exc}") from None
     finally:
@@ -696,20 +695,18 @@ def check_float_values(finite: bool, low: float, high: float) -> None:
 # -- decoding (the workers) -------------------------------------------------------------------
 
 
-def decode_pixels(
-    fp: BinaryIO,
-    *,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    max_compression_ratio: float = DEFAULT_MAX_COMPRESSION_RATIO,
-) -> DecodedPixels:
+def decode_pixels(fp: BinaryIO, limits: ImageLimits = DEFAULT_LIMITS) -> DecodedPixels:
     """Inspect (:func:`inspect_image`), then decode, orient and convert by the policy.
+
+    Returns:
+        The upright pixels in the file's sample type, with the header they were read by.
 
     Raises:
         InvalidImageError: What the inspection refuses, and pixel data that does not decode
             (corrupt or truncated inside a well-formed file), or float values that are not
             finite or outside [0, 1].
     """
-    header = inspect_image(fp, max_pixels=max_pixels, max_compression_ratio=max_compression_ratio)
+    header = inspect_image(fp, limits)
     with _open(fp) as image:
         try:
             image.load()  # the full decode: corruption of the compressed data surfaces here

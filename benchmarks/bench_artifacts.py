@@ -54,6 +54,14 @@ from workers.estimators.patches import _distinct_positions
 from workers.render import encode_png, heatmap_pixels
 
 
+def png(image: np.ndarray) -> io.BytesIO:
+    """``image`` as a PNG file in memory, ready to read."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    buffer.seek(0)
+    return buffer
+
+
 def interleaved(repeats: int, **runs: Callable[[], object]) -> dict[str, float]:
     """Median seconds of each run, the runs alternating so load changes hit all alike."""
     times: dict[str, list[float]] = {name: [] for name in runs}
@@ -195,13 +203,10 @@ def amplification(size: int = 1024) -> None:
             truth = np.rint(np.stack([level, 0.9 * level, 1 - level], -1) * 255).astype(np.uint8)
             restored = np.asarray(Image.fromarray(truth).filter(ImageFilter.GaussianBlur(2)))
             low = Image.fromarray(truth).resize((size // 2,) * 2, Image.Resampling.BOX)
-            paths = []
-            for role, image in (("gt", truth), ("restored", restored), ("obs", np.asarray(low))):
-                buffer = io.BytesIO()
-                Image.fromarray(image).save(buffer, format="PNG")
-                buffer.seek(0)
-                paths.append(store.write_input(job, f"{role}{i}.png", buffer))
-            gt, rs, ob = paths
+            images = {"gt": truth, "restored": restored, "obs": np.asarray(low)}
+            gt, rs, ob = (
+                store.write_input(job, f"{r}{i}.png", png(im)) for r, im in images.items()
+            )
             pairs.append(PairSource(f"p{i}", "smooth", gt, rs, observation=ob))
         uploads = directory_bytes(store.input_dir(job))
         raw = 0
@@ -223,11 +228,7 @@ def amplification(size: int = 1024) -> None:
         def write(name: str, data: bytes) -> None:
             store.write_artifact(job, name, data)
 
-        writer = ArtifactWriter(
-            write=write,
-            url_for=str,
-            write_pixels=write_pixels,
-        )
+        writer = ArtifactWriter(write=write, url_for=str, write_pixels=write_pixels)
         run_audit(pairs, options, artifacts=writer)
         stored = directory_bytes(store.job_dir(job) / "pixels")
         maps = len(list((store.job_dir(job) / "pixels").iterdir()))

@@ -25,6 +25,8 @@ CASES = {
     "4x bicubic": {"type": "downsample", "factor": 4, "kernel": "bicubic"},
 }
 SCALES = {"sampler": 1.0, "half_spread": 0.5}
+SETTINGS = {"crop_border": 16, "bootstrap": {"resamples": 20}, "maps": False}
+"""Audit options of every case beside its degradation and margin."""
 
 
 def _pairs(problem):  # type: ignore[no-untyped-def]
@@ -67,13 +69,7 @@ def main() -> None:
         pairs = _pairs(problem)
         reference = None
         for margin in [None, *args.margins]:
-            options = AuditOptions(
-                degradation=degradation,
-                crop_border=16,
-                bootstrap={"resamples": 20},
-                maps=False,
-                inherent_margin=margin,
-            )
+            options = AuditOptions(degradation=degradation, inherent_margin=margin, **SETTINGS)
             started = time.perf_counter()
             report = run_audit(pairs, options, device="cpu")
             seconds = time.perf_counter() - started

@@ -515,19 +515,24 @@ def worker(concurrency: int = 1, loglevel: str = "INFO") -> int:
     return 0
 
 
+def _parser(command: str, description: str, epilog: str | None = None) -> argparse.ArgumentParser:
+    """The parser of ``restoration-audit COMMAND`` (defaults shown in the help)."""
+    return argparse.ArgumentParser(
+        prog=f"restoration-audit {command}",
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+
+
 def serve_main(argv: Sequence[str] | None = None) -> int:
     """Entry of ``restoration-audit serve``."""
-    parser = argparse.ArgumentParser(
-        prog="restoration-audit serve",
-        description=(
-            "Run the whole service on this machine: an embedded Redis, one Celery worker and "
-            "the HTTP API, until Ctrl-C or SIGTERM. No Docker or system Redis needed."
-        ),
-        epilog=(
-            "Settings not given here come from RA_* environment variables (service/README.md). "
-            "Open http://HOST:PORT/docs for the interactive API."
-        ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    parser = _parser(
+        "serve",
+        "Run the whole service on this machine: an embedded Redis, one Celery worker and the "
+        "HTTP API, until Ctrl-C or SIGTERM. No Docker or system Redis needed.",
+        "Settings not given here come from RA_* environment variables (service/README.md). "
+        "Open http://HOST:PORT/docs for the interactive API.",
     )
     parser.add_argument(
         "--host",
@@ -554,14 +559,11 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
 
 def worker_main(argv: Sequence[str] | None = None) -> int:
     """Entry of ``restoration-audit worker``."""
-    parser = argparse.ArgumentParser(
-        prog="restoration-audit worker",
-        description=(
-            "Run one Celery worker that audits jobs from the Redis at RA_REDIS_URL, reading "
-            "inputs from and writing reports to RA_DATA_DIR (shared with the API). Start as "
-            "many as the hardware allows: workers scale out through Celery."
-        ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    parser = _parser(
+        "worker",
+        "Run one Celery worker that audits jobs from the Redis at RA_REDIS_URL, reading inputs "
+        "from and writing reports to RA_DATA_DIR (shared with the API). Start as many as the "
+        "hardware allows: workers scale out through Celery.",
     )
     parser.add_argument(
         "--concurrency", type=int, default=1, help="jobs this worker audits at the same time"

@@ -243,11 +243,7 @@ class SelfChecks(Submissions):
         for i, fp in enumerate(ground_truth):
             part = f"ground_truth[{i}]"
             try:
-                header = inspect_image(
-                    fp,
-                    max_pixels=settings.max_pixels_per_image,
-                    max_compression_ratio=settings.max_compression_ratio,
-                )
+                header = inspect_image(fp, settings.image_limits)
             except InvalidImageError as exc:
                 errors.append(ProblemError(part=part, message=str(exc)))
                 continue

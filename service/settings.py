@@ -26,7 +26,7 @@ from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_valida
 from pydantic_settings import SettingsConfigDict
 
 from api_schemas.cost import DEFAULT_MAX_JOB_MEMORY_BYTES
-from api_schemas.images import DEFAULT_MAX_COMPRESSION_RATIO, DEFAULT_MAX_PIXELS
+from api_schemas.images import DEFAULT_MAX_COMPRESSION_RATIO, DEFAULT_MAX_PIXELS, ImageLimits
 from api_schemas.net import SettingList, is_loopback
 from jobstore.connection import check_redis_url
 from jobstore.settings import StoreSettings
@@ -185,6 +185,11 @@ class ServiceSettings(StoreSettings):
         if not self.local_mode and not self.api_keys:
             raise UnsafeSettingsError("configure RA_API_KEYS, or RA_LOCAL_MODE=true on 127.0.0.1")
         return self
+
+    @property
+    def image_limits(self) -> ImageLimits:
+        """The image limits as the shared policy takes them (``api_schemas.images``)."""
+        return ImageLimits(self.max_pixels_per_image, self.max_compression_ratio)
 
     @property
     def jobs_url(self) -> str:

@@ -218,53 +218,45 @@ class Submissions:
 
     def _part_count_errors(self, parts: dict[str, Sequence[BinaryIO]]) -> list[ProblemError]:
         n = len(parts["ground_truth"])
-        errors = []
-        if n == 0 and parts["restored"]:  # ground-truth-free: one observation per sample
-            m = len(parts["restored"])
-            if not parts["observation"]:  # perhaps the ground truths were forgotten: say both
-                errors.append(
-                    ProblemError(
-                        part="ground_truth",
-                        message=f"expected {m} parts, one per restored part, or none for a "
+        m, k = len(parts["restored"]), len(parts["observation"])
+        found: list[tuple[str, str]] = []  # (part, message)
+        if n == 0 and m:  # ground-truth-free: one observation per sample
+            if not k:  # perhaps the ground truths were forgotten: say both
+                found.append(
+                    (
+                        "ground_truth",
+                        f"expected {m} parts, one per restored part, or none for a "
                         "ground-truth-free audit of samples (then with observations)",
                     )
                 )
-            if len(parts["observation"]) != m:
-                errors.append(
-                    ProblemError(
-                        part="observation",
-                        message=f"{GROUND_TRUTH_FREE}: expected {m} parts, one per restored "
-                        f"part (the observation of its input), got {len(parts['observation'])}",
+            if k != m:
+                found.append(
+                    (
+                        "observation",
+                        f"{GROUND_TRUTH_FREE}: expected {m} parts, one per restored part (the "
+                        f"observation of its input), got {k}",
                     )
                 )
-            return errors
-        if n == 0:
-            errors.append(
-                ProblemError(
-                    part="ground_truth",
-                    message="expected at least one part (or the pairs by reference in "
-                    "options.sources)",
+        else:
+            if n == 0:
+                found.append(
+                    (
+                        "ground_truth",
+                        "expected at least one part (or the pairs by reference in options.sources)",
+                    )
                 )
-            )
-        if len(parts["restored"]) != n:
-            errors.append(
-                ProblemError(
-                    part="restored",
-                    message=f"expected {n} parts, one per ground_truth part, got "
-                    f"{len(parts['restored'])} (a job mixes no pairs with and without ground "
-                    "truth: send a ground_truth part for every restored part, or none for a "
-                    "ground-truth-free audit of samples)",
+            if m != n:
+                found.append(
+                    (
+                        "restored",
+                        f"expected {n} parts, one per ground_truth part, got {m} (a job mixes "
+                        "no pairs with and without ground truth: send a ground_truth part for "
+                        "every restored part, or none for a ground-truth-free audit of samples)",
+                    )
                 )
-            )
-        if parts["observation"] and len(parts["observation"]) != n:
-            errors.append(
-                ProblemError(
-                    part="observation",
-                    message=f"expected none or {n} parts, one per pair, got "
-                    f"{len(parts['observation'])}",
-                )
-            )
-        return errors
+            if k and k != n:
+                found.append(("observation", f"expected none or {n} parts, one per pair, got {k}"))
+        return [ProblemError(part=part, message=message) for part, message in found]
 
     def _source_errors(
         self, parts: dict[str, Sequence[BinaryIO]], options: JobCreateOptions
@@ -323,16 +315,13 @@ class Submissions:
     def _inspect(
         self, parts: dict[str, Sequence[BinaryIO]], options: JobCreateOptions
     ) -> dict[str, list[ImageHeader]]:
-        max_pixels = self.r.settings.max_pixels_per_image
-        max_ratio = self.r.settings.max_compression_ratio
+        limits = self.r.settings.image_limits
         headers: dict[str, list[ImageHeader]] = {}
         errors = []
         for role in ROLES:
             for i, fp in enumerate(parts[role]):
                 try:
-                    header = inspect_image(
-                        fp, max_pixels=max_pixels, max_compression_ratio=max_ratio
-                    )
+                    header = inspect_image(fp, limits)
                     headers.setdefault(role, []).append(header)
                 except InvalidImageError as exc:
                     errors.append(ProblemError(part=f"{role}[{i}]", message=str(exc)))

@@ -31,6 +31,7 @@ from api_schemas.images import (
     ACCEPTED_FORMATS,
     DEFAULT_MAX_COMPRESSION_RATIO,
     DEFAULT_MAX_PIXELS,
+    ImageLimits,
     InvalidImageError,
     decode_pixels,
 )
@@ -131,9 +132,7 @@ def decode_image(
         raise ValueError(f"expected max_pixels to be a positive int, got {max_pixels!r}")
     with _stream(source, name) as stream:
         try:
-            decoded = decode_pixels(
-                stream, max_pixels=max_pixels, max_compression_ratio=max_compression_ratio
-            )
+            decoded = decode_pixels(stream, ImageLimits(max_pixels, max_compression_ratio))
         except InvalidImageError as error:
             raise ImageDecodeError(str(error), part=name) from None
     header = decoded.header

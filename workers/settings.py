@@ -15,7 +15,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from api_schemas.cost import DEFAULT_MAX_JOB_MEMORY_BYTES
-from api_schemas.images import DEFAULT_MAX_COMPRESSION_RATIO, DEFAULT_MAX_PIXELS
+from api_schemas.images import DEFAULT_MAX_COMPRESSION_RATIO, DEFAULT_MAX_PIXELS, ImageLimits
 from api_schemas.net import SettingList
 from jobstore.connection import check_redis_url
 from jobstore.settings import StoreSettings
@@ -134,6 +134,11 @@ class WorkerSettings(StoreSettings):
                 f"{self.soft_time_limit}, {self.time_limit}, {self.visibility_timeout}"
             )
         return self
+
+    @property
+    def image_limits(self) -> ImageLimits:
+        """The API's image limits, read from the same variables (``api_schemas.images``)."""
+        return ImageLimits(self.max_pixels_per_image, self.max_compression_ratio)
 
 
 @lru_cache(maxsize=1)

@@ -101,11 +101,7 @@ def fetch_source(uri: str, target: Path, settings: WorkerSettings) -> None:
                 _download(uri, out, settings)
         with partial.open("rb") as fp:
             try:
-                inspect_image(
-                    fp,
-                    max_pixels=settings.max_pixels_per_image,
-                    max_compression_ratio=settings.max_compression_ratio,
-                )
+                inspect_image(fp, settings.image_limits)
             except InvalidImageError as exc:
                 raise SourceError(str(exc)) from None
         os.replace(partial, target)

@@ -190,13 +190,14 @@ class ImageServer:
             self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.server.daemon_threads = True
         self.port: int = self.server.server_address[1]
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # Serving from construction on: the socket is bound already, and a `with` block only
+        # has to shut it down.
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def url(self, path: str, host: str = "127.0.0.1") -> str:
         return f"{self.scheme}://{host}:{self.port}{path}"
 
     def __enter__(self) -> ImageServer:
-        self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -28,15 +28,15 @@ class PairSource:
     group: str
     ground_truth: ImageSource
     restored: ImageSource
+    names: tuple[str, str, str | None] | None = field(default=None, kw_only=True)
+    """How errors name the ground truth, the restored image and the observation (the command
+    line: the files the user gave); None: ``ground_truth[id]``, ``restored[id]``..."""
     observation: ImageSource | None = None
     input: str | None = None
     """The input this output was restored from: outputs of one group with the same input are
     several samples of a stochastic restorer (docs/theory.md 3.9); None means the pair's id."""
     sample: int | None = None
     """Index of this sample among the input's outputs; None for a one-output audit."""
-    names: tuple[str, str, str | None] | None = None
-    """How errors name the ground truth, the restored image and the observation (the command
-    line: the files the user gave); None: ``ground_truth[id]``, ``restored[id]``..."""
 
     def part(self, role: str) -> str:
         """How errors name this pair's ``role`` image (``ground_truth``, ``restored`` or

@@ -375,8 +375,9 @@ def prior_patch_block(
 
 def posterior_blocks(
     prior_cov: torch.Tensor,
-    operator: DegradationOperator,
+    matrices: list[torch.Tensor],
     noise_variance: float,
+    *,
     patch_size: int,
     margin: int,
     channels: int = 1,
@@ -389,46 +390,42 @@ def posterior_blocks(
 
     Args:
         prior_cov: ``(..., d_w, d_w)`` window prior covariances.
-        operator: the linear part of the degradation (channels share it).
+        matrices: ``A_phi`` of every sampling phase (:func:`window_matrices`).
         noise_variance: ``s^2 > 0``.
         patch_size: ``p``.
         margin: ``m``.
         channels: ``C``.
 
     Returns:
-        ``(..., factor**2, d, d)``; NaN blocks where a system is not positive definite.
+        ``(..., phases, d, d)``; NaN blocks where a system is not positive definite.
 
     Example:
         >>> one = torch.ones(1, 1, dtype=torch.float64)
-        >>> round(posterior_blocks(one, DegradationOperator([]), 0.25, 1, 0).item(), 12)
+        >>> direct = window_matrices(DegradationOperator([]), 1)
+        >>> round(posterior_blocks(one, direct, 0.25, patch_size=1, margin=0).item(), 12)
         0.2
     """
     check_positive(noise_variance, "noise_variance")
     prior = prior_cov.detach().to(torch.float64)
     central = _central_indices(patch_size, margin, channels).to(prior.device)
-    window = patch_size + 2 * margin
-    factor = operator.factor
-    eye = torch.eye(channels, dtype=torch.float64)
     prior_block = prior[..., central[:, None], central[None, :]]
     blocks = []
-    for row_phase in range(factor):
-        for col_phase in range(factor):
-            single = operator.matrix_for_window(window, (row_phase, col_phase))
-            if single.shape[0] == 0:
-                blocks.append(prior_block)
-                continue
-            matrix = torch.kron(eye, single).to(prior.device)
-            projected = prior @ matrix.T  # S A'
-            gain = projected[..., central, :].mT  # A S_{:, c}
-            system = matrix @ projected
-            system = (system + system.mT) / 2 + noise_variance * torch.eye(
-                system.shape[-1], dtype=system.dtype, device=system.device
-            )
-            factor_l, info = torch.linalg.cholesky_ex(system)
-            solved = torch.cholesky_solve(gain, factor_l)
-            block = prior_block - gain.mT @ solved
-            bad = (info != 0)[..., None, None]
-            blocks.append(torch.where(bad, torch.full_like(block, math.nan), block))
+    for phase_matrix in matrices:
+        if phase_matrix.shape[0] == 0:  # nothing observed at this phase: the prior
+            blocks.append(prior_block)
+            continue
+        matrix = phase_matrix.to(prior.device)
+        projected = prior @ matrix.T  # S A'
+        gain = projected[..., central, :].mT  # A S_{:, c}
+        system = matrix @ projected
+        system = (system + system.mT) / 2 + noise_variance * torch.eye(
+            system.shape[-1], dtype=system.dtype, device=system.device
+        )
+        factor_l, info = torch.linalg.cholesky_ex(system)
+        solved = torch.cholesky_solve(gain, factor_l)
+        block = prior_block - gain.mT @ solved
+        bad = (info != 0)[..., None, None]
+        blocks.append(torch.where(bad, torch.full_like(block, math.nan), block))
     return torch.stack(blocks, dim=-3)
 
 
@@ -723,7 +720,10 @@ def inherent_uncertainty_from_prior(
         raise EstimatorInputError(
             f"expected prior_cov of shape {(d_w, d_w)}, got {tuple(prior_cov.shape)}"
         )
-    blocks = posterior_blocks(prior_cov, operator, noise_variance, patch_size, margin, channels)
+    matrices = window_matrices(operator, window, channels)
+    blocks = posterior_blocks(
+        prior_cov, matrices, noise_variance, patch_size=patch_size, margin=margin, channels=channels
+    )
     pooled, _ = block_entropy_powers(blocks)
     value = float(pooled)
     return value if math.isfinite(value) else 0.0

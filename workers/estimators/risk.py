@@ -94,16 +94,18 @@ def _available(value: float | None) -> bool:
 class VerdictThresholds:
     """Where each piece of evidence turns medium and high (docs/theory.md §3.8 defaults)."""
 
+    # Grouped by the evidence each grades: the errors against the inherent uncertainty, then
+    # what several outputs per input show (eta, calibration), then the invented detail.
     high_uncertainty_ratio: float = 1.8
     medium_uncertainty_ratio: float = 1.4
-    high_invented_detail_ratio: float = 0.5
-    medium_invented_detail_ratio: float = 0.25
     high_min_uncertainty_multiplier: float = 1.8
     medium_min_uncertainty_multiplier: float = 1.4
     medium_calibration_band: tuple[float, float] = (1.5, 3.0)
     """Error-to-spread ratios outside this band are at least medium."""
     high_calibration_band: tuple[float, float] = (1.2, 5.0)
     """Error-to-spread ratios outside this band are high."""
+    high_invented_detail_ratio: float = 0.5
+    medium_invented_detail_ratio: float = 0.25
 
     def check(self) -> None:
         """Raise EstimatorInputError unless every threshold is finite and ordered."""

@@ -50,7 +50,6 @@ from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from numpy.typing import NDArray
 
-from api_schemas.images import ImageLimits
 from api_schemas.jobs import JobManifest
 from api_schemas.problems import JOB_PROBLEMS, ProblemError
 from api_schemas.report import AuditReport, GroundTruthFreeReport
@@ -215,7 +214,7 @@ def audit_job(job_id: str, stores: Stores, worker_id: str | None = None) -> str:
                 writer,
                 progress=progress,
                 should_cancel=keeper.should_stop(),
-                limits=ImageLimits(settings.max_pixels_per_image, settings.max_compression_ratio),
+                limits=settings.image_limits,
             )
         return run_audit(
             pair_sources(manifest, input_dir),

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from api_schemas.images import ImageLimits
 from service.images import InvalidImageError, inspect_image
 
 MAX_PIXELS = 40_000_000
@@ -55,13 +56,13 @@ VALID = {
 @pytest.mark.parametrize("name", list(VALID))
 def test_valid_files_pass_and_every_cut_is_refused(name):
     data = VALID[name]()
-    header = inspect_image(io.BytesIO(data), max_pixels=MAX_PIXELS)
+    header = inspect_image(io.BytesIO(data), ImageLimits(max_pixels=MAX_PIXELS))
     assert header.width > 0
     end = data.index(b"\x00trailer") if name == "jpeg_with_trailing_bytes" else len(data)
     for fraction in (0.3, 0.6, 0.9, 0.999):
         cut = data[: int(end * fraction)]
         with pytest.raises(InvalidImageError, match=r"truncated|not a decodable|corrupt"):
-            inspect_image(io.BytesIO(cut), max_pixels=MAX_PIXELS)
+            inspect_image(io.BytesIO(cut), ImageLimits(max_pixels=MAX_PIXELS))
 
 
 def test_jpeg_check_reads_in_bounded_chunks():
@@ -74,5 +75,5 @@ def test_jpeg_check_reads_in_bounded_chunks():
             reads.append(size)
             return super().read(size)
 
-    inspect_image(Recording(data), max_pixels=MAX_PIXELS)
+    inspect_image(Recording(data), ImageLimits(max_pixels=MAX_PIXELS))
     assert all(0 < size <= 1 << 20 for size in reads if size is not None), reads

@@ -7,6 +7,7 @@ import io
 import pytest
 from PIL import Image
 
+from api_schemas.images import ImageLimits
 from service.images import InvalidImageError, inspect_image
 
 
@@ -31,26 +32,28 @@ def encode(im: Image.Image, fmt: str, **kwargs) -> io.BytesIO:
     ],
 )
 def test_accepted_images(mode, fmt, channels):
-    header = inspect_image(encode(Image.new(mode, (7, 5)), fmt), max_pixels=100)
+    header = inspect_image(encode(Image.new(mode, (7, 5)), fmt), ImageLimits(max_pixels=100))
     assert (header.width, header.height, header.channels, header.format) == (7, 5, channels, fmt)
 
 
 def test_a_colour_palette_is_three_channels():
     im = Image.new("P", (7, 5))
     im.putpalette([0, 0, 0, 255, 0, 0])
-    assert inspect_image(encode(im, "PNG"), max_pixels=100).channels == 3
+    assert inspect_image(encode(im, "PNG"), ImageLimits(max_pixels=100)).channels == 3
 
 
 def test_exif_orientation_swaps_size():
     exif = Image.Exif()
     exif[0x0112] = 6
-    header = inspect_image(encode(Image.new("RGB", (8, 4)), "JPEG", exif=exif), max_pixels=100)
+    header = inspect_image(
+        encode(Image.new("RGB", (8, 4)), "JPEG", exif=exif), ImageLimits(max_pixels=100)
+    )
     assert (header.width, header.height) == (4, 8)
 
 
 def test_stream_is_rewound():
     buf = encode(Image.new("L", (3, 3)), "PNG")
-    inspect_image(buf, max_pixels=100)
+    inspect_image(buf, ImageLimits(max_pixels=100))
     assert buf.tell() == 0
 
 
@@ -65,7 +68,7 @@ def test_stream_is_rewound():
 )
 def test_refused_images(data, match):
     with pytest.raises(InvalidImageError, match=match):
-        inspect_image(io.BytesIO(data), max_pixels=100)
+        inspect_image(io.BytesIO(data), ImageLimits(max_pixels=100))
 
 
 def test_mutated_images_only_ever_raise_invalid_image_error():
@@ -87,7 +90,7 @@ def test_mutated_images_only_ever_raise_invalid_image_error():
             elif len(data) > 2:
                 del data[rng.randrange(1, len(data)) :]
         try:  # any other exception fails the test: the API would answer 500
-            header = inspect_image(io.BytesIO(bytes(data)), max_pixels=10**7)
+            header = inspect_image(io.BytesIO(bytes(data)), ImageLimits(max_pixels=10**7))
         except InvalidImageError as error:
             reasons.add(str(error).split(":")[0])
             refused += 1
