@@ -9,11 +9,15 @@ CPU, minor page faults, peak RSS) is taken. Prints the medians and the ratio pee
 ``--baseline-root DIR`` adds a third command, alternating with the other two: the audit
 of another checkout of this repository (for example ``git archive main | tar -x -C DIR``),
 so that a before/after comparison runs under the same load. ``--untuned`` adds our audit
-without the process settings of ``cli/process_tuning.py`` (``RESTORATION_AUDIT_SYSTEM_MALLOC=1``
+without the process settings of ``workers/process_tuning.py`` (``RESTORATION_AUDIT_SYSTEM_MALLOC=1``
 and ``GOMP_SPINCOUNT=300000``, libgomp's default spin count), to tell the source changes from
-the process settings.
+the process settings. ``--service`` adds the worker's per-job time in the service: the same
+files as one job (``{"color": "rgb", "maps": false}``, the command's output) through the HTTP
+API, a real redis-server and one Celery worker (prefork, one pool child, started once and
+warmed on one job); its row is the job record's started-to-finished time and the pool
+child's CPU, minor faults (``/proc/<pid>/stat``) and peak RSS (``VmHWM``) over the job.
 Usage: python benchmarks/bench_whole_process.py [--pairs 140] [--size 256] [--repeats 5]
-       [--baseline-root DIR] [--untuned]
+       [--baseline-root DIR] [--untuned] [--service]
 """
 
 from __future__ import annotations
@@ -24,7 +28,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from PIL import Image
@@ -59,6 +66,78 @@ def timed(command: list[str], env: dict[str, str]) -> Run:
     return Run(wall, usage.ru_utime, usage.ru_stime, usage.ru_minflt, usage.ru_maxrss / 1024)
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_usage(pid: int) -> tuple[float, float, int, float]:
+    """(user s, system s, minor faults, peak RSS MB) of ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    status = Path(f"/proc/{pid}/status").read_text()
+    hwm_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
+    return int(fields[11]) / TICKS, int(fields[12]) / TICKS, int(fields[7]), hwm_kb / 1024
+
+
+def _is_pool_child(pid: int, worker: int) -> bool:
+    parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    return parent == worker and b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
+@contextmanager
+def worker_job(truth_dir: Path, restored_dir: Path, tmp: Path) -> Iterator[Callable[[], Run]]:
+    """A running stack (redis-server, one Celery worker, uvicorn) and a function that audits
+    the files as one job and returns the worker's share of it."""
+    import httpx
+
+    from tests.fixtures.redis_server import RedisServer
+    from tests.integration.stack import (
+        ApiServer,
+        WorkerProcess,
+        group_pids,
+        stack_environment,
+        submit,
+        wait_for,
+    )
+
+    names = sorted(p.name for p in truth_dir.iterdir())
+    pairs = [((truth_dir / n).read_bytes(), (restored_dir / n).read_bytes()) for n in names]
+    options = {"color": "rgb", "maps": False}
+    with ExitStack() as stack:
+        redis_server = stack.enter_context(RedisServer(tmp / "redis"))
+        env = stack_environment(redis_server.url, tmp / "data")
+        (tmp / "logs").mkdir()
+        worker = WorkerProcess(env, tmp / "logs")
+        api = ApiServer(env, tmp / "logs" / "api.log")
+        stack.callback(worker.stop)
+        stack.callback(api.stop)
+        worker.start(timeout=90.0)
+        api.start(timeout=60.0)
+        client = stack.enter_context(httpx.Client(base_url=api.base_url, timeout=120.0))
+
+        def run() -> Run:
+            # The pool child runs the tasks; the worker's other child is multiprocessing's
+            # resource tracker (the pool starts children by spawn).
+            (child,) = [p for p in group_pids(worker.pid) if _is_pool_child(p, worker.pid)]
+            user0, system0, faults0, _ = _proc_usage(child)
+            response = submit(client, pairs, options)
+            if response.status_code != 202:
+                raise SystemExit(f"submit answered {response.status_code}: {response.text}")
+            job = wait_for(client, response.json()["id"], timeout=3600.0)
+            if job["state"] != "succeeded":
+                raise SystemExit(f"service job {job['state']}: {job.get('error')}")
+            user, system, faults, peak = _proc_usage(child)
+            started, finished = (
+                datetime.fromisoformat(job[f"{k}_at"]).timestamp() for k in ("started", "finished")
+            )
+            return Run(finished - started, user - user0, system - system0, faults - faults0, peak)
+
+        run()  # warm-up: the pool child's imports, FFT plans, first allocations
+        (child,) = [p for p in group_pids(worker.pid) if _is_pool_child(p, worker.pid)]
+        environ = Path(f"/proc/{child}/environ").read_bytes().split(b"\0")
+        waits = [e.decode() for e in environ if e.split(b"=")[0] in {b"OMP_WAIT_POLICY"}]
+        print(f"  worker pool child {child}: {waits or 'no OMP_WAIT_POLICY'}", file=sys.stderr)
+        yield run
+
+
 def median_run(runs: list[Run]) -> Run:
     return Run(
         statistics.median(r.wall for r in runs),
@@ -74,11 +153,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--baseline-root", type=Path, default=None)
     parser.add_argument("--untuned", action="store_true")
+    parser.add_argument("--service", action="store_true")
     args = parser.parse_args()
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     envs: dict[str, dict[str, str]] = {}
-    with tempfile.TemporaryDirectory(prefix="ra-whole-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="ra-whole-") as tmp, ExitStack() as stack:
         truth_dir, restored_dir = Path(tmp, "gt"), Path(tmp, "restored")
         truth_dir.mkdir()
         restored_dir.mkdir()
@@ -120,10 +200,20 @@ def main() -> None:
                 "RESTORATION_AUDIT_SYSTEM_MALLOC": "1",
                 "GOMP_SPINCOUNT": "300000",
             }
-        runs: dict[str, list[Run]] = {name: [] for name in commands}
+        measured: dict[str, Callable[[], Run]] = {
+            name: lambda command=command, name=name: timed(command, envs.get(name, env))
+            for name, command in commands.items()
+        }
+        if args.service:
+            service = Path(tmp, "service")
+            service.mkdir()
+            measured["worker, per job"] = stack.enter_context(
+                worker_job(truth_dir, restored_dir, service)
+            )
+        runs: dict[str, list[Run]] = {name: [] for name in measured}
         for _ in range(args.repeats):  # alternating, so load drifts hit all alike
-            for name, command in commands.items():
-                runs[name].append(run := timed(command, envs.get(name, env)))
+            for name, measure in measured.items():
+                runs[name].append(run := measure())
                 print(f"  {name}: {run}", file=sys.stderr, flush=True)  # progress
     print(
         f"{machine_line(with_torch=False)}\n"
@@ -150,6 +240,11 @@ def main() -> None:
         base = medians["baseline audit"]
         print(f"ratio peer / baseline audit (wall): {peer.wall / base.wall:.2f}x")
         print(f"ratio baseline audit / ours (wall): {base.wall / ours.wall:.2f}x")
+    if "worker, per job" in medians:
+        job = medians["worker, per job"]
+        print(f"ratio peer / worker's per-job time (wall): {peer.wall / job.wall:.2f}x")
+        cpu = (peer.user + peer.system) / (job.user + job.system)
+        print(f"ratio peer / worker's per-job CPU (user + system): {cpu:.2f}x")
     if "audit, untuned" in medians:
         plain = medians["audit, untuned"]
         print(f"ratio peer / untuned audit (wall): {peer.wall / plain.wall:.2f}x")

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from api_schemas.exit_codes import EXIT_USAGE
 from cli.audit import add_audit_parser, main_audit
 from cli.compare import add_compare_parser, main_compare
-from cli.process_tuning import keep_freed_memory, passive_thread_waits
 from cli.selfcheck import add_selfcheck_parser, main_selfcheck
+from workers.process_tuning import keep_freed_memory, passive_thread_waits
 
 EPILOG = """\
 examples:

@@ -1,4 +1,4 @@
-"""cli.process_tuning: the audit command's process reuses freed large blocks and lets idle
+"""workers.process_tuning: the audit command's process reuses freed large blocks and lets idle
 OpenMP threads sleep (issue #15 item 1)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.process_tuning import OPT_OUT, WAIT_SETTINGS
+from workers.process_tuning import OPT_OUT, WAIT_SETTINGS, passive_thread_waits_in
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[3]
 # the minor page faults of the second allocation (fresh pages from the kernel fault once each).
 PROBE = """
 import resource, sys
-from cli.process_tuning import keep_freed_memory
+from workers.process_tuning import keep_freed_memory
 applied = keep_freed_memory() if sys.argv[1] == "tuned" else False
 block = bytearray(64 << 20); del block
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -60,7 +60,7 @@ def test_opt_out_leaves_the_allocator_alone() -> None:
 
 WAITS = """
 import os, sys
-from cli.process_tuning import passive_thread_waits
+from workers.process_tuning import passive_thread_waits
 print(passive_thread_waits(), os.environ.get("OMP_WAIT_POLICY"))
 import torch
 print(passive_thread_waits())
@@ -85,3 +85,45 @@ def test_passive_waits_before_torch_unless_the_user_chose(
         timeout=120,
     ).stdout.strip()
     assert out == expected  # and never once torch is loaded: too late for the runtime
+
+
+# Keep freed memory, allocate and free 256 MiB, then trim: print the resident MiB after the
+# free and after the trim.
+TRIM = """
+import sys
+from workers.process_tuning import keep_freed_memory, release_freed_memory
+def resident():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2**20
+keep_freed_memory()
+blocks = [bytearray(8 << 20) for _ in range(32)]
+del blocks
+kept = resident()
+print(release_freed_memory(), kept, resident())
+"""
+
+
+@pytest.mark.integration  # starts a process: the allocator settings must not leak
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
+def test_a_task_end_hands_the_kept_heap_back() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", TRIM],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.split()
+    released, kept, after = out[0] == "True", float(out[1]), float(out[2])
+    assert kept > 200  # the freed 256 MiB stayed in the heap while "the job" ran
+    assert released
+    assert after < kept - 200  # and went back to the system when it ended
+
+
+def test_waits_for_spawned_children_respect_the_operators_choice() -> None:
+    fresh: dict[str, str] = {}
+    assert passive_thread_waits_in(fresh)
+    assert fresh == {"OMP_WAIT_POLICY": "PASSIVE"}
+    chosen = {"KMP_BLOCKTIME": "0"}
+    assert not passive_thread_waits_in(chosen)
+    assert chosen == {"KMP_BLOCKTIME": "0"}

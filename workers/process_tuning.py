@@ -1,8 +1,12 @@
-"""Settings of the one-shot ``audit`` command's own process (issue #15 item 1).
+"""Process settings of the engine's processes: the ``audit`` command's and a worker's pool
+children (issue #15 item 1).
 
-Both are measured by ``benchmarks/bench_whole_process.py`` (figures in benchmarks/README.md),
-and both are applied only by the console script (``cli.main.main`` without an argv), never
-to a caller that imports the command (tests, embedding) nor to the long-lived worker.
+Both are measured by ``benchmarks/bench_whole_process.py`` (figures in benchmarks/README.md).
+The console script applies them to its own process (``cli.main.main`` without an argv), the
+worker to each pool child (``workers.celery_app``), never to a program that imports the engine
+(tests, embedding). A worker lives on after a job, so it also hands the freed heap back to the
+system when a task ends (:func:`release_freed_memory`): within a job the batches reuse the
+pages, between jobs an idle worker does not hold its last job's peak.
 
 **Freed memory is kept.** glibc's malloc serves blocks above its mmap threshold (128 KiB,
 growing to at most 32 MiB) with a fresh ``mmap`` and unmaps them on ``free``; every later
@@ -10,7 +14,8 @@ allocation of that size is new pages that the kernel zero-fills on first touch. 
 per-batch tensors are tens of MB, so a plain audit spent a good part of its CPU time in the
 kernel (system time and minor page faults). Serving every block from the heap and never
 trimming it lets later batches reuse the pages of earlier ones. The cost: the process keeps
-its peak heap until it exits, which suits a command that exits once the report is written.
+its peak heap until it exits (or until :func:`release_freed_memory`), which suits a command
+that exits once the report is written.
 
 **Idle OpenMP threads sleep.** By default an OpenMP thread that waits at the end of a
 parallel region spins (libgomp: 300 000 iterations) before it sleeps. The engine runs about
@@ -27,6 +32,7 @@ import ctypes
 import os
 import platform
 import sys
+from collections.abc import MutableMapping
 
 OPT_OUT = "RESTORATION_AUDIT_SYSTEM_MALLOC"
 """Set to 1 to leave the C library's allocator settings alone."""
@@ -65,7 +71,36 @@ def passive_thread_waits() -> bool:
         True if the setting was made; False when one of :data:`WAIT_SETTINGS` is already
         set, or torch is already loaded.
     """
-    if "torch" in sys.modules or any(name in os.environ for name in WAIT_SETTINGS):
+    if "torch" in sys.modules:
         return False
-    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    return passive_thread_waits_in(os.environ)
+
+
+def passive_thread_waits_in(environ: MutableMapping[str, str]) -> bool:
+    """``OMP_WAIT_POLICY=PASSIVE`` in ``environ`` unless it names a wait policy: for the
+    processes started with that environment (the worker's pool children, spawned after the
+    worker set it; the worker's own process loaded torch already).
+
+    Returns:
+        True if the setting was made; False when one of :data:`WAIT_SETTINGS` is set.
+    """
+    if any(name in environ for name in WAIT_SETTINGS):
+        return False
+    environ["OMP_WAIT_POLICY"] = "PASSIVE"
     return True
+
+
+def release_freed_memory() -> bool:
+    """Hand the heap's free pages back to the system (glibc ``malloc_trim(0)``).
+
+    Returns:
+        True if some memory was released; False when none was, on another C library, or
+        with ``RESTORATION_AUDIT_SYSTEM_MALLOC=1`` (then glibc trims by itself).
+    """
+    if os.environ.get(OPT_OUT) == "1" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    return bool(libc.malloc_trim(0))
