@@ -4,17 +4,18 @@ One RGB photo pair (scikit-image's bundled photographs, upscaled bicubic where s
 restoration is the ground truth with Gaussian noise) at 1024, 2048 and 4096 px, ``color: rgb``,
 audited as the worker audits it: ``plan_job`` (the cost model under
 ``RA_MAX_JOB_MEMORY_BYTES``) picks the batch size and the patch statistics' memory budget, and
-``run_audit`` decodes the PNG files batch by batch. Each point runs in a fresh interpreter, once
-under each budget (default 4 GiB; a job the plan refuses is printed as refused, the worker's
-``resources`` problem) and once without one (untiled, the worker's batch size), and prints
-the process's peak RSS (``VmHWM``: imports included, which is what the model estimates), the
-model's estimate, the planned patch budget and band rows, the wall time, and the largest
-relative difference of the report's group estimates from the untiled run (the bands are exact
-to rounding, docs/theory.md 3.3).
+``run_audit`` decodes the PNG files batch by batch, in a process with a worker pool child's
+settings (``workers/process_tuning.py``: freed heap kept during the job). Each point runs in a
+fresh interpreter, once under each budget (default 4 GiB; a job the plan refuses is printed as
+refused, the worker's ``resources`` problem) and once without one (untiled, the worker's batch
+size), and prints the process's peak RSS (``VmHWM``: imports included, which is what the model
+estimates), the model's estimate, the planned patch budget and band rows, the wall time, and
+the largest relative difference of the report's group estimates from the untiled run (the
+bands are exact to rounding, docs/theory.md 3.3).
 
 ``--cli`` runs the console script instead (``restoration-audit audit --color rgb
-[--max-memory SIZE]`` as a whole process, with its own process settings: freed heap is kept,
-``cli/process_tuning.py``) and prints its peak RSS from ``os.wait4``.
+[--max-memory SIZE]`` as a whole process, with its own process settings) and prints its peak
+RSS from ``os.wait4``.
 
 Usage: python benchmarks/bench_budget_memory.py [--sides 1024 2048 4096] [--budget-gib 4 ...]
        python benchmarks/bench_budget_memory.py --cli [--sides 4096] [--budget-gib 4]
@@ -105,8 +106,12 @@ def _side(root: Path) -> tuple[int, int]:
 
 
 def run_point(root: Path, budget: int | None) -> dict[str, Any]:
-    """In this (fresh) process: plan as the worker does, then audit the files."""
+    """In this (fresh) process: plan as the worker does, then audit the files with a pool
+    child's process settings (freed heap kept while the job runs: workers/celery_app.py)."""
     from workers.engine import PairSource, run_audit
+    from workers.process_tuning import keep_freed_memory
+
+    keep_freed_memory()
 
     chosen = plan(root, budget)
     if "refused" in chosen:  # as the worker: a resources problem, nothing run
