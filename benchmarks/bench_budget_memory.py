@@ -5,7 +5,7 @@ restoration is the ground truth with Gaussian noise) at 1024, 2048 and 4096 px, 
 audited as the worker audits it: ``plan_job`` (the cost model under
 ``RA_MAX_JOB_MEMORY_BYTES``) picks the batch size and the patch statistics' memory budget, and
 ``run_audit`` decodes the PNG files batch by batch, in a process with a worker pool child's
-settings (``workers/process_tuning.py``: freed heap kept during the job). Each point runs in a
+allocator (the system's: ``workers/process_tuning.py``). Each point runs in a
 fresh interpreter, once under each budget (default 4 GiB; a job the plan refuses is printed as
 refused, the worker's ``resources`` problem) and once without one (untiled, the worker's batch
 size), and prints the process's peak RSS (``VmHWM``: imports included, which is what the model
@@ -106,12 +106,9 @@ def _side(root: Path) -> tuple[int, int]:
 
 
 def run_point(root: Path, budget: int | None) -> dict[str, Any]:
-    """In this (fresh) process: plan as the worker does, then audit the files with a pool
-    child's process settings (freed heap kept while the job runs: workers/celery_app.py)."""
+    """In this (fresh) process: plan as the worker does, then audit the files as its
+    pool children do (system allocator, workers/celery_app.py)."""
     from workers.engine import PairSource, run_audit
-    from workers.process_tuning import keep_freed_memory
-
-    keep_freed_memory()
 
     chosen = plan(root, budget)
     if "refused" in chosen:  # as the worker: a resources problem, nothing run

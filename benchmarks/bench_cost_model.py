@@ -191,14 +191,10 @@ class PhaseSampler:
 
 
 def run_point(root: Path, shape: Shape, phases: bool) -> dict[str, Any]:
-    """In this (fresh) process: audit the shape's files as the worker does, with a pool
-    child's process settings (freed heap kept while the job runs, workers/celery_app.py;
-    ``RESTORATION_AUDIT_SYSTEM_MALLOC=1`` leaves the allocator alone)."""
+    """In this (fresh) process: audit the shape's files as the worker does (its pool
+    children keep the system allocator, workers/celery_app.py)."""
     from api_schemas.options import AuditOptions
     from workers.engine import PairSource, run_audit
-    from workers.process_tuning import keep_freed_memory
-
-    keep_freed_memory()
 
     ext = "tif" if shape.kind == "grey-float" else "png"
     sources = [

@@ -75,7 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exit_.code or 0) and EXIT_USAGE
     if args.command == "audit":
         if argv is None:  # the console script's own process, not a caller's (tests, embedding)
-            keep_freed_memory()
+            if args.max_memory is None:  # a budgeted run keeps the allocator its model knows
+                keep_freed_memory()
             passive_thread_waits()
         return main_audit(args)
     if args.command == "selfcheck":

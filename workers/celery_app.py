@@ -28,13 +28,13 @@ import os
 from typing import Any
 
 from celery import Celery, current_app
-from celery.signals import task_postrun, worker_init, worker_process_init
+from celery.signals import worker_init, worker_process_init
 from kombu import Exchange, Queue  # type: ignore[attr-defined]  # kombu ships no stubs
 
 from api_schemas.tasks import AUDIT_QUEUE, AUDIT_TASK
 from jobstore.connection import celery_url_options
 from workers import logs as _logs  # noqa: F401  # its receivers run before the worker starts
-from workers.process_tuning import keep_freed_memory, passive_thread_waits_in, release_freed_memory
+from workers.process_tuning import passive_thread_waits_in
 from workers.settings import WorkerSettings, get_settings
 
 APP_NAME = "restoration_audit"
@@ -135,21 +135,14 @@ def _configure_pool_child(**_: Any) -> None:
     child_app = current_app._get_current_object()
     if "broker_url" not in child_app.conf.changes:  # explicit settings travel with the pickle
         child_app.conf.update(celery_config(get_settings()))
-    keep_freed_memory()  # batches reuse the pages of earlier ones (workers/process_tuning.py)
 
 
 @worker_init.connect(dispatch_uid="ra-pool-child-environment")  # type: ignore[untyped-decorator]
 def _pool_child_environment(**_: Any) -> None:
     """Before the pool starts: its children (spawned with this environment) let idle OpenMP
-    threads sleep, unless the operator chose a wait policy (workers/process_tuning.py)."""
+    threads sleep, unless the operator chose a wait policy (workers/process_tuning.py). They
+    keep the system allocator: the job memory budget's model is calibrated to it."""
     passive_thread_waits_in(os.environ)
-
-
-@task_postrun.connect(dispatch_uid="ra-release-freed-memory")  # type: ignore[untyped-decorator]
-def _release_freed_memory(**_: Any) -> None:
-    """After each task: the job's freed heap goes back to the system, so an idle worker does
-    not hold its last job's peak (the pool child keeps freed memory while a job runs)."""
-    release_freed_memory()
 
 
 app = create_celery_app()

@@ -2,11 +2,12 @@
 children (issue #15 item 1).
 
 Both are measured by ``benchmarks/bench_whole_process.py`` (figures in benchmarks/README.md).
-The console script applies them to its own process (``cli.main.main`` without an argv), the
-worker to each pool child (``workers.celery_app``), never to a program that imports the engine
-(tests, embedding). A worker lives on after a job, so it also hands the freed heap back to the
-system when a task ends (:func:`release_freed_memory`): within a job the batches reuse the
-pages, between jobs an idle worker does not hold its last job's peak.
+The console script applies them to its own process (``cli.main.main`` without an argv), never
+to a program that imports the engine (tests, embedding). A worker's pool children get the
+passive waits only (``workers.celery_app``), and so does the command under ``--max-memory``:
+a process that runs under a memory budget keeps the system allocator, because the budget's
+model (``api_schemas/cost.py``) is calibrated to it; with the kept heap measured peaks
+exceeded its estimate by up to 1.4x on some shapes (benchmarks/README.md, "Memory of a job").
 
 **Freed memory is kept.** glibc's malloc serves blocks above its mmap threshold (128 KiB,
 growing to at most 32 MiB) with a fresh ``mmap`` and unmaps them on ``free``; every later
@@ -14,8 +15,7 @@ allocation of that size is new pages that the kernel zero-fills on first touch. 
 per-batch tensors are tens of MB, so a plain audit spent a good part of its CPU time in the
 kernel (system time and minor page faults). Serving every block from the heap and never
 trimming it lets later batches reuse the pages of earlier ones. The cost: the process keeps
-its peak heap until it exits (or until :func:`release_freed_memory`), which suits a command
-that exits once the report is written.
+its peak heap until it exits, which suits a command that exits once the report is written.
 
 **Idle OpenMP threads sleep.** By default an OpenMP thread that waits at the end of a
 parallel region spins (libgomp: 300 000 iterations) before it sleeps. The engine runs about
@@ -88,19 +88,3 @@ def passive_thread_waits_in(environ: MutableMapping[str, str]) -> bool:
         return False
     environ["OMP_WAIT_POLICY"] = "PASSIVE"
     return True
-
-
-def release_freed_memory() -> bool:
-    """Hand the heap's free pages back to the system (glibc ``malloc_trim(0)``).
-
-    Returns:
-        True if some memory was released; False when none was, on another C library, or
-        with ``RESTORATION_AUDIT_SYSTEM_MALLOC=1`` (then glibc trims by itself).
-    """
-    if os.environ.get(OPT_OUT) == "1" or platform.libc_ver()[0] != "glibc":
-        return False
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return False
-    return bool(libc.malloc_trim(0))

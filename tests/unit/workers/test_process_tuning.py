@@ -87,39 +87,6 @@ def test_passive_waits_before_torch_unless_the_user_chose(
     assert out == expected  # and never once torch is loaded: too late for the runtime
 
 
-# Keep freed memory, allocate and free 256 MiB, then trim: print the resident MiB after the
-# free and after the trim.
-TRIM = """
-import sys
-from workers.process_tuning import keep_freed_memory, release_freed_memory
-def resident():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096 / 2**20
-keep_freed_memory()
-blocks = [bytearray(8 << 20) for _ in range(32)]
-del blocks
-kept = resident()
-print(release_freed_memory(), kept, resident())
-"""
-
-
-@pytest.mark.integration  # starts a process: the allocator settings must not leak
-@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
-def test_a_task_end_hands_the_kept_heap_back() -> None:
-    out = subprocess.run(
-        [sys.executable, "-c", TRIM],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout.split()
-    released, kept, after = out[0] == "True", float(out[1]), float(out[2])
-    assert kept > 200  # the freed 256 MiB stayed in the heap while "the job" ran
-    assert released
-    assert after < kept - 200  # and went back to the system when it ended
-
-
 def test_waits_for_spawned_children_respect_the_operators_choice() -> None:
     fresh: dict[str, str] = {}
     assert passive_thread_waits_in(fresh)
