@@ -16,6 +16,7 @@ peak, which is how the distortion step's constants were fitted). Real photo crop
 (tests/support/sample_pairs.py), fixed seeds.
 
 Usage: python benchmarks/bench_cost_model.py [--only NAME ...] [--phases] [--budget SECONDS]
+       [--kept-heap]
        python benchmarks/bench_cost_model.py --cases   (the issue's two jobs, estimates only)
 """
 
@@ -190,9 +191,14 @@ class PhaseSampler:
         self._thread.join()
 
 
-def run_point(root: Path, shape: Shape, phases: bool) -> dict[str, Any]:
+def run_point(root: Path, shape: Shape, phases: bool, kept_heap: bool) -> dict[str, Any]:
     """In this (fresh) process: audit the shape's files as the worker does (its pool
-    children keep the system allocator, workers/celery_app.py)."""
+    children keep the system allocator, workers/celery_app.py); ``kept_heap``: with the
+    command's kept heap instead (``keep_freed_memory``), to show what it does to the peaks."""
+    if kept_heap:
+        from workers.process_tuning import keep_freed_memory
+
+        keep_freed_memory()
     from api_schemas.options import AuditOptions
     from workers.engine import PairSource, run_audit
 
@@ -227,9 +233,10 @@ def run_point(root: Path, shape: Shape, phases: bool) -> dict[str, Any]:
     }
 
 
-def measure(root: Path, shape: Shape, phases: bool) -> dict[str, Any]:
+def measure(root: Path, shape: Shape, phases: bool, kept_heap: bool) -> dict[str, Any]:
     """One shape in a fresh interpreter."""
     args = ["--point", str(root), shape.name, *(["--phases"] if phases else [])]
+    args += ["--kept-heap"] if kept_heap else []
     result: dict[str, Any] = point_in_fresh_process(__file__, args, POINT_TIMEOUT, shape.name)
     return result
 
@@ -286,6 +293,7 @@ def main() -> None:
     parser.add_argument("--phases", action="store_true", help="also print each step's peak")
     parser.add_argument("--budget", type=float, default=3600.0, help="seconds; later shapes skip")
     parser.add_argument("--cases", action="store_true", help="only the issue's two jobs")
+    parser.add_argument("--kept-heap", action="store_true", help="the command's allocator")
     parser.add_argument("--point", nargs=2, metavar=("DIR", "SHAPE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.cases:
@@ -293,7 +301,7 @@ def main() -> None:
         return
     by_name = {shape.name: shape for shape in SHAPES}
     if args.point:
-        result = run_point(Path(args.point[0]), by_name[args.point[1]], args.phases)
+        result = run_point(Path(args.point[0]), by_name[args.point[1]], args.phases, args.kept_heap)
         print(json.dumps(result))
         return
 
@@ -313,7 +321,7 @@ def main() -> None:
                 continue
             root = Path(tmp) / shape.name
             make_inputs(root, shape)
-            result = measure(root, shape, args.phases)
+            result = measure(root, shape, args.phases, args.kept_heap)
             guess = estimate(shape)
             print(
                 f"{shape.name:<16} {shape.size:5d} {shape.pairs:5d} {shape.batch:5d} "
