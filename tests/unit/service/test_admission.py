@@ -19,10 +19,10 @@ def test_submissions_being_inspected_hold_the_tenants_slots(settings, monkeypatc
     inside = threading.Semaphore(0)
     inspect = submission.inspect_image
 
-    def slow_inspect(fp, **limits):
+    def slow_inspect(fp, limits):
         inside.release()
         assert release.wait(30)
-        return inspect(fp, **limits)
+        return inspect(fp, limits)
 
     monkeypatch.setattr(submission, "inspect_image", slow_inspect)
     answers: dict[str, list[int]] = {"acme": [], "globex": []}
