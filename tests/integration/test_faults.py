@@ -313,15 +313,16 @@ TASK_RETURNED = "succeeded in"
 def test_cancel_keeps_the_lease_until_the_worker_stops_and_delete_waits_for_it(
     stack_env: dict[str, str], stack_dir: Path, tmp_path: Path
 ) -> None:
-    # A 1 s lease and batches of 3 pairs of 1024 px with maps (about 6 s each on this machine
-    # when idle): a batch outlives its lease several times over, as a big batch on a slow
-    # device does. The cancel comes as the second of three batches starts: all of it is still
-    # to run (with 2-pair batches a clean CI run once saw the batch end 1.2 s after it).
+    # A 1 s lease and batches of 6 pairs of 1024 px in RGB statistics with maps (several
+    # seconds each on this machine when idle): a batch outlives its lease several times over,
+    # as a big batch on a slow device does. The cancel comes as the second of three batches
+    # starts: all of it is still to run. (Batches of 3 luma pairs took 6 s before the engine's
+    # speed-ups and about 1.4 s after, too short: a clean CI run then saw no fault.)
     lease, sweep = 1.0, 0.2
     settings = {
         "RA_LEASE_SECONDS": str(lease),
         "RA_SWEEP_INTERVAL": str(sweep),
-        "RA_BATCH_SIZE": "3",
+        "RA_BATCH_SIZE": "6",
     }
     with (
         own_stack(
@@ -330,7 +331,8 @@ def test_cancel_keeps_the_lease_until_the_worker_stops_and_delete_waits_for_it(
         httpx.Client(base_url=stack.api.base_url, timeout=30.0) as http,
     ):
         _warm_up(stack.worker)
-        job_id = submit(http, sample_pairs(9, 1024, seed=101)).json()["id"]
+        pairs = sample_pairs(18, 1024, seed=101)
+        job_id = submit(http, pairs, {"color": "rgb"}).json()["id"]
         url = f"/v1/jobs/{job_id}"
         wait_for(http, job_id, states=("running",), min_done=1, timeout=120)
         returned = stack.worker.log().count(TASK_RETURNED)  # the warm-up tasks' (FIFO)
@@ -367,7 +369,7 @@ def test_cancel_keeps_the_lease_until_the_worker_stops_and_delete_waits_for_it(
         ran_for = time.monotonic() - cancelled_at
         if not deleted:
             assert job["state"] == "cancelled", job
-            assert job["progress"]["done"] < 9
+            assert job["progress"]["done"] < len(pairs)
             assert http.delete(url).status_code == 204
         assert_problem(http.get(url), 404)
         deadline = time.monotonic() + 60
