@@ -138,6 +138,10 @@ def worker_job(truth_dir: Path, restored_dir: Path, tmp: Path) -> Iterator[Calla
         yield run
 
 
+def cpu_seconds(run: Run) -> float:
+    return run.user + run.system
+
+
 def median_run(runs: list[Run]) -> Run:
     return Run(
         statistics.median(r.wall for r in runs),
@@ -233,22 +237,23 @@ def main() -> None:
             f"{m.minor_faults:>12} {m.peak_rss_mb:>11.0f}"
         )
     ours, peer = medians["restoration-audit"], medians["torchmetrics script"]
-    print(f"\nratio peer / ours (wall): {peer.wall / ours.wall:.2f}x (goal >= 1.25x)")
-    cpu = (peer.user + peer.system) / (ours.user + ours.system)
-    print(f"ratio peer / ours (user + system CPU): {cpu:.2f}x")
-    if "baseline audit" in medians:
-        base = medians["baseline audit"]
-        print(f"ratio peer / baseline audit (wall): {peer.wall / base.wall:.2f}x")
-        print(f"ratio baseline audit / ours (wall): {base.wall / ours.wall:.2f}x")
-    if "worker, per job" in medians:
-        job = medians["worker, per job"]
-        print(f"ratio peer / worker's per-job time (wall): {peer.wall / job.wall:.2f}x")
-        cpu = (peer.user + peer.system) / (job.user + job.system)
-        print(f"ratio peer / worker's per-job CPU (user + system): {cpu:.2f}x")
-    if "audit, untuned" in medians:
-        plain = medians["audit, untuned"]
-        print(f"ratio peer / untuned audit (wall): {peer.wall / plain.wall:.2f}x")
-        print(f"ratio untuned / ours (wall): {plain.wall / ours.wall:.2f}x")
+    ratios = [
+        ("peer / ours (wall)", peer.wall / ours.wall, " (goal >= 1.25x)"),
+        ("peer / ours (user + system CPU)", cpu_seconds(peer) / cpu_seconds(ours), ""),
+    ]
+    if (base := medians.get("baseline audit")) is not None:
+        ratios.append(("peer / baseline audit (wall)", peer.wall / base.wall, ""))
+        ratios.append(("baseline audit / ours (wall)", base.wall / ours.wall, ""))
+    if (job := medians.get("worker, per job")) is not None:
+        ratios.append(("peer / worker's per-job time (wall)", peer.wall / job.wall, ""))
+        per_job_cpu = cpu_seconds(peer) / cpu_seconds(job)
+        ratios.append(("peer / worker's per-job CPU (user + system)", per_job_cpu, ""))
+    if (plain := medians.get("audit, untuned")) is not None:
+        ratios.append(("peer / untuned audit (wall)", peer.wall / plain.wall, ""))
+        ratios.append(("untuned / ours (wall)", plain.wall / ours.wall, ""))
+    print()
+    for label, value, note in ratios:
+        print(f"ratio {label}: {value:.2f}x{note}")
 
 
 if __name__ == "__main__":
