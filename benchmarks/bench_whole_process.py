@@ -77,11 +77,6 @@ def _proc_usage(pid: int) -> tuple[float, float, int, float]:
     return int(fields[11]) / TICKS, int(fields[12]) / TICKS, int(fields[7]), hwm_kb / 1024
 
 
-def _is_pool_child(pid: int, worker: int) -> bool:
-    parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    return parent == worker and b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
-
-
 @contextmanager
 def worker_job(truth_dir: Path, restored_dir: Path, tmp: Path) -> Iterator[Callable[[], Run]]:
     """A running stack (redis-server, one Celery worker, uvicorn) and a function that audits
@@ -92,7 +87,6 @@ def worker_job(truth_dir: Path, restored_dir: Path, tmp: Path) -> Iterator[Calla
     from tests.integration.stack import (
         ApiServer,
         WorkerProcess,
-        group_pids,
         stack_environment,
         submit,
         wait_for,
@@ -114,9 +108,7 @@ def worker_job(truth_dir: Path, restored_dir: Path, tmp: Path) -> Iterator[Calla
         client = stack.enter_context(httpx.Client(base_url=api.base_url, timeout=120.0))
 
         def run() -> Run:
-            # The pool child runs the tasks; the worker's other child is multiprocessing's
-            # resource tracker (the pool starts children by spawn).
-            (child,) = [p for p in group_pids(worker.pid) if _is_pool_child(p, worker.pid)]
+            (child,) = worker.pool_children()  # the one process that runs the tasks
             user0, system0, faults0, _ = _proc_usage(child)
             response = submit(client, pairs, options)
             if response.status_code != 202:
@@ -131,7 +123,7 @@ def worker_job(truth_dir: Path, restored_dir: Path, tmp: Path) -> Iterator[Calla
             return Run(finished - started, user - user0, system - system0, faults - faults0, peak)
 
         run()  # warm-up: the pool child's imports, FFT plans, first allocations
-        (child,) = [p for p in group_pids(worker.pid) if _is_pool_child(p, worker.pid)]
+        (child,) = worker.pool_children()
         environ = Path(f"/proc/{child}/environ").read_bytes().split(b"\0")
         waits = [e.decode() for e in environ if e.split(b"=")[0] in {b"OMP_WAIT_POLICY"}]
         print(f"  worker pool child {child}: {waits or 'no OMP_WAIT_POLICY'}", file=sys.stderr)

@@ -155,6 +155,19 @@ class WorkerProcess:
             raise RuntimeError("worker not started")
         return self.popen.pid
 
+    def pool_children(self) -> list[int]:
+        """PIDs of the pool's children, the processes that run the tasks (started by spawn;
+        the worker's other processes, such as multiprocessing's resource tracker, are not)."""
+        children = []
+        for pid in group_pids(self.pid):
+            try:
+                spawned = b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:  # gone meanwhile
+                continue
+            if pid != self.pid and spawned:
+                children.append(pid)
+        return children
+
     def log(self) -> str:
         """The current worker's log so far."""
         return self.log_path.read_text(errors="replace")

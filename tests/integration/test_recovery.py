@@ -16,7 +16,6 @@ from tests.integration.conftest import LEASE_SECONDS
 from tests.integration.stack import (
     WorkerProcess,
     assert_close,
-    group_pids,
     sample_pairs,
     stored_job,
     submit,
@@ -56,7 +55,7 @@ def test_pool_child_killed_mid_job_is_rerun(
 ) -> None:
     job = submit(client, sample_pairs(8, 96, seed=45), FAST).json()
     wait_for(client, job["id"], states=("running",), min_done=2, timeout=60)
-    children = [pid for pid in group_pids(worker.pid) if pid != worker.pid and _is_pool(pid)]
+    children = worker.pool_children()
     assert children, "no pool child found"
     for pid in children:  # the pool child only, not the group: Celery notices and rejects
         os.kill(pid, signal.SIGKILL)
@@ -72,7 +71,7 @@ def test_pool_child_killed_mid_job_is_rerun(
 
 def _kill_pool_children(worker: WorkerProcess) -> None:
     """SIGKILL the worker's pool children, as the out-of-memory killer does."""
-    children = [pid for pid in group_pids(worker.pid) if pid != worker.pid and _is_pool(pid)]
+    children = worker.pool_children()
     assert children, "no pool child found"
     for pid in children:
         os.kill(pid, signal.SIGKILL)
@@ -114,13 +113,6 @@ def test_job_whose_worker_is_killed_twice_fails_with_a_resources_problem(
     assert payloads.read_report(job_id) is None
     assert worker.popen is not None
     assert worker.popen.poll() is None, "the worker's main process must survive its children"
-
-
-def _is_pool(pid: int) -> bool:
-    try:
-        return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
 
 
 def test_task_sent_twice_leaves_one_result(

@@ -7,25 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.stack import WorkerProcess, group_pids
+from tests.integration.stack import WorkerProcess
 from workers.process_tuning import WAIT_SETTINGS
 
 pytestmark = pytest.mark.integration
 
 
-def _pool_children(worker: WorkerProcess) -> list[int]:
-    children = []
-    for pid in group_pids(worker.pid):
-        parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        if parent == worker.pid and b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
-            children.append(pid)
-    return children
-
-
 def test_pool_children_let_idle_openmp_threads_sleep(
     worker: WorkerProcess, stack_env: dict[str, str]
 ) -> None:
-    (child,) = _pool_children(worker)
+    (child,) = worker.pool_children()
     raw = Path(f"/proc/{child}/environ").read_bytes().split(b"\0")
     environ = dict(entry.decode().split("=", 1) for entry in raw if b"=" in entry)
     if any(name in stack_env for name in WAIT_SETTINGS):  # the operator's choice stands
