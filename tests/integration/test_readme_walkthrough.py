@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.stack import ApiServer, WorkerProcess
+from tests.support.console import console_argv
 
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / "README.md").read_text()
@@ -50,8 +51,7 @@ def _argv(command: str) -> list[str]:
     if tool == "python":
         return [sys.executable, *argv[1:]]
     if tool == "restoration-audit":
-        return [sys.executable, "-c", "import sys; from cli.main import main; sys.exit(main())",
-                *argv[1:]]  # fmt: skip
+        return [*console_argv(), *argv[1:]]
     return [str(BIN / tool), *argv[1:]]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from api_schemas.cost import PairShape, estimate_job
 from api_schemas.exit_codes import EXIT_OVER_BUDGET, EXIT_USAGE
 from cli.audit import memory_size
 from cli.main import main
+from tests.support.console import console_argv
 from tests.support.reports import assert_same_report
 from tests.support.sample_pairs import crops, degrade
 
@@ -202,9 +202,7 @@ def test_fail_on_gates_a_release(folders: dict[str, Path], tmp_path: Path) -> No
 def test_console_script_runs_as_a_process(folders: dict[str, Path], tmp_path: Path) -> None:
     result = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "cli.main",
+            *console_argv(),
             "audit",
             "--ground-truth",
             str(folders["gt"]),

@@ -1,0 +1,21 @@
+"""The installed console script's command line, as a test process runs it.
+
+The script's entry point is read from pyproject.toml, so a test of "the command a user runs"
+runs the same function the installed ``restoration-audit`` runs, from the source tree.
+"""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def console_argv() -> list[str]:
+    """``[python, -c, ...]`` that runs the ``restoration-audit`` entry point; append its
+    arguments."""
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    module, function = scripts["restoration-audit"].split(":")
+    return [sys.executable, "-c", f"from {module} import {function}; {function}()"]
