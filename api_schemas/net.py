@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Sequence
-from typing import Annotated
-
-from pydantic import BeforeValidator
-from pydantic_settings import NoDecode
 
 
 def is_loopback(host: str) -> bool:
@@ -47,19 +43,6 @@ def host_allowed(host: str, allowed: Iterable[str]) -> bool:
     return False
 
 
-def setting_list(value: object) -> object:
-    """A list setting from the environment: a JSON array or comma-separated names
-    (``RA_CALLBACK_ALLOWED_HOSTS=hooks.example.com,*.ci.example.com``); other values pass."""
-    if not isinstance(value, str):
-        return value
-    text = value.strip()
-    if text.startswith("["):
-        import json
-
-        return json.loads(text)
-    return [item.strip() for item in text.split(",") if item.strip()]
-
-
 def remote_host_problem(
     scheme: str, host: str, allowed_hosts: Sequence[str], variable: str, *, local_mode: bool
 ) -> str | None:
@@ -71,8 +54,3 @@ def remote_host_problem(
     if not host_allowed(host, allowed_hosts):
         return f"host {host!r} is not in {variable}"
     return None
-
-
-SettingList = Annotated[list[str], NoDecode, BeforeValidator(setting_list)]
-"""The type of a list setting read by ``setting_list`` (the API's and the workers' host
-allow-lists and dataset roots), so each process parses it by the one rule."""

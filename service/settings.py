@@ -27,7 +27,8 @@ from pydantic_settings import SettingsConfigDict
 
 from api_schemas.cost import DEFAULT_MAX_JOB_MEMORY_BYTES
 from api_schemas.images import DEFAULT_MAX_COMPRESSION_RATIO, DEFAULT_MAX_PIXELS, ImageLimits
-from api_schemas.net import SettingList, is_loopback
+from api_schemas.net import is_loopback
+from api_schemas.setting_list import SettingList
 from jobstore.connection import check_redis_url
 from jobstore.settings import StoreSettings
 

@@ -16,7 +16,7 @@ from pydantic_settings import SettingsConfigDict
 
 from api_schemas.cost import DEFAULT_MAX_JOB_MEMORY_BYTES
 from api_schemas.images import DEFAULT_MAX_COMPRESSION_RATIO, DEFAULT_MAX_PIXELS, ImageLimits
-from api_schemas.net import SettingList
+from api_schemas.setting_list import SettingList
 from jobstore.connection import check_redis_url
 from jobstore.settings import StoreSettings
 from workers.device import parse_device

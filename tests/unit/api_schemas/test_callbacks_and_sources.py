@@ -8,7 +8,8 @@ from pydantic import ValidationError
 
 from api_schemas.callbacks import callback_url_problem, signature
 from api_schemas.jobs import JobCreateOptions
-from api_schemas.net import host_allowed, setting_list
+from api_schemas.net import host_allowed
+from api_schemas.setting_list import setting_list
 from api_schemas.sources import file_path, source_uri_problem, under_root
 
 
