@@ -39,6 +39,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import machine_line, workload_parser
+from tests.support.console import console_argv
 from tests.support.sample_pairs import crops, degrade
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -183,7 +184,10 @@ def main() -> None:
             ],
         }
         if args.baseline_root is not None:
-            baseline = [*commands["restoration-audit"]]
+            # The checkout's own console entry point: the installed script may name a module
+            # the baseline does not have.
+            baseline = console_argv(args.baseline_root.resolve())
+            baseline += commands["restoration-audit"][1:]
             baseline[baseline.index("--output") + 1] = str(Path(tmp, "baseline.json"))
             commands["baseline audit"] = baseline
             envs["baseline audit"] = {**env, "PYTHONPATH": str(args.baseline_root.resolve())}

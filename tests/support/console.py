@@ -13,9 +13,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def console_argv() -> list[str]:
-    """``[python, -c, ...]`` that runs the ``restoration-audit`` entry point; append its
-    arguments."""
-    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+def console_argv(root: Path = ROOT) -> list[str]:
+    """``[python, -c, ...]`` that runs the ``restoration-audit`` entry point named in
+    ``root``'s pyproject.toml (this checkout's by default); append its arguments."""
+    scripts = tomllib.loads((root / "pyproject.toml").read_text())["project"]["scripts"]
     module, function = scripts["restoration-audit"].split(":")
-    return [sys.executable, "-c", f"from {module} import {function}; {function}()"]
+    program = f"import sys; from {module} import {function}; sys.exit({function}())"
+    return [sys.executable, "-c", program]
