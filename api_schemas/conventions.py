@@ -53,6 +53,23 @@ input of the forward transform, the spectrum, and one channel's cross spectra wi
 conjugate."""
 
 
+COVARIANCE_CHUNK_ELEMENTS: Final = 1 << 20
+"""Entries of one ``(rows, d, d)`` float64 stack (8 MiB) that the Gaussian estimators take
+from rows of patch moments at a time: a group's hundreds of bootstrap resamples are turned
+into covariances, factorised and reduced this many rows at a time, so their working memory
+is a few such stacks, not a few ``(R, d, d)`` ones."""
+
+
+def covariance_chunk_rows(dimension: int) -> int:
+    """Rows of patch moments of dimension ``d`` evaluated together: ``COVARIANCE_CHUNK_ELEMENTS
+    // d^2``, at least 1.
+
+    >>> covariance_chunk_rows(192), covariance_chunk_rows(64), covariance_chunk_rows(2048)
+    (28, 256, 1)
+    """
+    return max(1, COVARIANCE_CHUNK_ELEMENTS // (dimension * dimension))
+
+
 def patch_working_bytes(
     images: int, channels: int, height: int, width: int, patch_size: int
 ) -> int:

@@ -27,7 +27,8 @@ the engine must be given (``CostEstimate.patch_memory_bytes``). Bands bound only
 moments: the per-pixel buffers of a batch (decoded images, colour and error stacks, SSIM and
 detail filters) are not tiled and still grow with the image, so a large enough image is
 refused even with the thinnest bands.
-* ``summary``: the bootstrap's covariances and divergences, several ``R d^2`` float64 copies.
+* ``summary``: the bootstrap's covariances and divergences, several ``rows d^2`` float64 copies
+  (the resamples are evaluated ``api_schemas.conventions.covariance_chunk_rows(d)`` at a time).
 * ``prior build``: ``matrix_for_window`` builds each phase's matrix from a basis of ``w^2``
   canvas-sized images (``w^2 canvas^2`` float64).
 * ``prior fit`` (docs/theory.md 3.6): the windows of the kept ground truths (``n d_w``), the
@@ -58,6 +59,7 @@ from typing import Final, Literal
 
 from api_schemas.conventions import (
     PATCH_CHUNK_ELEMENTS,
+    covariance_chunk_rows,
     fast_fft_size,
     patch_band_rows,
     patch_working_bytes,
@@ -156,8 +158,9 @@ LEFTOVER_SHARE: Final = 0.6
 """Share of the batches' peak still resident (freed but not returned to the system, or too
 fragmented to reuse) when the group's summary and window prior are computed."""
 SUMMARY_COPIES: Final = 9.5
-"""``(R + 1) d^2`` float64 copies alive while the bootstrap's covariances and divergences
-are computed (summarize_group), beside the resident sums."""
+"""``rows x d^2`` float64 copies alive while the bootstrap's covariances and divergences are
+computed (summarize_group), beside the resident sums: ``rows`` is one chunk of
+``covariance_chunk_rows(d)`` resamples (or all ``R + 1`` when fewer)."""
 WEIGHTED_COPIES: Final = 2.0
 """``(R + 1) d^2`` float64 copies of a batch's bootstrap-weighted moments (GroupStatistics.add)."""
 KNN_COPIES: Final = 3.0
@@ -489,6 +492,11 @@ def _patch_sizes(options: AuditOptions) -> list[int]:
     return sorted({options.patch_size, *(options.patch_sizes or ())})
 
 
+def _covariance_rows(resamples: int, dimension: int) -> int:
+    """Rows of ``d x d`` covariances the group summary holds at once (the engine's chunks)."""
+    return min(resamples + 1, covariance_chunk_rows(dimension))
+
+
 def _resamples(options: AuditOptions, pairs: int) -> int:
     """Bootstrap resamples the engine draws for a group of ``pairs`` (none for one pair)."""
     return options.bootstrap.resamples if pairs > 1 else 0
@@ -708,7 +716,7 @@ def _group_terms(options: AuditOptions, group: _Group) -> _Terms:
     weighted = WEIGHTED_COPIES * (resamples + 1) * max(dims) ** 2 * _FLOAT64
     # The sweep's sizes are summarised one after the other, but what one leaves behind is
     # fragmented: counted for every size (measured peaks of a 4, 8, 12 sweep vary by 15 %).
-    summary = SUMMARY_COPIES * (resamples + 1) * sum(k * k for k in dims) * _FLOAT64
+    summary = SUMMARY_COPIES * sum(_covariance_rows(resamples, k) * k * k for k in dims) * _FLOAT64
     # Time.
     stat_work = (1 + c_stat * c_stat) / 2 * sum(q * q for q in sizes) / 64
     bootstrap = sum(3 * (resamples + 1) * k**3 for k in dims) + (

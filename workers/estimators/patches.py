@@ -31,6 +31,7 @@ above 1 use unfold, in chunks of images; so does p = 1 (the patches are the pixe
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -38,6 +39,7 @@ from torch.nn import functional
 
 from api_schemas.conventions import (
     PATCH_CHUNK_ELEMENTS,
+    covariance_chunk_rows,
     fast_fft_size,
     patch_band_rows,
     patch_working_bytes,
@@ -51,6 +53,7 @@ __all__ = [
     "patch_moments",
     "patch_moments_within",
     "patch_moments_working_bytes",
+    "row_chunks",
     "sample_patches",
     "tiled_patch_moments",
 ]
@@ -130,6 +133,32 @@ class PatchMoments:
     def mean_and_covariance(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and population covariance; see :func:`mean_and_covariance`."""
         return mean_and_covariance(self.count, self.total, self.outer)
+
+    def rows(self, start: int, stop: int) -> PatchMoments:
+        """Rows ``[start, stop)`` (views, no copy)."""
+        return PatchMoments(self.count[start:stop], self.total[start:stop], self.outer[start:stop])
+
+
+def row_chunks(*moments: PatchMoments) -> Iterator[tuple[PatchMoments, ...]]:
+    """The rows of several :class:`PatchMoments` together, a chunk at a time.
+
+    For estimators that turn every row into a covariance and factorise it: chunks of
+    ``api_schemas.conventions.covariance_chunk_rows(d)`` rows keep their temporaries to a few
+    ``(rows, d, d)`` stacks whatever the number of rows (a group's bootstrap resamples). A
+    one-row argument is passed whole with every chunk (it broadcasts against the others'
+    rows); with no rows at all, one empty chunk.
+
+    Example:
+        >>> def moments(rows, d=512):  # 512^2 entries a row: 4 rows a chunk
+        ...     return PatchMoments(torch.ones(rows), torch.zeros(rows, d),
+        ...                         torch.zeros(1, d, d).expand(rows, d, d))
+        >>> [tuple(m.count.shape[0] for m in c) for c in row_chunks(moments(6), moments(1))]
+        [(4, 1), (2, 1)]
+    """
+    rows = max(m.count.shape[0] for m in moments)
+    step = covariance_chunk_rows(moments[0].outer.shape[-1])
+    for start in range(0, max(rows, 1), step):
+        yield tuple(m if m.count.shape[0] == 1 else m.rows(start, start + step) for m in moments)
 
 
 def mean_and_covariance(

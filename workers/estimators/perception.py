@@ -16,7 +16,7 @@ import torch
 
 from workers.estimators._checks import check_open_unit
 from workers.estimators.errors import EstimatorInputError
-from workers.estimators.patches import PatchMoments
+from workers.estimators.patches import PatchMoments, row_chunks
 from workers.estimators.uncertainty import _check_k, _check_samples, kth_neighbour_distance
 
 __all__ = [
@@ -298,9 +298,12 @@ def gaussian_renyi_divergence_from_statistics(
         >>> gaussian_renyi_divergence_from_statistics(moments(x), moments(x + 2.0)).tolist()
         [1.0]
     """
-    mu_x, cov_x = truth.mean_and_covariance()
-    mu_r, cov_r = restored.mean_and_covariance()
-    return gaussian_renyi_divergence(mu_x, cov_x, mu_r, cov_r, order)
+    parts = []
+    for truth_rows, restored_rows in row_chunks(truth, restored):
+        mu_x, cov_x = truth_rows.mean_and_covariance()
+        mu_r, cov_r = restored_rows.mean_and_covariance()
+        parts.append(gaussian_renyi_divergence(mu_x, cov_x, mu_r, cov_r, order))
+    return torch.cat(parts)
 
 
 def gaussian_renyi_half_bias(

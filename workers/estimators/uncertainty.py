@@ -12,7 +12,7 @@ from typing import Literal
 import torch
 
 from workers.estimators.errors import EstimatorInputError
-from workers.estimators.patches import PatchMoments
+from workers.estimators.patches import PatchMoments, row_chunks
 
 __all__ = [
     "entropy_power_of_gaussian",
@@ -164,6 +164,10 @@ def gaussian_entropy_power_from_statistics(moments: PatchMoments) -> torch.Tenso
         >>> bool(torch.isclose(value, 5 / 3 * torch.exp(-wishart_logdet_bias(1, 4))))
         True
     """
+    return torch.cat([_entropy_power_of_rows(part) for (part,) in row_chunks(moments)])
+
+
+def _entropy_power_of_rows(moments: PatchMoments) -> torch.Tensor:
     _, cov = moments.mean_and_covariance()
     values = gaussian_entropy_power(cov, moments.count)
     zero = (cov.diagonal(dim1=-2, dim2=-1).sum(-1) == 0) & (moments.total.abs().sum(-1) == 0)

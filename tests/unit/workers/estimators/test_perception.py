@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from api_schemas.conventions import covariance_chunk_rows
 from workers.estimators.errors import EstimatorInputError
 from workers.estimators.patches import PatchMoments
 from workers.estimators.perception import (
@@ -237,6 +238,26 @@ def test_renyi_from_statistics_matches_numpy_closed_form_per_row(alpha: float) -
         for x, y in zip(truth, restored, strict=True)
     ]
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-9)
+
+
+def test_renyi_from_statistics_over_several_row_chunks_and_a_broadcast_row() -> None:
+    # d = 256: covariance_chunk_rows(256) = 16, so 37 rows (a bootstrap's resamples) are
+    # evaluated in three chunks; the restored side is one row, broadcast against each chunk.
+    d, rows = 256, 37
+    assert covariance_chunk_rows(d) < rows
+    rng = np.random.default_rng(9)
+    mixing = rng.normal(size=(d, d)) / math.sqrt(d) + np.eye(d)
+    truth = [rng.normal(size=(400, d)) @ mixing * rng.uniform(0.5, 2.0) for _ in range(rows)]
+    restored = rng.normal(size=(600, d)) @ mixing
+    got = gaussian_renyi_divergence_from_statistics(_moments_of(truth), _moments_of([restored]))
+    want = [
+        _numpy_renyi(
+            x.mean(0), np.cov(x.T, ddof=0), restored.mean(0), np.cov(restored.T, ddof=0), 0.5
+        )
+        for x in truth
+    ]
+    assert got.shape == (rows,)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-8)
 
 
 def test_debiased_half_subtracts_the_bootstrap_bias_or_the_first_order_formula() -> None:

@@ -10,6 +10,7 @@ import pytest
 import torch
 from scipy import special
 
+from api_schemas.conventions import covariance_chunk_rows
 from workers.estimators.bounds import min_uncertainty_multiplier
 from workers.estimators.degradation import DegradationOperator
 from workers.estimators.errors import EstimatorInputError
@@ -353,6 +354,20 @@ def test_entropy_power_from_statistics_matches_closed_form_per_row() -> None:
     got = gaussian_entropy_power_from_statistics(_moments_of(rows))
     want = [_closed_form_entropy_power(x) for x in rows]
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-10)
+
+
+def test_entropy_power_from_statistics_over_several_row_chunks() -> None:
+    # d = 256: covariance_chunk_rows(256) = 16 rows at a time, so 37 rows take three chunks.
+    d, rows = 256, 37
+    assert covariance_chunk_rows(d) < rows
+    rng = np.random.default_rng(8)
+    mixing = rng.normal(size=(d, d)) / math.sqrt(d) + np.eye(d)
+    vectors = [rng.normal(size=(400, d)) @ mixing * rng.uniform(0.5, 2.0) for _ in range(rows)]
+    got = gaussian_entropy_power_from_statistics(_moments_of(vectors))
+    assert got.shape == (rows,)
+    np.testing.assert_allclose(
+        got.numpy(), [_closed_form_entropy_power(x) for x in vectors], rtol=1e-9
+    )
 
 
 def test_entropy_power_from_resampled_statistics_is_that_of_the_resampled_vectors() -> None:
