@@ -16,7 +16,7 @@ from api_schemas.exit_codes import EXIT_USAGE
 from cli.audit import add_audit_parser, main_audit
 from cli.compare import add_compare_parser, main_compare
 from cli.selfcheck import add_selfcheck_parser, main_selfcheck
-from workers.process_tuning import keep_freed_memory, passive_thread_waits
+from workers.process_tuning import keep_freed_memory, long_lived_imports, passive_thread_waits
 
 EPILOG = """\
 examples:
@@ -78,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.max_memory is None:  # a budgeted run keeps the allocator its model knows
                 keep_freed_memory()
             passive_thread_waits()
+            with long_lived_imports():  # torch and the engine, imported once per process
+                import workers.engine  # noqa: F401
         return main_audit(args)
     if args.command == "selfcheck":
         return main_selfcheck(args)

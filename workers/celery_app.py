@@ -34,7 +34,7 @@ from kombu import Exchange, Queue  # type: ignore[attr-defined]  # kombu ships n
 from api_schemas.tasks import AUDIT_QUEUE, AUDIT_TASK
 from jobstore.connection import celery_url_options
 from workers import logs as _logs  # noqa: F401  # its receivers run before the worker starts
-from workers.process_tuning import passive_thread_waits_in
+from workers.process_tuning import long_lived_imports, passive_thread_waits_in
 from workers.settings import WorkerSettings, get_settings
 
 APP_NAME = "restoration_audit"
@@ -135,6 +135,14 @@ def _configure_pool_child(**_: Any) -> None:
     child_app = current_app._get_current_object()
     if "broker_url" not in child_app.conf.changes:  # explicit settings travel with the pickle
         child_app.conf.update(celery_config(get_settings()))
+
+
+@worker_process_init.connect(dispatch_uid="ra-freeze-pool-child")  # type: ignore[untyped-decorator]
+def _freeze_pool_child(**_: Any) -> None:
+    """Freeze a pool child's modules (torch, the engine): they live as long as the child, and
+    no garbage collection during a job needs to walk them (workers/process_tuning.py)."""
+    with long_lived_imports():
+        import workers.tasks.audit  # noqa: F401  # loaded already by the pool's task imports
 
 
 @worker_init.connect(dispatch_uid="ra-pool-child-environment")  # type: ignore[untyped-decorator]

@@ -19,4 +19,5 @@ def console_argv(root: Path = ROOT) -> list[str]:
     scripts = tomllib.loads((root / "pyproject.toml").read_text())["project"]["scripts"]
     module, function = scripts["restoration-audit"].split(":")
     program = f"import sys; from {module} import {function}; sys.exit({function}())"
-    return [sys.executable, "-c", program]
+    # -P: the current directory must not shadow the checkout that PYTHONPATH names.
+    return [sys.executable, "-P", "-c", program]
