@@ -263,20 +263,35 @@ def _band_row_totals(x: torch.Tensor, q: int) -> tuple[torch.Tensor, torch.Tenso
     ``top[b, c, c', k, du + q, dv + q] = sum_s x_c(k, s) x_c'(k + du, s + dv)`` (zero
     outside the image); ``bottom`` is the same for rows ``H - q + k``. Summed directly, as
     one batched matmul of the strip rows shifted by every dv (q L rows of W) against the
-    3q-row slab around the strip: this is as many multiply-adds as evaluating the FFT
+    image rows of the 3q-row slab around the strip (2q of them: the other q are outside the
+    image, their products zero): this is as many multiply-adds as evaluating the FFT
     correlations at the wanted lags, and faster on a CPU because it makes no complex
     intermediates (``benchmarks/README.md``, profile notes).
     """
     batch, chans, height, width = x.shape
     lags = 2 * q + 1
-    # (B, 2, C, 3q, W): rows [start - q, start + 2q) of the top and bottom strips.
-    slabs = torch.stack([_slab(x, start, q, -2) for start in (0, height - q)], 1)
+    if height >= 2 * q:
+        # The slab's outer q rows lie outside the image (above the top strip, below the
+        # bottom one): multiply by the 2q image rows only, a third fewer multiply-adds, and
+        # put the zeros back into the small product.
+        slab_rows = torch.stack([x[..., : 2 * q, :], x[..., height - 2 * q :, :]], 1)
+        strips = torch.stack([slab_rows[:, 0, :, :q], slab_rows[:, 1, :, q:]], 1)
+        span = 2 * q
+    else:  # an image shorter than both strips' slabs: zero padding inside the slab too
+        # (B, 2, C, 3q, W): rows [start - q, start + 2q) of the top and bottom strips.
+        slab_rows = torch.stack([_slab(x, start, q, -2) for start in (0, height - q)], 1)
+        strips = slab_rows[:, :, :, q : 2 * q]
+        span = 3 * q
     # Strip row k shifted right by dv at window t = q - dv: x_c(k, s - dv), zero outside.
-    shifted = functional.pad(slabs[:, :, :, q : 2 * q], (q, q)).unfold(-1, width, 1)
-    prod = shifted.reshape(2 * batch, chans * q * lags, width) @ slabs.reshape(
-        2 * batch, chans * 3 * q, width
+    shifted = functional.pad(strips, (q, q)).unfold(-1, width, 1)
+    prod = shifted.reshape(2 * batch, chans * q * lags, width) @ slab_rows.reshape(
+        2 * batch, chans * span, width
     ).transpose(1, 2)
-    prod = prod.reshape(batch, 2, chans, q, lags, chans, 3 * q)  # (b, strip, c, k, t, c', j)
+    prod = prod.reshape(batch, 2, chans, q, lags, chans, span)  # (b, strip, c, k, t, c', j)
+    if span == 2 * q:  # back to slab rows j in [0, 3q): the zero rows before top, after bottom
+        prod = torch.stack(
+            [functional.pad(prod[:, 0], (q, 0)), functional.pad(prod[:, 1], (0, q))], 1
+        )
     # Slab row j = k + du + q is image row k + du of the strip.
     k = torch.arange(q, device=x.device).view(q, 1)
     rows = k + torch.arange(lags, device=x.device).view(1, lags)
