@@ -125,3 +125,26 @@ def test_long_lived_imports_pause_the_collector_then_freeze_what_they_made() -> 
     # objects stay in the collector's lists, in the permanent generation it never walks).
     assert out[0] == "True True True True"
     assert out[1] == "False"  # a collector that was off stays off
+
+
+POOL_CHILD = """
+import gc, sys
+from celery.signals import worker_process_init
+import workers.celery_app  # connects the receivers
+before = gc.get_freeze_count()
+worker_process_init.send(sender=None)  # what Celery sends in each new pool child
+print(gc.get_freeze_count() > before, "torch" in sys.modules, gc.isenabled())
+"""
+
+
+@pytest.mark.integration  # starts a process: frozen objects must not leak into the test run
+def test_a_pool_child_freezes_the_engine_when_it_starts() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", POOL_CHILD],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout.split("\n")[-2]
+    assert out == "True True True"
