@@ -70,6 +70,32 @@ def covariance_chunk_rows(dimension: int) -> int:
     return max(1, COVARIANCE_CHUNK_ELEMENTS // (dimension * dimension))
 
 
+def patch_transform_chunk(channels: int, height: int, width: int, patch_size: int) -> int:
+    """Images per chunk of the stride-1 lag sums (docs/theory.md 3.3) of ``channels x height x
+    width`` images: :data:`PATCH_CHUNK_ELEMENTS` over the largest per-image intermediate (the
+    ``C^2`` cross spectra on the zero-padded FFT grid, or the ``(2p - 1)^2 p^2`` lag table
+    per channel pair), at least 1. The engine chunks by it and the cost model counts it.
+
+    >>> patch_transform_chunk(3, 256, 256, 8), patch_transform_chunk(1, 4096, 4096, 8)
+    (25, 1)
+    """
+    q = patch_size - 1
+    grid = fast_fft_size(height + q) * fast_fft_size(width + q)
+    per_image = channels * channels * max(grid, (2 * q + 1) ** 2 * patch_size**2)
+    return max(1, PATCH_CHUNK_ELEMENTS // per_image)
+
+
+def patch_unfold_chunk(dimension: int, positions: int) -> int:
+    """Images per chunk of the unfolded patch moments (stride above 1, or p = 1): each image
+    unfolds to ``d x positions`` values; :data:`PATCH_CHUNK_ELEMENTS` of them at a time, at
+    least one image.
+
+    >>> patch_unfold_chunk(64, 16_129), patch_unfold_chunk(192, 1 << 20)
+    (16, 1)
+    """
+    return max(1, PATCH_CHUNK_ELEMENTS // (dimension * positions))
+
+
 def patch_working_bytes(
     images: int, channels: int, height: int, width: int, patch_size: int
 ) -> int:
@@ -83,8 +109,7 @@ def patch_working_bytes(
     """
     q = patch_size - 1
     rows, cols = fast_fft_size(height + q), fast_fft_size(width + q)
-    per_image = channels * channels * max(rows * cols, (2 * q + 1) ** 2 * patch_size**2)
-    chunk = min(images, max(1, PATCH_CHUNK_ELEMENTS // per_image))
+    chunk = min(images, patch_transform_chunk(channels, height, width, patch_size))
     spectra = PATCH_SPECTRUM_COPIES * chunk * channels * rows * (cols // 2 + 1) * 16
     return 8 * images * channels * height * width + spectra
 

@@ -58,10 +58,10 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from api_schemas.conventions import (
-    PATCH_CHUNK_ELEMENTS,
     covariance_chunk_rows,
     fast_fft_size,
     patch_band_rows,
+    patch_transform_chunk,
     patch_working_bytes,
 )
 from api_schemas.degradation import (
@@ -570,8 +570,7 @@ class _Patches:
         height = self.height if rows is None else min(self.height, rows + q)
         fft_rows, fft_cols = fast_fft_size(height + q), fast_fft_size(self.width + q)
         squared = self.channels * self.channels
-        per_image = squared * max(fft_rows * fft_cols, (2 * q + 1) ** 2 * self.size**2)
-        chunk = min(3 * pairs, max(1, PATCH_CHUNK_ELEMENTS // per_image))
+        chunk = min(3 * pairs, patch_transform_chunk(self.channels, height, self.width, self.size))
         spectrum = (
             SPECTRUM_COPIES
             * (1 + SWEEP_SPECTRUM_SHARE * (self.sizes - 1))

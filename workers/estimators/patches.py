@@ -38,10 +38,11 @@ import torch
 from torch.nn import functional
 
 from api_schemas.conventions import (
-    PATCH_CHUNK_ELEMENTS,
     covariance_chunk_rows,
     fast_fft_size,
     patch_band_rows,
+    patch_transform_chunk,
+    patch_unfold_chunk,
     patch_working_bytes,
 )
 from workers.estimators._checks import check_images, check_min_size
@@ -57,8 +58,6 @@ __all__ = [
     "sample_patches",
     "tiled_patch_moments",
 ]
-
-_CHUNK_ELEMENTS = PATCH_CHUNK_ELEMENTS
 
 
 @dataclass(frozen=True)
@@ -403,10 +402,7 @@ def _stride1_moments(x: torch.Tensor, p: int) -> PatchMoments:
     window = x.sum(-1, keepdim=True) - _prefix(x[..., :q], -1) - _suffix(x[..., wc:], -1)
     rows = _prefix(window, 2)  # (B, C, H + 1, p): prefix over rows
     total = rows[:, :, hc:] - rows[:, :, : q + 1]  # (B, C, u, v)
-    # Largest per-image intermediates: the cross spectra and the (2p - 1)^2 p^2 look-up table.
-    spectra = fast_fft_size(height + q) * fast_fft_size(width + q)
-    per_image = chans * chans * max(spectra, (2 * q + 1) ** 2 * p * p)
-    step = max(1, _CHUNK_ELEMENTS // per_image)
+    step = patch_transform_chunk(chans, height, width, p)
     outer = torch.cat([_stride1_outer(x[i : i + step], p) for i in range(0, batch, step)])
     count = torch.full((batch,), float(hc * wc), dtype=torch.float64, device=x.device)
     return PatchMoments(count, total.reshape(batch, d), outer.reshape(batch, d, d))
@@ -416,7 +412,7 @@ def _unfold_moments(x: torch.Tensor, p: int, stride: int) -> PatchMoments:
     batch = x.shape[0]
     d = x.shape[1] * p * p
     positions = ((x.shape[2] - p) // stride + 1) * ((x.shape[3] - p) // stride + 1)
-    step = max(1, _CHUNK_ELEMENTS // (d * positions))
+    step = patch_unfold_chunk(d, positions)
     totals, outers = [], []
     for i in range(0, batch, step):  # chunks of images, to bound memory
         cols = functional.unfold(x[i : i + step], p, stride=stride)  # (b, d, L)

@@ -19,7 +19,6 @@ from api_schemas.cost import (
     GIB,
     MAX_PRIOR_WINDOWS,
     MIN_BAND_ROWS,
-    PATCH_CHUNK_ELEMENTS,
     PRIOR_PIXEL_BUDGET,
     PRIOR_SUM_BYTES,
     PairShape,
@@ -35,7 +34,7 @@ from api_schemas.degradation import parse_degradation
 from api_schemas.options import AuditOptions
 from workers.engine import degradation as engine_degradation
 from workers.engine.degradation import KnownDegradation, linear_operator
-from workers.estimators import inherent, patches
+from workers.estimators import inherent
 
 KERNELS = ("bicubic", "area", "gaussian")
 
@@ -145,7 +144,6 @@ def test_issue_window_of_a_16x_downsampling_is_104_px() -> None:
 def test_engine_constants_are_mirrored() -> None:
     assert PRIOR_PIXEL_BUDGET == engine_degradation._PRIOR_PIXEL_BUDGET
     assert PRIOR_SUM_BYTES == engine_degradation._PRIOR_SUM_BYTES
-    assert PATCH_CHUNK_ELEMENTS == patches._CHUNK_ELEMENTS
     default = inspect.signature(inherent.window_stride).parameters["max_windows"].default
     assert default == MAX_PRIOR_WINDOWS
     for images, side, window in ((1, 128, 104), (4, 256, 32), (7, 1024, 32), (40, 2048, 24)):

@@ -224,7 +224,7 @@ def test_patch_moments_chunked_over_images_agree(
 ) -> None:
     images = torch.rand(3, 2, 12, 10, dtype=torch.float64)
     whole = patch_moments(images, 3, stride)
-    monkeypatch.setattr("workers.estimators.patches._CHUNK_ELEMENTS", 1)
+    monkeypatch.setattr("api_schemas.conventions.PATCH_CHUNK_ELEMENTS", 1)  # one image a chunk
     chunked = patch_moments(images, 3, stride)
     torch.testing.assert_close(chunked.outer, whole.outer, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(chunked.total, whole.total, rtol=1e-12, atol=1e-12)
