@@ -3,8 +3,10 @@ children (issue #15 item 1).
 
 Both are measured by ``benchmarks/bench_whole_process.py`` (figures in benchmarks/README.md).
 The console script applies them to its own process (``cli.main.main`` without an argv), never
-to a program that imports the engine (tests, embedding). A worker's pool children get the
-passive waits only (``workers.celery_app``), and so does the command under ``--max-memory``:
+to a program that imports the engine (tests, embedding); its entry point, ``cli.console``,
+freezes the imports. A worker's pool children get the passive waits and the frozen imports
+(``workers.celery_app``) but not the kept heap, and neither does the command under
+``--max-memory``:
 a process that runs under a memory budget keeps the system allocator, because the budget's
 model (``api_schemas/cost.py``) is calibrated to it; with the kept heap measured peaks
 exceeded its estimate by up to 1.4x on some shapes (benchmarks/README.md, "Memory of a job").

@@ -124,16 +124,16 @@ of the side: a matrix product does ``size`` multiply-adds per output where the s
 def _blur_along(images: torch.Tensor, kernel: torch.Tensor, dim: int, size: int) -> torch.Tensor:
     """1-D correlation with ``kernel`` along ``dim`` (2 or 3), mirror-extended."""
     half = (kernel.numel() - 1) // 2
+    shifted_sums = kernel.numel() < _MATRIX_TAPS_PER_PIXEL * size
+    if shifted_sums and 0 < half < size:
+        # torch's reflect padding is the same mirror extension, and far cheaper than the
+        # gather along the last dimension (~8x on the CPU for 256-pixel rows).
+        pad = (half, half, 0, 0) if dim == 3 else (0, 0, half, half)
+        return _shifted_sum(functional.pad(images, pad, mode="reflect"), kernel, dim, size)
     mirror = _mirror_indices(size, half, images.device)
-    if kernel.numel() < _MATRIX_TAPS_PER_PIXEL * size:
-        if 0 < half < size:
-            # torch's reflect padding is the same mirror extension, and far cheaper than the
-            # gather along the last dimension (~8x on the CPU for 256-pixel rows).
-            pad = (half, half, 0, 0) if dim == 3 else (0, 0, half, half)
-            padded = functional.pad(images, pad, mode="reflect")
-        else:  # a radius beyond the side folds the reflection more than once
-            padded = images.index_select(dim, mirror)
-        return _shifted_sum(padded, kernel, dim, size)
+    if shifted_sums:
+        # A radius of 0, or beyond the side (the reflection folds more than once).
+        return _shifted_sum(images.index_select(dim, mirror), kernel, dim, size)
     # matrix[r, c]: the weight of input c in output r, reflections folded in.
     taps = kernel.numel()
     window = torch.arange(size, device=images.device)[:, None] + torch.arange(taps).to(mirror)

@@ -28,16 +28,21 @@ print(applied, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
 
 
-def _probe(mode: str, **env: str) -> tuple[bool, int]:
-    environment = {**os.environ, "PYTHONPATH": str(ROOT), **env}
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE, mode],
-        env=environment,
+def _python(program: str, *args: str, environ: dict[str, str] | None = None) -> str:
+    """Standard output of ``program`` in a fresh interpreter that imports this checkout: the
+    process settings must not leak into the test run."""
+    return subprocess.run(
+        [sys.executable, "-c", program, *args],
+        env={**(os.environ if environ is None else environ), "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
         check=True,
-        timeout=60,
-    ).stdout.split()
+        timeout=120,
+    ).stdout
+
+
+def _probe(mode: str, **env: str) -> tuple[bool, int]:
+    out = _python(PROBE, mode, environ={**os.environ, **env}).split()
     return out[0] == "True", int(out[1])
 
 
@@ -76,14 +81,7 @@ def test_passive_waits_before_torch_unless_the_user_chose(
     user: dict[str, str], expected: str
 ) -> None:
     environment = {key: value for key, value in os.environ.items() if key not in WAIT_SETTINGS}
-    out = subprocess.run(
-        [sys.executable, "-c", WAITS],
-        env={**environment, "PYTHONPATH": str(ROOT), **user},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    ).stdout.strip()
+    out = _python(WAITS, environ={**environment, **user}).strip()
     assert out == expected  # and never once torch is loaded: too late for the runtime
 
 
@@ -113,14 +111,7 @@ print(gc.isenabled())
 
 @pytest.mark.integration  # starts a process: frozen objects must not leak into the test run
 def test_long_lived_imports_pause_the_collector_then_freeze_what_they_made() -> None:
-    out = subprocess.run(
-        [sys.executable, "-c", COLLECTOR],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout.split("\n")
+    out = _python(COLLECTOR).split("\n")
     # Paused inside, on again after, the import's objects frozen (still tracked: frozen
     # objects stay in the collector's lists, in the permanent generation it never walks).
     assert out[0] == "True True True True"
@@ -139,12 +130,5 @@ print(gc.get_freeze_count() > before, "torch" in sys.modules, gc.isenabled())
 
 @pytest.mark.integration  # starts a process: frozen objects must not leak into the test run
 def test_a_pool_child_freezes_the_engine_when_it_starts() -> None:
-    out = subprocess.run(
-        [sys.executable, "-c", POOL_CHILD],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    ).stdout.split("\n")[-2]
+    out = _python(POOL_CHILD).split("\n")[-2]
     assert out == "True True True"

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from api_schemas.conventions import covariance_chunk_rows
+from tests.support.moment_sets import correlated_sets, moments_of
 from workers.estimators.errors import EstimatorInputError
-from workers.estimators.patches import PatchMoments
 from workers.estimators.perception import (
     gaussian_renyi_divergence,
     gaussian_renyi_divergence_from_statistics,
@@ -214,15 +214,6 @@ def test_knn_renyi_rejects_bad_input() -> None:
         knn_renyi_divergence(p[0], q)
 
 
-def _moments_of(rows: list[np.ndarray]) -> PatchMoments:
-    """Sufficient statistics of docs/theory.md 3.3 of several sets of vectors, one row each."""
-    return PatchMoments(
-        torch.tensor([float(len(x)) for x in rows], dtype=torch.float64),
-        torch.tensor(np.stack([x.sum(0) for x in rows])),
-        torch.tensor(np.stack([x.T @ x for x in rows])),
-    )
-
-
 @pytest.mark.parametrize("alpha", [0.3, 0.5, 0.95])
 def test_renyi_from_statistics_matches_numpy_closed_form_per_row(alpha: float) -> None:
     # The means and population covariances (numpy, ddof 0) of each row's vectors, through
@@ -230,9 +221,7 @@ def test_renyi_from_statistics_matches_numpy_closed_form_per_row(alpha: float) -
     rng = np.random.default_rng(6)
     truth = [rng.normal(size=(n, 3)) @ rng.normal(size=(3, 3)) for n in (80, 300)]
     restored = [x * 0.8 + rng.normal(scale=0.3, size=x.shape) + 0.1 for x in truth]
-    got = gaussian_renyi_divergence_from_statistics(
-        _moments_of(truth), _moments_of(restored), alpha
-    )
+    got = gaussian_renyi_divergence_from_statistics(moments_of(truth), moments_of(restored), alpha)
     want = [
         _numpy_renyi(x.mean(0), np.cov(x.T, ddof=0), y.mean(0), np.cov(y.T, ddof=0), alpha)
         for x, y in zip(truth, restored, strict=True)
@@ -245,11 +234,9 @@ def test_renyi_from_statistics_over_several_row_chunks_and_a_broadcast_row() -> 
     # evaluated in three chunks; the restored side is one row, broadcast against each chunk.
     d, rows = 256, 37
     assert covariance_chunk_rows(d) < rows
-    rng = np.random.default_rng(9)
-    mixing = rng.normal(size=(d, d)) / math.sqrt(d) + np.eye(d)
-    truth = [rng.normal(size=(400, d)) @ mixing * rng.uniform(0.5, 2.0) for _ in range(rows)]
-    restored = rng.normal(size=(600, d)) @ mixing
-    got = gaussian_renyi_divergence_from_statistics(_moments_of(truth), _moments_of([restored]))
+    truth = correlated_sets(9, rows, 400, d)
+    restored = correlated_sets(10, 1, 600, d)[0]
+    got = gaussian_renyi_divergence_from_statistics(moments_of(truth), moments_of([restored]))
     want = [
         _numpy_renyi(
             x.mean(0), np.cov(x.T, ddof=0), restored.mean(0), np.cov(restored.T, ddof=0), 0.5
@@ -289,9 +276,7 @@ def test_debiased_half_removes_the_covariance_bias_between_samples_of_one_gaussi
     raws, debiased = [], []
     for _ in range(200):
         x, y = rng.normal(size=(n, d)), rng.normal(size=(n, d))
-        raw = float(
-            gaussian_renyi_divergence_from_statistics(_moments_of([x]), _moments_of([y]))[0]
-        )
+        raw = float(gaussian_renyi_divergence_from_statistics(moments_of([x]), moments_of([y]))[0])
         raws.append(raw)
         debiased.append(raw - gaussian_renyi_half_debiased(raw, None, d, n).bias)
     covariance_bias, mean_term = d * (d + 1) / 8 * 2 / n, d / 4 * 2 / n

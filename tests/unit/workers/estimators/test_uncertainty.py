@@ -11,11 +11,11 @@ import torch
 from scipy import special
 
 from api_schemas.conventions import covariance_chunk_rows
+from tests.support.moment_sets import correlated_sets, moments_of
 from workers.estimators.bounds import min_uncertainty_multiplier
 from workers.estimators.degradation import DegradationOperator
 from workers.estimators.errors import EstimatorInputError
 from workers.estimators.inherent import inherent_uncertainty_from_prior
-from workers.estimators.patches import PatchMoments
 from workers.estimators.uncertainty import (
     entropy_power_of_gaussian,
     gaussian_entropy_power,
@@ -329,15 +329,6 @@ def test_knn_entropy_power_rejects_bad_input() -> None:
 # ---------------------------------------------------------------- from patch moments
 
 
-def _moments_of(rows: list[np.ndarray]) -> PatchMoments:
-    """Sufficient statistics of docs/theory.md 3.3 of several sets of vectors, one row each."""
-    return PatchMoments(
-        torch.tensor([float(len(x)) for x in rows], dtype=torch.float64),
-        torch.tensor(np.stack([x.sum(0) for x in rows])),
-        torch.tensor(np.stack([x.T @ x for x in rows])),
-    )
-
-
 def _closed_form_entropy_power(x: np.ndarray) -> float:
     """exp((log det S_e - bias(d, n)) / d), S_e the numpy sample covariance (ddof 1), the
     bias written out with scipy's digamma (docs/theory.md 3.4.1)."""
@@ -351,7 +342,7 @@ def _closed_form_entropy_power(x: np.ndarray) -> float:
 def test_entropy_power_from_statistics_matches_closed_form_per_row() -> None:
     rng = np.random.default_rng(4)
     rows = [rng.normal(size=(n, 3)) @ rng.normal(size=(3, 3)) + 0.3 for n in (40, 200, 1000)]
-    got = gaussian_entropy_power_from_statistics(_moments_of(rows))
+    got = gaussian_entropy_power_from_statistics(moments_of(rows))
     want = [_closed_form_entropy_power(x) for x in rows]
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-10)
 
@@ -360,10 +351,8 @@ def test_entropy_power_from_statistics_over_several_row_chunks() -> None:
     # d = 256: covariance_chunk_rows(256) = 16 rows at a time, so 37 rows take three chunks.
     d, rows = 256, 37
     assert covariance_chunk_rows(d) < rows
-    rng = np.random.default_rng(8)
-    mixing = rng.normal(size=(d, d)) / math.sqrt(d) + np.eye(d)
-    vectors = [rng.normal(size=(400, d)) @ mixing * rng.uniform(0.5, 2.0) for _ in range(rows)]
-    got = gaussian_entropy_power_from_statistics(_moments_of(vectors))
+    vectors = correlated_sets(8, rows, 400, d)
+    got = gaussian_entropy_power_from_statistics(moments_of(vectors))
     assert got.shape == (rows,)
     np.testing.assert_allclose(
         got.numpy(), [_closed_form_entropy_power(x) for x in vectors], rtol=1e-9
@@ -376,7 +365,7 @@ def test_entropy_power_from_resampled_statistics_is_that_of_the_resampled_vector
     rng = np.random.default_rng(5)
     pairs = [rng.normal(scale=s, size=(60, 2)) for s in (0.5, 1.0, 2.0, 4.0)]
     weights = torch.tensor([[2.0, 0.0, 1.0, 1.0], [0.0, 3.0, 0.0, 1.0]], dtype=torch.float64)
-    got = gaussian_entropy_power_from_statistics(_moments_of(pairs).weighted(weights))
+    got = gaussian_entropy_power_from_statistics(moments_of(pairs).weighted(weights))
     for r, row in enumerate(weights.tolist()):
         drawn = np.concatenate([x for x, w in zip(pairs, row, strict=True) for _ in range(int(w))])
         assert float(got[r]) == pytest.approx(_closed_form_entropy_power(drawn), rel=1e-10)
@@ -385,6 +374,6 @@ def test_entropy_power_from_resampled_statistics_is_that_of_the_resampled_vector
 def test_entropy_power_from_statistics_of_zero_error_is_zero_and_singular_is_nan() -> None:
     zero = np.zeros((50, 2))
     singular = np.repeat(np.arange(50.0)[:, None], 2, axis=1)  # two equal coordinates
-    got = gaussian_entropy_power_from_statistics(_moments_of([zero, singular]))
+    got = gaussian_entropy_power_from_statistics(moments_of([zero, singular]))
     assert float(got[0]) == 0.0
     assert math.isnan(float(got[1]))
